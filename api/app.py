@@ -1,0 +1,46 @@
+"""Application factory: lifespan (engine, cache), middleware, routers, error handlers."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api import errors
+from api.cache import ResponseCache
+from api.deps import strict_query
+from api.routers import health, maps, provinces, summary
+from api.settings import Settings
+from geo.db import make_engine, normalise_url
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; settings are read here, never at import time."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        url = normalise_url(settings.database_url) if settings.database_url else None
+        app.state.engine = make_engine(url, pool_size=settings.pool_size)
+        app.state.cache = ResponseCache(settings.cache_entries, settings.gzip_min_bytes)
+        app.state.settings = settings
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title=settings.title,
+        version="0.1.0",
+        description="Bản đồ giám sát tiến độ Nghị quyết 57 — GeoJSON API (RFC 7946).",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    errors.install(app)
+    strict = [Depends(strict_query)]
+    app.include_router(health.router)
+    app.include_router(provinces.router, prefix="/api/v1", dependencies=strict)
+    app.include_router(summary.router, prefix="/api/v1", dependencies=strict)
+    app.include_router(maps.router, dependencies=strict)
+    app.mount("/static", StaticFiles(directory=maps.ASSETS_DIR), name="static")
+    return app

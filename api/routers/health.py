@@ -1,0 +1,46 @@
+"""Liveness and readiness: /healthz never touches the database, /readyz does."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy import text
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> FileResponse:
+    """Browsers ask for it on every page; a 404 would show as a console error."""
+    from maps.assets_local import ASSETS_DIR
+
+    return FileResponse(ASSETS_DIR / "favicon.svg", media_type="image/svg+xml")
+
+
+@router.get("/healthz")
+def healthz() -> dict:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> JSONResponse:
+    """The database answers and holds data (503 otherwise, so a balancer can skip us)."""
+    try:
+        with request.app.state.engine.connect() as conn:
+            row = conn.execute(
+                text("select version, reporting_date from data_state where id = 1")
+            ).one()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+        return JSONResponse(
+            {"status": "unavailable", "detail": type(exc).__name__},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+    return JSONResponse(
+        {
+            "status": "ok",
+            "data_version": row.version,
+            "data_as_of": row.reporting_date.isoformat() if row.reporting_date else None,
+        }
+    )

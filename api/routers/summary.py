@@ -1,0 +1,46 @@
+"""National KPIs: what the wall display's header and the reports quote."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Query, Request
+
+from api.deps import ConnDep, StateDep, cached_response, resolve_as_of
+from geo.progress import national_summary, province_kpis
+
+router = APIRouter(tags=["summary"])
+
+
+@router.get("/summary", summary="National totals of Resolution 57 tasks and Plan 02 progress")
+def summary(
+    request: Request,
+    conn: ConnDep,
+    state: StateDep,
+    as_of: Annotated[
+        dt.date | None, Query(description="default: the data's reporting date")
+    ] = None,
+    year: Annotated[
+        int | None,
+        Query(ge=2000, le=2100, description="deadline year; default: the reporting date's year"),
+    ] = None,
+):
+    """The provinces' programme tasks due in ``year`` (default: the reporting year, so the
+    headline matches the published 2025 figures), the Plan 02 commune rollup, and each
+    province's figures for the same slice."""
+    day = resolve_as_of(as_of, state)
+    slice_year = year or (state.reporting_date or day).year
+
+    def build() -> bytes:
+        body = {
+            "data_as_of": state.reporting_date.isoformat() if state.reporting_date else None,
+            "as_of": day.isoformat(),
+            "data_version": state.version,
+            **national_summary(conn, day, slice_year),
+            "provinces": province_kpis(conn, day, slice_year),
+        }
+        return orjson.dumps(body)
+
+    return cached_response(request, state, build)

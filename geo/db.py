@@ -1,0 +1,49 @@
+"""Engine and session factory: one place that knows how to reach PostGIS.
+
+Why: the CLI, the API lifespan and the tests must all resolve the database the same way:
+``IOCMAP_DATABASE_URL`` when set (an existing PostGIS), else the project-local cluster.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def database_url() -> str:
+    """The configured URL, or the local cluster's."""
+    url = os.environ.get("IOCMAP_DATABASE_URL")
+    if url:
+        return normalise_url(url)
+    from geo.localdb import cluster
+
+    return cluster().url
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str | None = None, **kw) -> Engine:
+    """An engine with pre-ping so a restarted database does not break a long-lived pool."""
+    kw.setdefault("pool_pre_ping", True)
+    if "poolclass" not in kw:
+        kw.setdefault("pool_size", 10)
+        kw.setdefault("max_overflow", 10)
+    return create_engine(url or database_url(), **kw)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A transaction that commits on success and rolls back on any error."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with factory() as session, session.begin():
+        yield session

@@ -1,0 +1,142 @@
+"""Build and load the demo data set: approximate geometry + figures that match the reports.
+
+Why cached: the geometry takes tens of seconds to generate but is deterministic, so the
+first run writes ``data/boundaries/demo-<key>.gpkg`` (git-ignored) and later runs
+(``make demo``, ``make test``) read it back. The key changes with the generator and the
+``vietnamadminunits`` version, so a stale cache is never used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from importlib import metadata
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import Engine
+
+from geo import demo_figures, store
+from geo.simplify import DEFAULT_LEVELS, coverage_levels
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CACHE_DIR = REPO_ROOT / "data" / "boundaries"
+SOURCE = "iocmap demo: generated from vietnamadminunits (MIT) centroids and areas"
+VALID_FROM = dt.date(2025, 7, 1)
+
+
+def _cache_path() -> Path:
+    """Cache file name keyed by the generator's source and the package version."""
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha1()
+    for name in ("demo_geometry.py", "simplify.py", "demo.py"):
+        digest.update((here / name).read_bytes())
+    digest.update(metadata.version("vietnamadminunits").encode())
+    return CACHE_DIR / f"demo-{digest.hexdigest()[:12]}.gpkg"
+
+
+def official_names() -> pd.DataFrame:
+    """Official codes, short names and kinds of the 3,321 communes and their provinces."""
+    from vietnamadminunits.database import query
+
+    rows = query(
+        "select wardCode as code, wardShort as name, wardType as kind, wardAreaKm2 as area_km2,"
+        " wardLon as lon, wardLat as lat, provinceCode as province_code,"
+        " provinceShort as province_name, province as province_full from admin_units"
+    )
+    return pd.DataFrame(rows)
+
+
+def _build_layers() -> dict[str, gpd.GeoDataFrame]:
+    from geo.demo_geometry import build_demo_geometries, province_geometries
+
+    communes = build_demo_geometries()
+    provinces = province_geometries(communes)
+    layers = {"communes": communes, "provinces": provinces}
+    for layer in ("communes", "provinces"):
+        base = layers[layer]
+        for band, geoms in coverage_levels(base.geometry.values, DEFAULT_LEVELS).items():
+            layers[f"{layer}_{band}"] = gpd.GeoDataFrame(
+                {"code": base.iloc[:, 0].values}, geometry=list(geoms), crs=4326
+            )
+    return layers
+
+
+def demo_layers(use_cache: bool = True) -> dict[str, gpd.GeoDataFrame]:
+    """All demo geometry layers, from the cache when it is current."""
+    import pyogrio
+
+    path = _cache_path()
+    if use_cache and path.exists():
+        return {name: gpd.read_file(path, layer=name) for name, _ in pyogrio.list_layers(path)}
+    layers = _build_layers()
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.gpkg")
+    tmp.unlink(missing_ok=True)
+    for name, gdf in layers.items():
+        gdf.to_file(tmp, layer=name, driver="GPKG")
+    tmp.replace(path)
+    return layers
+
+
+def demo_units(layers: dict[str, gpd.GeoDataFrame]) -> tuple[gpd.GeoDataFrame, dict]:
+    """Units table rows (provinces + communes) and their display levels by band."""
+    names = official_names()
+    communes = layers["communes"].merge(
+        names[["code", "name", "kind", "area_km2", "lon", "lat"]], on="code", how="left"
+    )
+    communes = communes.assign(
+        level="commune",
+        parent_code=communes.province_code,
+        label_point=gpd.points_from_xy(communes.lon, communes.lat),
+    )
+    prov_names = names.groupby("province_code").agg(
+        name=("province_name", "first"),
+        full=("province_full", "first"),
+        area_km2=("area_km2", "sum"),
+    )
+    provinces = layers["provinces"].merge(prov_names, left_on="province_code", right_index=True)
+    provinces = provinces.assign(
+        code=provinces.province_code,
+        level="province",
+        parent_code=None,
+        kind=provinces.full.str.startswith("Thành phố").map({True: "Thành phố", False: "Tỉnh"}),
+    )
+    provinces = provinces.assign(label_point=store.label_points(provinces.geometry))
+    cols = ["code", "level", "name", "kind", "parent_code", "area_km2", "label_point", "geometry"]
+    units = gpd.GeoDataFrame(
+        pd.concat([provinces[cols], communes[cols]], ignore_index=True), crs=4326
+    ).assign(
+        population=None,
+        source=SOURCE,
+        geometry_quality="approximate",
+        valid_from=VALID_FROM,
+    )
+    levels: dict[str, dict] = {}
+    for name, gdf in layers.items():
+        if "_" not in name:
+            continue
+        band = name.split("_", 1)[1]
+        code_col = "code" if "code" in gdf else gdf.columns[0]
+        levels.setdefault(band, {}).update(zip(gdf[code_col], gdf.geometry, strict=True))
+    return units, levels
+
+
+def load_demo(engine: Engine, use_cache: bool = True) -> dict[str, int]:
+    """Replace everything in the database with the demo data, in one transaction."""
+    layers = demo_layers(use_cache)
+    units, levels = demo_units(layers)
+    figures = demo_figures.generate(
+        units[units.level == "commune"].rename(columns={"parent_code": "province_code"})
+    )
+    with engine.begin() as conn:
+        store.clear_all(conn)
+        n_units = store.insert_units(conn, units, levels)
+        n_tasks = store.insert_tasks(conn, figures.tasks, actor="demo", source="iocmap demo")
+        n_values = store.insert_indicators(conn, figures.indicators, figures.indicator_values)
+        version = store.bump_version(conn, figures.reporting_date, SOURCE)
+    return {"units": n_units, "tasks": n_tasks, "indicator_values": n_values, "version": version}

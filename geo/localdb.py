@@ -1,0 +1,232 @@
+"""Start, stop and inspect the project-local PostGIS cluster.
+
+Why: a newcomer (and CI) needs a real PostGIS without Docker and without touching the
+machine's own clusters. We run Debian's PostgreSQL binaries on a private data directory
+(``var/pg`` under the repository), on our own loopback port, with trust authentication
+limited to 127.0.0.1. PostgreSQL refuses to run as root, so when we are root the server
+runs as the ``postgres`` system user that Debian's package creates.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_PORT = 54329
+DEFAULT_DB = "iocmap"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class LocalDBError(RuntimeError):
+    """The local cluster could not be set up; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Where the local cluster lives and how to reach it."""
+
+    datadir: Path
+    port: int
+    database: str = DEFAULT_DB
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{self.database}"
+
+    @property
+    def logfile(self) -> Path:
+        return self.datadir.parent / "postgres.log"
+
+
+def _bindir() -> Path:
+    """Newest installed PostgreSQL server binaries (Debian keeps them per version)."""
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
+        key=lambda p: int(Path(p).parent.parent.name),
+    )
+    if candidates:
+        return Path(candidates[-1]).parent
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).resolve().parent
+    raise LocalDBError(
+        "PostgreSQL server binaries not found: run `make system` "
+        "(installs postgresql-15 and postgresql-15-postgis-3)"
+    )
+
+
+def _as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _run_as_db_user(args: list[str], **kw) -> subprocess.CompletedProcess:
+    """Run a server binary as ourselves, or as ``postgres`` when we are root."""
+    if _as_root():
+        args = ["runuser", "-u", "postgres", "--", *args]
+    return subprocess.run(args, check=False, capture_output=True, text=True, **kw)
+
+
+def _postgres_can_use(path: Path) -> bool:
+    """Whether the postgres user can reach ``path`` (a repo under /root cannot)."""
+    if not _as_root():
+        return True
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    res = subprocess.run(
+        ["runuser", "-u", "postgres", "--", "test", "-x", str(probe)],
+        capture_output=True,
+        check=False,
+    )
+    return res.returncode == 0
+
+
+def cluster(root: Path | None = None) -> Cluster:
+    """The cluster for this checkout: ``var/pg`` in the repo, its own port."""
+    root = (root or REPO_ROOT).resolve()
+    port = int(os.environ.get("IOCMAP_PG_PORT", DEFAULT_PORT))
+    datadir = root / "var" / "pg" / "data"
+    if not _postgres_can_use(root):
+        # Fall back to a per-checkout folder the postgres user can reach.
+        digest = hashlib.sha1(str(root).encode()).hexdigest()[:10]
+        datadir = Path("/var/tmp") / f"iocmap-pg-{digest}" / "data"
+    return Cluster(datadir=datadir, port=port)
+
+
+def _ensure_owner(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    if _as_root():
+        pw = pwd.getpwnam("postgres")
+        for p in (path.parent, path):
+            os.chown(p, pw.pw_uid, pw.pw_gid)
+        os.chmod(path, 0o700)
+
+
+def is_running(c: Cluster) -> bool:
+    """True when something accepts connections on the cluster's port."""
+    try:
+        with socket.create_connection(("127.0.0.1", c.port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def init(c: Cluster) -> bool:
+    """Create the data directory once; returns True when it was created now."""
+    if (c.datadir / "PG_VERSION").exists():
+        return False
+    _ensure_owner(c.datadir)
+    res = _run_as_db_user(
+        [
+            str(_bindir() / "initdb"),
+            "-D",
+            str(c.datadir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+        ]
+    )
+    if res.returncode != 0:
+        raise LocalDBError(f"initdb failed:\n{res.stdout}\n{res.stderr}")
+    conf = c.datadir / "postgresql.conf"
+    with conf.open("a") as fh:
+        fh.write(
+            "\n# iocmap local cluster\n"
+            "listen_addresses = '127.0.0.1'\n"
+            "unix_socket_directories = ''\n"
+            "max_connections = 200\n"
+            "shared_buffers = 256MB\n"
+            "work_mem = 32MB\n"
+            "fsync = on\n"
+            "timezone = 'UTC'\n"
+        )
+    (c.datadir / "pg_hba.conf").write_text(
+        "# iocmap local cluster: loopback only\nhost all all 127.0.0.1/32 trust\n"
+    )
+    return True
+
+
+def start(c: Cluster, timeout: float = 30.0) -> None:
+    """Start the server if it is not already up, and wait until it accepts connections."""
+    if is_running(c):
+        return
+    c.logfile.parent.mkdir(parents=True, exist_ok=True)
+    if _as_root():
+        c.logfile.touch()
+        pw = pwd.getpwnam("postgres")
+        os.chown(c.logfile, pw.pw_uid, pw.pw_gid)
+    res = _run_as_db_user(
+        [
+            str(_bindir() / "pg_ctl"),
+            "-D",
+            str(c.datadir),
+            "-l",
+            str(c.logfile),
+            "-o",
+            f"-p {c.port}",
+            "-w",
+            "-t",
+            str(int(timeout)),
+            "start",
+        ]
+    )
+    if res.returncode != 0:
+        log_tail = c.logfile.read_text()[-2000:] if c.logfile.exists() else ""
+        raise LocalDBError(f"pg_ctl start failed:\n{res.stdout}\n{res.stderr}\n{log_tail}")
+    deadline = time.monotonic() + timeout
+    while not is_running(c):
+        if time.monotonic() > deadline:
+            raise LocalDBError(f"PostgreSQL did not accept connections on port {c.port}")
+        time.sleep(0.2)
+
+
+def stop(c: Cluster) -> bool:
+    """Stop the server (fast shutdown); returns False when it was not running."""
+    if not (c.datadir / "postmaster.pid").exists():
+        return False
+    res = _run_as_db_user([str(_bindir() / "pg_ctl"), "-D", str(c.datadir), "-m", "fast", "stop"])
+    return res.returncode == 0
+
+
+def ensure_database(c: Cluster, name: str | None = None) -> None:
+    """Create the application database (idempotent) with PostGIS available."""
+    import psycopg
+
+    name = name or c.database
+    with psycopg.connect(
+        f"host=127.0.0.1 port={c.port} user=postgres dbname=postgres", autocommit=True
+    ) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'create database "{name}"')  # name is ours, never user input
+
+
+def up(root: Path | None = None) -> Cluster:
+    """init + start + create database: everything `iocmap db up` promises."""
+    c = cluster(root)
+    init(c)
+    start(c)
+    ensure_database(c)
+    return c
+
+
+def status(root: Path | None = None) -> dict[str, object]:
+    """What `iocmap db status` prints."""
+    c = cluster(root)
+    return {
+        "datadir": str(c.datadir),
+        "port": c.port,
+        "initialised": (c.datadir / "PG_VERSION").exists(),
+        "running": is_running(c),
+        "url": c.url,
+    }

@@ -1,0 +1,168 @@
+"""Tables of iocmap (SQLAlchemy 2 + GeoAlchemy2); the migrations in ``geo/migrations`` create them.
+
+Why these shapes: every join and aggregate runs in PostGIS, so the schema keeps the
+unit hierarchy, the display geometries and the raw task dates; task *status* is never
+stored, it is derived for an as-of date by the SQL function ``task_status`` (see
+``geo/progress.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base for all iocmap tables."""
+
+
+class AdminUnit(Base):
+    """A province/city (2-digit code) or a commune/ward/special zone (5-digit code)."""
+
+    __tablename__ = "admin_unit"
+    __table_args__ = (
+        CheckConstraint("level in ('province', 'commune')", name="admin_unit_level"),
+        Index("admin_unit_parent_idx", "parent_code"),
+        Index("admin_unit_name_key_idx", "name_key"),
+    )
+
+    code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    level: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(Text)
+    name_key: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)  # Tỉnh | Thành phố | Xã | Phường | Đặc khu
+    parent_code: Mapped[str | None] = mapped_column(
+        String(5), ForeignKey("admin_unit.code", deferrable=True, initially="DEFERRED")
+    )
+    area_km2: Mapped[float | None] = mapped_column(Float)  # official figure when known
+    population: Mapped[int | None] = mapped_column(Integer)
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False)
+    label_point = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    source: Mapped[str] = mapped_column(Text)
+    geometry_quality: Mapped[str] = mapped_column(Text)  # approximate | official
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class UnitGeometryLevel(Base):
+    """Topology-preserving simplified geometry of a unit for one display band."""
+
+    __tablename__ = "unit_geometry_level"
+
+    unit_code: Mapped[str] = mapped_column(
+        String(5), ForeignKey("admin_unit.code", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[str] = mapped_column(String(8), primary_key=True)  # e.g. z6, z9, z12
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False)
+
+
+class Task(Base):
+    """A Resolution 57 / Plan 02 task held by one unit; status is derived, never stored."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("task_unit_idx", "unit_code"),
+        Index("task_program_year_idx", "program", "year"),
+        CheckConstraint(
+            "completed_at is null or start_date is null or completed_at >= start_date",
+            name="task_completed_after_start",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(Text, unique=True)
+    program: Mapped[str] = mapped_column(Text)  # NQ57 | KH02 | …
+    group_no: Mapped[int | None] = mapped_column(SmallInteger)
+    phase: Mapped[int | None] = mapped_column(SmallInteger)
+    year: Mapped[int] = mapped_column(SmallInteger)  # the year the deadline falls in
+    title: Mapped[str] = mapped_column(Text)
+    unit_code: Mapped[str] = mapped_column(String(5), ForeignKey("admin_unit.code"))
+    lead_agency: Mapped[str | None] = mapped_column(Text)
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    deadline: Mapped[dt.date] = mapped_column(Date)
+    completed_at: Mapped[dt.date | None] = mapped_column(Date)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class TaskEvent(Base):
+    """Append-only history of every change to a task: who, when, from which file, old → new."""
+
+    __tablename__ = "task_event"
+    __table_args__ = (Index("task_event_task_idx", "task_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    task_id: Mapped[int] = mapped_column(Integer, ForeignKey("task.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)  # create | update
+    old: Mapped[dict | None] = mapped_column(JSONB)
+    new: Mapped[dict] = mapped_column(JSONB)
+
+
+class Indicator(Base):
+    """An indicator definition: what it measures and which direction is better."""
+
+    __tablename__ = "indicator"
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    unit: Mapped[str] = mapped_column(Text)  # points | %
+    higher_is_better: Mapped[bool] = mapped_column(Boolean, default=True)
+    level: Mapped[str] = mapped_column(Text)  # province | commune | both
+
+
+class IndicatorValue(Base):
+    """One value of an indicator for one unit and period (``2025-Q3`` or ``2024``)."""
+
+    __tablename__ = "indicator_value"
+    __table_args__ = (
+        UniqueConstraint("indicator_code", "unit_code", "period"),
+        Index("indicator_value_period_idx", "indicator_code", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    indicator_code: Mapped[str] = mapped_column(Text, ForeignKey("indicator.code"))
+    unit_code: Mapped[str] = mapped_column(String(5), ForeignKey("admin_unit.code"))
+    period: Mapped[str] = mapped_column(Text)
+    value: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int | None] = mapped_column(Integer)  # 1 = best among units of its level
+
+
+class DataState(Base):
+    """One row: the data version (bumped by every import) and the reporting date."""
+
+    __tablename__ = "data_state"
+    __table_args__ = (CheckConstraint("id = 1", name="data_state_single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    reporting_date: Mapped[dt.date | None] = mapped_column(Date)
+    source: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

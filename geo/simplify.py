@@ -1,0 +1,62 @@
+"""Topology-preserving display levels for polygon layers (communes, provinces).
+
+Why: simplifying each polygon on its own (``ST_Simplify``/``shapely.simplify`` per feature)
+moves a shared border differently on its two sides, which opens gaps and slivers between
+neighbours on the map. Coverage simplification (``shapely.coverage_simplify``, GEOS >= 3.12;
+our PostGIS lacks ``ST_CoverageSimplify``) simplifies every shared edge once, so neighbours keep
+identical borders at every level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+# Tolerances in degrees (EPSG:4326), keyed by the web-map zoom they are meant for. Roughly the
+# side of the smallest triangle Visvalingam-Whyatt may drop: ~1.1 km, ~220 m, ~22 m.
+DEFAULT_LEVELS: Mapping[str, float] = {"z6": 0.01, "z9": 0.002, "z12": 0.0002}
+
+
+def coverage_levels(
+    geoms: Sequence[BaseGeometry] | np.ndarray, tolerances: Mapping[str, float]
+) -> dict[str, np.ndarray]:
+    """Simplify a polygonal coverage once per level, keeping shared borders gap-free."""
+    source = np.array([_as_multipolygon(g) for g in np.asarray(geoms, dtype=object)])
+    if len(source) and not shapely.coverage_is_valid(source):
+        raise ValueError("input is not a valid polygonal coverage (overlaps or unmatched edges)")
+    levels: dict[str, np.ndarray] = {}
+    finer = source
+    for name, tolerance in sorted(tolerances.items(), key=lambda kv: kv[1]):
+        finer = levels[name] = _simplify_level(source, float(tolerance), finer)
+    return {name: levels[name] for name in tolerances}
+
+
+def _simplify_level(source: np.ndarray, tolerance: float, finer: np.ndarray) -> np.ndarray:
+    """One level: coverage-simplify, normalise, and replace collapsed results by ``finer``."""
+    if tolerance <= 0 or not len(source):
+        return source.copy()
+    simplified = shapely.coverage_simplify(source, tolerance, simplify_boundary=True)
+    out = np.array([_as_multipolygon(g) for g in simplified], dtype=object)
+    bad = _degenerate(out) & ~shapely.is_empty(source)
+    out[bad] = finer[bad]
+    return shapely.orient_polygons(out)
+
+
+def _degenerate(geoms: np.ndarray) -> np.ndarray:
+    """Results a map cannot use: empty, zero-area or invalid."""
+    return shapely.is_empty(geoms) | (shapely.area(geoms) <= 0) | ~shapely.is_valid(geoms)
+
+
+def _as_multipolygon(geom: BaseGeometry | None) -> shapely.MultiPolygon:
+    """Polygonal parts of ``geom`` as one MultiPolygon (GeoJSON consumers expect one type)."""
+    if geom is None or geom.is_empty:
+        return shapely.MultiPolygon()
+    if isinstance(geom, shapely.MultiPolygon):
+        return geom
+    if isinstance(geom, shapely.Polygon):
+        return shapely.MultiPolygon([geom])
+    parts = shapely.get_parts(shapely.get_parts(geom))  # collections may nest multi-parts
+    return shapely.MultiPolygon([p for p in parts if isinstance(p, shapely.Polygon)])

@@ -1,0 +1,98 @@
+"""The ``iocmap`` command: thin wrappers over geo/, api/ and maps/."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import typer
+
+app = typer.Typer(
+    help="iocmap — Resolution 57 monitoring map service",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+db_app = typer.Typer(help="The database: local cluster and migrations", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _external_db() -> bool:
+    return bool(os.environ.get("IOCMAP_DATABASE_URL"))
+
+
+@db_app.command("up")
+def db_up() -> None:
+    """Start the project-local PostGIS (var/pg) unless IOCMAP_DATABASE_URL is set."""
+    if _external_db():
+        typer.echo("IOCMAP_DATABASE_URL is set: using that database, no local cluster started")
+        return
+    from geo import localdb
+
+    c = localdb.up()
+    typer.echo(f"local PostGIS running on 127.0.0.1:{c.port} (data in {c.datadir})")
+
+
+@db_app.command("down")
+def db_down() -> None:
+    """Stop the project-local cluster (data is kept; `db up` starts it again)."""
+    from geo import localdb
+
+    stopped = localdb.stop(localdb.cluster())
+    typer.echo("stopped" if stopped else "not running")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Where the local cluster lives and whether it runs."""
+    from geo import localdb
+
+    info = localdb.status()
+    if _external_db():
+        info["note"] = "IOCMAP_DATABASE_URL is set; the service uses that database"
+    typer.echo(json.dumps(info, indent=2))
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply Alembic migrations (idempotent)."""
+    from geo.db import database_url
+    from geo.migrate import upgrade
+
+    upgrade(database_url())
+    typer.echo("schema up to date")
+
+
+@app.command()
+def demo(rebuild: bool = typer.Option(False, help="regenerate geometry, ignore the cache")) -> None:
+    """Load the generated demo data set (replaces all data in the database)."""
+    from geo.db import make_engine
+    from geo.demo import load_demo
+
+    engine = make_engine()
+    counts = load_demo(engine, use_cache=not rebuild)
+    engine.dispose()
+    typer.echo(f"demo data loaded: {counts}")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = typer.Option(1, help="uvicorn worker processes"),
+) -> None:
+    """Serve the API and the maps (Ctrl-C stops cleanly)."""
+    import uvicorn
+
+    uvicorn.run(
+        "api.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        http="httptools",
+        loop="uvloop",
+        log_level="info",
+    )
+
+
+if __name__ == "__main__":
+    app()

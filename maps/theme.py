@@ -1,0 +1,39 @@
+"""The IOC look: dark background, one sequential palette for progress, status colours.
+
+Status colours are from the Okabe–Ito colour-blind-safe set (green/orange/vermillion
+stay distinct under deuteranopia); the sequential palette is viridis-like for the same
+reason. "No data" is a hatched grey, never the lowest class colour.
+"""
+
+from __future__ import annotations
+
+BACKGROUND = "#0b1220"
+PANEL = "#111a2e"
+TEXT = "#e6edf7"
+MUTED = "#8da2c0"
+BORDER = "#22304d"
+NO_DATA = "#3a4256"
+
+STATUS = {
+    "completed": "#009E73",  # Đã hoàn thành
+    "completed_late": "#56B4E9",  # Hoàn thành quá hạn
+    "on_time": "#E69F00",  # Đang thực hiện (trong hạn)
+    "overdue": "#D55E00",  # Quá hạn
+}
+STATUS_LABELS_VI = {
+    "completed": "Đã hoàn thành",
+    "completed_late": "Hoàn thành quá hạn",
+    "on_time": "Đang thực hiện (trong hạn)",
+    "overdue": "Quá hạn",
+}
+# 5 classes, dark → bright, readable on the dark background.
+SEQUENTIAL = ["#3b2a6b", "#2f5d8a", "#21908d", "#5ec962", "#d8e219"]
+FONT = "'Be Vietnam Pro', 'Segoe UI', 'Noto Sans', Arial, sans-serif"
+
+
+def vn_number(value: float | None, decimals: int = 1) -> str:
+    """Vietnamese number format: 1.234,5 (dot thousands, comma decimals)."""
+    if value is None:
+        return "—"
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\u0000").replace(".", ",").replace("\u0000", ".")
