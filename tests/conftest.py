@@ -23,24 +23,29 @@ from geo.db import make_engine, normalise_url
 def _test_url() -> str:
     explicit = os.environ.get("IOCMAP_TEST_DATABASE_URL")
     if explicit:
-        return normalise_url(explicit)
-    base = os.environ.get("IOCMAP_DATABASE_URL")
-    if base:
-        url = make_url(normalise_url(base))
+        test_url = make_url(normalise_url(explicit))
     else:
-        from geo import localdb
+        base = os.environ.get("IOCMAP_DATABASE_URL")
+        if base:
+            url = make_url(normalise_url(base))
+        else:
+            from geo import localdb
 
-        c = localdb.up()
-        url = make_url(c.url)
-    test_url = url.set(database=f"{url.database}_test")
+            url = make_url(localdb.up().url)
+        test_url = url.set(database=f"{url.database}_test")
+    create_database_if_missing(test_url)
+    return test_url.render_as_string(hide_password=False)
+
+
+def create_database_if_missing(url) -> None:
+    """CREATE DATABASE through the server's maintenance database (idempotent)."""
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         if not conn.execute(
-            text("select 1 from pg_database where datname = :n"), {"n": test_url.database}
+            text("select 1 from pg_database where datname = :n"), {"n": url.database}
         ).first():
-            conn.execute(text(f'create database "{test_url.database}"'))
+            conn.execute(text(f'create database "{url.database}"'))
     admin.dispose()
-    return test_url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
