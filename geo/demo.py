@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from geo import demo_figures, store
-from geo.simplify import DEFAULT_LEVELS, coverage_levels
+from geo.simplify import DEFAULT_LEVELS, coverage_levels, dissolved_levels
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +57,16 @@ def _build_layers() -> dict[str, gpd.GeoDataFrame]:
     communes = build_demo_geometries()
     provinces = province_geometries(communes)
     layers = {"communes": communes, "provinces": provinces}
-    for layer in ("communes", "provinces"):
-        base = layers[layer]
-        for band, geoms in coverage_levels(base.geometry.values, DEFAULT_LEVELS).items():
-            layers[f"{layer}_{band}"] = gpd.GeoDataFrame(
-                {"code": base.iloc[:, 0].values}, geometry=list(geoms), crs=4326
-            )
+    commune_levels = coverage_levels(communes.geometry.values, DEFAULT_LEVELS)
+    province_levels = dissolved_levels(commune_levels, communes.province_code.tolist())
+    for band, geoms in commune_levels.items():
+        layers[f"communes_{band}"] = gpd.GeoDataFrame(
+            {"code": communes.code.values}, geometry=list(geoms), crs=4326
+        )
+        by_code = province_levels[band]
+        layers[f"provinces_{band}"] = gpd.GeoDataFrame(
+            {"code": list(by_code)}, geometry=list(by_code.values()), crs=4326
+        )
     return layers
 
 
@@ -80,6 +84,9 @@ def demo_layers(use_cache: bool = True) -> dict[str, gpd.GeoDataFrame]:
     for name, gdf in layers.items():
         gdf.to_file(tmp, layer=name, driver="GPKG")
     tmp.replace(path)
+    for old in CACHE_DIR.glob("demo-*.gpkg"):  # earlier generator versions
+        if old != path:
+            old.unlink(missing_ok=True)
     return layers
 
 

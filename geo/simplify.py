@@ -60,3 +60,22 @@ def _as_multipolygon(geom: BaseGeometry | None) -> shapely.MultiPolygon:
         return shapely.MultiPolygon([geom])
     parts = shapely.get_parts(shapely.get_parts(geom))  # collections may nest multi-parts
     return shapely.MultiPolygon([p for p in parts if isinstance(p, shapely.Polygon)])
+
+
+def dissolved_levels(
+    levels: Mapping[str, np.ndarray], groups: Sequence[str]
+) -> dict[str, dict[str, shapely.MultiPolygon]]:
+    """Parent geometries per level as the union of their simplified children.
+
+    Why: simplifying provinces on their own keeps provinces edge-matched to each other
+    but not to their communes; dissolving the simplified communes keeps both layers'
+    borders identical at every level.
+    """
+    keys = np.asarray(groups)
+    out: dict[str, dict[str, shapely.MultiPolygon]] = {}
+    for band, geoms in levels.items():
+        out[band] = {
+            str(key): _as_multipolygon(shapely.coverage_union_all(geoms[keys == key]))
+            for key in np.unique(keys)
+        }
+    return out
