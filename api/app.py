@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from api import errors
 from api.cache import ResponseCache
 from api.deps import strict_query
+from api.observability import Metrics, ObservabilityMiddleware, configure_logging
 from api.routers import health, maps, provinces, summary
 from api.settings import Settings
 from geo.db import make_engine, normalise_url
@@ -37,6 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
+    configure_logging(settings.log_level)
+    app.state.metrics = Metrics()
+    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     strict = [Depends(strict_query)]
     app.include_router(health.router)
     app.include_router(provinces.router, prefix="/api/v1", dependencies=strict)

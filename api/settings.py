@@ -19,4 +19,5 @@ class Settings(BaseSettings):
     gzip_min_bytes: int = 1024
     max_limit: int = 5000
     wall_refresh_seconds: int = 60
+    log_level: str = "INFO"
     title: str = "iocmap — Giám sát Nghị quyết 57"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy import text
 
 router = APIRouter(tags=["health"])
@@ -44,3 +44,10 @@ def readyz(request: Request) -> JSONResponse:
             "data_as_of": row.reporting_date.isoformat() if row.reporting_date else None,
         }
     )
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    """Prometheus exposition: request counts/latency per route, cache, data version, pool."""
+    body, content_type = request.app.state.metrics.render(request.app)
+    return Response(body, media_type=content_type)
