@@ -33,11 +33,15 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str | None = None, **kw) -> Engine:
-    """An engine with pre-ping so a restarted database does not break a long-lived pool."""
+    """An engine with pre-ping so a restarted database does not break a long-lived pool,
+    a short connect timeout and a pool timeout so that a lost database turns into a quick
+    error (the API answers 503) instead of requests that hang."""
     kw.setdefault("pool_pre_ping", True)
+    kw.setdefault("connect_args", {"connect_timeout": 2})
     if "poolclass" not in kw:
         kw.setdefault("pool_size", 10)
         kw.setdefault("max_overflow", 10)
+        kw.setdefault("pool_timeout", 5)
     return create_engine(url or database_url(), **kw)
 
 
