@@ -3,9 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
-LEAFLET := maps/assets/vendor/leaflet/leaflet.js
+VENDORED := maps/assets/vendor/.installed
 
-.PHONY: demo test system venv assets db db-down lint bench clean
+.PHONY: demo test system venv assets db db-down lint bench clean prod-local
 
 demo: db assets ## set up everything, load the demo data, serve on http://127.0.0.1:8000
 	$(BIN)/iocmap demo
@@ -24,13 +24,10 @@ $(VENV)/.installed: pyproject.toml
 
 venv: system $(VENV)/.installed
 
-$(LEAFLET): maps/package.json
-	cd maps && npm install --no-audit --no-fund --loglevel=error
-	mkdir -p $(dir $(LEAFLET))
-	cp -r maps/node_modules/leaflet/dist/. $(dir $(LEAFLET))
-	@touch $@
+$(VENDORED): maps/package.json maps/package-lock.json maps/vendor-assets.sh
+	maps/vendor-assets.sh
 
-assets: system $(LEAFLET) ## self-hosted JS/CSS for the map pages (from the npm registry)
+assets: system $(VENDORED) ## self-hosted JS/CSS/fonts for the map pages (from the npm registry)
 
 db: venv ## start the project-local PostGIS (unless IOCMAP_DATABASE_URL is set) and migrate
 	$(BIN)/iocmap db up
@@ -45,6 +42,9 @@ lint:
 
 bench: db assets ## compare with tipg on the same database (see bench/README.md)
 	$(BIN)/python -m bench.run
+
+prod-local: venv assets ## nginx + 2 API processes + PostGIS primary and streaming replica on loopback
+	$(BIN)/python -m deploy.prod_local
 
 clean: db-down
 	rm -rf $(VENV) var maps/node_modules maps/assets/vendor

@@ -7,11 +7,26 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import errors
-from api.cache import ResponseCache
+from api import errors, replica
+from api.cache import CacheFastPath, ResponseCache
 from api.deps import strict_query
 from api.observability import Metrics, ObservabilityMiddleware, configure_logging
-from api.routers import health, maps, provinces, summary
+from api.routers import (
+    communes,
+    docs,
+    downloads,
+    health,
+    imports,
+    indicators,
+    maps,
+    ogc,
+    provinces,
+    rankings,
+    search,
+    summary,
+    tiles,
+    units,
+)
 from api.settings import Settings
 from geo.db import make_engine, normalise_url
 
@@ -24,9 +39,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         url = normalise_url(settings.database_url) if settings.database_url else None
         app.state.engine = make_engine(url, pool_size=settings.pool_size)
-        app.state.cache = ResponseCache(settings.cache_entries, settings.gzip_min_bytes)
+        replica.attach(app, settings)  # app.state.write_engine / read_engine (GET traffic)
+        app.state.cache = ResponseCache(
+            settings.cache_entries, settings.gzip_min_bytes, settings.cache_max_bytes
+        )
         app.state.settings = settings
         yield
+        replica.detach(app)
         app.state.engine.dispose()
 
     app = FastAPI(
@@ -38,13 +57,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
+    errors.install_openapi(app)
     configure_logging(settings.log_level)
     app.state.metrics = Metrics()
+    app.add_middleware(CacheFastPath)  # inner: warm hits skip routing, still logged
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     strict = [Depends(strict_query)]
     app.include_router(health.router)
     app.include_router(provinces.router, prefix="/api/v1", dependencies=strict)
     app.include_router(summary.router, prefix="/api/v1", dependencies=strict)
+    for module in (communes, units, indicators, rankings, search, downloads):
+        app.include_router(module.router, prefix="/api/v1", dependencies=strict)
+    app.include_router(imports.router, prefix="/api/v1", dependencies=strict)
+    app.include_router(ogc.router, dependencies=strict)
+    app.include_router(tiles.router, dependencies=strict)
+    docs.install(app)
     app.include_router(maps.router, dependencies=strict)
     app.mount("/static", StaticFiles(directory=maps.ASSETS_DIR), name="static")
     return app

@@ -6,11 +6,15 @@ parameter named, and bad input never surfaces as a 500.
 
 from __future__ import annotations
 
+import dataclasses
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from geo.errors import BadInput, ImportRejected, IocmapError
 
 
 class BadParameter(Exception):
@@ -63,3 +67,75 @@ def install(app: FastAPI) -> None:
             status_code=503,
             headers={"Retry-After": "5"},
         )
+
+    @app.exception_handler(IocmapError)
+    async def domain_error(_: Request, exc: IocmapError) -> JSONResponse:
+        """geo/errors.py → status: bad file 422, rejected import 422 (+ the report), busy 409,
+        too large 413; problems name file, row and field."""
+        body = _body(exc.message)
+        if isinstance(exc, ImportRejected):
+            body["errors"] = [dataclasses.asdict(p) for p in exc.report.errors]
+            body["report"] = exc.report.to_dict()
+        elif isinstance(exc, BadInput):
+            body["errors"] = [exc.as_problem()]
+        return JSONResponse(body, status_code=exc.status_code)
+
+
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "required": ["detail", "errors"],
+    "properties": {
+        "detail": {"type": "string", "description": "what went wrong, naming the parameter"},
+        "errors": {
+            "type": "array",
+            "items": {"type": "object", "additionalProperties": True},
+        },
+    },
+}
+_STANDARD = {
+    "400": "Unknown or unusable parameter",
+    "401": "A token is required",
+    "403": "The token may not do this",
+    "404": "No such unit, collection or resource",
+    "422": "Malformed parameter",
+    "503": "Database unavailable; retry after the given seconds",
+}
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Describe our real error shape in /openapi.json, for every operation.
+
+    Why: FastAPI documents 422 as its own ``HTTPValidationError`` and nothing else, while
+    every route here can answer 400/404/422/503 with ``{"detail", "errors"}``; clients
+    and schemathesis must see what we actually send, and 304 for conditional GETs.
+    """
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Error"] = ERROR_SCHEMA
+        schemas["HTTPValidationError"] = ERROR_SCHEMA
+        ref = {"$ref": "#/components/schemas/Error"}
+        for path_item in schema.get("paths", {}).values():
+            for method, op in path_item.items():
+                if not isinstance(op, dict) or "responses" not in op:
+                    continue
+                responses = op["responses"]
+                for code, text in _STANDARD.items():
+                    responses.setdefault(code, {"description": text})
+                    responses[code]["content"] = {"application/json": {"schema": ref}}
+                if method == "get":
+                    responses.setdefault("304", {"description": "Not modified (ETag matched)"})
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

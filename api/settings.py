@@ -14,10 +14,29 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="PostGIS URL; unset = the project-local cluster"
     )
+    read_database_url: str | None = Field(
+        default=None,
+        description="streaming replica for GET traffic; unset/empty = reads on the primary",
+    )
+    read_max_lag_seconds: float = Field(
+        default=30.0, description="replica lag above which /readyz says 'degraded'"
+    )
     pool_size: int = 10
     cache_entries: int = Field(default=256, description="responses kept per data version")
     gzip_min_bytes: int = 1024
+    cache_max_bytes: int = Field(default=512 << 20, description="response cache size per worker")
+    version_ttl: float = Field(
+        default=1.0,
+        description="seconds a worker trusts the data version it read (0 = read per request)",
+    )
     max_limit: int = 5000
     wall_refresh_seconds: int = 60
     log_level: str = "INFO"
+    admin_token: str | None = Field(
+        default=None, description="bearer token allowed to import; unset = imports refused (403)"
+    )
+    import_max_bytes: int = Field(default=200 << 20, description="upload size cap for imports")
+    import_lock_timeout_s: float = Field(
+        default=120.0, description="seconds an import waits for another of its kind (then 409)"
+    )
     title: str = "iocmap — Giám sát Nghị quyết 57"

@@ -190,11 +190,12 @@ def start(c: Cluster, timeout: float = 30.0) -> None:
         time.sleep(0.2)
 
 
-def stop(c: Cluster) -> bool:
-    """Stop the server (fast shutdown); returns False when it was not running."""
+def stop(c: Cluster, mode: str = "fast") -> bool:
+    """Stop the server (fast shutdown; ``immediate`` for a cluster about to be deleted);
+    returns False when it was not running."""
     if not (c.datadir / "postmaster.pid").exists():
         return False
-    res = _run_as_db_user([str(_bindir() / "pg_ctl"), "-D", str(c.datadir), "-m", "fast", "stop"])
+    res = _run_as_db_user([str(_bindir() / "pg_ctl"), "-D", str(c.datadir), "-m", mode, "stop"])
     return res.returncode == 0
 
 
@@ -230,3 +231,48 @@ def status(root: Path | None = None) -> dict[str, object]:
         "running": is_running(c),
         "url": c.url,
     }
+
+
+def enable_replication(c: Cluster) -> None:
+    """Let a standby on loopback stream from this cluster (a ``replication`` pg_hba entry).
+
+    Why: ``all`` in pg_hba does not match replication connections; PostgreSQL 15's defaults
+    (wal_level=replica, max_wal_senders=10) do the rest. Call before ``start``.
+    """
+    hba = c.datadir / "pg_hba.conf"
+    line = "host replication all 127.0.0.1/32 trust\n"
+    if line not in hba.read_text():
+        with hba.open("a") as fh:
+            fh.write(line)
+
+
+def clone_standby(primary: Cluster, datadir: Path, port: int) -> Cluster:
+    """A streaming replica of a running ``primary`` in ``datadir`` (``pg_basebackup -R``),
+    ready to ``start`` on ``port``; hot_standby_feedback keeps its reads from being
+    cancelled when the primary vacuums rows they still see."""
+    if (datadir / "PG_VERSION").exists():
+        raise LocalDBError(f"{datadir} already holds a cluster; remove it first")
+    _ensure_owner(datadir)
+    res = _run_as_db_user(
+        [
+            str(_bindir() / "pg_basebackup"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port),
+            "-U",
+            "postgres",
+            "-D",
+            str(datadir),
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+        ]
+    )
+    if res.returncode != 0:
+        raise LocalDBError(f"pg_basebackup failed:\n{res.stdout}\n{res.stderr}")
+    with (datadir / "postgresql.conf").open("a") as fh:
+        fh.write("\n# iocmap streaming replica\nhot_standby = on\nhot_standby_feedback = on\n")
+    return Cluster(datadir=datadir, port=port, database=primary.database)

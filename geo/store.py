@@ -70,6 +70,18 @@ def _copy(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[S
     return n
 
 
+def copy_rows(
+    conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence]
+) -> int:
+    """COPY into any table (importers stage into temp tables of the same transaction)."""
+    return _copy(conn, table, columns, rows)
+
+
+def ewkb(geom) -> str | None:
+    """Hex EWKB for COPY, SRID 4326, RFC 7946 rings (what ``insert_units`` writes)."""
+    return _ewkb(geom)
+
+
 def label_points(geoms: gpd.GeoSeries, anchors: gpd.GeoSeries | None = None) -> list:
     """Where labels and markers go: the official centroid when it lies inside, else a point
     on the surface (a plain centroid can fall outside a crescent-shaped commune)."""

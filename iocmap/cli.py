@@ -7,6 +7,9 @@ import os
 
 import typer
 
+from iocmap.imports_cli import import_app
+from iocmap.maps_cli import maps_app
+
 app = typer.Typer(
     help="iocmap — Resolution 57 monitoring map service",
     no_args_is_help=True,
@@ -14,6 +17,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The database: local cluster and migrations", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+app.add_typer(maps_app, name="maps")
 
 
 def _external_db() -> bool:

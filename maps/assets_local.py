@@ -1,8 +1,10 @@
 """Point Folium at the JS/CSS we serve ourselves instead of CDNs.
 
-Why: operations centres often run on closed networks, so pages may reference only
-``/static/...``. Leaflet is installed from the npm registry at build time
-(``make assets``, pinned in ``maps/package.json``) into ``maps/assets/vendor``.
+Why: operations centres often run on closed networks, so pages may reference only our
+own ``/static/...`` files. Leaflet and the Be Vietnam Pro font are installed from the npm
+registry at build time (``make assets`` → ``maps/vendor-assets.sh``, pinned in
+``maps/package.json``) into ``maps/assets/vendor``; our own JS/CSS live in
+``maps/assets/js`` and ``maps/assets/css``. Folium's default CDN lists are replaced.
 """
 
 from __future__ import annotations
@@ -14,16 +16,43 @@ import folium
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 LEAFLET_JS = ("leaflet", "/static/vendor/leaflet/leaflet.js")
 LEAFLET_CSS = ("leaflet_css", "/static/vendor/leaflet/leaflet.css")
+FONT_CSS = [f"vendor/be-vietnam-pro/{w}.css" for w in (400, 500, 600, 700)]
+# Our own files per page kind, relative to the static root.
+PAGE_JS = {
+    "map": ["js/ioc-common.js", "js/ioc-map.js"],
+    "wall": ["js/ioc-common.js", "js/ioc-wall.js"],
+}
+PAGE_CSS = {
+    "map": [*FONT_CSS, "css/ioc-base.css", "css/ioc-map.css"],
+    "wall": [*FONT_CSS, "css/ioc-base.css", "css/ioc-wall.css"],
+}
 
 
-def offline_map(**kwargs) -> folium.Map:
+def offline_map(static: str = "/static/", **kwargs) -> folium.Map:
     """A folium Map whose only dependencies are our self-hosted Leaflet files."""
     m = folium.Map(tiles=None, **kwargs)
-    m.default_js = [LEAFLET_JS]
-    m.default_css = [LEAFLET_CSS]
+    m.default_js = [("leaflet", f"{static}vendor/leaflet/leaflet.js")]
+    m.default_css = [("leaflet_css", f"{static}vendor/leaflet/leaflet.css")]
     return m
 
 
+def add_page_assets(m: folium.Map, kind: str, static: str = "/static/") -> None:
+    """Link our fonts, CSS and JS for a page kind (``map`` or ``wall``) into the head."""
+    header = m.get_root().header
+    header.add_child(
+        folium.Element(f'<link rel="icon" href="{static}favicon.svg" type="image/svg+xml">')
+    )
+    for css in PAGE_CSS[kind]:
+        header.add_child(folium.Element(f'<link rel="stylesheet" href="{static}{css}">'))
+    for js in PAGE_JS[kind]:
+        header.add_child(folium.Element(f'<script src="{static}{js}"></script>'))
+
+
+def used_files(kind: str) -> list[str]:
+    """Every static file a page kind loads (for the standalone export)."""
+    return ["favicon.svg", *PAGE_CSS[kind], *PAGE_JS[kind]]
+
+
 def vendored() -> bool:
-    """Whether `make assets` has put Leaflet in place."""
+    """Whether `make assets` has put Leaflet and the font in place."""
     return (ASSETS_DIR / "vendor" / "leaflet" / "leaflet.js").exists()

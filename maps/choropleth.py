@@ -1,136 +1,154 @@
-"""Folium choropleths of progress: the national map of provinces (``/``).
+"""Classing and drawing of choropleths with Folium (shared by the map pages and the wall).
 
 Why the classing is explicit: a legend must say what a colour means, so class breaks are
-computed with mapclassify (quantiles of the values shown, at most 5 classes) and drawn
-with the same colours in the legend; units with no value get the hatched "no data" fill.
+computed here with mapclassify (method per measure, see ``maps.measures``) and the
+legend, the polygons and the wall's in-place restyling all use the same breaks. Units
+with no value get the hatched "no data" SVG pattern, never the lowest class colour.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import html
+import warnings
 
 import folium
 import mapclassify
 import numpy as np
 
 from maps import theme
-from maps.assets_local import offline_map
 
-VIETNAM_BOUNDS = [[8.2, 102.0], [23.5, 110.0]]
+HATCH_FILL = "url(#ioc-hatch)"
+MAX_CLASSES = 5
 
 
-def class_breaks(values: list[float], k: int = 5) -> list[float]:
-    """Upper bounds of up to k quantile classes (fewer when values repeat)."""
+def class_breaks(
+    values: list[float | None], k: int = MAX_CLASSES, method: str = "quantiles"
+) -> list[float]:
+    """Upper bounds of up to k classes (fewer when values repeat).
+
+    ``quantiles``: equal-count classes. ``natural_breaks``: Fisher–Jenks, with zero as a
+    class of its own when present (counts: "no overdue task" is a state, not a range).
+    """
     arr = np.asarray([v for v in values if v is not None], dtype=float)
     if arr.size == 0:
         return []
+    if method == "natural_breaks" and arr.min() == 0 and arr.max() > 0:
+        rest = class_breaks([v for v in arr if v > 0], k - 1, method)
+        return [0.0, *rest]
     k = max(1, min(k, len(np.unique(arr))))
     if k == 1:
         return [float(arr.max())]
-    return [float(b) for b in mapclassify.Quantiles(arr, k=k).bins]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # mapclassify warns when values repeat
+        cls = (
+            mapclassify.FisherJenks(arr, k=k)
+            if method == "natural_breaks"
+            else mapclassify.Quantiles(arr, k=k)
+        )
+    return sorted({float(b) for b in cls.bins})
 
 
-def colour_for(value: float | None, breaks: list[float]) -> str:
-    """The class colour of value; the no-data grey when value is missing."""
+def palette_for(n: int, higher_is_better: bool = True) -> list[str]:
+    """n colours spread over the full ramp (dark → bright) so few classes still contrast."""
+    ramp = theme.SEQUENTIAL if higher_is_better else theme.SEQUENTIAL_BAD
+    if n <= 0:
+        return []
+    if n == 1:
+        return [ramp[-1]]
+    return [ramp[round(i * (len(ramp) - 1) / (n - 1))] for i in range(n)]
+
+
+def colour_for(value: float | None, breaks: list[float], palette: list[str]) -> str:
+    """The class colour of value; the hatched no-data fill when value is missing."""
     if value is None or not breaks:
-        return theme.NO_DATA
-    palette = theme.SEQUENTIAL[-len(breaks) :] if len(breaks) < 5 else theme.SEQUENTIAL
+        return HATCH_FILL
     for colour, upper in zip(palette, breaks, strict=False):
         if value <= upper:
             return colour
     return palette[-1]
 
 
-def _legend_html(title: str, breaks: list[float], as_of: dt.date) -> str:
-    palette = theme.SEQUENTIAL[-len(breaks) :] if len(breaks) < 5 else theme.SEQUENTIAL
-    rows, lower = [], None
-    for colour, upper in zip(palette, breaks, strict=False):
-        label = (
-            f"≤ {theme.vn_number(upper)}"
-            if lower is None
-            else f"{theme.vn_number(lower)} – {theme.vn_number(upper)}"
-        )
-        rows.append(f'<div><i style="background:{colour}"></i>{label}</div>')
-        lower = upper
-    rows.append('<div><i class="nodata"></i>Không có dữ liệu / No data</div>')
+def class_labels(
+    breaks: list[float], decimals: int, unit: str = "", lowest: float | None = None
+) -> list[str]:
+    """Legend text per class: "33,1 – 46,3 %", "46,3 – 52,3 %", … (Vietnamese numbers);
+    a class holding one value shows just that value."""
+    suffix = f"\u00a0{unit}" if unit else ""
+    labels: list[str] = []
+    for i, upper in enumerate(breaks):
+        step = 1 if decimals == 0 else 0  # integer classes: the next class starts at +1
+        low = lowest if i == 0 else breaks[i - 1] + step
+        if low is None and upper != 0:
+            text = f"≤ {theme.vn_number(upper, decimals)}"
+        elif low is None or low >= upper:
+            text = theme.vn_number(upper, decimals)
+        else:
+            text = f"{theme.vn_number(low, decimals)} – {theme.vn_number(upper, decimals)}"
+        labels.append(text + suffix)
+    return labels
+
+
+def hatch_swatch() -> str:
+    """The legend's no-data swatch: the same SVG hatch the polygons use."""
     return (
-        '<div class="ioc-legend" role="region" aria-label="Chú giải">'
-        f"<b>{html.escape(title)}</b>"
-        f'<div class="sub">Số liệu đến ngày {as_of:%d/%m/%Y}</div>' + "".join(rows) + "</div>"
+        '<svg class="swatch" width="22" height="14" aria-hidden="true" focusable="false">'
+        f'<rect width="100%" height="100%" fill="{theme.BACKGROUND}"/>'
+        f'<rect width="100%" height="100%" fill="{HATCH_FILL}"/></svg>'
     )
 
 
-PAGE_CSS = f"""
-<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
-<style>
-html, body {{ background: {theme.BACKGROUND}; color: {theme.TEXT}; font-family: {theme.FONT}; }}
-.leaflet-container.folium-map {{ background: {theme.BACKGROUND}; }}
-.leaflet-control-scale {{ margin-bottom: 8px !important; }}
-.ioc-legend {{ position: absolute; bottom: 64px; left: 16px; z-index: 1000; padding: 10px 14px;
-  background: {theme.PANEL}; border: 1px solid {theme.BORDER}; border-radius: 6px;
-  font-size: 14px; line-height: 20px; }}
-.ioc-legend i {{ display: inline-block; width: 18px; height: 12px; margin-right: 8px;
-  vertical-align: middle; border: 1px solid {theme.BORDER}; }}
-.ioc-legend i.nodata {{ background: repeating-linear-gradient(45deg, {theme.NO_DATA} 0 3px,
-  {theme.BACKGROUND} 3px 6px); }}
-.ioc-legend .sub {{ color: {theme.MUTED}; font-size: 12px; margin-bottom: 4px; }}
-.ioc-title {{ position: absolute; top: 12px; left: 56px; z-index: 1000; padding: 8px 14px;
-  background: {theme.PANEL}; border: 1px solid {theme.BORDER}; border-radius: 6px; }}
-.ioc-title h1 {{ font-size: 18px; margin: 0; }}
-.ioc-title .sub {{ color: {theme.MUTED}; font-size: 13px; }}
-.leaflet-tooltip {{ background: {theme.PANEL}; color: {theme.TEXT}; border-color: {theme.BORDER}; }}
-</style>
-"""
-
-
-def national_map(
-    provinces: dict, as_of: dt.date, summary: dict | None = None, approximate: bool = True
-) -> folium.Map:
-    """Provinces coloured by completion % of their Resolution 57 tasks."""
-    features = provinces["features"]
-    values = [f["properties"].get("completion_pct") for f in features]
-    breaks = class_breaks(values)
-    for f in features:
-        p = f["properties"]
-        p["fill"] = colour_for(p.get("completion_pct"), breaks)
-        p["pct_vi"] = (
-            theme.vn_number(p["completion_pct"], 2) + " %"
-            if p.get("completion_pct") is not None
-            else "—"
+def legend_html(
+    title: str,
+    subtitle: str,
+    breaks: list[float],
+    palette: list[str],
+    decimals: int,
+    unit: str,
+    method_note: str,
+    no_data_label: str,
+    legend_label: str,
+    lowest: float | None = None,
+) -> str:
+    """The legend: measure, period and as-of date, one row per class, and "no data"."""
+    rows = [
+        f'<li data-class="{i}"><span class="swatch" style="background:{c}"></span>'
+        f"{html.escape(label)}</li>"
+        for i, (c, label) in enumerate(
+            zip(palette, class_labels(breaks, decimals, unit, lowest), strict=False)
         )
-    m = offline_map(location=[16.0, 106.0], zoom_start=6, min_zoom=4, control_scale=True)
-    m.get_root().header.add_child(folium.Element(PAGE_CSS))
-    folium.GeoJson(
-        provinces,
-        name="Tỷ lệ hoàn thành",
+    ]
+    rows.append(f'<li data-class="nodata">{hatch_swatch()}{html.escape(no_data_label)}</li>')
+    return (
+        f'<section class="ioc-legend" aria-label="{html.escape(legend_label)}">'
+        f'<h2 class="legend-title">{html.escape(title)}</h2>'
+        f'<div class="legend-sub">{html.escape(subtitle)}</div>'
+        f"<ul>{''.join(rows)}</ul>"
+        f'<div class="legend-method">{html.escape(method_note)}</div></section>'
+    )
+
+
+def styled_layer(
+    collection: dict, breaks: list[float], palette: list[str], name: str, weight: float = 0.6
+) -> folium.GeoJson:
+    """The Folium layer: fill by class of ``properties.v``; behaviour is added by our JS."""
+    return folium.GeoJson(
+        collection,
+        name=name,
         style_function=lambda f: {
-            "fillColor": f["properties"]["fill"],
-            "color": theme.BORDER,
-            "weight": 1,
-            "fillOpacity": 0.85,
+            "fillColor": colour_for(f["properties"].get("v"), breaks, palette),
+            "color": theme.BORDER_LINE,
+            "weight": weight,
+            "fillOpacity": 0.9,
         },
-        highlight_function=lambda f: {"weight": 3, "color": theme.TEXT},
-        tooltip=folium.GeoJsonTooltip(
-            fields=["full_name", "pct_vi", "tasks_completed", "tasks_total", "tasks_overdue"],
-            aliases=["", "Tỷ lệ hoàn thành", "Đã hoàn thành", "Nhiệm vụ", "Quá hạn"],
-        ),
-    ).add_to(m)
-    title = "Tỷ lệ hoàn thành nhiệm vụ NQ57 (%) · Completion rate"
-    headline = ""
-    if summary:
-        headline = (
-            f"Năm {summary['year']}: {theme.vn_number(summary['tasks_completed'], 0)}/"
-            f"{theme.vn_number(summary['tasks_total'], 0)} nhiệm vụ hoàn thành "
-            f"({theme.vn_number(summary['completion_pct'], 2)} %)"
-        )
-    note = " · Ranh giới gần đúng (demo)" if approximate else ""
-    m.get_root().html.add_child(
-        folium.Element(
-            '<div class="ioc-title"><h1>Giám sát Nghị quyết 57 — Toàn quốc</h1>'
-            f'<div class="sub">{html.escape(headline)}{note}</div></div>'
-            + _legend_html(title, breaks, as_of)
-        )
+        smooth_factor=0.5,
     )
-    m.fit_bounds(VIETNAM_BOUNDS)
-    return m
+
+
+def decimals_for(values: list[float | None], default: int = 1) -> int:
+    """Decimals that tell classes apart: indices on a 0–1 scale need 3, not 1."""
+    top = max((abs(v) for v in values if v is not None), default=0.0)
+    if 0 < top <= 1.5:
+        return 3
+    if 0 < top <= 15:
+        return 2
+    return default

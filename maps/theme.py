@@ -13,6 +13,8 @@ TEXT = "#e6edf7"
 MUTED = "#8da2c0"
 BORDER = "#22304d"
 NO_DATA = "#3a4256"
+HATCH_LINE = "#7d8aa6"  # the diagonal lines of the "no data" pattern
+BORDER_LINE = "#0b1220"  # polygon outlines: the background colour, a clean gap
 
 STATUS = {
     "completed": "#009E73",  # Đã hoàn thành
@@ -26,8 +28,26 @@ STATUS_LABELS_VI = {
     "on_time": "Đang thực hiện (trong hạn)",
     "overdue": "Quá hạn",
 }
+# Second cue next to each status colour (never colour alone): an icon name the JS draws
+# as inline SVG (no icon font needed offline) and a short text label.
+STATUS_ICONS = {
+    "completed": "check",
+    "completed_late": "check-clock",
+    "on_time": "clock",
+    "overdue": "alert",
+}
+STATUS_LABELS_EN = {
+    "completed": "Completed",
+    "completed_late": "Completed late",
+    "on_time": "In progress (on time)",
+    "overdue": "Overdue",
+}
 # 5 classes, dark → bright, readable on the dark background.
 SEQUENTIAL = ["#3b2a6b", "#2f5d8a", "#21908d", "#5ec962", "#d8e219"]
+# For measures where more is worse (overdue tasks): magma-like, dark → bright, so the
+# units that need attention stand out; perceptually ordered, so readable by everyone.
+SEQUENTIAL_BAD = ["#2c115f", "#721f81", "#b73779", "#f1605d", "#feb078"]
+ACCENT = "#38bdf8"
 FONT = "'Be Vietnam Pro', 'Segoe UI', 'Noto Sans', Arial, sans-serif"
 
 

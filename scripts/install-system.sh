@@ -2,11 +2,13 @@
 # Install the Debian packages iocmap needs, only those missing (idempotent).
 # PostgreSQL 15 + PostGIS 3 for the local cluster; gdal-bin (ogrinfo/ogr2ogr as a real
 # client in tests); chromium + chromium-driver (headless browser tests); nodejs/npm for
-# the vendored map assets; wrk for bench/. With IOCMAP_DATABASE_URL set, the server
-# packages are still installed for their client tools but no cluster is started.
+# the vendored map assets; wrk for bench/; nginx for `make prod-local` (which runs its own
+# nginx on loopback: the Debian service that the package starts is stopped and disabled).
+# With IOCMAP_DATABASE_URL set, the server packages are still installed for their client
+# tools but no cluster is started.
 set -euo pipefail
 
-want=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib gdal-bin chromium chromium-driver wrk python3-venv)
+want=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib gdal-bin chromium chromium-driver wrk python3-venv nginx)
 command -v npm >/dev/null 2>&1 || want+=(nodejs npm)
 
 missing=()
@@ -27,3 +29,6 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [[ " ${missing[*]} " == *" nginx "* ]] && [ -d /run/systemd/system ]; then
+  $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+fi

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+os.environ.setdefault("IOCMAP_LOG_LEVEL", "WARNING")  # keep access logs out of test output
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
@@ -18,6 +20,12 @@ from sqlalchemy.engine import make_url
 from api.app import create_app
 from api.settings import Settings
 from geo.db import make_engine, normalise_url
+
+pytest_plugins = ["tests.import_fixtures"]  # scratch databases + file builders for imports
+
+# Tests change data and read it back at once: read the data version on every request
+# (production trusts it for 1 s, see api/cache.StateCache; tests/test_api_cache.py covers that).
+os.environ.setdefault("IOCMAP_VERSION_TTL", "0")
 
 
 def _test_url() -> str:

@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy import text
 
+from api.replica import replica_status
+
 router = APIRouter(tags=["health"])
 
 
@@ -25,25 +27,33 @@ def healthz() -> dict:
 
 @router.get("/readyz")
 def readyz(request: Request) -> JSONResponse:
-    """The database answers and holds data (503 otherwise, so a balancer can skip us)."""
+    """The database answers and holds data (503 otherwise, so a balancer can skip us);
+    with a read replica, the database that serves GETs and its replication lag."""
+    state = request.app.state
+    read_engine = getattr(state, "read_engine", state.engine)
+    replica = None
     try:
-        with request.app.state.engine.connect() as conn:
+        with read_engine.connect() as conn:
             row = conn.execute(
                 text("select version, reporting_date from data_state where id = 1")
             ).one()
+        if read_engine is not state.engine:
+            replica = replica_status(state.engine, read_engine, state.settings.read_max_lag_seconds)
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
         return JSONResponse(
             {"status": "unavailable", "detail": type(exc).__name__},
             status_code=503,
             headers={"Retry-After": "5"},
         )
-    return JSONResponse(
-        {
-            "status": "ok",
-            "data_version": row.version,
-            "data_as_of": row.reporting_date.isoformat() if row.reporting_date else None,
-        }
-    )
+    body = {
+        "status": "ok",
+        "data_version": row.version,
+        "data_as_of": row.reporting_date.isoformat() if row.reporting_date else None,
+    }
+    if replica is not None:
+        body["replica"] = replica
+        body["status"] = "degraded" if replica["problems"] else "ok"
+    return JSONResponse(body)
 
 
 @router.get("/metrics", include_in_schema=False)

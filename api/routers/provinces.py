@@ -1,102 +1,153 @@
-"""Provinces and their communes as RFC 7946 GeoJSON with progress figures."""
+"""Provinces as RFC 7946 GeoJSON with their task progress, Plan 02 rollup and indicators."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
-from geo.simplify import DEFAULT_LEVELS
-from sqlalchemy import text
+from fastapi import APIRouter, Path, Query, Request, Response
 
-from api.deps import ConnDep, StateDep, cached_response, resolve_as_of
-from geo.features import UnitQuery, band_for_zoom, unit_features
+from api.deps import LazyConnDep, StateDep
+from api.routers import _layers
+from api.routers._common import (
+    GEOJSON,
+    AsOf,
+    Bbox,
+    Fields,
+    Offset,
+    Period,
+    Precision,
+    Q,
+    Resolution,
+    Status,
+    Year,
+    Zoom,
+)
 
 router = APIRouter(tags=["provinces"])
-GEOJSON = "application/geo+json"
-
-AsOf = Annotated[
-    dt.date | None,
-    Query(description="Date the task status is derived for (default: the data's reporting date)"),
+ProvinceCode = Annotated[
+    str,
+    Path(
+        pattern=r"^\d{2}$",
+        description="2-digit province code",
+        openapi_examples={"Nghệ An": {"value": "40"}},
+    ),
 ]
-Year = Annotated[
-    int | None,
-    Query(ge=2000, le=2100, description="Only tasks whose deadline falls in this year"),
-]
-Precision = Annotated[int, Query(ge=0, le=15, description="Coordinate decimals")]
-Zoom = Annotated[
-    int | None,
-    Query(ge=0, le=24, description="Web-map zoom: picks a simplified geometry level"),
-]
-ProvinceCode = Annotated[str, Path(pattern=r"^\d{2}$", description="2-digit province code")]
-
-
-def _meta_headers(as_of: dt.date) -> dict[str, str]:
-    return {"X-As-Of": as_of.isoformat()}
+_GEOJSON_RESPONSE = {200: {"content": {GEOJSON: {}}, "description": "GeoJSON"}}
 
 
 @router.get(
     "/provinces",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}}}},
-    summary="All 34 provinces with task progress (GeoJSON)",
+    responses=_GEOJSON_RESPONSE,
+    summary="All 34 provinces with task progress (GeoJSON FeatureCollection)",
 )
-def list_provinces(
+async def list_provinces(
     request: Request,
-    conn: ConnDep,
+    db: LazyConnDep,
     state: StateDep,
+    province: Annotated[str | None, Query(pattern=r"^\d{2}$", description="one province")] = None,
+    status: Status = None,
+    q: Q = None,
+    bbox: Bbox = None,
     as_of: AsOf = None,
     year: Year = None,
+    period: Period = None,
+    fields: Fields = None,
     precision: Precision = 6,
     zoom: Zoom = None,
+    resolution: Resolution = None,
+    limit: Annotated[int, Query(ge=1, description="page size (cap: settings.max_limit)")] = 5000,
+    offset: Offset = 0,
 ):
     """Figures are the provinces' own Resolution 57 programme tasks (all years unless
     ``year`` is given: ``year=2025`` is the slice reported for 2025) plus the Plan 02
-    commune rollup (communes with all 16 task groups done)."""
-    day = resolve_as_of(as_of, state)
-    q = UnitQuery(
-        level="province",
-        as_of=day,
-        year=year,
-        band=band_for_zoom(zoom, list(DEFAULT_LEVELS)),
-        precision=precision,
+    commune rollup (communes with all 16 task groups done). Top-level members:
+    ``numberMatched``, ``numberReturned``, ``links``, ``data_as_of``, ``as_of``,
+    ``data_version``."""
+    p = _layers.LayerParams(
+        province,
+        status,
+        q,
+        bbox,
+        as_of,
+        year,
+        period,
+        fields,
+        precision,
+        zoom,
+        resolution,
+        limit,
+        offset,
     )
-    return cached_response(
-        request, state, lambda: unit_features(conn, q), GEOJSON, _meta_headers(day)
+    return await _layers.collection(
+        request, db, state, "province", p, request.app.state.settings.max_limit
+    )
+
+
+@router.get(
+    "/provinces/{code}",
+    response_class=Response,
+    responses={**_GEOJSON_RESPONSE, 404: {"description": "unknown province"}},
+    summary="One province with every figure, its indicators and links (GeoJSON Feature)",
+)
+async def get_province(
+    request: Request,
+    db: LazyConnDep,
+    state: StateDep,
+    code: ProvinceCode,
+    as_of: AsOf = None,
+    year: Year = None,
+    period: Period = None,
+    precision: Precision = 6,
+    zoom: Zoom = None,
+    resolution: Resolution = None,
+):
+    """Indicators carry value, rank (of how many), the previous period and the change."""
+    return await _layers.detail(
+        request, db, state, "province", code, as_of, year, period, precision, zoom, resolution
     )
 
 
 @router.get(
     "/provinces/{code}/communes",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}}}, 404: {"description": "unknown province"}},
-    summary="The communes of one province with Plan 02 progress (GeoJSON)",
+    responses={**_GEOJSON_RESPONSE, 404: {"description": "unknown province"}},
+    summary="The communes of one province (alias of /communes?province=code)",
 )
-def province_communes(
+async def province_communes(
     request: Request,
-    conn: ConnDep,
+    db: LazyConnDep,
     state: StateDep,
     code: ProvinceCode,
+    status: Status = None,
+    q: Q = None,
+    bbox: Bbox = None,
     as_of: AsOf = None,
     year: Year = None,
+    period: Period = None,
+    fields: Fields = None,
     precision: Precision = 6,
     zoom: Zoom = None,
+    resolution: Resolution = None,
+    limit: Annotated[int, Query(ge=1)] = 5000,
+    offset: Offset = 0,
 ):
     """Each commune's 16 Plan 02 task groups: done, overdue, completion %."""
-    exists = conn.execute(
-        text("select 1 from admin_unit where code = :c and level = 'province'"), {"c": code}
-    ).first()
-    if not exists:
-        raise HTTPException(404, f"unknown province code '{code}'")
-    day = resolve_as_of(as_of, state)
-    q = UnitQuery(
-        level="commune",
-        as_of=day,
-        year=year,
-        parent=code,
-        band=band_for_zoom(zoom, list(DEFAULT_LEVELS)),
-        precision=precision,
+    p = _layers.LayerParams(
+        code,
+        status,
+        q,
+        bbox,
+        as_of,
+        year,
+        period,
+        fields,
+        precision,
+        zoom,
+        resolution,
+        limit,
+        offset,
     )
-    return cached_response(
-        request, state, lambda: unit_features(conn, q), GEOJSON, _meta_headers(day)
+    return await _layers.collection(
+        request, db, state, "commune", p, request.app.state.settings.max_limit
     )

@@ -1,0 +1,208 @@
+"""The two unit layers (provinces, communes) as collections and as single features.
+
+Why shared: /provinces and /communes differ only in level, default properties and a few
+parameters; one builder keeps their behaviour (filters, paging, caching) identical.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import orjson
+from fastapi import Request, Response
+from sqlalchemy import Connection, text
+
+from api.deps import LazyConn, cached_response_async, resolve_as_of
+from api.errors import BadParameter
+from api.routers._common import (
+    GEOJSON,
+    base_url,
+    cache_key,
+    check_limit,
+    meta,
+    meta_headers,
+    page_links,
+    parse_bbox,
+    parse_list,
+    pick_band,
+)
+from geo import queries
+from geo.features import (
+    FULL,
+    UnitQuery,
+    feature_collection,
+    indicator_codes,
+    latest_period,
+    split_fields,
+    unit_page,
+)
+from geo.progress import DataState
+from geo.text import search_key
+
+PLURAL = {"province": "provinces", "commune": "communes"}
+
+
+@dataclass(frozen=True)
+class LayerParams:
+    """The query parameters of a collection request, as received."""
+
+    province: str | None = None
+    status: str | None = None
+    q: str | None = None
+    bbox: str | None = None
+    as_of: dt.date | None = None
+    year: int | None = None
+    period: str | None = None
+    fields: str | None = None
+    precision: int = 6
+    zoom: int | None = None
+    resolution: str | None = None
+    limit: int | None = None
+    offset: int = 0
+
+
+def ensure_province(conn: Connection, code: str, param: str = "province") -> None:
+    """404 naming the parameter when a province code does not exist."""
+    if not conn.execute(
+        text("select 1 from admin_unit where code = :c and level = 'province'"), {"c": code}
+    ).first():
+        raise BadParameter(param, f"{param}: unknown province code '{code}'", 404)
+
+
+def resolve_fields(
+    conn: Connection, level: str, fields: tuple[str, ...] | None, period: str | None
+) -> tuple[tuple[str, ...] | None, tuple[str, ...], str | None]:
+    """(fixed fields or None for lean, indicator codes, period) with unknown names → 400."""
+    codes = indicator_codes(conn, level)
+    if fields is None:
+        inds: tuple[str, ...] = tuple(codes) if period else ()
+        return None, inds, period
+    fixed, inds, unknown = split_fields(level, fields, codes)
+    if unknown:
+        raise BadParameter("fields", f"unknown field(s): {', '.join(unknown)}")
+    if inds and period is None:
+        period = latest_period(conn, level)
+    return fixed, inds, period
+
+
+def unit_query(
+    conn: Connection, level: str, p: LayerParams, as_of: dt.date, **overrides
+) -> UnitQuery:
+    """A UnitQuery from request parameters (validated; bad ones raise 400/404)."""
+    fixed, inds, period = resolve_fields(conn, level, parse_list(p.fields), p.period)
+    kw = dict(
+        level=level,
+        as_of=as_of,
+        year=p.year,
+        parent=p.province if level == "commune" else None,
+        code=p.province if level == "province" else None,
+        band=pick_band(p.zoom, p.resolution),
+        precision=p.precision,
+        limit=p.limit,
+        offset=p.offset,
+        status=p.status,
+        q=search_key(p.q) if p.q else None,
+        bbox=parse_bbox(p.bbox),
+        fields=fixed,
+        period=period,
+        indicators=inds,
+    )
+    kw.update(overrides)
+    return UnitQuery(**kw)
+
+
+async def collection(
+    request: Request,
+    db: LazyConn,
+    state: DataState,
+    level: str,
+    p: LayerParams,
+    max_limit: int,
+) -> Response:
+    """A FeatureCollection page of a layer, cached per data version."""
+    if p.limit is not None:
+        check_limit(p.limit, max_limit)
+    parse_bbox(p.bbox)  # fail fast on malformed input, before any database work
+    pick_band(p.zoom, p.resolution)
+    day = resolve_as_of(p.as_of, state)
+
+    def build() -> bytes:
+        conn = db.conn
+        if p.province:
+            ensure_province(conn, p.province)
+        q = unit_query(conn, level, p, day)
+        page = unit_page(conn, q)
+        links = page_links(
+            request, p.offset, p.limit, page.number_returned, page.number_matched, GEOJSON
+        )
+        return feature_collection(
+            page,
+            **meta(state, day),
+            period=q.period,
+            links=links,
+        )
+
+    return await cached_response_async(
+        request, state, build, GEOJSON, meta_headers(day), key=cache_key(request)
+    )
+
+
+async def detail(
+    request: Request,
+    db: LazyConn,
+    state: DataState,
+    level: str,
+    code: str,
+    as_of: dt.date | None,
+    year: int | None,
+    period: str | None,
+    precision: int,
+    zoom: int | None,
+    resolution: str | None,
+) -> Response:
+    """One unit as a Feature with every property, its indicators and links."""
+    band = pick_band(zoom, resolution)
+    day = resolve_as_of(as_of, state)
+
+    def build() -> bytes:
+        conn = db.conn
+        q = UnitQuery(
+            level=level,
+            as_of=day,
+            year=year,
+            code=code,
+            band=band,
+            precision=precision,
+            fields=FULL[level],
+        )
+        page = unit_page(conn, q)
+        if page.number_returned == 0:
+            raise BadParameter("code", f"unknown {level} code '{code}'", 404)
+        feature = orjson.loads(page.features)
+        props = feature["properties"]
+        if level == "commune":
+            props["province"] = {"code": props["province_code"], "name": props["province_name"]}
+        props["indicators"] = queries.unit_indicators(conn, code, period)
+        root = base_url(request) + "/api/v1"
+        feature["links"] = [
+            {"rel": "self", "type": GEOJSON, "href": f"{root}/{PLURAL[level]}/{code}"},
+            {"rel": "tasks", "type": "application/json", "href": f"{root}/units/{code}/tasks"},
+            {"rel": "history", "type": "application/json", "href": f"{root}/units/{code}/history"},
+            {
+                "rel": "download",
+                "type": GEOJSON,
+                "href": f"{root}/download/{PLURAL[level]}.geojson?code={quote(code)}",
+            },
+        ]
+        if level == "commune":
+            feature["links"].append(
+                {"rel": "up", "type": GEOJSON, "href": f"{root}/provinces/{props['province_code']}"}
+            )
+        feature.update(meta(state, day))
+        return orjson.dumps(feature)
+
+    return await cached_response_async(
+        request, state, build, GEOJSON, meta_headers(day), key=cache_key(request)
+    )

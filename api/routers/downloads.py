@@ -1,0 +1,256 @@
+"""Downloads for GIS analysts: GeoJSON, GeoPackage, FlatGeobuf, CSV, with metadata.
+
+Why files and not just the API: analysts open a GeoPackage in QGIS or a CSV in Excel.
+Each file is written once per data version and query (pyogrio to a temporary file,
+renamed into a cache directory), then streamed from disk with a dated name, an ETag and
+the metadata (source, as_of, licence, geometry quality) both inside the file and in
+headers. CSV is UTF-8 with a BOM so that Excel shows Vietnamese correctly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import tempfile
+import uuid
+from pathlib import Path as FsPath
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import FileResponse
+from sqlalchemy import Connection, text
+from starlette.concurrency import run_in_threadpool
+
+from api.cache import ResponseCache
+from api.deps import LazyConnDep, StateDep, resolve_as_of
+from api.errors import BadParameter
+from api.routers import _layers
+from api.routers._common import AsOf, Bbox, Period, Q, Resolution, Status, Year, parse_bbox
+from geo.features import FULL, feature_collection, indicator_codes, latest_period, unit_page
+from geo.progress import DataState
+
+router = APIRouter(tags=["downloads"])
+FORMATS = {
+    "geojson": "application/geo+json",
+    "gpkg": "application/geopackage+sqlite3",
+    "fgb": "application/flatgeobuf",
+    "csv": "text/csv; charset=utf-8",
+}
+LICENCE = "CC BY 4.0"
+CACHE_DIR = FsPath(tempfile.gettempdir()) / "iocmap-downloads"
+
+
+def _metadata(conn: Connection, state: DataState, as_of: dt.date, level: str) -> dict[str, str]:
+    """What the file says about itself (and the response headers repeat)."""
+    row = conn.execute(
+        text(
+            "select string_agg(distinct source, '; ') as source,"
+            " string_agg(distinct geometry_quality, ', ') as quality"
+            " from admin_unit where level = :l"
+        ),
+        {"l": level},
+    ).one()
+    return {
+        "title": f"iocmap — {_layers.PLURAL[level]}",
+        "source": row.source or "",
+        "data_version": str(state.version),
+        "data_as_of": state.reporting_date.isoformat() if state.reporting_date else "",
+        "as_of": as_of.isoformat(),
+        "licence": LICENCE,
+        "geometry_quality": row.quality or "",
+        "crs": "EPSG:4326 (WGS84 lon/lat)",
+    }
+
+
+def _frame(conn: Connection, q):
+    """Properties and geometries of the query as a GeoDataFrame (geometry from WKB)."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    page = unit_page(conn, q.__class__(**{**q.__dict__, "geometry": False}), keep_rows=True)
+    props = pd.DataFrame(page.rows or [], columns=None)
+    codes = [r["code"] for r in page.rows or []]
+    band_join = (
+        "left join unit_geometry_level l on l.unit_code = u.code and l.band = :band"
+        if q.band
+        else ""
+    )
+    geom = "coalesce(l.geom, u.geom)" if q.band else "u.geom"
+    rows = conn.execute(
+        text(
+            f"select u.code, ST_AsBinary({geom}) from admin_unit u {band_join}"  # noqa: S608
+            " where u.code = any(:codes)"
+        ),
+        {"codes": codes, "band": q.band},
+    ).all()
+    geoms = {code: bytes(wkb) for code, wkb in rows}
+    series = shapely.from_wkb([geoms[c] for c in codes]) if codes else []
+    return gpd.GeoDataFrame(props, geometry=list(series), crs=4326)
+
+
+def _write(
+    conn: Connection, state: DataState, level: str, fmt: str, q, meta: dict, wkt: bool, out: str
+) -> None:
+    """Write one file to ``out`` (a temporary path next to its final place)."""
+    if fmt == "geojson":
+        page = unit_page(conn, q)
+        FsPath(out).write_bytes(feature_collection(page, name=_layers.PLURAL[level], metadata=meta))
+        return
+    gdf = _frame(conn, q)
+    if fmt == "csv":
+        table = gdf.drop(columns="geometry")
+        if wkt:
+            table["wkt"] = gdf.geometry.to_wkt(rounding_precision=q.precision)
+        table.to_csv(out, index=False, encoding="utf-8-sig")
+        return
+    import pyogrio
+
+    layer = _layers.PLURAL[level]
+    if fmt == "gpkg":
+        pyogrio.write_dataframe(
+            gdf,
+            out,
+            layer=layer,
+            driver="GPKG",
+            layer_metadata=meta,
+            layer_options={"IDENTIFIER": meta["title"], "DESCRIPTION": orjson.dumps(meta).decode()},
+            promote_to_multi=True,
+        )
+    else:
+        pyogrio.write_dataframe(
+            gdf,
+            out,
+            layer=layer,
+            driver="FlatGeobuf",
+            layer_options={"TITLE": meta["title"], "DESCRIPTION": orjson.dumps(meta).decode()},
+            promote_to_multi=True,
+        )
+
+
+def _cached_file(version: int, key: str, fmt: str, make) -> FsPath:
+    """The file for (version, key), written once; files of older versions are removed."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha1(key.encode()).hexdigest()[:20]
+    path = CACHE_DIR / f"v{version}-{digest}.{fmt}"
+    if path.exists():
+        return path
+    # The extension must stay last: GDAL picks the driver's behaviour from it (FlatGeobuf
+    # writes a directory for a name without .fgb).
+    tmp = str(CACHE_DIR / f".tmp-{uuid.uuid4().hex}.{fmt}")
+    try:
+        make(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    for old in CACHE_DIR.glob("v*-*.*"):
+        if not old.name.startswith(f"v{version}-") and old.is_file():
+            old.unlink(missing_ok=True)
+    return path
+
+
+@router.get(
+    "/download/{layer}.{fmt}",
+    response_class=Response,
+    responses={
+        200: {"content": {m: {} for m in FORMATS.values()}, "description": "the file"},
+        404: {"description": "unknown layer, format or code"},
+    },
+    summary="Download a layer as GeoJSON, GeoPackage, FlatGeobuf or CSV",
+)
+async def download(
+    request: Request,
+    db: LazyConnDep,
+    state: StateDep,
+    layer: Annotated[str, Path(description="provinces | communes")],
+    fmt: Annotated[str, Path(description="geojson | gpkg | fgb | csv")],
+    code: Annotated[
+        str | None, Query(pattern=r"^\d{2}(\d{3})?$", description="one unit only")
+    ] = None,
+    province: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
+    status: Status = None,
+    q: Q = None,
+    bbox: Bbox = None,
+    as_of: AsOf = None,
+    year: Year = None,
+    period: Period = None,
+    resolution: Resolution = None,
+    precision: Annotated[int, Query(ge=0, le=15)] = 6,
+    wkt: Annotated[bool, Query(description="CSV: add the geometry as a WKT column")] = False,
+):
+    """Every attribute (figures, indicators of the period, area, label point, source) with
+    a dated file name such as ``communes_2025-11-13.gpkg``."""
+    level = {"provinces": "province", "communes": "commune"}.get(layer)
+    if level is None:
+        raise BadParameter("layer", f"unknown layer '{layer}'; use provinces or communes", 404)
+    if fmt not in FORMATS:
+        raise BadParameter("format", f"unknown format '{fmt}'; use {', '.join(FORMATS)}", 404)
+    day = resolve_as_of(as_of, state)
+    params = _layers.LayerParams(
+        province, status, q, bbox, as_of, year, period, None, precision, None, resolution
+    )
+    parse_bbox(bbox)
+    cache: ResponseCache = request.app.state.cache
+    key = f"{request.url.path}?{sorted(request.query_params.multi_items())}"
+    etag = cache.etag_for(state.version, key)
+    name = f"{layer}_{code}_{day.isoformat()}" if code else f"{layer}_{day.isoformat()}"
+
+    def build() -> tuple[FsPath, dict]:
+        conn = db.conn
+        if province:
+            _layers.ensure_province(conn, province)
+        uq = _layers.unit_query(conn, level, params, day)
+        period_used = uq.period or latest_period(conn, level)
+        codes = tuple(indicator_codes(conn, level))
+        uq = uq.__class__(
+            **{
+                **uq.__dict__,
+                "fields": FULL[level],
+                "indicators": codes,
+                "period": period_used,
+                "code": code or uq.code,
+                "limit": None,
+                "offset": 0,
+            }
+        )
+        meta = _metadata(conn, state, day, level)
+        meta["indicator_period"] = period_used or ""
+        if (
+            code
+            and unit_page(conn, uq.__class__(**{**uq.__dict__, "geometry": False})).number_returned
+            == 0
+        ):
+            raise BadParameter("code", f"no {level} with code '{code}'", 404)
+        path = _cached_file(
+            state.version, key, fmt, lambda out: _write(conn, state, level, fmt, uq, meta, wkt, out)
+        )
+        return path, meta
+
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "no-cache",
+        "X-Data-Version": str(state.version),
+        "X-As-Of": day.isoformat(),
+    }
+    if state.reporting_date:
+        headers["X-Data-As-Of"] = state.reporting_date.isoformat()
+    inm = request.headers.get("if-none-match", "")
+    if inm and any(t.strip().removeprefix("W/") == etag for t in inm.split(",")):
+        return Response(status_code=304, headers=headers)
+    path, meta = await run_in_threadpool(build)
+    headers.update(
+        {
+            "X-Source": _ascii(meta["source"]),
+            "X-Licence": meta["licence"],
+            "X-Geometry-Quality": meta["geometry_quality"],
+        }
+    )
+    return FileResponse(path, media_type=FORMATS[fmt], filename=f"{name}.{fmt}", headers=headers)
+
+
+def _ascii(value: str) -> str:
+    """HTTP header values are Latin-1: keep the ASCII part (the file has the full text)."""
+    return value.encode("ascii", "replace").decode()

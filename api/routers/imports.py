@@ -1,0 +1,187 @@
+"""``POST /api/v1/imports/{boundaries|tasks|indicators}``: the CLI's imports over HTTP.
+
+Why the same functions and the same report: a provincial office uploading a sheet must get
+exactly what ``iocmap import`` prints (counts, and every problem with file, row and
+field), as JSON. Uploads are size-capped (``IOCMAP_IMPORT_MAX_BYTES``) and written to a
+temporary directory in chunks; options are query parameters.
+
+Who may write: a bearer token equal to ``IOCMAP_ADMIN_TOKEN``. With no token configured,
+imports are refused (403) — a fresh deployment is read-only until someone sets one.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from geo.boundaries import import_boundaries
+from geo.errors import BadInput, FileTooLarge, ImportRejected
+from geo.indicators import import_indicators
+from geo.tasks import import_tasks
+
+router = APIRouter(tags=["imports"])
+CHUNK = 1 << 20
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
+
+
+def import_actor(request: Request) -> str:
+    """The writer behind the request: ``token:<name>``; 401/403 otherwise."""
+    settings = request.app.state.settings
+    expected = getattr(settings, "admin_token", None)
+    if not expected:
+        raise HTTPException(
+            403, "imports are disabled on this server: no write token is configured"
+            " (set IOCMAP_ADMIN_TOKEN)",
+        )  # fmt: skip
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(
+            401,
+            "a write token is required: Authorization: Bearer <token>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not secrets.compare_digest(token.strip().encode(), str(expected).encode()):
+        raise HTTPException(403, "this token may not import data")
+    return f"token:{getattr(settings, 'admin_token_name', None) or 'admin'}"
+
+
+def _safe_name(name: str | None, default: str) -> str:
+    """The uploaded file's base name, reduced to characters safe on any file system."""
+    base = Path(name or default).name
+    base = re.sub(r"[^\w.\-]+", "_", base, flags=re.UNICODE).strip("._") or default
+    return base[:120]
+
+
+async def _receive_capped(request: Request, cap: int):
+    """The request's form, refusing bodies over ``cap`` bytes even without Content-Length."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > cap:
+        raise FileTooLarge(f"upload of {int(declared):,} bytes exceeds the {cap:,}-byte limit")
+    received = 0
+    receive = request.receive
+
+    async def counting():
+        nonlocal received
+        message = await receive()
+        received += len(message.get("body", b""))
+        if received > cap:
+            raise FileTooLarge(f"upload exceeds the {cap:,}-byte limit")
+        return message
+
+    capped = Request(request.scope, counting)
+    return await capped.form(max_files=16, max_fields=32)
+
+
+async def _save_uploads(request: Request, folder: Path, cap: int) -> tuple[Path, str]:
+    """Write the uploaded file(s) into ``folder``; the path to import and its display name."""
+    form = await _receive_capped(request, cap)
+    uploads = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
+    if not uploads:
+        raise BadInput("no file uploaded: send the file as multipart form field 'file'")
+    saved: list[Path] = []
+    for i, up in enumerate(uploads):
+        target = folder / _safe_name(up.filename, f"upload-{i}")
+        with target.open("wb") as out:
+            while chunk := await up.read(CHUNK):
+                out.write(chunk)
+        saved.append(target)
+        await up.close()
+    if len(saved) == 1:
+        return saved[0], uploads[0].filename or saved[0].name
+    shp = [p for p in saved if p.suffix.lower() == ".shp"]
+    if len(shp) == 1 and all(p.suffix.lower() in SHAPEFILE_PARTS for p in saved):
+        original = next(u.filename for u in uploads if (u.filename or "").lower().endswith(".shp"))
+        return shp[0], original or shp[0].name
+    raise BadInput(
+        "several files uploaded: send one file (a .zip for a shapefile), or the parts of one"
+        " shapefile (.shp, .shx, .dbf, .prj)"
+    )
+
+
+def _engine(request: Request):
+    return getattr(request.app.state, "write_engine", None) or request.app.state.engine
+
+
+def _respond(report) -> JSONResponse:
+    if not report.ok:
+        raise ImportRejected(report)
+    return JSONResponse(report.to_dict())
+
+
+Flag = Annotated[bool, Query(description="check and report, change nothing")]
+Skip = Annotated[bool, Query(description="import the good rows/features, report the rest")]
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+@router.post(
+    "/imports/{kind}",
+    summary="Import a boundary file, a task sheet or an indicator sheet (multipart 'file')",
+    responses={
+        200: {"description": "the import report"},
+        409: {"description": "another import of the same kind is running"},
+        413: {"description": "upload over the size limit"},
+        422: {"description": "the file cannot be used or the import was rejected"},
+    },
+)
+async def post_import(
+    kind: Literal["boundaries", "tasks", "indicators"],
+    request: Request,
+    level: Annotated[
+        Literal["province", "commune"] | None, Query(description="boundaries: which level")
+    ] = None,
+    code_field: Text = None,
+    name_field: Text = None,
+    parent_field: Text = None,
+    crs: Text = None,
+    layer: Text = None,
+    encoding: Text = None,
+    sheet: Text = None,
+    period: Text = None,
+    legacy_codes: Annotated[bool, Query(description="codes predate July 2025")] = False,
+    dry_run: Flag = False,
+    skip_invalid: Skip = False,
+):
+    """Run the import and return its report (the same one ``iocmap import`` prints)."""
+    actor = import_actor(request)
+    if kind == "boundaries" and level is None:
+        raise BadInput("boundaries need level=province or level=commune", field="level")
+    settings = request.app.state.settings
+    cap = int(getattr(settings, "import_max_bytes", 200 << 20))
+    folder = Path(tempfile.mkdtemp(prefix="iocmap-upload-"))
+    try:
+        path, display = await _save_uploads(request, folder, cap)
+        common = {
+            "dry_run": dry_run,
+            "skip_invalid": skip_invalid,
+            "display_name": display,
+            "lock_timeout_s": float(getattr(settings, "import_lock_timeout_s", 120.0)),
+        }
+        if kind == "boundaries":
+            report = await run_in_threadpool(
+                import_boundaries, _engine(request), path, level, code_field=code_field,
+                name_field=name_field, parent_field=parent_field, crs=crs, layer=layer,
+                encoding=encoding, **common,
+            )  # fmt: skip
+        elif kind == "tasks":
+            report = await run_in_threadpool(
+                import_tasks, _engine(request), path, actor=actor, legacy_codes=legacy_codes,
+                sheet_name=sheet, encoding=encoding, write_rejects_file=False, **common,
+            )  # fmt: skip
+        else:
+            report = await run_in_threadpool(
+                import_indicators, _engine(request), path, period=period,
+                legacy_codes=legacy_codes, sheet_name=sheet, encoding=encoding,
+                write_rejects_file=False, **common,
+            )  # fmt: skip
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return _respond(report)

@@ -1,0 +1,376 @@
+"""Import indicator sheets (long or wide) per unit and period; ranks computed when absent.
+
+Long: one row per unit × indicator (``Mã đơn vị | Chỉ số | Kỳ | Giá trị [| Xếp hạng]``).
+Wide: one row per unit, one column per indicator (header = indicator code or name), the
+period in a column or given once (``period=2025-Q3``).
+
+Why ranks are recomputed for the whole group: a new value moves every other unit's rank in
+the same indicator, period and level; published ranks, when the sheet carries them for every
+row, are kept as published.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, text
+
+from geo import store
+from geo.errors import BadInput
+from geo.imports import ImportReport, fail_point, finish, import_transaction
+from geo.legacy_codes import UnitResolver
+from geo.sheets import (
+    CellError,
+    header_key,
+    map_headers,
+    parse_int,
+    parse_number,
+    read_sheet,
+    text_value,
+    write_rejects,
+)
+from geo.text import search_key
+
+ALIASES: dict[str, list[str]] = {
+    "legacy_unit_code": ["Mã đơn vị cũ", "Mã tỉnh cũ", "Mã xã cũ", "legacy_unit_code"],
+    "unit_code": [
+        "Mã đơn vị",
+        "Mã ĐVHC",
+        "Mã tỉnh",
+        "Mã xã",
+        "Mã tỉnh/TP",
+        "unit_code",
+        "code",
+        "ma_dvhc",
+        "ma_tinh",
+        "ma_xa",
+    ],  # fmt: skip
+    "unit_name": ["Tên đơn vị", "Đơn vị", "Tỉnh/thành phố", "Tên tỉnh", "Tên xã", "unit_name"],
+    "indicator": ["Mã chỉ số", "Chỉ số", "Chỉ tiêu", "indicator", "indicator_code"],
+    "period": ["Kỳ", "Kỳ báo cáo", "Quý", "Năm", "Thời kỳ", "period"],
+    "value": ["Giá trị", "Điểm", "Kết quả", "Tỷ lệ", "value", "score"],
+    "rank": ["Xếp hạng", "Thứ hạng", "Hạng", "rank"],
+}
+KNOWN_HEADERS = [h for hs in ALIASES.values() for h in hs]
+ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+
+
+@dataclass(frozen=True)
+class IndicatorDef:
+    code: str
+    name: str
+    unit: str
+    higher_is_better: bool
+    level: str  # province | commune | both
+
+
+@dataclass
+class Value:
+    """One (unit, indicator, period) value from one row (wide rows give several)."""
+
+    row_no: int
+    column: str
+    indicator: str | None = None
+    unit_code: str | None = None
+    unit_level: str | None = None
+    period: str | None = None
+    value: float | None = None
+    rank: int | None = None
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (column, reason)
+
+
+def parse_period(value: object) -> str:
+    """``2025-Q3``, ``Q3/2025``, ``Quý III/2025``, ``2025``, ``2025-09`` → canonical text."""
+    text_ = text_value(value)
+    if text_ is None:
+        raise CellError("period is empty")
+    key = search_key(text_).replace("quy", "q")
+    m = re.fullmatch(r"(\d{4}) ?q ?([1-4]|i{1,3}|iv)", key) or re.fullmatch(
+        r"q ?([1-4]|i{1,3}|iv) ?(?:nam )?(\d{4})", key
+    )
+    if m:
+        a, b = m.groups()
+        year, q = (a, b) if len(a) == 4 else (b, a)
+        return f"{year}-Q{ROMAN.get(q, q)}"
+    if re.fullmatch(r"\d{4}", key):
+        return key
+    m = re.fullmatch(r"(\d{4}) (\d{1,2})", key) or re.fullmatch(r"(\d{1,2}) (\d{4})", key)
+    if m:
+        a, b = m.groups()
+        year, month = (a, b) if len(a) == 4 else (b, a)
+        if 1 <= int(month) <= 12:
+            return f"{year}-{int(month):02d}"
+    raise CellError(f"'{text_}' is not a period (2025-Q3, Q3/2025, 2025 or 2025-09)")
+
+
+def _indicators(conn: Connection) -> dict[str, IndicatorDef]:
+    rows = conn.execute(
+        text("select code, name, name_en, unit, higher_is_better, level from indicator")
+    )
+    out: dict[str, IndicatorDef] = {}
+    for r in rows:
+        d = IndicatorDef(r.code, r.name, r.unit, r.higher_is_better, r.level)
+        for alias in (r.code, r.name, r.name_en):
+            out.setdefault(header_key(alias), d)
+        m = re.search(r"\(([^)]+)\)", r.name)  # "Chỉ số chuyển đổi số (DTI)" → DTI
+        if m:
+            out.setdefault(header_key(m.group(1)), d)
+    return out
+
+
+def import_indicators(
+    engine: Engine,
+    path: str | Path,
+    *,
+    period: str | None = None,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    legacy_codes: bool = False,
+    sheet_name: str | None = None,
+    encoding: str | None = None,
+    display_name: str | None = None,
+    write_rejects_file: bool = True,
+    fail_at: str | None = None,
+    lock_timeout_s: float | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ImportReport:
+    """Read an indicator sheet and upsert its values (see the module docstring)."""
+    path = Path(path)
+    name = display_name or path.name
+    report = ImportReport(kind="indicators", file=name, dry_run=dry_run)
+    sheet = read_sheet(path, KNOWN_HEADERS, sheet_name, encoding, name)
+    report.notes.extend(sheet.notes)
+    cols = map_headers(sheet.headers, ALIASES)
+    unit_col = cols.get("legacy_unit_code") or cols.get("unit_code")
+    if unit_col is None:
+        raise BadInput(
+            f"{name}: no unit code column (expected 'Mã đơn vị', 'Mã tỉnh' or 'Mã xã');"
+            f" columns found: {', '.join(sheet.headers)}",
+            file=name,
+            field="unit_code",
+        )
+    fixed_period = parse_period(period) if period else None
+    if "period" not in cols and fixed_period is None:
+        raise BadInput(
+            f"{name}: no period column ('Kỳ') and no period given (e.g. period=2025-Q3)",
+            file=name,
+            field="period",
+        )
+    report.read = len(sheet.rows)
+
+    with import_transaction(engine, "indicators", report, lock_timeout_s) as conn:
+        defs = _indicators(conn)
+        long = "indicator" in cols and "value" in cols
+        value_cols: dict[str, IndicatorDef] = {}
+        if not long:
+            for h in sheet.headers:
+                if h not in cols.values() and header_key(h) in defs:
+                    value_cols[h] = defs[header_key(h)]
+            if not value_cols:
+                codes = ", ".join(sorted({d.code for d in defs.values()}))
+                raise BadInput(
+                    f"{name}: neither a long sheet ('Chỉ số' + 'Giá trị' columns) nor a wide"
+                    f" one (a column per indicator code: {codes})",
+                    file=name,
+                )
+        report.fields = dict(cols) | {d.code: h for h, d in value_cols.items()}
+        resolver = UnitResolver.load(conn, legacy=legacy_codes or "legacy_unit_code" in cols)
+        values: list[Value] = []
+        for row_no, cells in sheet.rows:
+            values.extend(
+                _row_values(
+                    row_no, cells, cols, unit_col, value_cols, defs, resolver, fixed_period, report
+                )
+            )
+        _flag_duplicates(values)
+        bad_rows = {v.row_no for v in values if v.problems}
+        for v in values:
+            for column, reason in v.problems:
+                add = report.reject if skip_invalid else report.error
+                add(reason, row=v.row_no, field=column, code=v.unit_code)
+        if report.errors:
+            return finish(report)
+        good = [v for v in values if v.row_no not in bad_rows]
+        if skip_invalid and bad_rows and write_rejects_file and not dry_run:
+            out = path.with_name(f"{path.stem}.rejects.csv")
+            reasons: dict[int, list[str]] = {}
+            for v in values:
+                for column, reason in v.problems:
+                    reasons.setdefault(v.row_no, []).append(f"{column}: {reason}")
+            cells_by_row = dict(sheet.rows)
+            write_rejects(
+                out,
+                sheet.headers,
+                ((n, cells_by_row[n], "; ".join(reasons[n])) for n in sorted(bad_rows)),
+            )
+            report.rejects_file = str(out)
+        _apply(conn, good, defs, report, fail_at)
+    return finish(report)
+
+
+def _row_values(row_no, cells, cols, unit_col, value_cols, defs, resolver, fixed_period, report):
+    """The values one row gives: one (long) or one per indicator column (wide)."""
+    base = Value(row_no, unit_col)
+    hint = "commune" if "xa" in header_key(unit_col) else None
+    if "tinh" in header_key(unit_col):
+        hint = "province"
+    try:
+        name = text_value(cells.get(cols["unit_name"])) if "unit_name" in cols else None
+        unit, note = resolver.resolve(cells.get(unit_col), hint=hint, name=name)
+        base.unit_code, base.unit_level = unit.code, unit.level
+        if note:
+            report.notes.append(f"row {row_no}: {note}")
+    except CellError as exc:
+        base.problems.append((unit_col, str(exc)))
+    if "period" in cols:
+        try:
+            base.period = parse_period(cells.get(cols["period"]))
+        except CellError as exc:
+            base.problems.append((cols["period"], str(exc)))
+    else:
+        base.period = fixed_period
+    if "rank" in cols:
+        try:
+            base.rank = parse_int(cells.get(cols["rank"]))
+            if base.rank is not None and base.rank < 1:
+                raise CellError(f"rank {base.rank} is not ≥ 1")
+        except CellError as exc:
+            base.problems.append((cols["rank"], str(exc)))
+    if "indicator" in cols:
+        raw = text_value(cells.get(cols["indicator"]))
+        d = defs.get(header_key(raw)) if raw else None
+        if d is None:
+            known = ", ".join(sorted({x.code for x in defs.values()}))
+            base.problems.append((cols["indicator"], f"unknown indicator '{raw}' (known: {known})"))
+        pairs = [(cols["value"], d)]
+    else:
+        pairs = list(value_cols.items())
+    out = []
+    for column, d in pairs:
+        v = Value(row_no, column, d.code if d else None, base.unit_code, base.unit_level,
+                  base.period, None, base.rank, list(base.problems))  # fmt: skip
+        try:
+            v.value = parse_number(cells.get(column))
+        except CellError as exc:
+            v.problems.append((column, str(exc)))
+        if v.value is None and not v.problems:
+            if len(pairs) > 1:
+                continue  # a wide row may leave an indicator blank
+            v.problems.append((column, "value is empty"))
+        if d is not None and v.value is not None:
+            if d.unit == "%" and not 0 <= v.value <= 100:
+                v.problems.append((column, f"{v.value} is not a percentage (0–100)"))
+            if v.unit_level and d.level not in ("both", v.unit_level):
+                v.problems.append(
+                    (
+                        column,
+                        f"indicator '{d.code}' is for {d.level}s, unit {v.unit_code} is a"
+                        f" {v.unit_level}",
+                    )  # fmt: skip
+                )
+        out.append(v)
+    return out
+
+
+def _flag_duplicates(values: list[Value]) -> None:
+    seen: dict[tuple, list[Value]] = {}
+    for v in values:
+        if v.indicator and v.unit_code and v.period:
+            seen.setdefault((v.indicator, v.unit_code, v.period), []).append(v)
+    for (ind, unit, per), same in seen.items():
+        if len(same) > 1:
+            rows = ", ".join(str(v.row_no) for v in same)
+            for v in same:
+                v.problems.append((v.column, f"{ind} for {unit} in {per} appears on rows {rows}"))
+
+
+def _apply(conn, good: list[Value], defs, report: ImportReport, fail_at: str | None) -> None:
+    existing = {
+        (r.indicator_code, r.unit_code, r.period): (r.id, r.value, r.rank)
+        for r in conn.execute(
+            text(
+                "select id, indicator_code, unit_code, period, value, rank from indicator_value"
+                " where indicator_code = any(:i) and period = any(:p)"
+            ),
+            {"i": sorted({v.indicator for v in good}), "p": sorted({v.period for v in good})},
+        )
+    }
+    inserts, updates = [], []
+    for v in good:
+        key = (v.indicator, v.unit_code, v.period)
+        if key not in existing:
+            inserts.append(v)
+            continue
+        vid, old_value, old_rank = existing[key]
+        if old_value != v.value or (v.rank is not None and v.rank != old_rank):
+            updates.append((vid, v, old_rank))
+    report.created, report.updated = len(inserts), len(updates)
+    report.unchanged = len(good) - len(inserts) - len(updates)
+    fail_point("staged", fail_at)
+    if inserts:
+        conn.execute(
+            text(
+                "insert into indicator_value (indicator_code, unit_code, period, value, rank)"
+                " select * from unnest(cast(:i as text[]), cast(:u as text[]), cast(:p as text[]),"
+                " cast(:v as float8[]), cast(:r as int[]))"
+            ),
+            {
+                "i": [v.indicator for v in inserts],
+                "u": [v.unit_code for v in inserts],
+                "p": [v.period for v in inserts],
+                "v": [v.value for v in inserts],
+                "r": [v.rank for v in inserts],
+            },
+        )
+    if updates:
+        conn.execute(
+            text("update indicator_value set value = :v, rank = :r where id = :id"),
+            [
+                {"id": vid, "v": v.value, "r": v.rank if v.rank is not None else old}
+                for vid, v, old in updates
+            ],
+        )
+    reranked = _recompute_ranks(conn, good)
+    if reranked:
+        report.notes.append(f"ranks recomputed: {reranked} value(s) changed rank")
+    fail_point("swapped", fail_at)
+    if inserts or updates or reranked:
+        if not (inserts or updates):
+            report.updated = reranked  # only ranks moved: still a change users will see
+        report.version = store.bump_version(conn, None, f"indicators: {report.file}")
+
+
+def _recompute_ranks(conn: Connection, good: list[Value]) -> int:
+    """Rank every touched (indicator, period, level) group whose ranks the sheet did not give
+    for all its rows: 1 = best, ties share the better rank."""
+    groups: dict[tuple, list[Value]] = {}
+    for v in good:
+        groups.setdefault((v.indicator, v.period, v.unit_level), []).append(v)
+    changed = 0
+    for (indicator, period, level), vals in groups.items():
+        if all(v.rank is not None for v in vals):
+            continue
+        changed += len(
+            conn.execute(
+                text(
+                    """
+                    with r as (
+                      select v.id, rank() over (order by case when i.higher_is_better
+                                                 then -v.value else v.value end) as rk
+                      from indicator_value v
+                      join indicator i on i.code = v.indicator_code
+                      join admin_unit u on u.code = v.unit_code
+                      where v.indicator_code = :i and v.period = :p and u.level = :l
+                    )
+                    update indicator_value v set rank = r.rk from r
+                    where v.id = r.id and v.rank is distinct from r.rk
+                    returning v.id
+                    """
+                ),
+                {"i": indicator, "p": period, "l": level},
+            ).all()
+        )
+    return changed

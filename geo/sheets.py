@@ -1,0 +1,316 @@
+"""Read the sheets provincial offices send (CSV, XLSX) and parse their cells.
+
+Why so tolerant on input and so strict on output: the same column arrives as
+``Mã nhiệm vụ``, ``MA_NHIEM_VU`` or ``task_id``; a code as ``70``, ``00070``, `` 00070`` or
+``70.0`` (Excel turned it into a number); a date as ``30/09/2025``, ``2025-09-30`` or an
+Excel date cell; a CSV in UTF-8 (with or without BOM), Windows-1258 or even TCVN3. Each
+cell either parses to one clean value or raises ``CellError`` with a reason the report
+shows next to the file, row and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from geo import encodings
+from geo.errors import BadInput
+from geo.text import search_key
+
+SHEET_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
+HEADER_SCAN_ROWS = 20  # title rows above the header are common in office sheets
+
+
+class CellError(ValueError):
+    """A cell that cannot be parsed; the message is the reason shown to the user."""
+
+
+@dataclass
+class Sheet:
+    """Rows of a sheet keyed by the file's own header text, with their row numbers."""
+
+    file: str
+    headers: list[str]
+    rows: list[tuple[int, dict[str, object]]]  # (row number as the user sees it, cells)
+    encoding: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def header_key(text: object) -> str:
+    """``Mã nhiệm vụ`` / ``MA_NHIEM_VU`` / ``ma nhiem vu`` → ``manhiemvu``."""
+    return search_key(str(text or "")).replace(" ", "")
+
+
+def map_headers(headers: Sequence[str], aliases: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """Our field name → the file's header, by alias keys in priority order (first wins)."""
+    by_key: dict[str, str] = {}
+    for h in headers:
+        by_key.setdefault(header_key(h), h)
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for fld, keys in aliases.items():
+        for k in keys:
+            h = by_key.get(header_key(k))
+            if h is not None and h not in used:
+                out[fld] = h
+                used.add(h)
+                break
+    return out
+
+
+def _score_header(cells: Sequence[object], known: set[str]) -> int:
+    return sum(1 for c in cells if c is not None and header_key(c) in known)
+
+
+def _pick_header(rows: list[list[object]], known: set[str]) -> int:
+    """Index of the header row: the first of the top rows naming ≥ 2 known columns."""
+    best, best_score = 0, -1
+    for i, cells in enumerate(rows[:HEADER_SCAN_ROWS]):
+        score = _score_header(cells, known)
+        if score >= 2:
+            return i
+        if score > best_score:
+            best, best_score = i, score
+    return best
+
+
+def read_sheet(
+    path: str | Path,
+    known_headers: Iterable[str] = (),
+    sheet_name: str | None = None,
+    encoding: str | None = None,
+    display_name: str | None = None,
+) -> Sheet:
+    """Read a CSV or XLSX file; ``known_headers`` (alias texts) locate the header row."""
+    path = Path(path)
+    name = display_name or path.name
+    known = {header_key(h) for h in known_headers}
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        grid, notes = _read_xlsx(path, sheet_name, name), []
+        enc = None
+    elif suffix in (".csv", ".txt", ".tsv"):
+        grid, enc, notes = _read_csv(path, encoding, name)
+    elif suffix == ".xls":
+        raise BadInput(
+            f"{name}: old Excel .xls is not supported; save it as .xlsx or CSV (UTF-8)", file=name
+        )
+    else:
+        raise BadInput(f"{name}: not a sheet (expected .csv or .xlsx)", file=name)
+    grid = [r for r in grid]
+    if not grid:
+        raise BadInput(f"{name}: the sheet is empty", file=name)
+    h = _pick_header(grid, known)
+    headers = [_clean_header(c) for c in grid[h]]
+    rows = []
+    for offset, cells in enumerate(grid[h + 1 :], start=h + 2):
+        if all(is_empty(c) for c in cells):
+            continue
+        rows.append(
+            (
+                offset,
+                {hd: (cells[i] if i < len(cells) else None) for i, hd in enumerate(headers) if hd},
+            )
+        )
+    return Sheet(name, [x for x in headers if x], rows, enc, notes)
+
+
+def _clean_header(value: object) -> str:
+    if value is None:
+        return ""
+    return " ".join(unicodedata.normalize("NFC", str(value)).split())
+
+
+def _read_xlsx(path: Path, sheet_name: str | None, name: str) -> list[list[object]]:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException…
+        raise BadInput(f"{name}: not a readable .xlsx file ({exc})", file=name) from exc
+    try:
+        if sheet_name:
+            if sheet_name not in wb.sheetnames:
+                raise BadInput(
+                    f"{name}: no sheet '{sheet_name}' (sheets: {', '.join(wb.sheetnames)})",
+                    file=name,
+                    field="sheet",
+                )
+            ws = wb[sheet_name]
+        else:
+            ws = wb.worksheets[0]
+        return [list(r) for r in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+
+
+def decode_text_file(raw: bytes, encoding: str | None, name: str) -> tuple[str, str]:
+    """Bytes of a text file → (text, encoding used): BOM, UTF-8, else detected legacy."""
+    if encoding:
+        try:
+            return encodings.decode(raw, encoding), encodings.normalise_encoding_name(encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise BadInput(f"{name}: cannot decode as {encoding}: {exc}", file=name) from exc
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return unicodedata.normalize("NFC", raw[3:].decode("utf-8")), "utf-8-sig"
+    try:
+        return unicodedata.normalize("NFC", raw.decode("utf-8")), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    lines = [ln for ln in raw.splitlines() if ln.strip()]
+    found = encodings.detect(lines[:2000])
+    if not found.confirmed:
+        raise BadInput(
+            f"{name}: the text is not UTF-8 and no legacy encoding reads it as Vietnamese"
+            f" (best guess {found.label}, {found.score:.0%} of words valid); save it as UTF-8"
+            " or pass --encoding",
+            file=name,
+        )
+    return encodings.decode(raw, found.encoding), found.encoding
+
+
+def _read_csv(path: Path, encoding: str | None, name: str):
+    raw = path.read_bytes()
+    text, enc = decode_text_file(raw, encoding, name)
+    notes = [] if enc.startswith("utf-8") else [f"{name}: read as {encodings.LABELS.get(enc, enc)}"]
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    grid = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+    # csv gives every row as text; empty cells → None like openpyxl
+    return [[c if c.strip() else None for c in r] for r in grid], enc, notes
+
+
+# --- cells -------------------------------------------------------------------------------
+def is_empty(value: object) -> bool:
+    """None, empty or blank text (NaN from pandas too)."""
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def text_value(value: object) -> str | None:
+    """A cell as trimmed NFC text, None when empty."""
+    if is_empty(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return " ".join(unicodedata.normalize("NFC", str(value)).split())
+
+
+def normalise_code(value: object, width: int) -> str:
+    """``70``, ``00070``, `` 00070``, ``70.0``, ``'00070`` → ``00070`` (width 5)."""
+    if isinstance(value, bool):
+        raise CellError(f"'{value}' is not a code")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise CellError(f"'{value}' is not a code (it has decimals)")
+        value = int(value)
+    text = str(value).strip().lstrip("'").strip()
+    if re.fullmatch(r"\d+\.0+", text):
+        text = text.split(".")[0]
+    if not text.isdigit():
+        raise CellError(f"'{value}' is not a code (digits only)")
+    digits = text.lstrip("0") or "0"
+    if len(digits) > width:
+        raise CellError(f"'{value}' has more than {width} digits")
+    return digits.zfill(width)
+
+
+_DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$")
+_YMD = re.compile(r"^(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})(?:[T ][\d:.]+)?$")
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def parse_date(value: object) -> dt.date | None:
+    """``30/09/2025`` (dd/mm/yyyy, Vietnamese order), ``2025-09-30``, Excel date cells."""
+    if is_empty(value):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if 20000 <= float(value) <= 80000:  # an Excel serial day number in a General cell
+            return EXCEL_EPOCH + dt.timedelta(days=int(value))
+        raise CellError(f"'{value}' is not a date (expected dd/mm/yyyy)")
+    text = str(value).strip()
+    m = _YMD.match(text)
+    if m:
+        y, mo, d = (int(g) for g in m.groups())
+    else:
+        m = _DMY.match(text)
+        if not m:
+            raise CellError(f"'{text}' is not a date (expected dd/mm/yyyy or yyyy-mm-dd)")
+        d, mo, y = (int(g) for g in m.groups())
+        if y < 100:
+            y += 2000
+        if mo > 12 and d <= 12:
+            raise CellError(f"'{text}' looks like mm/dd/yyyy; write dates as dd/mm/yyyy")
+    try:
+        return dt.date(y, mo, d)
+    except ValueError as exc:
+        raise CellError(f"'{text}' is not a valid date ({exc})") from exc
+
+
+def parse_number(value: object) -> float | None:
+    """``74,5`` / ``74.5`` / ``1.234,5`` / ``74%`` → a float (Vietnamese decimal comma)."""
+    if is_empty(value):
+        return None
+    if isinstance(value, bool):
+        raise CellError(f"'{value}' is not a number")
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip().replace("\u00a0", "").replace(" ", "").rstrip("%")
+    if "," in text and "." in text:
+        if text.rfind(",") > text.rfind("."):
+            text = text.replace(".", "").replace(",", ".")
+        else:
+            text = text.replace(",", "")
+    elif "," in text:
+        text = text.replace(",", ".")
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise CellError(f"'{value}' is not a number") from exc
+
+
+def parse_int(value: object) -> int | None:
+    """A whole number (``3``, ``3.0``, ``'3'``)."""
+    number = parse_number(value)
+    if number is None:
+        return None
+    if not float(number).is_integer():
+        raise CellError(f"'{value}' is not a whole number")
+    return int(number)
+
+
+def write_rejects(
+    path: Path, headers: Sequence[str], rows: Iterable[tuple[int, dict, str]]
+) -> Path:
+    """The rows that were not imported, with the reason, as UTF-8 CSV with BOM (Excel)."""
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Dòng (row)", *headers, "Lỗi (error)"])
+        for row_no, cells, reason in rows:
+            w.writerow([row_no, *[_cell_text(cells.get(h)) for h in headers], reason])
+    return path
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.strftime("%d/%m/%Y")
+    return str(value)

@@ -1,0 +1,523 @@
+"""Import task sheets: upsert by external id, with every change written to the task history.
+
+Why all-or-nothing by default: a provincial office sends one sheet as one statement of its
+progress; importing half of it would show a map that is neither the old nor the new truth.
+``skip_invalid`` imports the good rows and writes the others, with their reasons, to a
+rejects file next to the input so it can be fixed and sent again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, bindparam, text
+
+from geo import store
+from geo.errors import BadInput
+from geo.imports import ImportReport, fail_point, finish, import_transaction
+from geo.legacy_codes import UnitResolver
+from geo.sheets import (
+    CellError,
+    Sheet,
+    header_key,
+    map_headers,
+    parse_date,
+    parse_int,
+    read_sheet,
+    text_value,
+    write_rejects,
+)
+from geo.text import normalise_name, search_key
+
+# Our field → header texts seen in the wild, best first (compared without case/diacritics).
+ALIASES: dict[str, list[str]] = {
+    "external_id": [
+        "Mã nhiệm vụ",
+        "Mã NV",
+        "Mã số nhiệm vụ",
+        "external_id",
+        "task_id",
+        "task id",
+        "task code",
+        "ma_nv",
+        "id",
+    ],
+    "title": [
+        "Tên nhiệm vụ",
+        "Nhiệm vụ",
+        "Nội dung nhiệm vụ",
+        "Nội dung",
+        "title",
+        "task",
+        "ten_nv",
+    ],
+    "legacy_unit_code": [
+        "Mã đơn vị cũ",
+        "Mã xã cũ",
+        "Mã ĐVHC cũ",
+        "Mã xã (cũ)",
+        "old_unit_code",
+        "legacy_unit_code",
+        "legacy_code",
+        "ma_xa_cu",
+    ],
+    "unit_code": [
+        "Mã đơn vị",
+        "Mã xã",
+        "Mã phường",
+        "Mã xã/phường",
+        "Mã ĐVHC",
+        "unit_code",
+        "unit",
+        "commune_code",
+        "ward_code",
+        "ma_xa",
+        "ma_don_vi",
+        "ma_dvhc",
+    ],
+    "province_code": ["Mã tỉnh", "Mã tỉnh/thành phố", "Mã tỉnh/TP", "province_code", "ma_tinh"],
+    "unit_name": ["Tên đơn vị", "Tên xã", "Tên xã/phường", "Đơn vị", "unit_name"],
+    "program": ["Chương trình", "Chương trình/Kế hoạch", "Nguồn nhiệm vụ", "program"],
+    "group_no": ["Nhóm nhiệm vụ", "Nhóm", "Nhóm NV", "group_no", "group", "task_group"],
+    "phase": ["Giai đoạn", "phase"],
+    "lead_agency": ["Đơn vị chủ trì", "Cơ quan chủ trì", "Chủ trì", "lead_agency", "lead unit"],
+    "start_date": ["Ngày bắt đầu", "Ngày giao", "start_date", "start"],
+    "deadline": [
+        "Hạn hoàn thành",
+        "Thời hạn hoàn thành",
+        "Thời hạn",
+        "Hạn",
+        "deadline",
+        "due_date",
+        "due",
+    ],
+    "completed_at": ["Ngày hoàn thành", "completed_at", "completion_date", "completed", "done_at"],
+    "status": ["Tình trạng", "Trạng thái", "Kết quả", "status"],
+}
+KNOWN_HEADERS = [h for hs in ALIASES.values() for h in hs]
+FIELDS = ("program", "group_no", "phase", "year", "title", "unit_code", "lead_agency",
+          "start_date", "deadline", "completed_at")  # fmt: skip
+REQUIRED_NEW = ("title", "unit_code", "deadline")
+DONE = {"da hoan thanh", "hoan thanh", "hoan thanh qua han", "hoan thanh dung han", "xong",
+        "completed", "completed late", "done", "finished"}  # fmt: skip
+NOT_DONE = {"dang thuc hien", "chua hoan thanh", "trong han", "dung tien do", "qua han",
+            "cham tien do", "cham", "chua thuc hien", "in progress", "on time", "overdue",
+            "not started", "open"}  # fmt: skip
+KH02_GROUPS = 16
+
+
+@dataclass
+class Row:
+    """One parsed sheet row: the fields it gives (others keep the stored value)."""
+
+    row_no: int
+    cells: dict
+    values: dict = field(default_factory=dict)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (our field, reason)
+    notes: list[str] = field(default_factory=list)
+
+
+def default_actor() -> str:
+    """Who imports from the command line: ``cli:<login>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "cli"
+
+
+def import_tasks(
+    engine: Engine,
+    path: str | Path,
+    *,
+    actor: str | None = None,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    legacy_codes: bool = False,
+    sheet_name: str | None = None,
+    encoding: str | None = None,
+    display_name: str | None = None,
+    write_rejects_file: bool = True,
+    fail_at: str | None = None,
+    lock_timeout_s: float | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ImportReport:
+    """Read a task sheet and upsert it (see the module docstring for the rules)."""
+    path = Path(path)
+    name = display_name or path.name
+    report = ImportReport(kind="tasks", file=name, dry_run=dry_run)
+    sheet = read_sheet(path, KNOWN_HEADERS, sheet_name, encoding, name)
+    report.notes.extend(sheet.notes)
+    cols = _columns(sheet, report)
+    actor = actor or default_actor()
+    rows = [Row(n, cells) for n, cells in sheet.rows]
+    report.read = len(rows)
+    if progress:
+        progress("parse", 0, len(rows))
+    for row in rows:
+        _parse_row(row, cols)
+    _flag_duplicates(rows, cols)
+
+    with import_transaction(engine, "tasks", report, lock_timeout_s) as conn:
+        resolver = UnitResolver.load(conn, legacy=legacy_codes or "legacy_unit_code" in cols)
+        for row in rows:
+            _resolve_unit(row, cols, resolver)
+        existing = _existing(
+            conn, [r.values["external_id"] for r in rows if "external_id" in r.values]
+        )
+        plans = [_plan(row, existing.get(row.values.get("external_id"))) for row in rows]
+        bad = [row for row in rows if row.problems]
+        for row in rows:
+            for note in row.notes:
+                report.notes.append(f"row {row.row_no}: {note}")
+        for row in bad:
+            for fld, reason in row.problems:
+                add = report.reject if skip_invalid else report.error
+                add(
+                    reason,
+                    row=row.row_no,
+                    field=cols.get(fld, fld),
+                    code=row.values.get("external_id"),
+                )
+        good = [(row, plan) for row, plan in zip(rows, plans, strict=True) if not row.problems]
+        if report.errors:
+            return finish(report)
+        if skip_invalid and bad and write_rejects_file and not dry_run:
+            out = path.with_name(f"{path.stem}.rejects.csv")
+            reasons = {
+                r.row_no: "; ".join(f"{cols.get(f, f)}: {m}" for f, m in r.problems) for r in bad
+            }
+            write_rejects(out, sheet.headers, ((r.row_no, r.cells, reasons[r.row_no]) for r in bad))
+            report.rejects_file = str(out)
+        _apply(conn, good, report, actor, name, fail_at)
+    return finish(report)
+
+
+def _columns(sheet: Sheet, report: ImportReport) -> dict[str, str]:
+    cols = map_headers(sheet.headers, ALIASES)
+    report.fields = dict(cols)
+    if "external_id" not in cols:
+        raise BadInput(
+            f"{sheet.file}: no task id column (expected one of:"
+            f" {', '.join(ALIASES['external_id'][:4])});"
+            f" columns found: {', '.join(sheet.headers) or 'none'}",
+            file=sheet.file,
+            field="external_id",
+        )
+    if not ({"unit_code", "legacy_unit_code", "province_code"} & cols.keys()):
+        report.notes.append(f"{sheet.file}: no unit column; rows can only update existing tasks")
+    ignored = [h for h in sheet.headers if h not in cols.values()]
+    if ignored:
+        report.notes.append(f"{sheet.file}: columns ignored: {', '.join(ignored)}")
+    return cols
+
+
+def _parse_row(row: Row, cols: dict[str, str]) -> None:
+    """Cells → typed values; every unparseable cell becomes a problem naming its column."""
+
+    def cell(fld):
+        return row.cells.get(cols[fld]) if fld in cols else None
+
+    def attempt(fld, parse):
+        if fld not in cols:
+            return
+        try:
+            value = parse(cell(fld))
+        except CellError as exc:
+            row.problems.append((fld, str(exc)))
+            return
+        row.values[fld] = value
+
+    ext = text_value(cell("external_id"))
+    if ext is None:
+        row.problems.append(("external_id", "task id is empty"))
+    else:
+        row.values["external_id"] = ext
+    attempt("title", lambda v: normalise_name(text_value(v) or "") or None)
+    attempt("lead_agency", lambda v: normalise_name(text_value(v) or "") or None)
+    attempt("start_date", parse_date)
+    attempt("deadline", parse_date)
+    attempt("completed_at", parse_date)
+    attempt("program", _parse_program)
+    attempt("group_no", _parse_group)
+    attempt("phase", _parse_group)
+    attempt("status", _parse_status)
+    if "title" in row.values and row.values["title"] is None:
+        row.values.pop("title")  # an empty title keeps the stored one; required for new tasks
+    if "deadline" in row.values and row.values["deadline"] is None:
+        row.values.pop("deadline")
+
+
+def _parse_program(value) -> str | None:
+    text = text_value(value)
+    if text is None:
+        return None
+    key = search_key(text).replace(" ", "")
+    if "57" in key:
+        return "NQ57"
+    if "02" in key or key == "kh2":
+        return "KH02"
+    if key.isalnum() and len(key) <= 12:
+        return key.upper()
+    raise CellError(f"'{text}' is not a programme (NQ57, KH02, …)")
+
+
+def _parse_group(value) -> int | None:
+    text = text_value(value)
+    if text is None:
+        return None
+    digits = "".join(ch if ch.isdigit() else " " for ch in text).split()
+    if len(digits) != 1:
+        raise CellError(f"'{text}' is not a group/phase number")
+    return parse_int(digits[0])
+
+
+def _parse_status(value) -> bool | None:
+    text = text_value(value)
+    if text is None:
+        return None
+    key = search_key(text)
+    if key in DONE:
+        return True
+    if key in NOT_DONE:
+        return False
+    raise CellError(f"'{text}' is not a status (Đã hoàn thành / Đang thực hiện / Quá hạn)")
+
+
+def _flag_duplicates(rows: list[Row], cols: dict[str, str]) -> None:
+    seen: dict[str, list[Row]] = {}
+    for row in rows:
+        ext = row.values.get("external_id")
+        if ext is not None:
+            seen.setdefault(ext, []).append(row)
+    for ext, same in seen.items():
+        if len(same) > 1:
+            where = ", ".join(str(r.row_no) for r in same)
+            for row in same:
+                row.problems.append(("external_id", f"duplicate task id '{ext}' (rows {where})"))
+
+
+def _resolve_unit(row: Row, cols: dict[str, str], resolver: UnitResolver) -> None:
+    """The row's unit code → a current unit; legacy codes mapped; province cross-checked."""
+    source = next((f for f in ("legacy_unit_code", "unit_code") if f in cols), None)
+    province = None
+    if "province_code" in cols and not _empty(row.cells.get(cols["province_code"])):
+        try:
+            province, note = resolver.resolve(row.cells[cols["province_code"]], hint="province")
+            if note:
+                row.notes.append(note)
+        except CellError as exc:
+            row.problems.append(("province_code", str(exc)))
+            return
+    value = row.cells.get(cols[source]) if source else None
+    if source is None or _empty(value):
+        if source and "unit_code" not in cols:
+            return
+        if province is not None and row.values.get("group_no") is None:
+            row.values["unit_code"] = province.code  # a province's own (NQ57) task
+        elif source:
+            row.problems.append((source, "unit code is empty"))
+        return
+    prefer = (
+        "commune"
+        if row.values.get("group_no") is not None or row.values.get("program") == "KH02"
+        else None
+    )
+    if prefer is None and row.values.get("program") == "NQ57" and province is None:
+        prefer = "province"
+    hint = _level_hint(cols[source])
+    name = text_value(row.cells.get(cols["unit_name"])) if "unit_name" in cols else None
+    try:
+        unit, note = resolver.resolve(
+            value,
+            hint=hint,
+            prefer=prefer,
+            name=name,
+            legacy=True if source == "legacy_unit_code" else None,
+        )
+    except CellError as exc:
+        row.problems.append((source, str(exc)))
+        return
+    if note:
+        row.notes.append(note)
+    if province is not None:
+        owner = unit.code if unit.level == "province" else unit.parent_code
+        if owner != province.code:
+            row.problems.append(
+                (
+                    source,
+                    f"unit {resolver.describe(unit.code)} belongs to province"
+                    f" {resolver.describe(owner or '')}, not {resolver.describe(province.code)}"
+                    " as the row says",
+                )
+            )
+            return
+    row.values["unit_code"] = unit.code
+    row.values["_unit_level"] = unit.level
+
+
+def _level_hint(header: str) -> str | None:
+    key = header_key(header)
+    if any(w in key for w in ("xa", "phuong", "commune", "ward")):
+        return "commune"
+    if any(w in key for w in ("tinh", "province")):
+        return "province"
+    return None
+
+
+def _empty(value) -> bool:
+    return text_value(value) is None
+
+
+def _existing(conn: Connection, ids: list[str]) -> dict[str, dict]:
+    if not ids:
+        return {}
+    rows = conn.execute(
+        text(
+            "select id, external_id, program, group_no, phase, year, title, unit_code,"
+            " lead_agency, start_date, deadline, completed_at from task"
+            " where external_id = any(:ids)"
+        ),
+        {"ids": ids},
+    ).mappings()
+    return {r["external_id"]: dict(r) for r in rows}
+
+
+@dataclass
+class Plan:
+    """What one valid row does: create, update (which fields), or nothing."""
+
+    action: str  # create | update | none
+    task_id: int | None = None
+    record: dict = field(default_factory=dict)  # all FIELDS after the row is applied
+    old: dict = field(default_factory=dict)
+    new: dict = field(default_factory=dict)
+
+
+def _plan(row: Row, current: dict | None) -> Plan:
+    """Merge the row over the stored task; check the rules that need both."""
+    # an empty cell never erases a stored value (a sheet that leaves "Ngày hoàn thành" blank
+    # must not reopen a completed task)
+    given = {k: v for k, v in row.values.items() if k in FIELDS and v is not None}
+    status = row.values.get("status")
+    if current is None:
+        failed = {f for f, _ in row.problems} | ({"unit_code"} if row.problems else set())
+        for f in REQUIRED_NEW:
+            if given.get(f) is None and f not in failed:
+                row.problems.append((f, f"a new task needs '{f}'"))
+        level = row.values.get("_unit_level")
+        record = {f: None for f in FIELDS}
+        record["program"] = "KH02" if level == "commune" and given.get("group_no") else "NQ57"
+        record["phase"] = 1 if record["program"] == "KH02" else None
+        record.update(given)
+    else:
+        record = {f: current[f] for f in FIELDS}
+        record.update(given)
+    if record.get("deadline") is not None:
+        record["year"] = record["deadline"].year
+    if record.get("program") == "KH02" and record.get("group_no") not in (
+        None,
+        *range(1, KH02_GROUPS + 1),
+    ):
+        row.problems.append(
+            ("group_no", f"Plan 02 has task groups 1–{KH02_GROUPS}, not {record['group_no']}")
+        )
+    start, done = record.get("start_date"), record.get("completed_at")
+    if start and done and done < start:
+        row.problems.append(
+            (
+                "completed_at",
+                f"completion date {done:%d/%m/%Y} is before the start date {start:%d/%m/%Y}",
+            )
+        )
+    if status is True and done is None:
+        row.problems.append(("status", "status says completed but there is no completion date"))
+    if status is False and "completed_at" in given and done is not None:
+        row.notes.append("status says not completed but a completion date is given; the date wins")
+    if row.problems:
+        return Plan("none")
+    if current is None:
+        return Plan("create", None, record, {}, {f: record[f] for f in FIELDS})
+    old = {f: current[f] for f in FIELDS if current[f] != record[f]}
+    new = {f: record[f] for f in old}
+    return Plan("update" if old else "none", current["id"], record, old, new)
+
+
+def _json(values: dict) -> str:
+    return json.dumps(
+        {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in values.items()},
+        ensure_ascii=False,
+    )
+
+
+def _apply(
+    conn: Connection,
+    good: list[tuple[Row, Plan]],
+    report: ImportReport,
+    actor: str,
+    source: str,
+    fail_at: str | None,
+) -> None:
+    creates = [(row, p) for row, p in good if p.action == "create"]
+    updates = [(row, p) for row, p in good if p.action == "update"]
+    report.created, report.updated = len(creates), len(updates)
+    report.unchanged = len(good) - len(creates) - len(updates)
+    fail_point("staged", fail_at)
+    if not creates and not updates:
+        return
+    events = []
+    if creates:
+        ids = conn.execute(
+            text(
+                "insert into task (external_id, program, group_no, phase, year, title, unit_code,"
+                " lead_agency, start_date, deadline, completed_at) select * from unnest("
+                " cast(:ext as text[]), cast(:program as text[]), cast(:group_no as smallint[]),"
+                " cast(:phase as smallint[]), cast(:year as smallint[]), cast(:title as text[]),"
+                " cast(:unit as text[]), cast(:lead as text[]), cast(:start as date[]),"
+                " cast(:deadline as date[]), cast(:done as date[])) returning id, external_id"
+            ),
+            {
+                "ext": [row.values["external_id"] for row, _ in creates],
+                "program": [p.record["program"] for _, p in creates],
+                "group_no": [p.record["group_no"] for _, p in creates],
+                "phase": [p.record["phase"] for _, p in creates],
+                "year": [p.record["year"] for _, p in creates],
+                "title": [p.record["title"] for _, p in creates],
+                "unit": [p.record["unit_code"] for _, p in creates],
+                "lead": [p.record["lead_agency"] for _, p in creates],
+                "start": [p.record["start_date"] for _, p in creates],
+                "deadline": [p.record["deadline"] for _, p in creates],
+                "done": [p.record["completed_at"] for _, p in creates],
+            },
+        ).all()
+        by_ext = dict((e, i) for i, e in ids)
+        events += [
+            (by_ext[row.values["external_id"]], "create", None, _json(p.new)) for row, p in creates
+        ]
+    if updates:
+        conn.execute(
+            text(
+                "update task set program = :program, group_no = :group_no, phase = :phase,"
+                " year = :year, title = :title, unit_code = :unit_code, lead_agency = :lead_agency,"
+                " start_date = :start_date, deadline = :deadline, completed_at = :completed_at,"
+                " updated_at = now() where id = :id"
+            ),
+            [{"id": p.task_id, **p.record} for _, p in updates],
+        )
+        events += [(p.task_id, "update", _json(p.old), _json(p.new)) for _, p in updates]
+    conn.execute(
+        text(
+            "insert into task_event (task_id, actor, source, action, old, new)"
+            " values (:task_id, :actor, :source, :action, cast(:old as jsonb), cast(:new as jsonb))"
+        ).bindparams(bindparam("old"), bindparam("new")),
+        [
+            {"task_id": tid, "actor": actor, "source": source, "action": a, "old": o, "new": n}
+            for tid, a, o, n in events
+        ],
+    )
+    fail_point("swapped", fail_at)
+    report.version = store.bump_version(conn, None, f"tasks: {source}")

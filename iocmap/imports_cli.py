@@ -1,0 +1,221 @@
+"""``iocmap import boundaries|tasks|indicators``: run an import, show progress and the report.
+
+Thin on purpose: the work is in geo/boundaries.py, geo/tasks.py and geo/indicators.py; this
+module turns flags into arguments, draws a progress bar and prints the report as tables
+(``--json`` prints the same report the HTTP API returns). Exit code 1 when the import is
+rejected or the file cannot be used, 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from geo.errors import IocmapError
+from geo.imports import ImportReport, Problem
+
+import_app = typer.Typer(
+    help="Import official boundaries, task sheets and indicator sheets (atomic, idempotent)",
+    no_args_is_help=True,
+)
+SHOWN = 50  # problems listed per table; --json gives all
+
+DryRun = typer.Option(False, "--dry-run", help="check and report, change nothing")
+SkipInvalid = typer.Option(
+    False, "--skip-invalid", help="import the good rows/features; write the rest to a rejects file"
+)
+AsJson = typer.Option(False, "--json", help="print the report as JSON (as the API returns it)")
+Sheet = typer.Option(None, "--sheet", help="XLSX sheet name (default: the first)")
+Encoding = typer.Option(None, "--encoding", help="force a text encoding: utf-8, cp1258, tcvn3, vni")
+Legacy = typer.Option(
+    False, "--legacy-codes", help="unit codes are pre-July-2025 codes: map them to the new units"
+)
+
+
+def _run(build: Callable[[Callable], ImportReport], as_json: bool) -> None:
+    """Run an import with a progress bar, print the report, exit non-zero when rejected."""
+    console = Console(stderr=as_json)
+    try:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("reading", total=None)
+
+            def progress(step: str, done: int, total: int) -> None:
+                bar.update(task, description=step, completed=done, total=total or None)
+
+            report = build(progress)
+    except IocmapError as exc:
+        if as_json:
+            typer.echo(json.dumps({"detail": exc.message, "errors": []}, ensure_ascii=False))
+        else:
+            console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        print_report(report, console)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def print_report(report: ImportReport, console: Console) -> None:
+    """The summary table, then errors, rejected rows, warnings and notes."""
+    title = f"{report.kind}: {report.file}" + (" (dry run)" if report.dry_run else "")
+    summary = Table(title=title, show_header=False)
+    summary.add_column(style="bold")
+    summary.add_column(justify="right")
+    rows = [
+        ("read", report.read),
+        ("repaired", report.repaired),
+        ("rejected", report.rejected_count),
+        ("created", report.created),
+        ("updated", report.updated),
+        ("unchanged", report.unchanged),
+        ("missing from file (kept)", len(report.missing)),
+        ("errors", len(report.errors)),
+        ("warnings", len(report.warnings)),
+        ("data version", "-" if report.version is None else report.version),
+        ("seconds", f"{report.seconds:.1f}"),
+    ]
+    for label, value in rows:
+        if report.kind != "boundaries" and label == "repaired":
+            continue
+        summary.add_row(label, str(value))
+    console.print(summary)
+    for heading, problems, style in (
+        ("Errors (nothing was imported)", report.errors, "red"),
+        ("Rejected", report.rejected, "yellow"),
+        ("Warnings", report.warnings, "cyan"),
+    ):
+        if problems:
+            console.print(_problem_table(heading, problems, style))
+    for note in report.notes[:SHOWN]:
+        console.print(f"[dim]· {note}[/dim]")
+    if len(report.notes) > SHOWN:
+        console.print(f"[dim]· … {len(report.notes) - SHOWN} more notes (--json)[/dim]")
+    if report.rejects_file:
+        console.print(f"rejected rows written to [bold]{report.rejects_file}[/bold]")
+    colour = "red" if report.status == "rejected" else "green"
+    console.print(f"[{colour}]{report.summary()}[/{colour}]")
+
+
+def _problem_table(heading: str, problems: list[Problem], style: str) -> Table:
+    t = Table(title=heading, title_style=style, show_lines=False)
+    for col in ("file", "row", "field", "code", "reason"):
+        t.add_column(col, overflow="fold")
+    for p in problems[:SHOWN]:
+        row = "" if p.row is None else str(p.row)
+        t.add_row(p.file, row, p.field or "", p.code or "", p.reason)
+    if len(problems) > SHOWN:
+        t.add_row("…", "", "", "", f"{len(problems) - SHOWN} more (--json lists all)")
+    return t
+
+
+@import_app.command("boundaries")
+def boundaries(
+    path: Path = typer.Argument(..., exists=True, help="GeoJSON, Shapefile (.shp/.zip), GPKG, FGB"),
+    level: str = typer.Option(..., "--level", help="province | commune"),
+    code_field: str = typer.Option(None, "--code-field", help="field holding the unit code"),
+    name_field: str = typer.Option(None, "--name-field", help="field holding the unit name"),
+    parent_field: str = typer.Option(
+        None, "--parent-field", help="field holding the province code"
+    ),
+    crs: str = typer.Option(
+        None, "--crs", help="EPSG code or vn2000:tm3:<meridian> when the file has no/wrong CRS"
+    ),
+    layer: str = typer.Option(None, "--layer", help="layer of a multi-layer file (GeoPackage)"),
+    encoding: str = Encoding,
+    overlap_tolerance: float = typer.Option(
+        1000.0, "--overlap-tolerance", help="m² of overlap/outside-province area to report"
+    ),
+    dry_run: bool = DryRun,
+    skip_invalid: bool = SkipInvalid,
+    as_json: bool = AsJson,
+) -> None:
+    """Replace unit geometry with an official boundary file (upsert by code, nothing deleted)."""
+    from geo.boundaries import import_boundaries
+    from geo.db import make_engine
+
+    def build(progress):
+        engine = make_engine()
+        try:
+            return import_boundaries(
+                engine, path, level, code_field=code_field, name_field=name_field,
+                parent_field=parent_field, crs=crs, layer=layer, encoding=encoding,
+                dry_run=dry_run, skip_invalid=skip_invalid,
+                overlap_tolerance_m2=overlap_tolerance, progress=progress,
+            )  # fmt: skip
+        finally:
+            engine.dispose()
+
+    _run(build, as_json)
+
+
+@import_app.command("tasks")
+def tasks(
+    path: Path = typer.Argument(..., exists=True, help="CSV or XLSX task sheet"),
+    actor: str = typer.Option(
+        None, "--actor", help="who to record in the history (default: cli:<login>)"
+    ),
+    sheet: str = Sheet,
+    encoding: str = Encoding,
+    legacy_codes: bool = Legacy,
+    dry_run: bool = DryRun,
+    skip_invalid: bool = SkipInvalid,
+    as_json: bool = AsJson,
+) -> None:
+    """Upsert tasks by their id; every change goes to the task history."""
+    from geo.db import make_engine
+    from geo.tasks import import_tasks
+
+    def build(progress):
+        engine = make_engine()
+        try:
+            return import_tasks(
+                engine, path, actor=actor, dry_run=dry_run, skip_invalid=skip_invalid,
+                legacy_codes=legacy_codes, sheet_name=sheet, encoding=encoding, progress=progress,
+            )  # fmt: skip
+        finally:
+            engine.dispose()
+
+    _run(build, as_json)
+
+
+@import_app.command("indicators")
+def indicators(
+    path: Path = typer.Argument(
+        ..., exists=True, help="CSV or XLSX indicator sheet (long or wide)"
+    ),
+    period: str = typer.Option(None, "--period", help="period for a sheet without one (2025-Q3)"),
+    sheet: str = Sheet,
+    encoding: str = Encoding,
+    legacy_codes: bool = Legacy,
+    dry_run: bool = DryRun,
+    skip_invalid: bool = SkipInvalid,
+    as_json: bool = AsJson,
+) -> None:
+    """Upsert indicator values per unit and period; ranks computed when the sheet has none."""
+    from geo.db import make_engine
+    from geo.indicators import import_indicators
+
+    def build(progress):
+        engine = make_engine()
+        try:
+            return import_indicators(
+                engine, path, period=period, dry_run=dry_run, skip_invalid=skip_invalid,
+                legacy_codes=legacy_codes, sheet_name=sheet, encoding=encoding, progress=progress,
+            )  # fmt: skip
+        finally:
+            engine.dispose()
+
+    _run(build, as_json)

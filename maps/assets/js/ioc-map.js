@@ -1,0 +1,445 @@
+/* iocmap — behaviour of the interactive map pages (/ and /p/{code}).
+ * Folium has drawn the map and the classed polygons (they carry only code + value); this
+ * file adds hover, keyboard focus, the click panel fed by the API, search, and URL state
+ * (measure/period/lang in the query, the selected unit in the hash: #u=40123). */
+(function (global) {
+  'use strict';
+  var IOC = global.IOC || (global.IOC = {});
+  var STATUS_ORDER = { overdue: 0, on_time: 1, completed_late: 2, completed: 3 };
+
+  IOC.initMap = function (map, layer) {
+    var cfg = IOC.config();
+    var byCode = new Map();
+    var hovered = null;
+    var selected = null;
+    var panelSeq = 0;
+    var lastTrigger = null;
+    var panel = document.getElementById('ioc-panel');
+    var body = document.getElementById('ioc-panel-body');
+    var legendRows = document.querySelectorAll('.ioc-legend li[data-class]');
+    var m = cfg.measure;
+    IOC.map = map;
+    IOC.layer = layer;
+
+    map.zoomControl.setPosition('bottomright');
+    var b = cfg.bounds;
+    map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {
+      paddingTopLeft: [24, 120], paddingBottomRight: [24, 24], animate: false
+    });
+
+    function name(code) { return cfg.names[code] || code; }
+    function valueOf(l) { return l.feature.properties.v; }
+
+    function restyle(l) {
+      var s = Object.assign({}, layer.options.style(l.feature));
+      if (l === selected) { s.weight = 3.5; s.color = '#ffffff'; }
+      else if (l === hovered) { s.weight = 2.2; s.color = '#cfe8ff'; }
+      l.setStyle(s);
+      if (l === selected || l === hovered) l.bringToFront();
+    }
+
+    function markLegend(l) {
+      var cls = l ? IOC.classIndex(valueOf(l), cfg.breaks) : null;
+      legendRows.forEach(function (li) { li.classList.toggle('active', li.dataset.class === cls); });
+    }
+
+    function hover(l, on) {
+      var prev = hovered;
+      hovered = on ? l : (hovered === l ? null : hovered);
+      if (prev && prev !== hovered) restyle(prev);
+      if (hovered) restyle(hovered);
+      markLegend(hovered);
+    }
+
+    function tooltip(l) {
+      var code = l.feature.properties.code;
+      return '<b>' + IOC.esc(name(code)) + '</b><br>' + IOC.esc(m.label) + ': <span class="v">' +
+        IOC.esc(IOC.fmtUnit(valueOf(l), m.decimals, m.unit)) + '</span>';
+    }
+
+    layer.eachLayer(function (l) {
+      var code = l.feature.properties.code;
+      byCode.set(code, l);
+      l.bindTooltip(function () { return tooltip(l); }, { sticky: true, className: 'ioc-tip', direction: 'top', offset: [0, -8] });
+      l.on('mouseover', function () { hover(l, true); });
+      l.on('mouseout', function () { hover(l, false); });
+      l.on('click', function () { lastTrigger = null; select(code, {}); });
+      var el = l.getElement();
+      if (!el) return;
+      el.setAttribute('tabindex', '0');
+      el.setAttribute('role', 'button');
+      el.setAttribute('data-code', code);
+      el.setAttribute('aria-label', name(code) + ': ' + IOC.fmtUnit(valueOf(l), m.decimals, m.unit));
+      el.addEventListener('keydown', function (e) {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          lastTrigger = el;
+          select(code, { focusPanel: true });
+        }
+      });
+      el.addEventListener('focus', function () { hover(l, true); l.openTooltip(l.getBounds().getCenter()); });
+      el.addEventListener('blur', function () { hover(l, false); l.closeTooltip(); });
+    });
+
+    /* ---------- selection and the side panel ---------- */
+    function setHash(code) {
+      var url = location.pathname + location.search + (code ? '#u=' + code : '');
+      history.replaceState(null, '', url);
+    }
+
+    function select(code, opts) {
+      var l = byCode.get(code);
+      if (!l) return false;
+      var prev = selected;
+      selected = l;
+      if (prev && prev !== l) restyle(prev);
+      restyle(l);
+      if (opts.fly) map.flyToBounds(l.getBounds(), { maxZoom: Math.max(map.getZoom(), cfg.level === 'commune' ? 10 : 7), duration: 0.6, paddingBottomRight: [500, 0] });
+      setHash(code);
+      openPanel(code, opts.focusPanel);
+      return true;
+    }
+
+    function closePanel() {
+      panelSeq++;
+      panel.hidden = true;
+      document.body.classList.remove('panel-open');
+      var prev = selected;
+      selected = null;
+      if (prev) restyle(prev);
+      setHash(null);
+      if (lastTrigger) { lastTrigger.focus(); lastTrigger = null; }
+    }
+    IOC.closePanel = closePanel;
+
+    function query(extra) {
+      var q = Object.assign({}, cfg.query || {}, extra || {});
+      var keys = Object.keys(q);
+      return keys.length ? '?' + keys.map(function (k) { return k + '=' + encodeURIComponent(q[k]); }).join('&') : '';
+    }
+
+    function panelHead(code, kicker, title) {
+      return '<div class="panel-head"><div class="titles"><div class="kicker">' + IOC.esc(kicker) +
+        '</div><h2 id="ioc-panel-title" tabindex="-1">' + IOC.esc(title) + '</h2></div>' +
+        '<button type="button" class="panel-close" aria-label="' + IOC.esc(IOC.t('close')) +
+        '" title="' + IOC.esc(IOC.t('close')) + '">×</button></div>';
+    }
+
+    function bindClose() {
+      var btn = body.querySelector('.panel-close');
+      if (btn) btn.addEventListener('click', closePanel);
+    }
+
+    function openPanel(code, focus) {
+      var seq = ++panelSeq;
+      panel.hidden = false;
+      document.body.classList.add('panel-open');
+      panel.dataset.code = code;
+      panel.dataset.state = 'loading';
+      body.innerHTML = panelHead(code, '', name(code)) + '<div class="panel-msg">' + IOC.esc(IOC.t('loading')) + '</div>';
+      bindClose();
+      if (focus) body.querySelector('h2').focus();
+      var isProv = cfg.level === 'province';
+      var detail = (isProv ? '/provinces/' : '/communes/') + code + query();
+      var tq = { limit: 500 };
+      if (cfg.query && cfg.query.as_of) tq.as_of = cfg.query.as_of;
+      var tasks = '/units/' + code + '/tasks?' + Object.keys(tq).map(function (k) { return k + '=' + tq[k]; }).join('&');
+      var fetchOne = function (path) {  // a standalone export has no API: embedded data or nothing
+        return cfg.standalone ? Promise.resolve((cfg.embedded || {})[path] || null) : IOC.getJSON(path);
+      };
+      var load = Promise.all([fetchOne(detail), fetchOne(tasks)]);
+      load.then(function (res) {
+        if (seq !== panelSeq) return;
+        renderPanel(code, res[0], res[1]);
+        panel.dataset.state = 'ready';
+        if (focus) body.querySelector('h2').focus();
+      }).catch(function (err) {
+        if (seq !== panelSeq) return;
+        renderError(code, focus);
+        panel.dataset.state = 'error';
+        if (global.console && console.warn) console.warn('iocmap panel:', err && err.message);
+      });
+    }
+
+    function renderError(code, focus) {
+      body.innerHTML = panelHead(code, '', name(code)) +
+        '<div class="panel-error" role="alert"><p>' + IOC.esc(IOC.t('panel_error')) + '</p>' +
+        '<button type="button" class="btn" id="ioc-retry">' + IOC.esc(IOC.t('retry')) + '</button></div>';
+      bindClose();
+      body.querySelector('#ioc-retry').addEventListener('click', function () { openPanel(code, true); });
+      if (focus) body.querySelector('h2').focus();
+    }
+
+    function linkFrom(links, wanted) {
+      if (!links) return null;
+      if (Array.isArray(links)) {
+        for (var i = 0; i < links.length; i++) {
+          var ln = links[i] || {};
+          var hay = (ln.rel || '') + ' ' + (ln.href || '');
+          if (wanted.test(hay)) return ln.href;
+        }
+        return null;
+      }
+      var keys = Object.keys(links);
+      for (var j = 0; j < keys.length; j++) {
+        var v = links[keys[j]];
+        var href = typeof v === 'string' ? v : (v && v.href);
+        if (href && wanted.test(keys[j] + ' ' + href)) return href;
+      }
+      return null;
+    }
+
+    function downloadLink(code, props, links) {
+      var kind = cfg.level === 'province' ? 'provinces' : 'communes';
+      var href = linkFrom(links, /^download\b/i) ||
+        (cfg.api ? cfg.api + '/download/' + kind + '.geojson?code=' + code : null);
+      var attrs = ' download="' + kind.slice(0, -1) + '_' + code + '.geojson"';
+      if (!href) {
+        var l = byCode.get(code);
+        var blob = new Blob([JSON.stringify({ type: 'FeatureCollection', features: [l.toGeoJSON()] })], { type: 'application/geo+json' });
+        href = URL.createObjectURL(blob);
+      }
+      return '<a class="btn" id="ioc-download" href="' + IOC.esc(href) + '"' + attrs + '>' +
+        '<svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path d="M12 3v12m0 0l-5-5m5 5l5-5M4 20h16" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"/></svg>' +
+        IOC.esc(IOC.t('download_geojson')) + '</a>';
+    }
+
+    function kpi(label, value, extra, cls) {
+      return '<div class="kpi' + (cls ? ' ' + cls : '') + '"><div class="k">' + IOC.esc(label) +
+        '</div><div class="v">' + value + '</div>' + (extra || '') + '</div>';
+    }
+
+    function sortTasks(tasks) {
+      return tasks.slice().sort(function (a, b) {
+        var s = (STATUS_ORDER[a.status] || 0) - (STATUS_ORDER[b.status] || 0);
+        if (s) return s;
+        if (a.status === 'overdue' && b.days_overdue !== a.days_overdue) return (b.days_overdue || 0) - (a.days_overdue || 0);
+        if (a.deadline !== b.deadline) return a.deadline < b.deadline ? -1 : 1;
+        return (a.group_no || 0) - (b.group_no || 0);
+      });
+    }
+
+    function tasksTable(t) {
+      var tasks = (t && t.tasks) || [];
+      var head = '<section class="panel-sec" aria-labelledby="ioc-tasks-h"><h3 id="ioc-tasks-h">' +
+        IOC.esc(IOC.t('tasks')) + ' (' + IOC.fmt(t && t.numberMatched !== undefined ? t.numberMatched : tasks.length, 0) + ')</h3>';
+      if (!tasks.length) return head + '<p class="more">' + IOC.esc(IOC.t('no_tasks')) + '</p></section>';
+      var groups = tasks.some(function (k) { return k.group_no !== null && k.group_no !== undefined; });
+      var rows = sortTasks(tasks).map(function (k) {
+        var days = k.status === 'overdue' && k.days_overdue
+          ? '<span class="task-days">' + IOC.fmt(k.days_overdue, 0) + ' ' + IOC.esc(IOC.t('days')) + '</span>' : '';
+        return '<tr class="task st-row-' + IOC.esc(k.status) + '" data-task-id="' + IOC.esc(k.id) + '">' +
+          (groups ? '<td class="num">' + (k.group_no === null || k.group_no === undefined ? '—' : IOC.esc(k.group_no)) + '</td>' : '') +
+          '<td><div class="task-title">' + IOC.esc(k.title) + '</div>' +
+          (k.lead_agency ? '<div class="task-agency">' + IOC.esc(IOC.t('lead_agency')) + ': ' + IOC.esc(k.lead_agency) + '</div>' : '') + '</td>' +
+          '<td class="num">' + IOC.fmtDate(k.deadline) + '</td>' +
+          '<td>' + IOC.statusBadge(k.status, cfg.lang === 'en' ? null : k.status_label_vi) + days + '</td></tr>';
+      }).join('');
+      var more = t.numberMatched > tasks.length
+        ? '<p class="more">' + IOC.esc(IOC.t('more_tasks', { n: IOC.fmt(t.numberMatched - tasks.length, 0) })) + '</p>' : '';
+      return head + '<table class="tasks-t' + (groups ? ' grouped' : '') + '"><thead><tr>' +
+        (groups ? '<th class="num">' + IOC.esc(IOC.t('group')) + '</th>' : '') + '<th>' +
+        IOC.esc(IOC.t('task_title')) + '</th><th class="num">' + IOC.esc(IOC.t('deadline')) + '</th><th>' +
+        IOC.esc(IOC.t('status')) + '</th></tr></thead><tbody>' + rows + '</tbody></table>' + more + '</section>';
+    }
+
+    function change(v, decimals, better) {
+      if (v === null || v === undefined) return '<span class="chg-same">—</span>';
+      var cls = v === 0 ? 'chg-same' : ((v > 0) === better ? 'chg-up' : 'chg-down');
+      var arrow = v > 0 ? '▲' : (v < 0 ? '▼' : '■');
+      return '<span class="' + cls + '">' + arrow + ' ' + (v > 0 ? '+' : '') + IOC.fmt(v, decimals) + '</span>';
+    }
+
+    function indicatorsTable(list) {
+      var head = '<section class="panel-sec" aria-labelledby="ioc-ind-h"><h3 id="ioc-ind-h">' + IOC.esc(IOC.t('indicators')) +
+        (list && list.length && list[0].period ? ' · ' + IOC.esc(list[0].period) : '') + '</h3>';
+      if (!list || !list.length) return head + '<p class="more">' + IOC.esc(IOC.t('no_indicators')) + '</p></section>';
+      var rows = list.map(function (i) {
+        var label = cfg.lang === 'en' ? (i.name_en || i.name) : i.name;
+        var unit = i.unit === '%' ? '%' : (i.unit || '');
+        var dec = Math.abs(i.value || 0) <= 1.5 ? 3 : 1; // 0–1 indices (DTI) need 3 decimals
+        var rank = i.rank ? IOC.fmt(i.rank, 0) + (i.rank_of ? '/' + IOC.fmt(i.rank_of, 0) : '') : '—';
+        var rankChg = i.rank_change === null || i.rank_change === undefined ? '' :
+          ' ' + change(i.rank_change, 0, true);
+        return '<tr data-indicator="' + IOC.esc(i.code) + '"><td>' + IOC.esc(label) + '</td><td class="num">' +
+          IOC.esc(IOC.fmtUnit(i.value, dec, unit)) + '</td><td class="num">' + rank + rankChg + '</td><td class="num">' +
+          change(i.change, dec, i.higher_is_better !== false) + '</td></tr>';
+      }).join('');
+      return head + '<table><thead><tr><th>' + IOC.esc(IOC.t('indicators')) + '</th><th class="num">' +
+        IOC.esc(IOC.t('value')) + '</th><th class="num">' + IOC.esc(IOC.t('rank')) + '</th><th class="num" title="' +
+        IOC.esc(IOC.t('change')) + '">±</th></tr></thead><tbody>' + rows + '</tbody></table></section>';
+    }
+
+    function renderPanel(code, detail, tasks) {
+      var f = detail || {};
+      var p = f.properties || f;
+      var isProv = cfg.level === 'province';
+      var prov = p.province ? (p.province.name || '') : (p.province_name || (cfg.province ? cfg.province.name : ''));
+      var kicker = isProv ? (p.kind || IOC.t('province')) : [p.kind, prov].filter(Boolean).join(' · ');
+      var pct = p.completion_pct;
+      var html = panelHead(code, kicker, p.name || name(code));
+      html += '<div class="panel-kpis">' +
+        kpi(IOC.t('completion'), IOC.esc(IOC.fmtUnit(pct, 1, '%')),
+          '<div class="bar" aria-hidden="true"><i style="width:' + Math.max(0, Math.min(100, pct || 0)) + '%"></i></div>') +
+        kpi(IOC.t('tasks_done'), '<span class="num">' + IOC.fmt(p.tasks_completed, 0) + '/' + IOC.fmt(p.tasks_total, 0) + '</span>') +
+        kpi(IOC.t('overdue'), (p.tasks_overdue ? IOC.statusBadge('overdue', IOC.fmt(p.tasks_overdue, 0)) : '<span class="num">0</span>'), '', p.tasks_overdue ? 'bad' : '') +
+        '</div>';
+      if (!isProv && p.groups_total) {
+        html += '<div class="panel-sec"><h3>' + IOC.esc(IOC.t('groups_done')) + ': <span class="num">' +
+          IOC.fmt(p.groups_done, 0) + '/' + IOC.fmt(p.groups_total, 0) + '</span></h3></div>';
+      }
+      if (p.indicators) html += indicatorsTable(p.indicators);
+      if (tasks) html += tasksTable(tasks);
+      else html += '<p class="panel-msg">' + IOC.esc(IOC.t('offline_details')) + '</p>';
+      html += '<div class="panel-links">' + downloadLink(code, p, f.links || p.links);
+      if (isProv) {
+        html += '<a class="btn primary" id="ioc-drill" href="' + IOC.esc(cfg.links.province.replace('{code}', code)) + '">' +
+          IOC.esc(IOC.t('open_province')) + ' →</a>';
+      }
+      html += '</div>';
+      body.innerHTML = html;
+      bindClose();
+    }
+
+    panel.addEventListener('keydown', function (e) { if (e.key === 'Escape') closePanel(); });
+
+    /* ---------- search (diacritic-free; the API, or the embedded names offline) ---------- */
+    var input = document.getElementById('ioc-search');
+    var list = document.getElementById('ioc-search-list');
+    var results = [];
+    var active = -1;
+    var searchSeq = 0;
+    var debounce = null;
+
+    function localSearch(q) {
+      var key = IOC.searchKey(q);
+      var out = [];
+      Object.keys(cfg.names).forEach(function (code) {
+        var k = IOC.searchKey(cfg.names[code]);
+        if (k.indexOf(key) >= 0) out.push({ code: code, full_name: cfg.names[code], level: cfg.level, score: k.endsWith(key) ? 0 : 1 });
+      });
+      return out.sort(function (a, b) { return a.score - b.score; }).slice(0, 8);
+    }
+
+    function showResults(items) {
+      results = items;
+      active = items.length ? 0 : -1;
+      if (!items.length) {
+        list.innerHTML = '<li class="empty" role="option" aria-disabled="true">' + IOC.esc(IOC.t('search_none')) + '</li>';
+      } else {
+        list.innerHTML = items.map(function (r, i) {
+          var where = r.level === 'commune' ? (r.province_name || (cfg.province && cfg.province.name) || '') : '';
+          return '<li role="option" id="ioc-opt-' + i + '" data-i="' + i + '" aria-selected="' + (i === 0) + '">' +
+            IOC.esc(r.full_name || r.name) + (where ? '<small>' + IOC.esc(where) + '</small>' : '') + '</li>';
+        }).join('');
+      }
+      list.hidden = false;
+      input.setAttribute('aria-expanded', 'true');
+      input.setAttribute('aria-activedescendant', active >= 0 ? 'ioc-opt-0' : '');
+    }
+
+    function hideResults() {
+      list.hidden = true;
+      input.setAttribute('aria-expanded', 'false');
+      input.removeAttribute('aria-activedescendant');
+    }
+
+    function moveActive(d) {
+      if (!results.length) return;
+      active = (active + d + results.length) % results.length;
+      list.querySelectorAll('li[role=option]').forEach(function (li, i) { li.setAttribute('aria-selected', String(i === active)); });
+      input.setAttribute('aria-activedescendant', 'ioc-opt-' + active);
+    }
+
+    function choose(r) {
+      hideResults();
+      input.value = r.full_name || r.name;
+      if (select(r.code, { fly: true, focusPanel: true })) return;
+      var province = r.level === 'province' ? r.code : r.province_code;
+      if (!province) return;
+      var href = cfg.links.province.replace('{code}', province);
+      location.assign(href + (r.level === 'commune' ? '#u=' + r.code : ''));
+    }
+
+    function runSearch() {
+      var q = input.value.trim();
+      if (q.length < 2) { hideResults(); return; }
+      var seq = ++searchSeq;
+      if (!cfg.api) { showResults(localSearch(q)); return; }
+      fetch(cfg.api + '/search?q=' + encodeURIComponent(q) + '&limit=8', { headers: { Accept: 'application/json' } })
+        .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); })
+        .then(function (d) { if (seq === searchSeq) showResults(d.results || []); })
+        .catch(function () { if (seq === searchSeq) showResults(localSearch(q)); });
+    }
+
+    if (input) {
+      input.addEventListener('input', function () { clearTimeout(debounce); debounce = setTimeout(runSearch, 150); });
+      input.addEventListener('keydown', function (e) {
+        if (e.key === 'ArrowDown') { e.preventDefault(); if (list.hidden) runSearch(); else moveActive(1); }
+        else if (e.key === 'ArrowUp') { e.preventDefault(); moveActive(-1); }
+        else if (e.key === 'Enter') { e.preventDefault(); if (active >= 0 && results[active]) choose(results[active]); }
+        else if (e.key === 'Escape') { hideResults(); }
+      });
+      list.addEventListener('mousedown', function (e) {
+        var li = e.target.closest('li[data-i]');
+        if (li) { e.preventDefault(); choose(results[Number(li.dataset.i)]); }
+      });
+      input.addEventListener('blur', function () { setTimeout(hideResults, 120); });
+    }
+
+    /* ---------- measure / period / language keep the rest of the URL ---------- */
+    function navigate(set) {
+      var u = new URL(location.href);
+      Object.keys(set).forEach(function (k) { if (set[k] === null) u.searchParams.delete(k); else u.searchParams.set(k, set[k]); });
+      location.assign(u.toString());
+    }
+    var ms = document.getElementById('ioc-measure');
+    if (ms) ms.addEventListener('change', function () {
+      navigate({ measure: ms.value === 'completion_pct' ? null : ms.value, period: null });
+    });
+    var ps = document.getElementById('ioc-period');
+    if (ps) ps.addEventListener('change', function () { navigate({ period: ps.value }); });
+    var lang = document.getElementById('ioc-lang');
+    if (lang) lang.addEventListener('click', function () { lang.href = lang.href.split('#')[0] + location.hash; });
+    var nat = document.getElementById('ioc-national-link');
+    if (nat) nat.addEventListener('click', function () {
+      if (cfg.province) nat.href = nat.href.split('#')[0] + '#u=' + cfg.province.code;
+    });
+
+    /* ---------- geometry that fits the zoom (the service's simplified levels) ---------- */
+    var bandOf = function (z) { return z <= 6 ? 'z6' : z <= 9 ? 'z9' : z <= 12 ? 'z12' : 'full'; };
+    var band = cfg.band || 'full';
+    var geomCache = new Map();
+    function applyGeometry(fc) {
+      (fc.features || []).forEach(function (f) {
+        var l = byCode.get(f.id || (f.properties && f.properties.code));
+        if (!l || !f.geometry) return;
+        var depth = f.geometry.type === 'MultiPolygon' ? 2 : 1;
+        l.setLatLngs(L.GeoJSON.coordsToLatLngs(f.geometry.coordinates, depth));
+      });
+    }
+    if (cfg.refinePath && cfg.api) {
+      map.on('zoomend', function () {
+        var z = Math.floor(map.getZoom());
+        var want = bandOf(z);
+        if (want === band) return;
+        band = want;
+        if (geomCache.has(want)) { applyGeometry(geomCache.get(want)); return; }
+        fetch(cfg.api + cfg.refinePath + z, { headers: { Accept: 'application/geo+json' } })
+          .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); })
+          .then(function (fc) {
+            geomCache.set(want, fc);
+            if (band === want) applyGeometry(fc);
+          })
+          .catch(function () { band = null; });
+      });
+    }
+
+    /* ---------- initial state from the URL ---------- */
+    var hm = /[#&]u=([0-9]+)/.exec(location.hash);
+    if (hm && byCode.has(hm[1])) select(hm[1], { fly: cfg.level === 'commune' });
+    IOC.drawnAt = global.performance ? performance.now() : null; // ms since navigation start
+    document.documentElement.dataset.mapReady = '1';
+    IOC.ready = true;
+  };
+})(window);

@@ -1,0 +1,410 @@
+/* iocmap — the IOC wall display (/wall).
+ * Refreshes figures in place every N s with If-None-Match (a 304 redraws nothing), never
+ * reloads the page and never moves the map on a refresh; rotates the playlist views;
+ * keeps the last good data and shows a stale badge while the API is unreachable.
+ * Memory stays flat: the same layers and DOM nodes are restyled/retexted, one timer of
+ * each kind exists at a time, and each URL keeps only its latest body. */
+(function (global) {
+  'use strict';
+  var IOC = global.IOC || (global.IOC = {});
+  var VN_OFFSET_MS = 7 * 3600 * 1000; // Asia/Ho_Chi_Minh has no daylight saving
+  var WEEKDAYS = {
+    vi: ['Chủ Nhật', 'Thứ Hai', 'Thứ Ba', 'Thứ Tư', 'Thứ Năm', 'Thứ Sáu', 'Thứ Bảy'],
+    en: ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday']
+  };
+  var MAX_ALERTS = 7;
+
+  function pad(n) { return n < 10 ? '0' + n : String(n); }
+  function vnTime(ms) { return new Date((ms === undefined ? Date.now() : ms) + VN_OFFSET_MS); }
+  function $(id) { return document.getElementById(id); }
+  function setText(el, text) { if (el && el.textContent !== text) el.textContent = text; }
+
+  IOC.initWall = function (map, provLayer) {
+    var cfg = IOC.config();
+    var M = cfg.measures;
+    var api = cfg.api;
+    var client = new IOC.ETagClient(Math.max(2000, Math.min(10000, cfg.refreshMs * 2)));
+    var timers = { refresh: null, rotate: null, clock: null };
+    var st = {
+      cycles: 0, changes: 0, failures: 0, stale: false, lastOk: null, viewIndex: 0,
+      completion: {}, provinces: [], indicator: {}, prevProv: null, prevCom: null,
+      overdueList: [], communeFc: null, communeProvince: null
+    };
+    IOC.wall = st;
+    IOC.wallMap = map;
+
+    /* ---------- layout: the Folium map goes into its grid cell ---------- */
+    var slot = $('wall-map-slot');
+    slot.insertBefore(map.getContainer(), slot.firstChild);
+    map.invalidateSize();
+    if (global.ResizeObserver) new ResizeObserver(function () { map.invalidateSize(); }).observe(slot);
+    document.querySelectorAll('[data-icon]').forEach(function (el) { el.innerHTML = IOC.icon(el.dataset.icon); });
+
+    var byCode = new Map();
+    provLayer.eachLayer(function (l) {
+      var code = l.feature.properties.code;
+      byCode.set(code, l);
+      l._iocFill = l.options.fillColor;
+      var el = l.getElement();
+      if (el) el.setAttribute('data-code', code);
+      st.completion[code] = l.feature.properties.v;
+    });
+    var communeLayer = L.geoJSON(null, {
+      interactive: false,
+      style: function (f) {
+        return { fillColor: IOC.classify(f.properties.completion_pct, M.communes.breaks, M.communes.palette),
+          color: '#0b1220', weight: 0.6, fillOpacity: 0.92 };
+      }
+    });
+
+    /* ---------- views: the playlist, with "overdue" expanded at run time ---------- */
+    var views = [];
+    cfg.views.forEach(function (v) {
+      if (v.kind === 'overdue') {
+        for (var i = 0; i < cfg.overdueProvinces; i++) views.push(Object.assign({}, v, { slot: i }));
+      } else views.push(v);
+    });
+    var pills = document.querySelectorAll('#wall-views li');
+    var legends = document.querySelectorAll('.legend-slot');
+
+    function colourProvinces(values, m) {
+      byCode.forEach(function (l, code) {
+        var c = IOC.classify(values[code], m.breaks, m.palette);
+        if (c !== l._iocFill) { l.setStyle({ fillColor: c }); l._iocFill = c; }
+      });
+    }
+
+    function dimProvinces(focus) {
+      byCode.forEach(function (l, code) {
+        var want = focus ? (code === focus ? 'focus' : 'dim') : 'normal';
+        if (l._iocMode === want) return;
+        l._iocMode = want;
+        if (want === 'normal') l.setStyle({ fillOpacity: 0.9, weight: 0.8, color: '#0b1220' });
+        else if (want === 'dim') { l.setStyle({ fillColor: '#141d33', fillOpacity: 1, weight: 0.6, color: '#22304d' }); l._iocFill = null; }
+        else { l.setStyle({ fillOpacity: 0, weight: 2.5, color: '#e6edf7' }); l.bringToFront(); }
+      });
+    }
+
+    /* ---------- rankings: the same 2×5 rows, retexted ---------- */
+    function fillRank(listId, items, m) {
+      var rows = $(listId).children;
+      var max = 0;
+      items.forEach(function (it) { if (it.value > max) max = it.value; });
+      for (var i = 0; i < rows.length; i++) {
+        var li = rows[i];
+        var it = items[i];
+        li.hidden = !it;
+        if (!it) continue;
+        li.dataset.code = it.code;
+        setText(li.children[0], String(it.rank));
+        setText(li.children[1], it.name);
+        setText(li.children[2], IOC.fmtUnit(it.value, m.decimals, m.unit));
+        var w = m.unit === '%' ? it.value : (max ? 100 * it.value / max : 0);
+        li.children[3].firstChild.style.width = Math.max(0, Math.min(100, w || 0)) + '%';
+      }
+    }
+
+    function renderRanking(v) {
+      var m, top, bottom, topSub, bottomSub;
+      if (v.kind === 'provinces') {
+        m = M.completion;
+        var ranked = st.provinces.filter(function (p) { return p.completion_pct !== null; })
+          .sort(function (a, b) { return b.completion_pct - a.completion_pct || (a.code < b.code ? -1 : 1); })
+          .map(function (p, i) { return { code: p.code, name: p.kind + ' ' + p.name, value: p.completion_pct, rank: i + 1 }; });
+        top = ranked.slice(0, 5);
+        bottom = ranked.slice(-5).reverse();
+        topSub = bottomSub = IOC.t('completion');
+      } else if (v.kind === 'indicator') {
+        m = M[v.indicator];
+        var items = (st.indicator[v.indicator] || {}).items || [];
+        var list = items.filter(function (it) { return it.value !== null; })
+          .map(function (it) { return { code: it.code, name: it.full_name || it.name, value: it.value, rank: it.rank }; });
+        top = list.slice(0, 5);
+        bottom = list.slice(-5).reverse();
+        topSub = bottomSub = m.label;
+      } else {
+        var feats = (st.communeFc && st.communeFc.features) || [];
+        var props = feats.map(function (f) { return f.properties; });
+        var byOverdue = props.filter(function (p) { return p.tasks_overdue > 0; })
+          .sort(function (a, b) { return b.tasks_overdue - a.tasks_overdue || (a.code < b.code ? -1 : 1); });
+        top = byOverdue.slice(0, 5).map(function (p, i) { return { code: p.code, name: p.full_name, value: p.tasks_overdue, rank: i + 1 }; });
+        var byPct = props.filter(function (p) { return p.completion_pct !== null; })
+          .sort(function (a, b) { return a.completion_pct - b.completion_pct || (a.code < b.code ? -1 : 1); });
+        bottom = byPct.slice(0, 5).map(function (p, i) { return { code: p.code, name: p.full_name, value: p.completion_pct, rank: byPct.length - i }; });
+        fillRank('rank-top', top, { decimals: 0, unit: '' });
+        $('rank-top').parentNode.classList.add('bad');
+        fillRank('rank-bottom', bottom, M.communes);
+        setText($('rank-top-title'), IOC.t('overdue'));
+        setText($('rank-top-sub'), IOC.t('tasks'));
+        setText($('rank-bottom-title'), IOC.t('bottom5'));
+        setText($('rank-bottom-sub'), M.communes.label);
+        return;
+      }
+      $('rank-top').parentNode.classList.remove('bad');
+      fillRank('rank-top', top, m);
+      fillRank('rank-bottom', bottom, m);
+      setText($('rank-top-title'), IOC.t('top5'));
+      setText($('rank-bottom-title'), IOC.t('bottom5'));
+      setText($('rank-top-sub'), topSub);
+      setText($('rank-bottom-sub'), bottomSub);
+    }
+
+    /* ---------- alerts: units that just turned (more) overdue ---------- */
+    function addAlert(name, from, to) {
+      var ul = $('wall-alerts');
+      var none = ul.querySelector('li.none');
+      if (none) ul.removeChild(none);
+      var t = vnTime();
+      var li = document.createElement('li');
+      li.className = 'alert fresh';
+      li.innerHTML = '<span class="st st-overdue">' + IOC.icon('alert') + '</span><span class="n"></span>' +
+        '<span class="d"><b class="num"></b> · <span class="w"></span> · <span class="num"></span></span>';
+      li.children[1].textContent = name;
+      var d = li.children[2];
+      d.children[0].textContent = from ? IOC.fmt(from, 0) + ' → ' + IOC.fmt(to, 0) : IOC.fmt(to, 0);
+      d.children[1].textContent = from ? IOC.t('alert_more') : IOC.t('alert_new');
+      d.children[2].textContent = pad(t.getUTCHours()) + ':' + pad(t.getUTCMinutes());
+      ul.insertBefore(li, ul.firstChild);
+      while (ul.children.length > MAX_ALERTS) ul.removeChild(ul.lastChild);
+    }
+
+    /** Provinces with overdue programme tasks (any deadline year): KPI, alerts, views. */
+    function applyOverdueProvinces(list) {
+      var next = {};
+      var total = 0;
+      list.forEach(function (p) { next[p.code] = p.tasks_overdue || 0; total += next[p.code]; });
+      if (st.prevProv) {
+        list.forEach(function (p) {
+          var before = st.prevProv[p.code] || 0;
+          if (next[p.code] > before) addAlert(p.full_name, before, next[p.code]);
+        });
+      }
+      st.prevProv = next;
+      setText($('kpi-overdue'), IOC.fmt(total, 0));
+      st.overdueList = list.filter(function (p) { return p.tasks_overdue > 0; })
+        .sort(function (a, b) { return b.tasks_overdue - a.tasks_overdue || (a.code < b.code ? -1 : 1); })
+        .slice(0, cfg.overdueProvinces);
+    }
+
+    function applyOverdueCommunes(fc) {
+      var next = new Map();
+      (fc.features || []).forEach(function (f) { next.set(f.properties.code, f.properties); });
+      if (st.prevCom) {
+        var n = 0;
+        next.forEach(function (p, code) {
+          var before = st.prevCom.get(code) || 0;
+          if ((p.tasks_overdue || 0) > before && n++ < 5) {
+            addAlert(p.full_name + (p.province_name ? ' · ' + p.province_name : ''), before, p.tasks_overdue);
+          }
+        });
+      }
+      var counts = new Map();
+      next.forEach(function (p, code) { counts.set(code, p.tasks_overdue || 0); });
+      st.prevCom = counts;
+    }
+
+    /* ---------- applying fresh data ---------- */
+    function applySummary(s) {
+      setText($('kpi-tasks'), IOC.fmt(s.tasks_total, 0));
+      setText($('kpi-pct'), IOC.fmtUnit(s.completion_pct, 2, '%'));
+      setText($('kpi-done'), IOC.fmt(s.tasks_completed, 0));
+      $('kpi-bar').style.width = (s.completion_pct || 0) + '%';
+      if (s.plan02) {
+        setText($('kpi-overdue-kh02'), IOC.fmt(s.plan02.tasks_overdue, 0));
+        setText($('kpi-green'), IOC.fmt(s.plan02.communes_all_groups_done, 0));
+        setText($('kpi-communes'), IOC.fmt(s.plan02.communes, 0));
+      }
+      st.provinces = s.provinces || [];
+      st.provinces.forEach(function (p) { st.completion[p.code] = p.completion_pct; });
+      var v = views[st.viewIndex];
+      if (v.kind === 'provinces') { colourProvinces(st.completion, M.completion); renderRanking(v); }
+    }
+
+    function applyView(v, data) {
+      if (v.kind === 'indicator') {
+        st.indicator[v.indicator] = data;
+        var vals = {};
+        (data.items || []).forEach(function (it) { vals[it.code] = it.value; });
+        colourProvinces(vals, M[v.indicator]);
+        renderRanking(v);
+      } else if (v.kind === 'overdue') {
+        var same = st.communeProvince === v.province;
+        st.communeFc = data;
+        st.communeProvince = v.province;
+        if (same && communeLayer.getLayers().length) {
+          var byC = new Map();
+          (data.features || []).forEach(function (f) { byC.set(f.properties.code, f.properties); });
+          communeLayer.eachLayer(function (l) {
+            var p = byC.get(l.feature.properties.code);
+            if (!p) return;
+            var c = IOC.classify(p.completion_pct, M.communes.breaks, M.communes.palette);
+            l.feature.properties = p;
+            if (c !== l.options.fillColor) l.setStyle({ fillColor: c });
+          });
+        } else {
+          communeLayer.clearLayers();
+          communeLayer.addData(data);
+        }
+        renderRanking(v);
+      }
+    }
+
+    function viewUrl(v) {
+      if (v.kind === 'indicator') {
+        return api + '/rankings?indicator=' + encodeURIComponent(v.indicator) + '&level=province' +
+          (v.period ? '&period=' + encodeURIComponent(v.period) : '');
+      }
+      if (v.kind === 'overdue' && v.province) {
+        return api + '/communes?province=' + v.province +
+          '&fields=code,full_name,completion_pct,tasks_overdue&zoom=9&precision=4';
+      }
+      return null;
+    }
+
+    st.provinces = (cfg.summary || {}).provinces || [];
+    applyOverdueProvinces(cfg.overdue || []);
+
+    /* ---------- the refresh loop (one timer; a failure never stops it) ---------- */
+    // Lean lists of the units with ≥ 1 overdue task (geometry at the coarsest level, unused).
+    var overdueUrl = api + '/communes?status=overdue&fields=code,full_name,province_name,tasks_overdue&zoom=0&precision=0';
+    var provOverdueUrl = api + '/provinces?status=overdue&fields=code,full_name,tasks_overdue&zoom=0&precision=0';
+
+    function markOk() {
+      st.lastOk = Date.now();
+      st.failures = 0;
+      if (st.stale) {
+        st.stale = false;
+        $('wall-stale').hidden = true;
+        document.body.classList.remove('is-stale');
+      }
+      var t = vnTime(st.lastOk);
+      setText($('wall-updated'), pad(t.getUTCHours()) + ':' + pad(t.getUTCMinutes()) + ' ' +
+        pad(t.getUTCDate()) + '/' + pad(t.getUTCMonth() + 1));
+    }
+
+    function markStale() {
+      st.failures++;
+      if (!st.stale) {
+        st.stale = true;
+        $('wall-stale').hidden = false;
+        document.body.classList.add('is-stale');
+      }
+    }
+
+    function refresh() {
+      clearTimeout(timers.refresh);
+      timers.refresh = null;
+      var v = views[st.viewIndex];
+      var url = viewUrl(v);
+      var jobs = [client.get(api + '/summary', cfg.force), client.get(provOverdueUrl, cfg.force),
+        client.get(overdueUrl, cfg.force)];
+      if (url) jobs.push(client.get(url, cfg.force));
+      return Promise.all(jobs).then(function (res) {
+        if (res[0].changed) { st.changes++; applySummary(res[0].data); }
+        if (res[1].changed) {
+          applyOverdueProvinces((res[1].data.features || []).map(function (f) { return f.properties; }));
+        }
+        if (res[2].changed) applyOverdueCommunes(res[2].data);
+        if (res[3] && views[st.viewIndex] === v && (res[3].changed || st.pendingView === v)) {
+          st.pendingView = null;
+          applyView(v, res[3].data);
+        }
+        markOk();
+      }).catch(function () {
+        markStale();
+      }).then(function () {
+        st.cycles++;
+        document.documentElement.dataset.wallCycles = String(st.cycles);
+        var wait = st.stale ? Math.min(cfg.refreshMs, 5000) : cfg.refreshMs;
+        timers.refresh = setTimeout(refresh, wait);
+      });
+    }
+
+    /* ---------- rotation (moves the map only when the view changes) ---------- */
+    function fit(bounds) {
+      map.flyToBounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], { duration: 1.2, padding: [16, 16] });
+    }
+
+    function showView(i, first) {
+      var v = views[i];
+      if (v.kind === 'overdue') {
+        var target = st.overdueList[v.slot];
+        if (!target) { return false; }
+        v.province = target.code;
+        v.label = IOC.t('view_overdue') + ' · ' + target.full_name + ' (' + IOC.fmt(target.tasks_overdue, 0) + ')';
+      }
+      st.viewIndex = i;
+      setText($('wall-view-label'), v.label);
+      pills.forEach(function (li) { li.classList.toggle('active', li.dataset.view === v.id); });
+      legends.forEach(function (el) { el.hidden = el.dataset.measure !== v.measure; });
+      if (v.kind === 'overdue') {
+        if (!map.hasLayer(communeLayer)) communeLayer.addTo(map);
+        dimProvinces(v.province);
+        var pl = byCode.get(v.province);
+        if (pl) map.flyToBounds(pl.getBounds(), { duration: 1.2, padding: [24, 24] });
+      } else {
+        if (map.hasLayer(communeLayer)) map.removeLayer(communeLayer);
+        dimProvinces(null);
+        if (v.kind === 'provinces') { colourProvinces(st.completion, M.completion); renderRanking(v); }
+        else if (st.indicator[v.indicator]) applyView(v, st.indicator[v.indicator]);
+        if (first) {
+          var b = v.bounds;
+          map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { animate: false, padding: [16, 16] });
+        } else fit(v.bounds);
+      }
+      var url = viewUrl(v);
+      if (url) {
+        var cached = client.entries.get(url);
+        if (cached) applyView(v, cached.data);
+        else st.pendingView = v;
+      }
+      return true;
+    }
+
+    function progress() {
+      var bar = $('wall-progress');
+      bar.classList.remove('run');
+      bar.style.transitionDuration = '0ms';
+      void bar.offsetWidth; // restart the CSS transition
+      bar.style.transitionDuration = cfg.dwellMs + 'ms';
+      bar.classList.add('run');
+    }
+
+    function rotate() {
+      clearTimeout(timers.rotate);
+      for (var k = 1; k <= views.length; k++) {
+        var next = (st.viewIndex + k) % views.length;
+        if (showView(next, false)) break;
+      }
+      if (st.pendingView) refresh();
+      progress();
+      timers.rotate = setTimeout(rotate, cfg.dwellMs);
+    }
+
+    /* ---------- clock ---------- */
+    function tick() {
+      var t = vnTime();
+      setText($('wall-clock'), pad(t.getUTCHours()) + ':' + pad(t.getUTCMinutes()) + ':' + pad(t.getUTCSeconds()));
+      setText($('wall-date'), (WEEKDAYS[cfg.lang] || WEEKDAYS.vi)[t.getUTCDay()] + ', ' + pad(t.getUTCDate()) + '/' +
+        pad(t.getUTCMonth() + 1) + '/' + t.getUTCFullYear());
+    }
+
+    /** Stop every timer (tests and page unload). */
+    IOC.stopWall = function () {
+      clearTimeout(timers.refresh); clearTimeout(timers.rotate); clearInterval(timers.clock);
+      timers.refresh = timers.rotate = timers.clock = null;
+    };
+    global.addEventListener('pagehide', IOC.stopWall);
+
+    tick();
+    timers.clock = setInterval(tick, 1000);
+    showView(0, true);
+    renderRanking(views[0]);
+    if (views.length > 1 && cfg.dwellMs > 0) {
+      progress();
+      timers.rotate = setTimeout(rotate, cfg.dwellMs);
+    }
+    refresh();
+    document.documentElement.dataset.wallReady = '1';
+  };
+})(window);

@@ -1,0 +1,200 @@
+"""What a map page embeds: lean polygons (code + the styled value) and a few lookups.
+
+Why lean: the page draws 34 provinces or a province's ~100 communes from data embedded
+in the HTML (one request, and the same HTML works as a standalone export); every detail
+of a unit is fetched from the API when it is clicked. Geometry comes from the stored
+topology-preserving levels (``geo.features``), never simplified here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import orjson
+from sqlalchemy import Connection, text
+
+from geo.features import UnitQuery, unit_features, unit_page
+from maps.measures import Measure
+
+
+@dataclass
+class LayerData:
+    """A lean FeatureCollection plus the names the tooltips and the search list show."""
+
+    collection: dict  # features carry properties {code, v}
+    names: dict[str, str]  # code → full name ("Xã Quỳnh Lưu")
+    values: dict[str, float | None]
+    approximate: bool
+    bbox: list[float] | None  # minlon, minlat, maxlon, maxlat
+
+
+def indicator_defs(conn: Connection) -> list[dict]:
+    """Indicator definitions (code, names, unit, direction, level)."""
+    rows = conn.execute(
+        text(
+            "select code, name, name_en, unit, higher_is_better, level from indicator "
+            "order by case level when 'province' then 0 else 1 end, code"
+        )
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def periods(conn: Connection, indicator: str) -> list[str]:
+    """Periods that have values for an indicator, oldest first."""
+    return list(
+        conn.execute(
+            text(
+                "select distinct period from indicator_value where indicator_code = :c "
+                "order by period"
+            ),
+            {"c": indicator},
+        ).scalars()
+    )
+
+
+def indicator_values(
+    conn: Connection, indicator: str, period: str, level: str, parent: str | None = None
+) -> dict[str, float]:
+    """Values of one indicator for one period at one level (optionally one province)."""
+    rows = conn.execute(
+        text(
+            """select v.unit_code, v.value from indicator_value v
+               join admin_unit u on u.code = v.unit_code
+               where v.indicator_code = :c and v.period = :p and u.level = :level
+                 and (cast(:parent as text) is null or u.parent_code = cast(:parent as text))"""
+        ),
+        {"c": indicator, "p": period, "level": level, "parent": parent},
+    ).all()
+    return {r.unit_code: float(r.value) for r in rows}
+
+
+def unit_values(
+    conn: Connection, level: str, as_of: dt.date, fields: tuple[str, ...], year: int | None = None
+) -> list[dict]:
+    """Figures of every unit of a level, without geometry (the wall classes with these)."""
+    page = unit_page(
+        conn,
+        UnitQuery(level=level, as_of=as_of, year=year, fields=("code", *fields), geometry=False),
+        keep_rows=True,
+    )
+    return page.rows or []
+
+
+def _value(props: dict, measure: Measure) -> float | None:
+    if measure.code == "all_groups_pct":
+        n = props.get("communes") or 0
+        return round(100.0 * props.get("communes_all_groups_done", 0) / n, 2) if n else None
+    v = props.get(measure.code)
+    return None if v is None else float(v)
+
+
+def unit_names(conn: Connection, level: str, parent: str | None = None) -> dict[str, str]:
+    """code → "Kind Name" for a level (all provinces, or one province's communes)."""
+    rows = conn.execute(
+        text(
+            """select code, kind || ' ' || name as full_name from admin_unit
+               where level = :level
+                 and (cast(:parent as text) is null or parent_code = cast(:parent as text))
+               order by code"""
+        ),
+        {"level": level, "parent": parent},
+    ).all()
+    return {r.code: r.full_name for r in rows}
+
+
+def unit_row(conn: Connection, code: str) -> dict | None:
+    """One unit's code, level, name and parent (for page titles and breadcrumbs)."""
+    row = (
+        conn.execute(
+            text(
+                """select code, level, name, kind, kind || ' ' || name as full_name, parent_code
+                   from admin_unit where code = :c"""
+            ),
+            {"c": code},
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+MEASURE_FIELDS = {
+    "completion_pct": ("completion_pct",),
+    "tasks_overdue": ("tasks_overdue",),
+    "groups_done": ("groups_done",),
+    "all_groups_pct": ("communes", "communes_all_groups_done"),
+}
+
+
+def layer(
+    conn: Connection,
+    level: str,
+    as_of: dt.date,
+    measure: Measure,
+    period: str | None,
+    parent: str | None = None,
+    band: str | None = "z6",
+    precision: int = 4,
+    year: int | None = None,
+) -> LayerData:
+    """The lean layer for a page: geometry at ``band``, properties {code, v}."""
+    fields = ("code", "full_name", "geometry_quality", *MEASURE_FIELDS.get(measure.code, ()))
+    fc = orjson.loads(
+        unit_features(
+            conn,
+            UnitQuery(
+                level=level,
+                as_of=as_of,
+                parent=parent,
+                band=band,
+                precision=precision,
+                year=year,
+                fields=fields,
+                indicators=(measure.code,) if measure.indicator else (),
+                period=period if measure.indicator else None,
+            ),
+        )
+    )
+    features, names, values = [], {}, {}
+    approximate = False
+    for f in fc["features"]:
+        p = f["properties"]
+        code = p["code"]
+        v = _value(p, measure)
+        names[code] = p["full_name"]
+        values[code] = v
+        approximate = approximate or p.get("geometry_quality") == "approximate"
+        features.append(
+            {
+                "type": "Feature",
+                "id": code,
+                "geometry": f["geometry"],
+                "properties": {"code": code, "v": v},
+            }
+        )
+    return LayerData(
+        {"type": "FeatureCollection", "features": features},
+        names,
+        values,
+        approximate,
+        _bbox(features),
+    )
+
+
+def _bbox(features: list[dict]) -> list[float] | None:
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def walk(c):
+        if c and isinstance(c[0], (int, float)):
+            xs.append(c[0])
+            ys.append(c[1])
+        else:
+            for x in c:
+                walk(x)
+
+    for f in features:
+        if f.get("geometry"):
+            walk(f["geometry"]["coordinates"])
+    return [min(xs), min(ys), max(xs), max(ys)] if xs else None

@@ -1,0 +1,287 @@
+"""The interactive map pages: ``/`` (34 provinces) and ``/p/{code}`` (a province's communes).
+
+Folium draws the map and the classed polygons; ``maps/assets/js/ioc-map.js`` adds the
+behaviour (hover, focusable polygons, click panel fed by the API, search, URL state).
+The same function renders the served pages and the standalone export
+(``iocmap maps build``): only the static prefix, the links and the API base differ.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlencode
+
+from maps import theme
+from maps.assets_local import add_page_assets, offline_map
+from maps.choropleth import (
+    class_breaks,
+    decimals_for,
+    legend_html,
+    palette_for,
+    styled_layer,
+)
+from maps.data import LayerData
+from maps.i18n import strings
+from maps.measures import Measure
+from maps.render import HATCH_DEFS, InitScript, config_script, finish, render_template
+
+VIETNAM_BOUNDS = [102.0, 8.2, 110.0, 23.5]  # minlon, minlat, maxlon, maxlat (mainland)
+# The same measure one level down/up (drill-down keeps the user's question).
+COUNTERPART = {
+    "commune": {"all_groups_pct": "groups_done", "service_index": None, "dti": None, "pii": None},
+    "province": {"groups_done": "all_groups_pct"},
+}
+
+
+@dataclass
+class MapPage:
+    """Everything one map page shows."""
+
+    level: str  # province (national page) | commune (province page)
+    measure: Measure
+    measures: list[Measure]
+    period: str | None
+    periods: list[str]
+    as_of: dt.date
+    lang: str
+    layer: LayerData
+    band: str | None
+    province: dict | None = None  # {code, name, full_name} on a province page
+    headline: str | None = None
+    year: int | None = None
+    as_of_given: bool = False
+    static: str = "/static/"
+    api: str | None = "/api/v1"  # None in a standalone export
+    standalone: bool = False
+    embedded: dict = field(default_factory=dict)  # standalone: API url → JSON
+    link_national: str = "/"
+    link_province: str = "/p/{code}"  # {code} is replaced
+    refine_path: str | None = None  # API path + "…&zoom=" for geometry that fits the zoom
+
+
+def _query(page: MapPage, level: str, lang: str | None = None) -> str:
+    """Query string that keeps the user's state when moving to a page of ``level``."""
+    measure: str | None = page.measure.code
+    if level != page.level:
+        measure = COUNTERPART[level].get(measure, measure)
+    params: dict[str, str] = {}
+    if measure and measure != "completion_pct":
+        params["measure"] = measure
+    if measure and page.period and page.measure.indicator and measure == page.measure.code:
+        params["period"] = page.period
+    if page.as_of_given:
+        params["as_of"] = page.as_of.isoformat()
+    if page.year:
+        params["year"] = str(page.year)
+    if (lang or page.lang) != "vi":
+        params["lang"] = lang or page.lang
+    return ("?" + urlencode(params)) if params else ""
+
+
+def _subtitle(page: MapPage, s: dict) -> str:
+    parts = []
+    if page.measure.indicator and page.period:
+        parts.append(f"{s['period']} {page.period}")
+    note = page.measure.notes.get(page.level)
+    if note and not page.measure.indicator:
+        parts.append(note)
+    parts.append(f"{s['as_of']} {page.as_of:%d/%m/%Y}")
+    return " · ".join(parts)
+
+
+def render_map_page(page: MapPage) -> str:
+    """The page's full HTML."""
+    s = strings(page.lang)
+    m = page.measure
+    if m.indicator:
+        m = replace(m, decimals=decimals_for(list(page.layer.values.values())))
+    breaks = class_breaks(list(page.layer.values.values()), method=m.method)
+    palette = palette_for(len(breaks), m.higher_is_better)
+    place = page.province["full_name"] if page.province else s["national"]
+    title = f"{s['app_title']} — {place}"
+    fmap = offline_map(
+        static=page.static,
+        location=[16.0, 106.0],
+        zoom_start=6,
+        min_zoom=4,
+        max_zoom=14,
+        control_scale=True,
+        zoom_snap=0.25,
+    )
+    add_page_assets(fmap, "map", page.static)
+    layer = styled_layer(page.layer.collection, breaks, palette, m.label(page.lang))
+    layer.add_to(fmap)
+    unit = "%" if m.unit == "%" else m.unit
+    legend = legend_html(
+        m.label(page.lang),
+        _subtitle(page, s),
+        breaks,
+        palette,
+        m.decimals,
+        unit,
+        s[f"method_{m.method}"],
+        s["no_data"],
+        s["legend"],
+        min((v for v in page.layer.values.values() if v is not None), default=None),
+    )
+    national_href = page.link_national + ("" if page.standalone else _query(page, "province"))
+    province_href = page.link_province + ("" if page.standalone else _query(page, "commune"))
+    other_lang = "en" if page.lang == "vi" else "vi"
+    chrome = render_template(
+        "map_chrome.html",
+        s=s,
+        page=page,
+        title=title,
+        place=place,
+        legend=legend,
+        national_href=national_href,
+        lang_href="" if page.standalone else _query(page, page.level, other_lang) or "?",
+        measures=page.measures,
+        hatch_defs=HATCH_DEFS,
+    )
+    config = {
+        "kind": "map",
+        "lang": page.lang,
+        "level": page.level,
+        "province": page.province,
+        "measure": {
+            "code": m.code,
+            "label": m.label(page.lang),
+            "unit": unit,
+            "decimals": m.decimals,
+            "indicator": m.indicator,
+            "higherIsBetter": m.higher_is_better,
+        },
+        "period": page.period,
+        "asOf": page.as_of.isoformat(),
+        "breaks": breaks,
+        "palette": palette,
+        "names": page.layer.names,
+        "bounds": page.layer.bbox or VIETNAM_BOUNDS,
+        "band": page.band,
+        "refinePath": page.refine_path,
+        "api": page.api,
+        "standalone": page.standalone,
+        "embedded": page.embedded,
+        "links": {"national": national_href, "province": province_href},
+        "query": {
+            k: v
+            for k, v in {
+                "as_of": page.as_of.isoformat() if page.as_of_given else None,
+                "period": page.period if m.indicator else None,
+            }.items()
+            if v
+        },
+        "status": {
+            "colors": theme.STATUS,
+            "labels": theme.STATUS_LABELS_EN if page.lang == "en" else theme.STATUS_LABELS_VI,
+            "icons": theme.STATUS_ICONS,
+        },
+        "strings": s,
+    }
+    root = fmap.get_root()
+    root.html.add_child(_element(chrome + config_script(config)))
+    fmap.add_child(InitScript("IOC.initMap", layer))
+    return finish(root.render(), page.lang, title)
+
+
+def _element(markup: str):
+    import folium
+
+    return folium.Element(markup)
+
+
+class PageParamError(ValueError):
+    """A page parameter that names nothing (the router turns it into a 400)."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+def assemble(
+    conn,
+    *,
+    as_of: dt.date,
+    reporting_year: int,
+    province_code: str | None = None,
+    measure_code: str | None = None,
+    period: str | None = None,
+    lang: str = "vi",
+    year: int | None = None,
+    as_of_given: bool = False,
+) -> MapPage:
+    """Read what a page shows from the database (raises PageParamError for bad input)."""
+    from geo.progress import national_summary, province_kpis
+    from maps import data, measures
+
+    level = "commune" if province_code else "province"
+    defs = data.indicator_defs(conn)
+    code = measure_code or measures.DEFAULT_MEASURE
+    measure = measures.find(code, level, defs)
+    if measure is None:
+        allowed = ", ".join(x.code for x in measures.available(level, defs))
+        raise PageParamError("measure", f"unknown measure '{code}' here; allowed: {allowed}")
+    periods: list[str] = []
+    if measure.indicator:
+        periods = data.periods(conn, measure.code)
+        if period is None and periods:
+            period = periods[-1]
+        elif period not in periods:
+            raise PageParamError(
+                "period",
+                f"no values of '{measure.code}' for period '{period}'; "
+                f"available: {', '.join(periods)}",
+            )
+    elif period is not None:
+        raise PageParamError("period", f"'{measure.code}' has no periods; drop 'period'")
+    s = strings(lang)
+    province = None
+    if province_code:
+        row = data.unit_row(conn, province_code)
+        if row is None or row["level"] != "province":
+            raise LookupError(f"unknown province code '{province_code}'")
+        province = {"code": row["code"], "name": row["name"], "full_name": row["full_name"]}
+        k = next(x for x in province_kpis(conn, as_of, year) if x["code"] == province_code)
+        headline = s["headline_province"].format(
+            done=theme.vn_number(k["tasks_completed"], 0),
+            total=theme.vn_number(k["tasks_total"], 0),
+            pct=theme.vn_number(k["completion_pct"], 2),
+            green=theme.vn_number(k["communes_all_groups_done"], 0),
+            communes=theme.vn_number(k["communes"], 0),
+        )
+        band = "z9"
+        refine = f"/provinces/{province_code}/communes?precision=5&zoom="
+    else:
+        y = year or reporting_year
+        summ = national_summary(conn, as_of, y)
+        headline = s["headline_national"].format(
+            year=y,
+            done=theme.vn_number(summ["tasks_completed"], 0),
+            total=theme.vn_number(summ["tasks_total"], 0),
+            pct=theme.vn_number(summ["completion_pct"], 2),
+        )
+        band = "z6"
+        refine = "/provinces?precision=5&zoom="
+    if year:
+        refine = refine.replace("?", f"?year={year}&", 1)
+    layer = data.layer(
+        conn, level, as_of, measure, period, parent=province_code, band=band, year=year
+    )
+    return MapPage(
+        level=level,
+        measure=measure,
+        measures=measures.available(level, defs),
+        period=period,
+        periods=periods,
+        as_of=as_of,
+        lang=lang,
+        layer=layer,
+        band=band,
+        province=province,
+        headline=headline,
+        year=year,
+        as_of_given=as_of_given,
+        refine_path=refine,
+    )

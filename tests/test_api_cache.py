@@ -1,0 +1,120 @@
+"""Caching: version-keyed bodies, the warm fast path, the 1 s version TTL, one build per key."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from api.app import create_app
+from api.cache import ResponseCache
+from api.settings import Settings
+
+
+@pytest.fixture()
+def ttl_client(engine, db_url):
+    """An app that trusts the data version for 0.5 s (production uses 1 s)."""
+    app = create_app(Settings(database_url=db_url, version_ttl=0.5))
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture()
+def bump(engine):
+    """Bump the data version as an import would; restore it afterwards."""
+
+    def do() -> None:
+        with engine.begin() as conn:
+            conn.execute(text("update data_state set version = version + 1"))
+        bumped.append(1)
+
+    bumped: list[int] = []
+    yield do
+    with engine.begin() as conn:
+        conn.execute(text("update data_state set version = version - :n"), {"n": len(bumped)})
+
+
+def test_warm_hits_304_and_gzip_through_the_fast_path(ttl_client):
+    plain = {"Accept-Encoding": "identity"}
+    first = ttl_client.get("/api/v1/communes/00004", headers=plain)
+    again = ttl_client.get("/api/v1/communes/00004", headers=plain)
+    assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
+    assert again.headers["x-as-of"] == "2025-11-13"  # the route's own headers are replayed
+    assert again.headers["content-type"] == "application/geo+json"
+    not_modified = ttl_client.get(
+        "/api/v1/communes/00004", headers={**plain, "If-None-Match": first.headers["etag"]}
+    )
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    gz = ttl_client.get("/api/v1/communes/00004", headers={"Accept-Encoding": "gzip"})
+    gz2 = ttl_client.get("/api/v1/communes/00004", headers={"Accept-Encoding": "gzip"})
+    assert gz2.headers["content-encoding"] == "gzip" and gz2.json() == first.json()
+    assert gz.headers["etag"] == gz2.headers["etag"] != first.headers["etag"]
+    for _ in range(2):  # an empty tile stays a 204 when served from the cache
+        tile = ttl_client.get("/tiles/communes/6/0/0.mvt")
+        assert tile.status_code == 204 and tile.content == b""
+    # a cached body never answers a request the route would refuse
+    assert ttl_client.get("/api/v1/communes/00004", params={"x": "1"}).status_code == 400
+
+
+def test_new_version_shows_within_the_ttl_with_a_new_etag(ttl_client, bump):
+    plain = {"Accept-Encoding": "identity"}
+    before = ttl_client.get("/api/v1/provinces", params={"fields": "code"}, headers=plain)
+    bump()
+    time.sleep(0.6)
+    after = ttl_client.get("/api/v1/provinces", params={"fields": "code"}, headers=plain)
+    assert after.headers["etag"] != before.headers["etag"]
+    assert int(after.headers["x-data-version"]) == int(before.headers["x-data-version"]) + 1
+    assert after.json()["data_version"] == before.json()["data_version"] + 1
+    stale = ttl_client.get(
+        "/api/v1/provinces", params={"fields": "code"},
+        headers={**plain, "If-None-Match": before.headers["etag"]},
+    )  # fmt: skip
+    assert stale.status_code == 200
+
+
+def test_exact_mode_sees_a_new_version_at_once(client, bump):
+    before = client.get("/api/v1/indicators").headers["etag"]
+    bump()
+    assert client.get("/api/v1/indicators").headers["etag"] != before
+
+
+def test_concurrent_misses_share_one_build_and_errors_are_not_cached():
+    cache = ResponseCache(max_entries=10)
+    calls: list[int] = []
+    gate = threading.Event()
+
+    def slow() -> bytes:
+        calls.append(1)
+        gate.wait(2)
+        return b"x" * 2000
+
+    results: list = []
+    threads = [
+        threading.Thread(target=lambda: results.append(cache.get_or_build(1, "k", slow, "a/b")))
+        for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    gate.set()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len({id(e) for e in results}) == 1
+    assert results[0].gzipped is not None and len(results[0].gzipped) < 100
+
+    def boom() -> bytes:
+        raise ValueError("bad")
+
+    with pytest.raises(ValueError):
+        cache.get_or_build(1, "e", boom, "a/b")
+    assert cache.get(1, "e") is None
+
+
+def test_cache_is_bounded_by_bytes():
+    cache = ResponseCache(max_entries=100, max_bytes=10_000)
+    for i in range(5):
+        cache.get_or_build(1, str(i), lambda: b"y" * 4000, "a/b")
+    assert cache.get(1, "0") is None and cache.get(1, "4") is not None

@@ -1,0 +1,59 @@
+"""``iocmap maps build``: standalone HTML that opens from disk with no server at all."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from api.app import create_app
+from api.settings import Settings
+from maps.build import build_site
+from tests.test_map_page import wait_js
+
+
+@pytest.fixture(scope="module")
+def site(engine, db_url, tmp_path_factory):
+    out = tmp_path_factory.mktemp("site")
+    files = build_site(create_app(Settings(database_url=db_url)), out, ["40"])
+    assert [f.relative_to(out).as_posix() for f in files] == ["index.html", "p/40.html"]
+    return out
+
+
+def test_export_has_no_external_reference(site):
+    for html in site.rglob("*.html"):
+        body = html.read_text(encoding="utf-8")
+        assert not re.search(r"https?://", body), html
+        for ref in re.findall(r"""(?:src|href)="([^"#?]+\.(?:js|css|svg))\"""", body):
+            assert (html.parent / ref).resolve().is_file(), ref
+
+
+def test_export_opens_from_disk_with_its_data(browser, site):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors, requests = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto((site / "index.html").as_uri(), wait_until="load")
+    wait_js(page, "document.documentElement.dataset.mapReady === '1'")
+    assert page.locator("path.leaflet-interactive").count() == 34
+    page.click('path[data-code="40"]')
+    wait_js(page, "document.querySelector('#ioc-panel').dataset.state === 'ready'")
+    assert page.locator("#ioc-panel tr.task").count() == 100  # Nghệ An's tasks, embedded
+    page.click("#ioc-drill")
+    wait_js(page, "document.documentElement.dataset.mapReady === '1'")
+    assert page.url.endswith("/p/40.html")
+    assert page.locator("path.leaflet-interactive").count() == 130
+    page.fill("#ioc-search", "vinh")  # offline search over the embedded names
+    wait_js(page, "document.querySelectorAll('#ioc-search-list li[data-i]').length > 0")
+    assert errors == []
+    assert all(u.startswith(("file://", "data:", "blob:")) for u in requests), requests
+    page.close()
+
+
+def test_cli_rejects_a_bad_province_code():
+    from iocmap.cli import app
+
+    result = CliRunner().invoke(app, ["maps", "build", "--out", "/tmp/x", "--province", "4"])
+    assert result.exit_code != 0 and "--province" in result.output
