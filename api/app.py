@@ -5,9 +5,11 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from api import errors, replica
+from api.auth import read_guard
 from api.cache import CacheFastPath, ResponseCache
 from api.deps import strict_query
 from api.observability import Metrics, ObservabilityMiddleware, configure_logging
@@ -60,18 +62,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install_openapi(app)
     configure_logging(settings.log_level)
     app.state.metrics = Metrics()
-    app.add_middleware(CacheFastPath)  # inner: warm hits skip routing, still logged
+    if not settings.read_requires_token:
+        # warm hits skip routing (still logged); with token-only reading every request
+        # must pass the read guard, so the fast path is off
+        app.add_middleware(CacheFastPath)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "OPTIONS", "POST"],
+            allow_headers=["Authorization", "If-None-Match", "Content-Type"],
+            expose_headers=["ETag", "X-Data-Version", "X-Data-As-Of", "X-Request-ID"],
+        )
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     strict = [Depends(strict_query)]
+    reads = [Depends(strict_query), Depends(read_guard)]
     app.include_router(health.router)
-    app.include_router(provinces.router, prefix="/api/v1", dependencies=strict)
-    app.include_router(summary.router, prefix="/api/v1", dependencies=strict)
+    app.include_router(provinces.router, prefix="/api/v1", dependencies=reads)
+    app.include_router(summary.router, prefix="/api/v1", dependencies=reads)
     for module in (communes, units, indicators, rankings, search, downloads):
-        app.include_router(module.router, prefix="/api/v1", dependencies=strict)
+        app.include_router(module.router, prefix="/api/v1", dependencies=reads)
     app.include_router(imports.router, prefix="/api/v1", dependencies=strict)
-    app.include_router(ogc.router, dependencies=strict)
-    app.include_router(tiles.router, dependencies=strict)
+    app.include_router(ogc.router, dependencies=reads)
+    app.include_router(tiles.router, dependencies=reads)
     docs.install(app)
-    app.include_router(maps.router, dependencies=strict)
+    app.include_router(maps.router, dependencies=reads)
     app.mount("/static", StaticFiles(directory=maps.ASSETS_DIR), name="static")
     return app

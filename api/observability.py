@@ -77,9 +77,7 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
         )
-        self.cache_hits = Gauge(
-            "iocmap_cache_hits", "Response cache hits", registry=self.registry
-        )
+        self.cache_hits = Gauge("iocmap_cache_hits", "Response cache hits", registry=self.registry)
         self.cache_misses = Gauge(
             "iocmap_cache_misses", "Response cache misses", registry=self.registry
         )

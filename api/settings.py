@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     max_limit: int = 5000
     wall_refresh_seconds: int = 60
     log_level: str = "INFO"
+    read_requires_token: bool = Field(
+        default=False, description="reading the API and maps needs a token of any role"
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description='origins allowed by CORS, e.g. ["https://ioc.example"]'
+    )
     admin_token: str | None = Field(
         default=None, description="bearer token allowed to import; unset = imports refused (403)"
     )

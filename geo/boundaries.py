@@ -135,6 +135,43 @@ def _name_key(text_: str) -> str:
 
 
 # --- reading -----------------------------------------------------------------------------
+ZIP_MAX_MEMBERS = 1000
+ZIP_MAX_UNPACKED = 4 << 30  # 4 GiB: far above any real boundary file
+ZIP_MAX_RATIO = 200  # deflate rarely beats ~10:1 on real vector data
+
+
+def check_zip(path: str, name: str) -> None:
+    """Refuse zip bombs and odd archives before GDAL reads inside them.
+
+    GDAL reads members in place (/vsizip/), so nothing is extracted to disk, but a crafted
+    archive can still expand to terabytes while being read, or name members outside the
+    archive; both are refused with a message naming the member."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = zf.infolist()
+    except zipfile.BadZipFile as exc:
+        raise BadInput(f"{name}: not a valid zip archive ({exc})", file=name) from exc
+    if len(members) > ZIP_MAX_MEMBERS:
+        raise BadInput(f"{name}: {len(members)} files in the archive (max {ZIP_MAX_MEMBERS})")
+    total = 0
+    for m in members:
+        parts = m.filename.replace("\\", "/").split("/")
+        if m.filename.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
+            raise BadInput(f"{name}: archive member '{m.filename}' points outside the archive")
+        total += m.file_size
+        big = m.file_size > (64 << 20)
+        if big and m.compress_size and m.file_size / m.compress_size > ZIP_MAX_RATIO:
+            raise BadInput(
+                f"{name}: archive member '{m.filename}' expands {m.file_size // m.compress_size}×"
+                " (a zip bomb?)",
+                file=name,
+            )
+    if total > ZIP_MAX_UNPACKED:
+        raise BadInput(f"{name}: archive unpacks to {total >> 20} MiB (max 4 GiB)", file=name)
+
+
 def choose_layer(path: str, level: str, layer: str | None, name: str) -> tuple[str | None, list]:
     """The layer to read: the one asked for, the only one, or the one named for the level."""
     try:
@@ -212,6 +249,8 @@ def read_features(
     """Read, decode, reproject and repair; per-feature problems go to the report."""
     name = report.file
     source = str(path)
+    if source.lower().endswith(".zip"):
+        check_zip(source, name)
     chosen, layers = choose_layer(source, level, layer, name)
     if len(layers) > 1:
         report.notes.append(f"layer '{chosen}' of {len(layers)} ({', '.join(layers)})")

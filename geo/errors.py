@@ -62,6 +62,12 @@ class ImportBusy(IocmapError):
     status_code = 409
 
 
+class Forbidden(IocmapError):
+    """The writer may not change these units (a scoped token outside its province)."""
+
+    status_code = 403
+
+
 class FileTooLarge(IocmapError):
     """An upload over the configured size cap."""
 

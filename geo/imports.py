@@ -13,6 +13,7 @@ run would have done.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +31,9 @@ LOCK_NAMESPACE = 57
 LOCK_KEYS: dict[str, int] = {"boundaries": 1, "tasks": 2, "indicators": 3}
 # Test hook: IOCMAP_IMPORT_FAIL_AT=staged|swapped makes an import fail at that point.
 FAIL_ENV = "IOCMAP_IMPORT_FAIL_AT"
+# Test hook: IOCMAP_IMPORT_PAUSE_AT=staged|swapped makes an import stop there (printing
+# "iocmap-import-paused-at <name>" on stderr) so a test can SIGKILL it mid-transaction.
+PAUSE_ENV = "IOCMAP_IMPORT_PAUSE_AT"
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 
 
@@ -157,6 +161,9 @@ def fail_point(name: str, fail_at: str | None) -> None:
     wanted = fail_at or os.environ.get(FAIL_ENV)
     if wanted == name:
         raise InjectedFailure(f"injected failure at '{name}' (test hook)")
+    if os.environ.get(PAUSE_ENV) == name:
+        print(f"iocmap-import-paused-at {name}", file=sys.stderr, flush=True)
+        time.sleep(120)
 
 
 @contextmanager

@@ -118,9 +118,36 @@ class TaskEvent(Base):
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     actor: Mapped[str] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)
+    token_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("api_token.id"))
     action: Mapped[str] = mapped_column(Text)  # create | update
     old: Mapped[dict | None] = mapped_column(JSONB)
     new: Mapped[dict] = mapped_column(JSONB)
+
+
+class ApiToken(Base):
+    """An API token (only its SHA-256 is stored); revoked tokens stay for the audit trail."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (
+        CheckConstraint("role in ('viewer', 'editor', 'admin')", name="api_token_role"),
+        CheckConstraint(
+            "scope_level is null or scope_level in ('province', 'commune')",
+            name="api_token_scope_level",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    token_hash: Mapped[str] = mapped_column(Text, unique=True)
+    token_prefix: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    scope_level: Mapped[str | None] = mapped_column(Text)
+    scope_code: Mapped[str | None] = mapped_column(String(5))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Indicator(Base):

@@ -200,7 +200,11 @@ def insert_indicators(conn: Connection, indicators: Sequence[tuple], values: pd.
 
 
 def clear_all(conn: Connection) -> None:
-    """Empty every data table, dependents first (the demo loader replaces everything)."""
+    """Empty every data table, dependents first (the demo loader replaces everything).
+
+    The task history is append-only (a trigger refuses deletes); replacing the whole data
+    set is the one exception, allowed for this transaction only."""
+    conn.execute(text("set local iocmap.allow_history_reset = 'on'"))
     for table in (
         "task_event",
         "task",

@@ -145,8 +145,14 @@ def import_tasks(
     fail_at: str | None = None,
     lock_timeout_s: float | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    authorize: Callable[[Connection, set[str]], None] | None = None,
+    token_id: int | None = None,
 ) -> ImportReport:
-    """Read a task sheet and upsert it (see the module docstring for the rules)."""
+    """Read a task sheet and upsert it (see the module docstring for the rules).
+
+    ``authorize(conn, unit_codes)`` is called inside the import transaction with every unit
+    the sheet's rows name or whose tasks they change; it raises (``Forbidden``) to refuse,
+    and nothing is written."""
     path = Path(path)
     name = display_name or path.name
     report = ImportReport(kind="tasks", file=name, dry_run=dry_run)
@@ -193,7 +199,15 @@ def import_tasks(
             }
             write_rejects(out, sheet.headers, ((r.row_no, r.cells, reasons[r.row_no]) for r in bad))
             report.rejects_file = str(out)
-        _apply(conn, good, report, actor, name, fail_at)
+        if authorize is not None:
+            touched = {p.record["unit_code"] for _, p in good if p.record}
+            touched |= {
+                existing[r.values["external_id"]]["unit_code"]
+                for r, _ in good
+                if r.values.get("external_id") in existing
+            }
+            authorize(conn, touched)
+        _apply(conn, good, report, actor, name, fail_at, token_id)
     return finish(report)
 
 
@@ -461,6 +475,7 @@ def _apply(
     actor: str,
     source: str,
     fail_at: str | None,
+    token_id: int | None = None,
 ) -> None:
     creates = [(row, p) for row, p in good if p.action == "create"]
     updates = [(row, p) for row, p in good if p.action == "update"]
@@ -511,11 +526,20 @@ def _apply(
         events += [(p.task_id, "update", _json(p.old), _json(p.new)) for _, p in updates]
     conn.execute(
         text(
-            "insert into task_event (task_id, actor, source, action, old, new)"
-            " values (:task_id, :actor, :source, :action, cast(:old as jsonb), cast(:new as jsonb))"
+            "insert into task_event (task_id, actor, token_id, source, action, old, new) values"
+            " (:task_id, :actor, :token_id, :source, :action, cast(:old as jsonb),"
+            " cast(:new as jsonb))"
         ).bindparams(bindparam("old"), bindparam("new")),
         [
-            {"task_id": tid, "actor": actor, "source": source, "action": a, "old": o, "new": n}
+            {
+                "task_id": tid,
+                "actor": actor,
+                "token_id": token_id,
+                "source": source,
+                "action": a,
+                "old": o,
+                "new": n,
+            }
             for tid, a, o, n in events
         ],
     )

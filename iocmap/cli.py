@@ -9,6 +9,7 @@ import typer
 
 from iocmap.imports_cli import import_app
 from iocmap.maps_cli import maps_app
+from iocmap.tokens_cli import app as tokens_app
 
 app = typer.Typer(
     help="iocmap — Resolution 57 monitoring map service",
@@ -19,6 +20,7 @@ db_app = typer.Typer(help="The database: local cluster and migrations", no_args_
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(maps_app, name="maps")
+app.add_typer(tokens_app, name="token")
 
 
 def _external_db() -> bool:

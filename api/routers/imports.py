@@ -5,53 +5,56 @@ exactly what ``iocmap import`` prints (counts, and every problem with file, row 
 field), as JSON. Uploads are size-capped (``IOCMAP_IMPORT_MAX_BYTES``) and written to a
 temporary directory in chunks; options are query parameters.
 
-Who may write: a bearer token equal to ``IOCMAP_ADMIN_TOKEN``. With no token configured,
-imports are refused (403) — a fresh deployment is read-only until someone sets one.
+Who may write (see api/auth.py and geo/tokens.py): boundaries and indicators need an
+admin token; task sheets an editor token scoped to the province/commune of every row (or
+an admin). ``IOCMAP_ADMIN_TOKEN`` is a bootstrap admin; others come from
+``iocmap token create``. Without any token the server is read-only.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from api.auth import require_admin, require_writer
 from geo.boundaries import import_boundaries
-from geo.errors import BadInput, FileTooLarge, ImportRejected
+from geo.errors import BadInput, FileTooLarge, Forbidden, ImportRejected
 from geo.indicators import import_indicators
 from geo.tasks import import_tasks
+from geo.tokens import Principal
 
 router = APIRouter(tags=["imports"])
 CHUNK = 1 << 20
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
 
 
-def import_actor(request: Request) -> str:
-    """The writer behind the request: ``token:<name>``; 401/403 otherwise."""
-    settings = request.app.state.settings
-    expected = getattr(settings, "admin_token", None)
-    if not expected:
-        raise HTTPException(
-            403, "imports are disabled on this server: no write token is configured"
-            " (set IOCMAP_ADMIN_TOKEN)",
-        )  # fmt: skip
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise HTTPException(
-            401,
-            "a write token is required: Authorization: Bearer <token>",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    if not secrets.compare_digest(token.strip().encode(), str(expected).encode()):
-        raise HTTPException(403, "this token may not import data")
-    return f"token:{getattr(settings, 'admin_token_name', None) or 'admin'}"
+def import_principal(request: Request, kind: str) -> Principal:
+    """Who writes: boundaries and indicators need an admin token; task sheets an editor
+    or admin token (a scoped editor is then checked per unit inside the transaction)."""
+    return require_writer(request) if kind == "tasks" else require_admin(request)
+
+
+def scope_check(who: Principal):
+    """The ``authorize`` hook of a task import: refuse units outside the token's scope."""
+
+    def authorize(conn, unit_codes: set[str]) -> None:
+        denied = who.can_write_units(conn, unit_codes)
+        if denied:
+            shown = ", ".join(denied[:10]) + (" …" if len(denied) > 10 else "")
+            raise Forbidden(
+                f"token '{who.name}' (scope {who.scope_level}:{who.scope_code}) may not "
+                f"change tasks of units {shown}; nothing was imported"
+            )
+
+    return authorize
 
 
 def _safe_name(name: str | None, default: str) -> str:
@@ -151,7 +154,8 @@ async def post_import(
     skip_invalid: Skip = False,
 ):
     """Run the import and return its report (the same one ``iocmap import`` prints)."""
-    actor = import_actor(request)
+    who = import_principal(request, kind)
+    actor = who.actor
     if kind == "boundaries" and level is None:
         raise BadInput("boundaries need level=province or level=commune", field="level")
     settings = request.app.state.settings
@@ -174,7 +178,8 @@ async def post_import(
         elif kind == "tasks":
             report = await run_in_threadpool(
                 import_tasks, _engine(request), path, actor=actor, legacy_codes=legacy_codes,
-                sheet_name=sheet, encoding=encoding, write_rejects_file=False, **common,
+                sheet_name=sheet, encoding=encoding, write_rejects_file=False,
+                authorize=scope_check(who), token_id=who.token_id, **common,
             )  # fmt: skip
         else:
             report = await run_in_threadpool(

@@ -1,0 +1,90 @@
+"""Who is calling: bearer tokens → a Principal, and the guards the routers use.
+
+Why a bootstrap token from the environment: a fresh deployment needs one admin to create
+the others (`iocmap token create` works too, from the server's shell). It compares in
+constant time and acts as a national admin without a database row.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from geo.tokens import Principal, authenticate
+
+_BOOTSTRAP = Principal(None, "admin", "admin", None, None)  # actor "token:admin"
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header, if any."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def _write_engine(request: Request):
+    state = request.app.state
+    return getattr(state, "write_engine", None) or state.engine
+
+
+def principal(request: Request, touch: bool = True) -> Principal | None:
+    """Resolve the caller; None when no (valid) token was sent."""
+    token = bearer_token(request)
+    if not token:
+        return None
+    admin = request.app.state.settings.admin_token
+    if admin and secrets.compare_digest(token.encode(), admin.encode()):
+        return _BOOTSTRAP
+    engine = _write_engine(request) if touch else request.app.state.engine
+    with engine.begin() as conn:
+        return authenticate(conn, token, touch=touch)
+
+
+def require_writer(request: Request) -> Principal:
+    """401 without a valid token, 403 for read-only roles; scope checks come per object."""
+    who = principal(request)
+    if who is None:
+        raise HTTPException(
+            401,
+            "a valid API token is required: Authorization: Bearer <token>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if who.role not in ("editor", "admin"):
+        raise HTTPException(403, f"role '{who.role}' may not write")
+    return who
+
+
+def require_admin(request: Request) -> Principal:
+    """Boundaries and indicators are national data: admins only."""
+    who = require_writer(request)
+    if who.role != "admin":
+        raise HTTPException(403, "only an admin token may change boundaries or indicators")
+    return who
+
+
+def read_guard(request: Request) -> None:
+    """When reading is configured to need a token (IOCMAP_READ_REQUIRES_TOKEN), any live
+    token of any role may read."""
+    if not request.app.state.settings.read_requires_token:
+        return
+    if principal(request, touch=False) is None:
+        raise HTTPException(
+            401, "reading requires an API token", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+
+WriterDep = Annotated[Principal, Depends(require_writer)]
+AdminDep = Annotated[Principal, Depends(require_admin)]
+
+
+def forbid_outside_scope(request: Request, who: Principal, conn, unit_codes) -> None:
+    """403 naming the units when a scoped editor writes outside its province/commune."""
+    denied = who.can_write_units(conn, unit_codes)
+    if denied:
+        shown = ", ".join(denied[:10]) + (" …" if len(denied) > 10 else "")
+        scope = f"{who.scope_level}:{who.scope_code}" if who.scope_code else "none"
+        raise HTTPException(403, f"token '{who.name}' (scope {scope}) may not write units: {shown}")
