@@ -128,6 +128,7 @@ def main() -> int:
     finally:
         server.stop()
 
+    print(out)
     n = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = re.search(r"\s50%\s+(\S+)", out).group(1)

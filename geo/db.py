@@ -39,9 +39,11 @@ def make_engine(url: str | None = None, **kw) -> Engine:
     kw.setdefault("pool_pre_ping", True)
     kw.setdefault("connect_args", {"connect_timeout": 2})
     if "poolclass" not in kw:
+        # sync endpoints run on anyio's 40 worker threads: let each get a connection
+        # (10 kept + 30 on demand) rather than fail while others are briefly busy
         kw.setdefault("pool_size", 10)
-        kw.setdefault("max_overflow", 10)
-        kw.setdefault("pool_timeout", 5)
+        kw.setdefault("max_overflow", 30)
+        kw.setdefault("pool_timeout", 15)
     return create_engine(url or database_url(), **kw)
 
 
