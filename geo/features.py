@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import orjson
 from sqlalchemy import Connection, text
 
-from geo.progress import KH02_GROUPS, STATUSES
+from geo.progress import KH02_GROUPS, STATUSES, unit_counts_sql
 
 LEVELS = ("province", "commune")
 RESOLUTIONS = ("full", "z12", "z9", "z6")
@@ -165,22 +165,7 @@ def split_fields(
 
 def _counts_sql(restrict: str) -> str:
     """Per-unit task counts by derived status, only for the units in ``restrict``."""
-    return f"""
-select unit_code,
-       count(*) as total,
-       count(*) filter (where s = 'completed') as completed,
-       count(*) filter (where s = 'completed_late') as completed_late,
-       count(*) filter (where s = 'on_time') as on_time,
-       count(*) filter (where s = 'overdue') as overdue,
-       count(distinct group_no) filter (where s in ('completed', 'completed_late')) as groups_done
-from (
-  select unit_code, group_no, task_status(deadline, completed_at, cast(:as_of as date)) as s
-  from task
-  where unit_code in ({restrict})
-    and (cast(:program as text) is null or program = cast(:program as text))
-    and (cast(:year as int) is null or year = cast(:year as int))
-) t
-group by unit_code"""
+    return unit_counts_sql(restrict)
 
 
 _ROLLUP_SQL = f"""

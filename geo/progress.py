@@ -46,9 +46,14 @@ def data_state(conn: Connection) -> DataState:
     return DataState(version=int(row.version), reporting_date=row.reporting_date)
 
 
-# Per-unit counts of tasks by derived status. Bound parameters: :as_of, :program, :year
-# (NULL = all). Units with no task get no row; callers left-join and coalesce.
-UNIT_COUNTS_SQL = """
+def unit_counts_sql(restrict: str | None = None) -> str:
+    """Per-unit counts of tasks by derived status; ``restrict`` is an SQL fragment (a
+    subquery of unit codes, from our own code, never user input) limiting the units.
+
+    Bound parameters: :as_of, :program, :year (NULL = all). Units with no task get no
+    row; callers left-join and coalesce."""
+    unit_filter = f"unit_code in ({restrict}) and " if restrict else ""
+    return f"""
 select unit_code,
        count(*) as total,
        count(*) filter (where s = 'completed') as completed,
@@ -59,11 +64,13 @@ select unit_code,
 from (
   select unit_code, group_no, task_status(deadline, completed_at, cast(:as_of as date)) as s
   from task
-  where (cast(:program as text) is null or program = cast(:program as text))
+  where {unit_filter}(cast(:program as text) is null or program = cast(:program as text))
     and (cast(:year as int) is null or year = cast(:year as int))
 ) t
-group by unit_code
-"""
+group by unit_code"""
+
+
+UNIT_COUNTS_SQL = unit_counts_sql()
 
 # Plan 02 rollup per province: communes with all 16 task groups done by :as_of.
 KH02_ROLLUP_SQL = f"""

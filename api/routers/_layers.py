@@ -8,16 +8,28 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Annotated
 from urllib.parse import quote
 
 import orjson
-from fastapi import Request, Response
+from fastapi import Query, Request, Response
 from sqlalchemy import Connection, text
 
 from api.deps import LazyConn, cached_response_async, resolve_as_of
 from api.errors import BadParameter
 from api.routers._common import (
     GEOJSON,
+    AsOf,
+    Bbox,
+    Fields,
+    Offset,
+    Period,
+    Precision,
+    Q,
+    Resolution,
+    Status,
+    Year,
+    Zoom,
     base_url,
     cache_key,
     check_limit,
@@ -61,6 +73,30 @@ class LayerParams:
     resolution: str | None = None
     limit: int | None = None
     offset: int = 0
+
+
+def layer_query(
+    status: Status = None,
+    q: Q = None,
+    bbox: Bbox = None,
+    as_of: AsOf = None,
+    year: Year = None,
+    period: Period = None,
+    fields: Fields = None,
+    precision: Precision = 6,
+    zoom: Zoom = None,
+    resolution: Resolution = None,
+    limit: Annotated[
+        int, Query(ge=1, description="page size (default and cap 5000: all 3,321 fit)")
+    ] = 5000,
+    offset: Offset = 0,
+) -> LayerParams:
+    """The query parameters every collection route shares, declared once (a dependency,
+    so OpenAPI and the strict unknown-parameter check still see each of them)."""
+    return LayerParams(
+        None, status, q, bbox, as_of, year, period, fields, precision, zoom, resolution,
+        limit, offset,
+    )  # fmt: skip
 
 
 def ensure_province(conn: Connection, code: str, param: str = "province") -> None:

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.deps import LazyConnDep, StateDep
 from api.routers import _layers
 from api.routers._common import (
     GEOJSON,
     AsOf,
-    Bbox,
-    Fields,
-    Offset,
     Period,
     Precision,
-    Q,
     Resolution,
-    Status,
     Year,
     Zoom,
 )
@@ -45,6 +41,7 @@ async def list_communes(
     request: Request,
     db: LazyConnDep,
     state: StateDep,
+    p: Annotated[_layers.LayerParams, Depends(_layers.layer_query)],
     province: Annotated[
         str | None,
         Query(
@@ -53,39 +50,11 @@ async def list_communes(
             openapi_examples={"Nghệ An": {"value": "40"}},
         ),
     ] = None,
-    status: Status = None,
-    q: Q = None,
-    bbox: Bbox = None,
-    as_of: AsOf = None,
-    year: Year = None,
-    period: Period = None,
-    fields: Fields = None,
-    precision: Precision = 6,
-    zoom: Zoom = None,
-    resolution: Resolution = None,
-    limit: Annotated[
-        int, Query(ge=1, description="page size (default and cap 5000: all 3,321 fit)")
-    ] = 5000,
-    offset: Offset = 0,
 ):
     """Lean properties by default (code, name, figures, province); ``fields`` picks
     others, ``period`` adds indicator values, ``zoom``/``resolution`` pick a lighter
     geometry, ``limit``/``offset`` page with ``next``/``prev`` links."""
-    p = _layers.LayerParams(
-        province,
-        status,
-        q,
-        bbox,
-        as_of,
-        year,
-        period,
-        fields,
-        precision,
-        zoom,
-        resolution,
-        limit,
-        offset,
-    )
+    p = dataclasses.replace(p, province=province)
     return await _layers.collection(
         request, db, state, "commune", p, request.app.state.settings.max_limit
     )

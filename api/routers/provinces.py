@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.deps import LazyConnDep, StateDep
 from api.routers import _layers
 from api.routers._common import (
     GEOJSON,
     AsOf,
-    Bbox,
-    Fields,
-    Offset,
     Period,
     Precision,
-    Q,
     Resolution,
-    Status,
     Year,
     Zoom,
 )
@@ -45,40 +41,15 @@ async def list_provinces(
     request: Request,
     db: LazyConnDep,
     state: StateDep,
+    p: Annotated[_layers.LayerParams, Depends(_layers.layer_query)],
     province: Annotated[str | None, Query(pattern=r"^\d{2}$", description="one province")] = None,
-    status: Status = None,
-    q: Q = None,
-    bbox: Bbox = None,
-    as_of: AsOf = None,
-    year: Year = None,
-    period: Period = None,
-    fields: Fields = None,
-    precision: Precision = 6,
-    zoom: Zoom = None,
-    resolution: Resolution = None,
-    limit: Annotated[int, Query(ge=1, description="page size (cap: settings.max_limit)")] = 5000,
-    offset: Offset = 0,
 ):
     """Figures are the provinces' own Resolution 57 programme tasks (all years unless
     ``year`` is given: ``year=2025`` is the slice reported for 2025) plus the Plan 02
     commune rollup (communes with all 16 task groups done). Top-level members:
     ``numberMatched``, ``numberReturned``, ``links``, ``data_as_of``, ``as_of``,
     ``data_version``."""
-    p = _layers.LayerParams(
-        province,
-        status,
-        q,
-        bbox,
-        as_of,
-        year,
-        period,
-        fields,
-        precision,
-        zoom,
-        resolution,
-        limit,
-        offset,
-    )
+    p = dataclasses.replace(p, province=province)
     return await _layers.collection(
         request, db, state, "province", p, request.app.state.settings.max_limit
     )
@@ -119,35 +90,10 @@ async def province_communes(
     db: LazyConnDep,
     state: StateDep,
     code: ProvinceCode,
-    status: Status = None,
-    q: Q = None,
-    bbox: Bbox = None,
-    as_of: AsOf = None,
-    year: Year = None,
-    period: Period = None,
-    fields: Fields = None,
-    precision: Precision = 6,
-    zoom: Zoom = None,
-    resolution: Resolution = None,
-    limit: Annotated[int, Query(ge=1)] = 5000,
-    offset: Offset = 0,
+    p: Annotated[_layers.LayerParams, Depends(_layers.layer_query)],
 ):
     """Each commune's 16 Plan 02 task groups: done, overdue, completion %."""
-    p = _layers.LayerParams(
-        code,
-        status,
-        q,
-        bbox,
-        as_of,
-        year,
-        period,
-        fields,
-        precision,
-        zoom,
-        resolution,
-        limit,
-        offset,
-    )
+    p = dataclasses.replace(p, province=code)
     return await _layers.collection(
         request, db, state, "commune", p, request.app.state.settings.max_limit
     )
