@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.cache import Entry, ResponseCache, StateCache
 from api.errors import BadParameter
-from geo.progress import DataState, data_state
+from geo.read.progress import DataState, data_state
 
 
 def get_conn(request: Request) -> Iterator[Connection]:
@@ -96,7 +96,7 @@ def _all_query_params(dependant) -> list:
 
 
 def resolve_as_of(as_of: dt.date | None, state: DataState) -> dt.date:
-    """The caller's date, else the data's reporting date (see geo/progress.py)."""
+    """The caller's date, else the data's reporting date (see geo/read/progress.py)."""
     return as_of or state.default_as_of()
 
 

@@ -5,8 +5,8 @@ Why: the demo geometry is light (~9 vertices per commune); official boundaries h
 database gets the demo coverage densified (shared edges split identically on both
 sides) and bent by a smooth, deterministic displacement field (a small diffeomorphism:
 the coverage stays valid, borders get realistic wiggles that simplification must work
-on). Display levels are recomputed with geo.simplify, figures come from the demo
-generator, and everything is written through geo.store — the same path as the demo.
+on). Display levels are recomputed with geo.ingest.topology, figures come from the demo
+generator, and everything is written through geo.ingest.store — the same path as the demo.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ import shapely
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from geo import demo, demo_figures, store
-from geo.simplify import DEFAULT_LEVELS, coverage_levels
+from geo.demo import figures as demo_figures
+from geo.demo import loader as demo
+from geo.ingest import store
+from geo.ingest.topology import DEFAULT_LEVELS, coverage_levels
 
 TARGET_VERTICES = 450_000
 AMPLITUDE = 0.0012  # degrees (~130 m)
@@ -179,7 +181,7 @@ analyze tipg.communes;
 
 def make_tipg_table(engine: Engine, as_of: dt.date) -> None:
     """The same lean figures, precomputed into a plain table for tipg (its best case)."""
-    from geo.progress import UNIT_COUNTS_SQL
+    from geo.read.progress import UNIT_COUNTS_SQL
 
     sql = TIPG_TABLE_SQL.format(counts=UNIT_COUNTS_SQL)
     with engine.begin() as conn:

@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 from bench.data import TARGET_VERTICES, densify
 from geo.crs import parse_crs, wgs84_transformer
 from geo.db import database_url, make_engine
-from geo.encodings import encode_tcvn3
+from geo.ingest.encodings import encode_tcvn3
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def real_sized_communes(vertices: int = TARGET_VERTICES):
     """The demo communes at the official layer's vertex count (``bench.data.densify``: the
     same real-sized coverage the serving benchmark uses, still a clean coverage)."""
-    from geo.demo import demo_layers, official_names
+    from geo.demo.loader import demo_layers
+    from geo.official import official_names
 
     communes = demo_layers()["communes"]
     dense = densify(communes.geometry.values, vertices)
@@ -73,7 +74,7 @@ def _tcvn3(name: str) -> str:
 
 def scratch_database(name: str) -> str:
     """A fresh database with the schema and the demo data (what a deployment starts from)."""
-    from geo.demo import load_demo
+    from geo.demo.loader import load_demo
     from geo.migrate import upgrade
 
     url = make_url(database_url()).set(database=name)

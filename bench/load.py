@@ -74,10 +74,10 @@ def main() -> int:
     from sqlalchemy.engine import make_url
 
     from bench.data import ensure_database
-    from geo import localdb
     from geo.db import make_engine
-    from geo.demo import load_demo
+    from geo.demo.loader import load_demo
     from geo.migrate import upgrade
+    from iocmap import devdb as localdb
 
     url = args.database_url or make_url(localdb.up().url).set(database=DB_NAME).render_as_string(
         hide_password=False

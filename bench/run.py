@@ -417,7 +417,7 @@ def _report(rows, cold_ours, cold_tipg, rebuild_ms, sizes, r_exact, vertices, ar
 
 
 def _local_url() -> str:
-    from geo import localdb
+    from iocmap import devdb as localdb
 
     return localdb.up().url
 

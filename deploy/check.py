@@ -55,7 +55,7 @@ def follow_write(t: Topology, timeout: float = 10.0) -> dict[str, Any]:
     """Commit a new data version on the primary; time until the replica, nginx's uncached
     /readyz and nginx's cached /api/v1/summary all show it."""
     from geo.db import make_engine
-    from geo.store import bump_version
+    from geo.ingest.store import bump_version
 
     engine = make_engine(t.primary.url, pool_size=1)
     probe = psycopg.connect(Topology.dsn(t.replica), autocommit=True)  # open before the write

@@ -30,7 +30,7 @@ def main() -> int:
         if units:
             print(f"database holds {units} units: nothing seeded", flush=True)
         elif mode == "demo":
-            from geo.demo import load_demo
+            from geo.demo.loader import load_demo
 
             print(f"demo data loaded: {load_demo(engine)}", flush=True)
         else:

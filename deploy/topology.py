@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 
 from deploy import nginx
-from geo import localdb
+from iocmap import devdb as localdb
 
 REPO = Path(__file__).resolve().parent.parent
 PROD_ROOT = REPO / "var" / "prod"
@@ -285,7 +285,7 @@ def up(t: Topology, say: Callable[[str], None] = lambda _m: None) -> Topology:
 
 def _up(t: Topology, say: Callable[[str], None]) -> None:
     from geo.db import make_engine
-    from geo.demo import load_demo
+    from geo.demo.loader import load_demo
     from geo.migrate import upgrade
 
     mark = time.monotonic()

@@ -1,7 +1,9 @@
 """Engine and session factory: one place that knows how to reach PostGIS.
 
 Why: the CLI, the API lifespan and the tests must all resolve the database the same way:
-``IOCMAP_DATABASE_URL`` when set (an existing PostGIS), else the project-local cluster.
+``IOCMAP_DATABASE_URL`` when set (an existing PostGIS), else the project-local cluster
+that ``iocmap db up`` starts (``iocmap/devdb.py``). Only its address is known here: starting
+and stopping a cluster is dev/ops work, and ``geo`` imports nothing from ``iocmap``.
 """
 
 from __future__ import annotations
@@ -13,15 +15,22 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+LOCAL_PORT = 54329  # the project-local cluster's default port (IOCMAP_PG_PORT overrides)
+LOCAL_DB = "iocmap"
+
+
+def local_url(port: int | None = None, database: str = LOCAL_DB) -> str:
+    """Where the project-local cluster listens (loopback, trust auth as ``postgres``)."""
+    port = port or int(os.environ.get("IOCMAP_PG_PORT", LOCAL_PORT))
+    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/{database}"
+
 
 def database_url() -> str:
     """The configured URL, or the local cluster's."""
     url = os.environ.get("IOCMAP_DATABASE_URL")
     if url:
         return normalise_url(url)
-    from geo.localdb import cluster
-
-    return cluster().url
+    return local_url()
 
 
 def normalise_url(url: str) -> str:

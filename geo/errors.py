@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from geo.imports import ImportReport
+    from geo.ingest.report import ImportReport
 
 
 class IocmapError(Exception):

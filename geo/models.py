@@ -3,7 +3,7 @@
 Why these shapes: every join and aggregate runs in PostGIS, so the schema keeps the
 unit hierarchy, the display geometries and the raw task dates; task *status* is never
 stored, it is derived for an as-of date by the SQL function ``task_status`` (see
-``geo/progress.py``).
+``geo/read/progress.py``).
 """
 
 from __future__ import annotations

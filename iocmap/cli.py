@@ -33,7 +33,7 @@ def db_up() -> None:
     if _external_db():
         typer.echo("IOCMAP_DATABASE_URL is set: using that database, no local cluster started")
         return
-    from geo import localdb
+    from iocmap import devdb as localdb
 
     c = localdb.up()
     typer.echo(f"local PostGIS running on 127.0.0.1:{c.port} (data in {c.datadir})")
@@ -42,7 +42,7 @@ def db_up() -> None:
 @db_app.command("down")
 def db_down() -> None:
     """Stop the project-local cluster (data is kept; `db up` starts it again)."""
-    from geo import localdb
+    from iocmap import devdb as localdb
 
     stopped = localdb.stop(localdb.cluster())
     typer.echo("stopped" if stopped else "not running")
@@ -51,7 +51,7 @@ def db_down() -> None:
 @db_app.command("status")
 def db_status() -> None:
     """Where the local cluster lives and whether it runs."""
-    from geo import localdb
+    from iocmap import devdb as localdb
 
     info = localdb.status()
     if _external_db():
@@ -73,7 +73,7 @@ def db_migrate() -> None:
 def demo(rebuild: bool = typer.Option(False, help="regenerate geometry, ignore the cache")) -> None:
     """Load the generated demo data set (replaces all data in the database)."""
     from geo.db import make_engine
-    from geo.demo import load_demo
+    from geo.demo.loader import load_demo
 
     engine = make_engine()
     counts = load_demo(engine, use_cache=not rebuild)

@@ -1,6 +1,6 @@
 """``iocmap import boundaries|tasks|indicators``: run an import, show progress and the report.
 
-Thin on purpose: the work is in geo/boundaries.py, geo/tasks.py and geo/indicators.py; this
+Thin on purpose: the work is in geo/ingest/ (boundaries.py, tasks.py, indicators.py); this
 module turns flags into arguments, draws a progress bar and prints the report as tables
 (``--json`` prints the same report the HTTP API returns). Exit code 1 when the import is
 rejected or the file cannot be used, 0 otherwise.
@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from geo.errors import IocmapError
-from geo.imports import ImportReport, Problem
+from geo.ingest.report import ImportReport, Problem
 
 import_app = typer.Typer(
     help="Import official boundaries, task sheets and indicator sheets (atomic, idempotent)",
@@ -143,8 +143,8 @@ def boundaries(
     as_json: bool = AsJson,
 ) -> None:
     """Replace unit geometry with an official boundary file (upsert by code, nothing deleted)."""
-    from geo.boundaries import import_boundaries
     from geo.db import make_engine
+    from geo.ingest.boundaries import import_boundaries
 
     def build(progress):
         engine = make_engine()
@@ -176,7 +176,7 @@ def tasks(
 ) -> None:
     """Upsert tasks by their id; every change goes to the task history."""
     from geo.db import make_engine
-    from geo.tasks import import_tasks
+    from geo.ingest.tasks import import_tasks
 
     def build(progress):
         engine = make_engine()
@@ -206,7 +206,7 @@ def indicators(
 ) -> None:
     """Upsert indicator values per unit and period; ranks computed when the sheet has none."""
     from geo.db import make_engine
-    from geo.indicators import import_indicators
+    from geo.ingest.indicators import import_indicators
 
     def build(progress):
         engine = make_engine()

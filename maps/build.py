@@ -77,7 +77,7 @@ def build_site(
     copy_static(out)
     written: list[Path] = []
     with TestClient(app) as client, app.state.engine.connect() as conn:
-        from geo.progress import data_state
+        from geo.read.progress import data_state
 
         state = data_state(conn)
         day = state.default_as_of()

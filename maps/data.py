@@ -3,7 +3,7 @@
 Why lean: the page draws 34 provinces or a province's ~100 communes from data embedded
 in the HTML (one request, and the same HTML works as a standalone export); every detail
 of a unit is fetched from the API when it is clicked. Geometry comes from the stored
-topology-preserving levels (``geo.features``), never simplified here.
+topology-preserving levels (``geo.read.features``), never simplified here.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
-from geo.features import UnitQuery, unit_features, unit_page
+from geo.read.features import UnitQuery, unit_features, unit_page
 from maps.measures import Measure
 
 
@@ -27,46 +27,6 @@ class LayerData:
     values: dict[str, float | None]
     approximate: bool
     bbox: list[float] | None  # minlon, minlat, maxlon, maxlat
-
-
-def indicator_defs(conn: Connection) -> list[dict]:
-    """Indicator definitions (code, names, unit, direction, level)."""
-    rows = conn.execute(
-        text(
-            "select code, name, name_en, unit, higher_is_better, level from indicator "
-            "order by case level when 'province' then 0 else 1 end, code"
-        )
-    ).mappings()
-    return [dict(r) for r in rows]
-
-
-def periods(conn: Connection, indicator: str) -> list[str]:
-    """Periods that have values for an indicator, oldest first."""
-    return list(
-        conn.execute(
-            text(
-                "select distinct period from indicator_value where indicator_code = :c "
-                "order by period"
-            ),
-            {"c": indicator},
-        ).scalars()
-    )
-
-
-def indicator_values(
-    conn: Connection, indicator: str, period: str, level: str, parent: str | None = None
-) -> dict[str, float]:
-    """Values of one indicator for one period at one level (optionally one province)."""
-    rows = conn.execute(
-        text(
-            """select v.unit_code, v.value from indicator_value v
-               join admin_unit u on u.code = v.unit_code
-               where v.indicator_code = :c and v.period = :p and u.level = :level
-                 and (cast(:parent as text) is null or u.parent_code = cast(:parent as text))"""
-        ),
-        {"c": indicator, "p": period, "level": level, "parent": parent},
-    ).all()
-    return {r.unit_code: float(r.value) for r in rows}
 
 
 def unit_values(
@@ -87,36 +47,6 @@ def _value(props: dict, measure: Measure) -> float | None:
         return round(100.0 * props.get("communes_all_groups_done", 0) / n, 2) if n else None
     v = props.get(measure.code)
     return None if v is None else float(v)
-
-
-def unit_names(conn: Connection, level: str, parent: str | None = None) -> dict[str, str]:
-    """code → "Kind Name" for a level (all provinces, or one province's communes)."""
-    rows = conn.execute(
-        text(
-            """select code, kind || ' ' || name as full_name from admin_unit
-               where level = :level
-                 and (cast(:parent as text) is null or parent_code = cast(:parent as text))
-               order by code"""
-        ),
-        {"level": level, "parent": parent},
-    ).all()
-    return {r.code: r.full_name for r in rows}
-
-
-def unit_row(conn: Connection, code: str) -> dict | None:
-    """One unit's code, level, name and parent (for page titles and breadcrumbs)."""
-    row = (
-        conn.execute(
-            text(
-                """select code, level, name, kind, kind || ' ' || name as full_name, parent_code
-                   from admin_unit where code = :c"""
-            ),
-            {"c": code},
-        )
-        .mappings()
-        .first()
-    )
-    return dict(row) if row else None
 
 
 MEASURE_FIELDS = {

@@ -213,11 +213,12 @@ def assemble(
     as_of_given: bool = False,
 ) -> MapPage:
     """Read what a page shows from the database (raises PageParamError for bad input)."""
-    from geo.progress import national_summary, province_kpis
+    from geo.read import queries
+    from geo.read.progress import national_summary, province_kpis
     from maps import data, measures
 
     level = "commune" if province_code else "province"
-    defs = data.indicator_defs(conn)
+    defs = queries.indicators(conn)
     code = measure_code or measures.DEFAULT_MEASURE
     measure = measures.find(code, level, defs)
     if measure is None:
@@ -225,7 +226,7 @@ def assemble(
         raise PageParamError("measure", f"unknown measure '{code}' here; allowed: {allowed}")
     periods: list[str] = []
     if measure.indicator:
-        periods = data.periods(conn, measure.code)
+        periods = queries.periods(conn, measure.code)
         if period is None and periods:
             period = periods[-1]
         elif period not in periods:
@@ -239,7 +240,7 @@ def assemble(
     s = strings(lang)
     province = None
     if province_code:
-        row = data.unit_row(conn, province_code)
+        row = queries.unit(conn, province_code)
         if row is None or row["level"] != "province":
             raise LookupError(f"unknown province code '{province_code}'")
         province = {"code": row["code"], "name": row["name"], "full_name": row["full_name"]}

@@ -49,7 +49,7 @@ class WallPage:
     lang: str
     provinces: dict  # lean FeatureCollection: properties {code, v = completion %}
     names: dict[str, str]
-    summary: dict  # geo.progress.national_summary + "provinces": province_kpis
+    summary: dict  # geo.read.progress.national_summary + "provinces": province_kpis
     indicator_defs: list[dict]
     indicator_values: dict[str, dict[str, float]]  # code → province code → value
     indicator_periods: dict[str, str]
@@ -251,10 +251,11 @@ def assemble_wall(
     force: bool = False,
 ) -> WallPage:
     """Read the wall's first frame from the database (raises PlaylistError)."""
-    from geo.progress import national_summary, province_kpis
+    from geo.read import queries
+    from geo.read.progress import national_summary, province_kpis
     from maps import data
 
-    defs = data.indicator_defs(conn)
+    defs = queries.indicators(conn)
     codes = [d["code"] for d in defs if d["level"] in ("province", "both")]
     playlist = expand_playlist(views, codes)
     layer = data.layer(
@@ -276,10 +277,10 @@ def assemble_wall(
     ind_values, ind_periods = {}, {}
     for code in codes:
         if code in playlist:
-            periods = data.periods(conn, code)
+            periods = queries.periods(conn, code)
             if periods:
                 ind_periods[code] = periods[-1]
-                ind_values[code] = data.indicator_values(conn, code, periods[-1], "province")
+                ind_values[code] = queries.indicator_value_map(conn, code, periods[-1], "province")
     communes = [
         r.get("completion_pct")
         for r in data.unit_values(conn, "commune", as_of, ("completion_pct",))

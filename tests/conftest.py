@@ -37,7 +37,7 @@ def _test_url() -> str:
         if base:
             url = make_url(normalise_url(base))
         else:
-            from geo import localdb
+            from iocmap import devdb as localdb
 
             url = make_url(localdb.up().url)
         test_url = url.set(database=f"{url.database}_test")
@@ -67,7 +67,7 @@ def db_url() -> str:
 
 @pytest.fixture(scope="session")
 def engine(db_url: str) -> Engine:
-    from geo.demo import load_demo
+    from geo.demo.loader import load_demo
 
     eng = make_engine(db_url)
     load_demo(eng)

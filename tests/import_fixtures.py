@@ -33,7 +33,7 @@ _counter = itertools.count()
 
 def _template_key() -> str:
     """Changes when the schema or the demo data would: then the template is rebuilt."""
-    from geo import demo
+    from geo.demo import loader as demo
     from geo.migrate import MIGRATIONS
 
     digest = hashlib.sha1(demo._cache_path().name.encode())
@@ -51,7 +51,7 @@ def _admin(url):
 @pytest.fixture(scope="session")
 def import_template(db_url: str) -> str:
     """Name of a database with the schema and the demo data, used only as a template."""
-    from geo.demo import load_demo
+    from geo.demo.loader import load_demo
     from geo.migrate import upgrade
 
     url = make_url(db_url)
@@ -104,7 +104,8 @@ def scratch(scratch_url: str) -> Iterator[Engine]:
 # --- file builders -----------------------------------------------------------------------
 def demo_communes(province: str) -> gpd.GeoDataFrame:
     """The demo communes of one province (code, name, kind, province_code, geometry)."""
-    from geo.demo import demo_layers, official_names
+    from geo.demo.loader import demo_layers
+    from geo.official import official_names
 
     layer = demo_layers()["communes"]
     names = official_names()[["code", "name", "kind"]]
@@ -135,8 +136,8 @@ def bowtie_around(lon: float, lat: float, d: float = 0.01) -> shapely.Polygon:
 
 
 def table_checksums(engine: Engine) -> dict:
-    """Counts and md5 of every data table (see geo.imports.checksums)."""
-    from geo.imports import checksums
+    """Counts and md5 of every data table (see geo.ingest.report.checksums)."""
+    from geo.ingest.report import checksums
 
     with engine.connect() as conn:
         return checksums(conn)
@@ -174,7 +175,7 @@ def write_csv(path: Path, header: list[str], data: list[list], encoding: str = "
     import csv
     import io
 
-    from geo.encodings import encode_cp1258
+    from geo.ingest.encodings import encode_cp1258
 
     buf = io.StringIO()
     w = csv.writer(buf)

@@ -213,8 +213,8 @@ def test_injection_payloads_in_parameters_are_inert(api, scratch, payload):
 def test_hostile_zip_archives_are_refused_naming_the_member(scratch, tmp_path):
     import zipfile
 
-    from geo.boundaries import import_boundaries
     from geo.errors import BadInput
+    from geo.ingest.boundaries import import_boundaries
 
     before = table_checksums(scratch)
     traversal = tmp_path / "traversal.zip"

@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo import demo_geometry as dg
-from geo.simplify import DEFAULT_LEVELS, coverage_levels
+from geo.demo import geometry as dg
+from geo.ingest.topology import DEFAULT_LEVELS, coverage_levels
+from geo.official import official_commune_frame
 
 N_UNITS = 3321
 N_PROVINCES = 34
@@ -26,7 +27,7 @@ OFFSHORE = ("Hoàng Sa", "Trường Sa")
 
 @pytest.fixture(scope="module")
 def units() -> pd.DataFrame:
-    return dg.official_units()
+    return official_commune_frame()
 
 
 @pytest.fixture(scope="module")

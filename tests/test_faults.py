@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from geo import localdb
+from iocmap import devdb as localdb
 
 REPO = Path(__file__).resolve().parent.parent
 

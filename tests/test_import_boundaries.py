@@ -13,10 +13,10 @@ import pytest
 import shapely
 from sqlalchemy import text
 
-from geo.boundaries import import_boundaries
-from geo.encodings import encode_tcvn3
 from geo.errors import BadInput, ImportBusy
-from geo.imports import InjectedFailure
+from geo.ingest.boundaries import import_boundaries
+from geo.ingest.encodings import encode_tcvn3
+from geo.ingest.report import InjectedFailure
 from tests.import_fixtures import (
     bowtie_around,
     demo_communes,
@@ -291,7 +291,7 @@ def test_swapped_axes_land_outside_vietnam_and_are_reported(scratch, tmp_path):
 
 
 def test_province_import_keeps_display_borders_equal_to_the_communes(scratch, tmp_path):
-    from geo.demo import demo_layers
+    from geo.demo.loader import demo_layers
 
     provinces = demo_layers()["provinces"]
     gdf = gpd.GeoDataFrame(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from geo.indicators import import_indicators
+from geo.ingest.indicators import import_indicators
 from tests.import_fixtures import rows, table_checksums, write_csv, write_xlsx
 
 

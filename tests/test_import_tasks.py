@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 
-from geo.tasks import import_tasks
+from geo.ingest.tasks import import_tasks
 from tests.import_fixtures import rows, scalar, table_checksums, write_csv, write_xlsx
 
 HEADER = [

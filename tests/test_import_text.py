@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from geo import encodings
-from geo.indicators import parse_period
-from geo.legacy_codes import legacy_communes, legacy_provinces, map_code, split_kind
-from geo.sheets import CellError, normalise_code, parse_date, parse_number, read_sheet
+from geo.ingest import encodings
+from geo.ingest.indicators import parse_period
+from geo.ingest.sheets import CellError, normalise_code, parse_date, parse_number, read_sheet
+from geo.official import legacy_communes, legacy_provinces, map_code, split_kind
 from tests.import_fixtures import write_csv, write_xlsx
 
 NAMES = ["Hà Nội", "Thừa Thiên Huế", "Đắk Lắk", "Nghệ An", "Cà Mau", "Phường Trường Sa",

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from deploy import topology
-from geo import localdb
+from iocmap import devdb as localdb
 
 pytestmark = [pytest.mark.prod_local, pytest.mark.slow]
 

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from api.app import create_app
 from api.settings import Settings
-from geo.store import bump_version
+from geo.ingest.store import bump_version
 from maps import theme
 from tests.test_map_page import Watch, wait_js
 

@@ -11,9 +11,9 @@ from fastapi import Query, Request
 
 from api.cache import request_key
 from api.errors import BadParameter
-from geo.features import RESOLUTIONS, band_for_zoom
-from geo.progress import STATUSES, DataState
-from geo.simplify import DEFAULT_LEVELS
+from geo.ingest.topology import DEFAULT_LEVELS
+from geo.read.features import RESOLUTIONS, band_for_zoom
+from geo.read.progress import STATUSES, DataState
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import orjson
 from fastapi import Query, Request, Response
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from api.deps import LazyConn, cached_response_async, resolve_as_of
 from api.errors import BadParameter
@@ -40,8 +40,8 @@ from api.routers._common import (
     parse_list,
     pick_band,
 )
-from geo import queries
-from geo.features import (
+from geo.read import queries
+from geo.read.features import (
     FULL,
     UnitQuery,
     feature_collection,
@@ -50,7 +50,7 @@ from geo.features import (
     split_fields,
     unit_page,
 )
-from geo.progress import DataState
+from geo.read.progress import DataState
 from geo.text import search_key
 
 PLURAL = {"province": "provinces", "commune": "communes"}
@@ -101,9 +101,7 @@ def layer_query(
 
 def ensure_province(conn: Connection, code: str, param: str = "province") -> None:
     """404 naming the parameter when a province code does not exist."""
-    if not conn.execute(
-        text("select 1 from admin_unit where code = :c and level = 'province'"), {"c": code}
-    ).first():
+    if not queries.is_province(conn, code):
         raise BadParameter(param, f"{param}: unknown province code '{code}'", 404)
 
 

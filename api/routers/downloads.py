@@ -20,7 +20,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import FileResponse
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from api.cache import ResponseCache
@@ -28,8 +28,9 @@ from api.deps import LazyConnDep, StateDep, resolve_as_of
 from api.errors import BadParameter
 from api.routers import _layers
 from api.routers._common import AsOf, Bbox, Period, Q, Resolution, Status, Year, parse_bbox
-from geo.features import FULL, feature_collection, indicator_codes, latest_period, unit_page
-from geo.progress import DataState
+from geo.read import queries
+from geo.read.features import FULL, feature_collection, indicator_codes, latest_period, unit_page
+from geo.read.progress import DataState
 
 router = APIRouter(tags=["downloads"])
 FORMATS = {
@@ -44,22 +45,15 @@ CACHE_DIR = FsPath(tempfile.gettempdir()) / "iocmap-downloads"
 
 def _metadata(conn: Connection, state: DataState, as_of: dt.date, level: str) -> dict[str, str]:
     """What the file says about itself (and the response headers repeat)."""
-    row = conn.execute(
-        text(
-            "select string_agg(distinct source, '; ') as source,"
-            " string_agg(distinct geometry_quality, ', ') as quality"
-            " from admin_unit where level = :l"
-        ),
-        {"l": level},
-    ).one()
+    row = queries.level_provenance(conn, level)
     return {
         "title": f"iocmap — {_layers.PLURAL[level]}",
-        "source": row.source or "",
+        "source": row["source"] or "",
         "data_version": str(state.version),
         "data_as_of": state.reporting_date.isoformat() if state.reporting_date else "",
         "as_of": as_of.isoformat(),
         "licence": LICENCE,
-        "geometry_quality": row.quality or "",
+        "geometry_quality": row["quality"] or "",
         "crs": "EPSG:4326 (WGS84 lon/lat)",
     }
 
@@ -73,20 +67,7 @@ def _frame(conn: Connection, q):
     page = unit_page(conn, q.__class__(**{**q.__dict__, "geometry": False}), keep_rows=True)
     props = pd.DataFrame(page.rows or [], columns=None)
     codes = [r["code"] for r in page.rows or []]
-    band_join = (
-        "left join unit_geometry_level l on l.unit_code = u.code and l.band = :band"
-        if q.band
-        else ""
-    )
-    geom = "coalesce(l.geom, u.geom)" if q.band else "u.geom"
-    rows = conn.execute(
-        text(
-            f"select u.code, ST_AsBinary({geom}) from admin_unit u {band_join}"  # noqa: S608
-            " where u.code = any(:codes)"
-        ),
-        {"codes": codes, "band": q.band},
-    ).all()
-    geoms = {code: bytes(wkb) for code, wkb in rows}
+    geoms = queries.unit_wkb(conn, codes, q.band)
     series = shapely.from_wkb([geoms[c] for c in codes]) if codes else []
     return gpd.GeoDataFrame(props, geometry=list(series), crs=4326)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
-from sqlalchemy import text
 
 from api.replica import replica_status
+from geo.read.progress import data_state
 
 router = APIRouter(tags=["health"])
 
@@ -34,9 +34,7 @@ def readyz(request: Request) -> JSONResponse:
     replica = None
     try:
         with read_engine.connect() as conn:
-            row = conn.execute(
-                text("select version, reporting_date from data_state where id = 1")
-            ).one()
+            row = data_state(conn)
         if read_engine is not state.engine:
             replica = replica_status(state.engine, read_engine, state.settings.read_max_lag_seconds)
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready"

@@ -25,10 +25,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.auth import require_admin, require_writer
-from geo.boundaries import import_boundaries
 from geo.errors import BadInput, FileTooLarge, Forbidden, ImportRejected
-from geo.indicators import import_indicators
-from geo.tasks import import_tasks
+from geo.ingest.boundaries import import_boundaries
+from geo.ingest.indicators import import_indicators
+from geo.ingest.tasks import import_tasks
 from geo.tokens import Principal
 
 router = APIRouter(tags=["imports"])

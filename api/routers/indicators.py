@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from api.deps import LazyConnDep, StateDep, cached_response_async
 from api.errors import BadParameter
 from api.routers._common import JSON, PERIOD_PATTERN, cache_key, meta
-from geo import queries
+from geo.read import queries
 
 router = APIRouter(tags=["indicators"])
 Level = Annotated[

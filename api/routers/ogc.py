@@ -16,12 +16,12 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
-from sqlalchemy import text
 
 from api.deps import LazyConnDep, StateDep, cached_response_async
 from api.errors import BadParameter
 from api.routers._common import GEOJSON, base_url, cache_key, page_links, parse_bbox
-from geo.features import FULL, UnitQuery, feature_collection, unit_page
+from geo.read import tiles
+from geo.read.features import FULL, UnitQuery, feature_collection, unit_page
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
 
@@ -169,16 +169,6 @@ def _collection_doc(request: Request, cid: str, extent: list[float]) -> dict:
     }
 
 
-def _extents(conn) -> dict[str, list[float]]:
-    rows = conn.execute(
-        text(
-            "select level, ST_XMin(e) x0, ST_YMin(e) y0, ST_XMax(e) x1, ST_YMax(e) y1"
-            " from (select level, ST_Extent(geom) e from admin_unit group by level) s"
-        )
-    ).all()
-    return {r.level: [round(v, 6) for v in (r.x0, r.y0, r.x1, r.y1)] for r in rows}
-
-
 @router.get("", response_class=Response, responses=_JSON_OR_HTML, summary="Landing page")
 async def landing(request: Request, state: StateDep, f: F = None):
     """Links to the API definition, the conformance declaration and the collections."""
@@ -263,7 +253,7 @@ async def collections(request: Request, db: LazyConnDep, state: StateDep, f: F =
     """provinces and communes, each with its extent and supported CRSs."""
 
     def build() -> bytes:
-        ext = _extents(db.conn)
+        ext = tiles.extents(db.conn)
         return orjson.dumps(
             {
                 "links": [{"rel": "self", "type": JSON, "href": _root(request) + "/collections"}],
@@ -294,7 +284,7 @@ async def collection(
     meta = _collection_or_404(collection_id)
 
     def build() -> bytes:
-        ext = _extents(db.conn).get(meta["level"], [-180, -90, 180, 90])
+        ext = tiles.extents(db.conn).get(meta["level"], [-180, -90, 180, 90])
         return orjson.dumps(_collection_doc(request, collection_id, ext))
 
     return await _respond(request, state, build, JSON, f)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from api.deps import LazyConnDep, StateDep, cached_response_async
 from api.errors import BadParameter
 from api.routers._common import JSON, cache_key, meta
-from geo import queries
+from geo.read import queries
 from geo.text import search_key
 
 router = APIRouter(tags=["search"])

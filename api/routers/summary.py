@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 
 from api.deps import ConnDep, StateDep, cached_response, resolve_as_of
-from geo.progress import national_summary, province_kpis
+from geo.read.progress import national_summary, province_kpis
 
 router = APIRouter(tags=["summary"])
 

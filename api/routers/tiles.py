@@ -12,99 +12,19 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Path, Request, Response
-from sqlalchemy import text
 
 from api.deps import LazyConnDep, StateDep, cached_response_async
 from api.errors import BadParameter
 from api.routers._common import base_url, cache_key, meta
-from geo.features import band_for_zoom
-from geo.progress import KH02_GROUPS
-from geo.simplify import DEFAULT_LEVELS
+from geo.ingest.topology import DEFAULT_LEVELS
+from geo.read import tiles
+from geo.read.features import band_for_zoom
+from geo.read.tiles import FIELDS
 
 router = APIRouter(prefix="/tiles", tags=["vector tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
 LAYERS = {"provinces": "province", "communes": "commune"}
 MAX_ZOOM = 16
-# Lean tile properties per layer (the styled figures; details come from /api/v1 on click).
-FIELDS = {
-    "provinces": {
-        "code": "String",
-        "name": "String",
-        "tasks_total": "Number",
-        "tasks_completed": "Number",
-        "tasks_overdue": "Number",
-        "completion_pct": "Number",
-        "communes": "Number",
-        "communes_all_groups_done": "Number",
-    },
-    "communes": {
-        "code": "String",
-        "name": "String",
-        "province_code": "String",
-        "tasks_total": "Number",
-        "tasks_completed": "Number",
-        "tasks_overdue": "Number",
-        "completion_pct": "Number",
-        "groups_done": "Number",
-    },
-}
-
-_TILE_SQL = """
-with env as (select ST_TileEnvelope(:z, :x, :y) as e3857,
-                    ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.015625), 4326) as e4326),
-units as (
-  select u.code, u.name, u.parent_code, coalesce(l.geom, u.geom) as geom
-  from admin_unit u
-  cross join env
-  left join unit_geometry_level l on l.unit_code = u.code and l.band = cast(:band as text)
-  where u.level = :level and u.geom && env.e4326
-),
-counts as (
-  select unit_code,
-         count(*) as total,
-         count(*) filter (where s in ('completed', 'completed_late')) as done,
-         count(*) filter (where s = 'overdue') as overdue,
-         count(distinct group_no) filter (where s in ('completed', 'completed_late')) as groups
-  from (select unit_code, group_no,
-               task_status(deadline, completed_at, cast(:as_of as date)) as s
-        from task where unit_code in (select code from units) and program = :program) t
-  group by unit_code
-),
-rollup as (
-  select c.parent_code as code, count(*) as communes,
-         count(*) filter (where k.groups >= {groups}) as all_done
-  from admin_unit c
-  left join (select unit_code, count(distinct group_no) filter
-               (where task_status(deadline, completed_at, cast(:as_of as date))
-                      in ('completed', 'completed_late')) as groups
-             from task where program = 'KH02' and cast(:level as text) = 'province'
-               and unit_code in (select code from admin_unit
-                                 where parent_code in (select code from units))
-             group by unit_code) k on k.unit_code = c.code
-  where cast(:level as text) = 'province' and c.parent_code in (select code from units)
-  group by c.parent_code
-),
-mvt as (
-  select u.code, u.name, u.parent_code as province_code,
-         coalesce(c.total, 0) as tasks_total, coalesce(c.done, 0) as tasks_completed,
-         coalesce(c.overdue, 0) as tasks_overdue,
-         case when coalesce(c.total, 0) = 0 then null
-              else round(100.0 * c.done / c.total, 2)::float8 end as completion_pct,
-         coalesce(c.groups, 0) as groups_done,
-         coalesce(r.communes, 0) as communes, coalesce(r.all_done, 0) as communes_all_groups_done,
-         ST_AsMVTGeom(ST_Transform(u.geom, 3857), env.e3857, 4096, 64, true) as geom
-  from units u cross join env
-  left join counts c on c.unit_code = u.code
-  left join rollup r on r.code = u.code
-)
-select ST_AsMVT(t, :layer, 4096, 'geom') from (
-  select {columns}, geom from mvt where geom is not null
-) t
-"""
-
-
-def _tile_sql(layer: str) -> str:
-    return _TILE_SQL.format(groups=KH02_GROUPS, columns=", ".join(FIELDS[layer]))
 
 
 def _layer_or_404(layer: str) -> str:
@@ -136,20 +56,7 @@ async def tile(
     day = state.default_as_of()
 
     def build() -> bytes:
-        row = db.conn.execute(
-            text(_tile_sql(layer)),
-            {
-                "z": z,
-                "x": x,
-                "y": y,
-                "band": band,
-                "level": level,
-                "layer": layer,
-                "as_of": day,
-                "program": "NQ57" if level == "province" else "KH02",
-            },
-        ).scalar_one()
-        return bytes(row or b"")
+        return tiles.render_tile(db.conn, layer, level, z, x, y, band, day)
 
     response = await cached_response_async(request, state, build, MVT, key=cache_key(request))
     if response.status_code == 200 and not response.body:
@@ -169,14 +76,7 @@ async def tilejson(
     level = _layer_or_404(layer)
 
     def build() -> bytes:
-        b = db.conn.execute(
-            text(
-                "select ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)"
-                " from (select ST_Extent(geom) e from admin_unit where level = :l) s"
-            ),
-            {"l": level},
-        ).one()
-        bounds = [round(v, 6) for v in b]
+        bounds = tiles.extents(db.conn).get(level, [-180.0, -90.0, 180.0, 90.0])
         return orjson.dumps(
             {
                 "tilejson": "3.0.0",

@@ -21,8 +21,8 @@ from api.routers._common import (
     meta,
     page_links,
 )
-from geo import queries
-from geo.progress import STATUSES
+from geo.read import queries
+from geo.read.progress import STATUSES
 
 router = APIRouter(tags=["units"])
 UnitCode = Annotated[

@@ -1,7 +1,7 @@
 """initial schema: units, display geometries, tasks + history, indicators, data state
 
 The task status is derived, not stored: ``task_status(deadline, completed_at, as_of)``
-is the one rule every query uses (see geo/progress.py for the meaning of each value).
+is the one rule every query uses (see geo/read/progress.py for the meaning of each value).
 
 Revision ID: 0001
 Revises:

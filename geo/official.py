@@ -1,5 +1,10 @@
-"""Unit codes from before the 1 July 2025 reorganisation → the new units.
+"""The official post-1-July-2025 unit list and the pre-2025 codes, read from ``vietnamadminunits``.
 
+Why one module: the importer checks files against this list, the demo generator builds its
+geometry from it, and legacy sheets are mapped with it; each used to read the package on its
+own (three drifting copies). Everything here is cached: the package is static data.
+
+Legacy codes:
 Why the converter's data and not ``convert_address``: the function parses free-text
 addresses and, for a commune split across several new ones, geocodes a street over the
 network to pick one. A sheet carries codes, and a split commune must be reported as
@@ -15,12 +20,90 @@ when the row's unit name matches the old unit and not the new one.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 
-from geo.text import normalise_name, search_key
+import pandas as pd
+
+from geo.text import normalise_name
+
+
+def official_names() -> pd.DataFrame:
+    """Official codes, short names and kinds of the 3,321 communes and their provinces."""
+    from vietnamadminunits.database import query
+
+    rows = query(
+        "select wardCode as code, wardShort as name, wardType as kind, wardAreaKm2 as area_km2,"
+        " wardLon as lon, wardLat as lat, provinceCode as province_code,"
+        " provinceShort as province_name, province as province_full from admin_units"
+    )
+    return pd.DataFrame(rows)
+
+
+def official_commune_frame() -> pd.DataFrame:
+    """Load the official post-2025 units: the only attributes the generated geometry may use."""
+    from vietnamadminunits.database import query
+
+    rows = query(
+        "select wardCode, provinceCode, ward, wardType, wardLon, wardLat, wardAreaKm2 "
+        "from admin_units"
+    )
+    df = pd.DataFrame(rows).rename(
+        columns={
+            "wardCode": "code",
+            "provinceCode": "province_code",
+            "ward": "name",
+            "wardType": "kind",
+            "wardLon": "lon",
+            "wardLat": "lat",
+            "wardAreaKm2": "area_km2",
+        }
+    )
+    df["code"] = df["code"].astype(str).str.zfill(5)
+    df["province_code"] = df["province_code"].astype(str).str.zfill(2)
+    for col in ("lon", "lat", "area_km2"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+    cols = ["code", "province_code", "name", "kind", "lon", "lat", "area_km2"]
+    return df[cols].sort_values("code", kind="stable").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Official:
+    """A unit as the official list (vietnamadminunits) has it."""
+
+    code: str
+    level: str
+    name: str
+    kind: str
+    parent: str | None
+    area_km2: float | None
+    lon: float | None
+    lat: float | None
+
+
+@functools.lru_cache(maxsize=1)
+def official_units() -> dict[str, Official]:
+    """Official codes, names, kinds, areas and centroids of provinces and communes."""
+    communes = official_names()
+    out: dict[str, Official] = {}
+    for r in communes.itertuples(index=False):
+        kind = "Thành phố" if str(r.province_full).startswith("Thành phố") else "Tỉnh"
+        out.setdefault(
+            r.province_code,
+            Official(r.province_code, "province", r.province_name, kind, None, None, None, None),
+        )
+        out[r.code] = Official(
+            r.code, "commune", r.name, r.kind, r.province_code,
+            _num(r.area_km2), _num(r.lon), _num(r.lat),
+        )  # fmt: skip
+    return out
+
+
+def _num(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
 
 
 @dataclass(frozen=True)
@@ -139,91 +222,3 @@ def split_kind(name: str) -> tuple[str | None, str]:
             kind = "Thành phố" if prefix.startswith("TP") else prefix
             return kind, text[len(prefix) :].strip(" .")
     return None, text
-
-
-@dataclass(frozen=True)
-class Unit:
-    """A current unit as the importers need it."""
-
-    code: str
-    level: str
-    name: str
-    parent_code: str | None
-
-
-class UnitResolver:
-    """Turn a code cell into a current unit: pad it, map legacy codes, check the province.
-
-    ``hint`` comes from the column ("Mã xã" → commune, "Mã tỉnh" → province); ``prefer``
-    from the row (a Plan 02 task group → commune) for columns that say neither.
-    """
-
-    def __init__(self, units: dict[str, Unit], legacy: bool = False) -> None:
-        self.units = units
-        self.legacy = legacy
-
-    @classmethod
-    def load(cls, conn, legacy: bool = False) -> UnitResolver:
-        from sqlalchemy import text
-
-        rows = conn.execute(text("select code, level, name, parent_code from admin_unit"))
-        return cls({r.code: Unit(r.code, r.level, r.name, r.parent_code) for r in rows}, legacy)
-
-    def describe(self, code: str) -> str:
-        unit = self.units.get(code)
-        return f"{code} ({unit.name})" if unit else code
-
-    def resolve(
-        self,
-        value: object,
-        hint: str | None = None,
-        prefer: str | None = None,
-        name: str | None = None,
-        legacy: bool | None = None,
-    ) -> tuple[Unit, str | None]:
-        """(unit, note about a legacy mapping) or ``CellError`` with the reason."""
-        from geo.sheets import CellError, normalise_code
-
-        legacy = self.legacy if legacy is None else legacy
-        level = hint or self._guess_level(value, prefer)
-        code = normalise_code(value, 2 if level == "province" else 5)
-        unit = self.units.get(code)
-        if unit is not None and not legacy:
-            given = search_key(split_kind(name.split(",")[0])[1]) if name else ""
-            if given and given != search_key(unit.name) and level == "commune":
-                old = legacy_communes().get(code)
-                if old and search_key(old.short_name) == given:
-                    legacy = True  # the name is the old unit's: read the code as legacy
-            if not legacy:
-                return unit, None
-        mapping = map_code(code, level)
-        if mapping is None:
-            what = "province" if level == "province" else "commune"
-            kind = "legacy " if legacy else ""
-            raise CellError(f"unknown {kind}{what} code '{code}'")
-        if not mapping.new_codes:
-            raise CellError(f"legacy code {code} ({mapping.legacy_name}) has no successor unit")
-        if mapping.ambiguous:
-            options = ", ".join(self.describe(c) for c in mapping.new_codes)
-            raise CellError(
-                f"legacy code {code} ({mapping.legacy_name}) was split into {options};"
-                " give the new code"
-            )
-        new = self.units.get(mapping.new_codes[0])
-        if new is None:
-            raise CellError(
-                f"legacy code {code} maps to {mapping.new_codes[0]}, which is not in the database"
-            )
-        return new, f"legacy code {code} ({mapping.legacy_name}) → {self.describe(new.code)}"
-
-    def _guess_level(self, value: object, prefer: str | None) -> str:
-        """A column that does not say: ≤ 2 significant digits and a province code → province,
-        unless the row is about a commune (Plan 02 group)."""
-        text = str(value).strip().lstrip("'").split(".")[0].lstrip("0")
-        if prefer == "commune":
-            return "commune"
-        if len(text) <= 2 and (text.zfill(2) in self.units or prefer == "province"):
-            candidate = self.units.get(text.zfill(2))
-            if candidate is None or candidate.level == "province":
-                return "province"
-        return "commune"

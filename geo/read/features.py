@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import orjson
 from sqlalchemy import Connection, text
 
-from geo.progress import KH02_GROUPS, STATUSES, unit_counts_sql
+from geo.read.progress import KH02_GROUPS, STATUSES, unit_counts_sql
 
 LEVELS = ("province", "commune")
 RESOLUTIONS = ("full", "z12", "z9", "z6")

@@ -41,6 +41,8 @@ from scipy.sparse.linalg import spsolve
 from scipy.spatial import ConvexHull, cKDTree
 from shapely.geometry.base import BaseGeometry
 
+from geo.official import official_commune_frame
+
 METRIC_CRS = "+proj=laea +lat_0=16 +lon_0=106 +x_0=0 +y_0=0 +ellps=WGS84 +units=km +no_defs"
 GRID_DEG = 1e-6  # publish precision: 6 decimals (~0.1 m)
 KINDS = ("Xã", "Phường", "Đặc khu")
@@ -63,33 +65,6 @@ RING_KM = 20_000.0  # far dummy sites that bound every real cell
 
 
 # --------------------------------------------------------------------------- official data
-
-
-def official_units() -> pd.DataFrame:
-    """Load the official post-2025 units: the only attributes the generated geometry may use."""
-    from vietnamadminunits.database import query
-
-    rows = query(
-        "select wardCode, provinceCode, ward, wardType, wardLon, wardLat, wardAreaKm2 "
-        "from admin_units"
-    )
-    df = pd.DataFrame(rows).rename(
-        columns={
-            "wardCode": "code",
-            "provinceCode": "province_code",
-            "ward": "name",
-            "wardType": "kind",
-            "wardLon": "lon",
-            "wardLat": "lat",
-            "wardAreaKm2": "area_km2",
-        }
-    )
-    df["code"] = df["code"].astype(str).str.zfill(5)
-    df["province_code"] = df["province_code"].astype(str).str.zfill(2)
-    for col in ("lon", "lat", "area_km2"):
-        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
-    cols = ["code", "province_code", "name", "kind", "lon", "lat", "area_km2"]
-    return df[cols].sort_values("code", kind="stable").reset_index(drop=True)
 
 
 def _legacy_bounds() -> pd.DataFrame:
@@ -271,7 +246,7 @@ def _polygonal(geom: BaseGeometry) -> BaseGeometry:
 
 def national_outline() -> shapely.MultiPolygon:
     """Approximate, generated land outline of Vietnam (EPSG:4326) used to clip demo cells."""
-    units = official_units()
+    units = official_commune_frame()
     xy = _to_metric_xy(units["lon"], units["lat"])
     outline = _to_lonlat(_outline_for(xy, _target_areas(units)))
     outline = shapely.set_precision(outline, GRID_DEG)
@@ -603,7 +578,7 @@ def _contains_generators(geoms: np.ndarray, gen_ll: np.ndarray) -> np.ndarray:
 
 def build_demo_geometries(units: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
     """Generate one plausible, non-overlapping MultiPolygon per commune from public data only."""
-    units = official_units() if units is None else units.reset_index(drop=True)
+    units = official_commune_frame() if units is None else units.reset_index(drop=True)
     xy = _to_metric_xy(units["lon"].to_numpy(), units["lat"].to_numpy())
     if len(np.unique(np.round(xy, 6), axis=0)) != len(xy):
         raise ValueError("two units share a centroid; cells would be undefined")

@@ -20,8 +20,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_PORT = 54329
-DEFAULT_DB = "iocmap"
+from geo.db import LOCAL_DB, LOCAL_PORT, local_url
+
+DEFAULT_PORT = LOCAL_PORT
+DEFAULT_DB = LOCAL_DB
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -39,7 +41,7 @@ class Cluster:
 
     @property
     def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{self.database}"
+        return local_url(self.port, self.database)
 
     @property
     def logfile(self) -> Path:

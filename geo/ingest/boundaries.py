@@ -14,7 +14,7 @@ self-intersecting rings, empty features, GeoPackages with two layers. The rules:
   levels when the province is the union of its communes, so borders match across layers;
 - a province whose geometry is still approximate becomes the union of its communes once
   all of them are official;
-- everything happens in one transaction (``geo.imports.import_transaction``); the same
+- everything happens in one transaction (``geo.ingest.report.import_transaction``); the same
   file imported twice changes nothing and does not bump the data version.
 """
 
@@ -34,12 +34,12 @@ from pyproj import CRS
 from sqlalchemy import Connection, Engine, text
 
 from geo import crs as vncrs
-from geo import encodings, store
 from geo.errors import BadInput
-from geo.imports import ImportReport, Progress, fail_point, finish, import_transaction
-from geo.legacy_codes import split_kind
-from geo.sheets import CellError, header_key, normalise_code
-from geo.simplify import DEFAULT_LEVELS, _as_multipolygon, coverage_levels
+from geo.ingest import encodings, store
+from geo.ingest.report import ImportReport, Progress, fail_point, finish, import_transaction
+from geo.ingest.sheets import CellError, header_key, normalise_code
+from geo.ingest.topology import DEFAULT_LEVELS, _as_multipolygon, coverage_levels
+from geo.official import official_units, split_kind
 from geo.text import normalise_name, search_key
 
 LEVELS = ("province", "commune")
@@ -85,48 +85,10 @@ class Features:
     notes: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Official:
-    """A unit as the official list (vietnamadminunits) has it."""
-
-    code: str
-    level: str
-    name: str
-    kind: str
-    parent: str | None
-    area_km2: float | None
-    lon: float | None
-    lat: float | None
-
-
-@functools.lru_cache(maxsize=1)
-def official_units() -> dict[str, Official]:
-    """Official codes, names, kinds, areas and centroids of provinces and communes."""
-    from geo.demo import official_names
-
-    communes = official_names()
-    out: dict[str, Official] = {}
-    for r in communes.itertuples(index=False):
-        kind = "Thành phố" if str(r.province_full).startswith("Thành phố") else "Tỉnh"
-        out.setdefault(
-            r.province_code,
-            Official(r.province_code, "province", r.province_name, kind, None, None, None, None),
-        )
-        out[r.code] = Official(
-            r.code, "commune", r.name, r.kind, r.province_code,
-            _num(r.area_km2), _num(r.lon), _num(r.lat),
-        )  # fmt: skip
-    return out
-
-
 @functools.lru_cache(maxsize=1)
 def official_name_keys() -> frozenset[str]:
     """Name keys of every official unit: confirms an encoding guess on a DBF."""
     return frozenset(_name_key(u.name) for u in official_units().values())
-
-
-def _num(value) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
 
 
 def _name_key(text_: str) -> str:

@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from geo import encodings
 from geo.errors import BadInput
+from geo.ingest import encodings
 from geo.text import search_key
 
 SHEET_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")

@@ -18,12 +18,14 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Engine
 
-from geo import demo_figures, store
-from geo.simplify import DEFAULT_LEVELS, coverage_levels, dissolved_levels
+from geo.demo import figures as demo_figures
+from geo.ingest import store
+from geo.ingest.topology import DEFAULT_LEVELS, coverage_levels, dissolved_levels
+from geo.official import official_names
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = REPO_ROOT / "data" / "boundaries"
 SOURCE = "iocmap demo: generated from vietnamadminunits (MIT) centroids and areas"
 VALID_FROM = dt.date(2025, 7, 1)
@@ -31,28 +33,16 @@ VALID_FROM = dt.date(2025, 7, 1)
 
 def _cache_path() -> Path:
     """Cache file name keyed by the generator's source and the package version."""
-    here = Path(__file__).resolve().parent
+    geo_dir = Path(__file__).resolve().parents[1]
     digest = hashlib.sha1()
-    for name in ("demo_geometry.py", "simplify.py", "demo.py"):
-        digest.update((here / name).read_bytes())
+    for name in ("demo/geometry.py", "ingest/topology.py", "demo/loader.py"):
+        digest.update((geo_dir / name).read_bytes())
     digest.update(metadata.version("vietnamadminunits").encode())
     return CACHE_DIR / f"demo-{digest.hexdigest()[:12]}.gpkg"
 
 
-def official_names() -> pd.DataFrame:
-    """Official codes, short names and kinds of the 3,321 communes and their provinces."""
-    from vietnamadminunits.database import query
-
-    rows = query(
-        "select wardCode as code, wardShort as name, wardType as kind, wardAreaKm2 as area_km2,"
-        " wardLon as lon, wardLat as lat, provinceCode as province_code,"
-        " provinceShort as province_name, province as province_full from admin_units"
-    )
-    return pd.DataFrame(rows)
-
-
 def _build_layers() -> dict[str, gpd.GeoDataFrame]:
-    from geo.demo_geometry import build_demo_geometries, province_geometries
+    from geo.demo.geometry import build_demo_geometries, province_geometries
 
     communes = build_demo_geometries()
     provinces = province_geometries(communes)

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, bindparam, text
 
-from geo import store
 from geo.errors import BadInput
-from geo.imports import ImportReport, fail_point, finish, import_transaction
-from geo.legacy_codes import UnitResolver
-from geo.sheets import (
+from geo.ingest import store
+from geo.ingest.report import ImportReport, fail_point, finish, import_transaction
+from geo.ingest.resolve import UnitResolver
+from geo.ingest.sheets import (
     CellError,
     Sheet,
     header_key,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from geo.progress import STATUSES
+from geo.read.progress import STATUSES
 
 STATUS_LABEL_VI = {
     "completed": "Đã hoàn thành",
@@ -321,3 +321,75 @@ def search(conn: Connection, key: str, limit: int, level: str | None = None) -> 
         item["bbox"] = [round(r[k], 6) for k in ("minx", "miny", "maxx", "maxy")]
         out.append(item)
     return out
+
+
+def periods(conn: Connection, indicator: str) -> list[str]:
+    """Periods that have values for an indicator, oldest first."""
+    return list(
+        conn.execute(
+            text(
+                "select distinct period from indicator_value where indicator_code = :c "
+                "order by period"
+            ),
+            {"c": indicator},
+        ).scalars()
+    )
+
+
+def indicator_value_map(
+    conn: Connection, indicator: str, period: str, level: str, parent: str | None = None
+) -> dict[str, float]:
+    """Values of one indicator for one period at one level (optionally one province)."""
+    rows = conn.execute(
+        text(
+            """select v.unit_code, v.value from indicator_value v
+               join admin_unit u on u.code = v.unit_code
+               where v.indicator_code = :c and v.period = :p and u.level = :level
+                 and (cast(:parent as text) is null or u.parent_code = cast(:parent as text))"""
+        ),
+        {"c": indicator, "p": period, "level": level, "parent": parent},
+    ).all()
+    return {r.unit_code: float(r.value) for r in rows}
+
+
+def is_province(conn: Connection, code: str) -> bool:
+    """True when ``code`` is a province's."""
+    return (
+        conn.execute(
+            text("select 1 from admin_unit where code = :c and level = 'province'"), {"c": code}
+        ).first()
+        is not None
+    )
+
+
+def level_provenance(conn: Connection, level: str) -> dict:
+    """Sources and geometry qualities of a level's units (what a download says of itself)."""
+    row = (
+        conn.execute(
+            text(
+                "select string_agg(distinct source, '; ') as source,"
+                " string_agg(distinct geometry_quality, ', ') as quality"
+                " from admin_unit where level = :l"
+            ),
+            {"l": level},
+        )
+        .mappings()
+        .one()
+    )
+    return dict(row)
+
+
+def unit_wkb(conn: Connection, codes: list[str], band: str | None) -> dict[str, bytes]:
+    """code → WKB of the units' geometry, at a simplified ``band`` when given."""
+    band_join = (
+        "left join unit_geometry_level l on l.unit_code = u.code and l.band = :band" if band else ""
+    )
+    geom = "coalesce(l.geom, u.geom)" if band else "u.geom"
+    rows = conn.execute(
+        text(
+            f"select u.code, ST_AsBinary({geom}) from admin_unit u {band_join}"
+            " where u.code = any(:codes)"
+        ),
+        {"codes": codes, "band": band},
+    ).all()
+    return {code: bytes(wkb) for code, wkb in rows}

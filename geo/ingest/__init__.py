@@ -1,0 +1,11 @@
+"""Everything that brings data in: files → checked, repaired, normalised rows → PostGIS.
+
+What lives here: the import report and transaction (``report``), vector-file reading and
+geometry repair/topology (``boundaries``, ``topology``), legacy text encodings
+(``encodings``), sheets (``sheets``) and the task/indicator importers (``tasks``,
+``indicators``), the code resolver (``resolve``) and the bulk writer (``store``).
+
+Who may import it: ``api``, ``iocmap``, ``geo.demo`` (which writes through ``store``) and
+tests. It imports only ``geo``'s shared modules (``db``, ``models``, ``text``, ``official``,
+``crs``, ``errors``), never ``geo.read``, ``api``, ``maps`` or ``iocmap``.
+"""
