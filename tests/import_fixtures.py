@@ -39,8 +39,9 @@ def _template_key() -> str:
     digest = hashlib.sha1(demo._cache_path().name.encode())
     for f in sorted((MIGRATIONS / "versions").glob("*.py")):
         digest.update(f.read_bytes())
-    for name in ("demo.py", "demo_figures.py", "store.py"):
-        digest.update((Path(demo.__file__).parent / name).read_bytes())
+    geo_dir = Path(demo.__file__).parents[1]
+    for name in ("demo/loader.py", "demo/figures.py", "ingest/store.py"):
+        digest.update((geo_dir / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
