@@ -12,6 +12,7 @@ from api import errors, replica
 from api.auth import read_guard
 from api.cache import CacheFastPath, ResponseCache
 from api.deps import strict_query
+from api.instance import instance_dir
 from api.observability import Metrics, ObservabilityMiddleware, configure_logging
 from api.routers import (
     communes,
@@ -30,7 +31,8 @@ from api.routers import (
     units,
 )
 from api.settings import Settings
-from geo.db import make_engine, normalise_url
+from api.validation import ParamGuard, typed_params
+from geo.db import make_engine
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,13 +41,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        url = normalise_url(settings.database_url) if settings.database_url else None
-        app.state.engine = make_engine(url, pool_size=settings.pool_size)
+        # least privilege: the service connects as the app role, never as the owner
+        app.state.engine = make_engine(settings.app_url(), pool_size=settings.pool_size)
         replica.attach(app, settings)  # app.state.write_engine / read_engine (GET traffic)
         app.state.cache = ResponseCache(
             settings.cache_entries, settings.gzip_min_bytes, settings.cache_max_bytes
         )
         app.state.settings = settings
+        app.state.work_dir = instance_dir(settings.app_url(), settings.var_dir)
         yield
         replica.detach(app)
         app.state.engine.dispose()
@@ -74,9 +77,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "If-None-Match", "Content-Type"],
             expose_headers=["ETag", "X-Data-Version", "X-Data-As-Of", "X-Request-ID"],
         )
+    app.add_middleware(ParamGuard)  # control characters, oversized values: before any cache
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
-    strict = [Depends(strict_query)]
-    reads = [Depends(strict_query), Depends(read_guard)]
+    strict = [Depends(typed_params), Depends(strict_query)]
+    reads = [Depends(typed_params), Depends(strict_query), Depends(read_guard)]
     app.include_router(health.router)
     app.include_router(provinces.router, prefix="/api/v1", dependencies=reads)
     app.include_router(summary.router, prefix="/api/v1", dependencies=reads)

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
 from api.settings import Settings
-from geo.db import make_engine, normalise_url
+from geo.db import make_engine
 
 # On the standby: where replay stands, and how old the last replayed commit is (0 when all
 # that was received is replayed, so an idle primary does not look like a lagging replica).
@@ -37,9 +37,10 @@ def attach(app: FastAPI, settings: Settings) -> None:
     data from the same snapshot while the replica replays an import underneath it.
     """
     app.state.write_engine = app.state.engine
-    if settings.read_database_url:
+    read_url = settings.app_read_url()
+    if read_url:
         app.state.read_engine = make_engine(
-            normalise_url(settings.read_database_url),
+            read_url,
             pool_size=settings.pool_size,
             isolation_level="REPEATABLE READ",
         )

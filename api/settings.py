@@ -12,7 +12,22 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IOCMAP_", env_file=".env", extra="ignore")
 
     database_url: str | None = Field(
-        default=None, description="PostGIS URL; unset = the project-local cluster"
+        default=None,
+        description="PostGIS URL of the schema owner (migrations, demo reset); unset = the"
+        " project-local cluster. The service itself connects as the app role (below)",
+    )
+    app_database_url: str | None = Field(
+        default=None,
+        description="URL the service, importers and token commands connect with; unset ="
+        " the owner's URL with the user swapped for app_role",
+    )
+    app_role: str = Field(
+        default="iocmap_app",
+        description="least-privileged role created by `iocmap db migrate`; empty = connect"
+        " as the owner (the audit trail is then not protected)",
+    )
+    app_database_password: str | None = Field(
+        default=None, description="the app role's password when the server asks for one"
     )
     read_database_url: str | None = Field(
         default=None,
@@ -45,4 +60,29 @@ class Settings(BaseSettings):
     import_lock_timeout_s: float = Field(
         default=120.0, description="seconds an import waits for another of its kind (then 409)"
     )
+    var_dir: str | None = Field(
+        default=None,
+        description="private working directory (download cache, uploads), created 0700;"
+        " unset = var/ in the project (or ~/.cache/iocmap when that is not writable)",
+    )
     title: str = "iocmap — Giám sát Nghị quyết 57"
+
+    def app_url(self) -> str:
+        """Where the service connects: the app role on the owner's database."""
+        from geo.db import app_database_url, normalise_url
+
+        owner = normalise_url(self.database_url) if self.database_url else None
+        return app_database_url(
+            owner, self.app_database_url or "", self.app_role, self.app_database_password
+        )
+
+    def app_read_url(self) -> str | None:
+        """The replica's URL as the app role (a URL naming another user is kept)."""
+        if not self.read_database_url:
+            return None
+        if self.app_database_url:
+            return self.read_database_url
+        from geo.db import as_app_role, normalise_url
+
+        owner = normalise_url(self.database_url) if self.database_url else None
+        return as_app_role(self.read_database_url, owner, self.app_role, self.app_database_password)

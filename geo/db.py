@@ -4,6 +4,14 @@ Why: the CLI, the API lifespan and the tests must all resolve the database the s
 ``IOCMAP_DATABASE_URL`` when set (an existing PostGIS), else the project-local cluster
 that ``iocmap db up`` starts (``iocmap/devdb.py``). Only its address is known here: starting
 and stopping a cluster is dev/ops work, and ``geo`` imports nothing from ``iocmap``.
+
+Two identities (least privilege, see ``geo/roles.py``): the configured URL is the *owner*
+(migrations, the demo loader that replaces everything); the service, the importers and
+the token commands connect as the *app role*: ``IOCMAP_APP_DATABASE_URL`` when set, else
+the owner's URL with the user swapped for ``IOCMAP_APP_ROLE`` (default ``iocmap_app``,
+created by ``iocmap db migrate``; its password from ``IOCMAP_APP_DATABASE_PASSWORD`` when
+the server asks for one). ``IOCMAP_APP_ROLE=`` (empty) connects as the owner: only for a
+server where no second role can be had, and the audit trail is then not protected.
 """
 
 from __future__ import annotations
@@ -13,10 +21,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 LOCAL_PORT = 54329  # the project-local cluster's default port (IOCMAP_PG_PORT overrides)
 LOCAL_DB = "iocmap"
+DEFAULT_APP_ROLE = "iocmap_app"
 
 
 def local_url(port: int | None = None, database: str = LOCAL_DB) -> str:
@@ -31,6 +41,51 @@ def database_url() -> str:
     if url:
         return normalise_url(url)
     return local_url()
+
+
+def app_role_name(role: str | None = None) -> str:
+    """The app role's name: ``role``, else ``IOCMAP_APP_ROLE``, else ``iocmap_app``;
+    ``""`` means no separate role (the app connects as the owner)."""
+    if role is not None:
+        return role
+    return os.environ.get("IOCMAP_APP_ROLE", DEFAULT_APP_ROLE)
+
+
+def app_database_url(
+    owner_url: str | None = None,
+    explicit: str | None = None,
+    role: str | None = None,
+    password: str | None = None,
+) -> str:
+    """Where the app connects: the explicit app URL (``IOCMAP_APP_DATABASE_URL``), else the
+    owner's URL as the app role (same host, port and database)."""
+    explicit = explicit if explicit is not None else os.environ.get("IOCMAP_APP_DATABASE_URL")
+    if explicit:
+        return normalise_url(explicit)
+    owner = normalise_url(owner_url) if owner_url else database_url()
+    name = app_role_name(role)
+    if not name:
+        return owner
+    if password is None:
+        password = os.environ.get("IOCMAP_APP_DATABASE_PASSWORD") or None
+    url = make_url(owner).set(username=name, password=password)
+    return url.render_as_string(hide_password=False)
+
+
+def as_app_role(
+    url: str, owner_url: str | None = None, role: str | None = None, password: str | None = None
+) -> str:
+    """``url`` (e.g. a read replica's) with the owner's user swapped for the app role;
+    a URL naming another user is kept as it is (the operator chose it)."""
+    url = normalise_url(url)
+    owner = make_url(normalise_url(owner_url) if owner_url else database_url())
+    name = app_role_name(role)
+    parsed = make_url(url)
+    if not name or parsed.username != owner.username:
+        return url
+    if password is None:
+        password = os.environ.get("IOCMAP_APP_DATABASE_PASSWORD") or None
+    return parsed.set(username=name, password=password).render_as_string(hide_password=False)
 
 
 def normalise_url(url: str) -> str:

@@ -61,23 +61,47 @@ def db_status() -> None:
 
 @db_app.command("migrate")
 def db_migrate() -> None:
-    """Apply Alembic migrations (idempotent)."""
+    """Apply Alembic migrations as the owner (idempotent) and grant the app role
+    (IOCMAP_APP_ROLE, default iocmap_app; created when missing) its privileges."""
     from geo.db import database_url
     from geo.migrate import upgrade
+    from geo.roles import RoleError
 
-    upgrade(database_url())
-    typer.echo("schema up to date")
+    try:
+        role = upgrade(database_url())
+    except RoleError as exc:
+        typer.echo(f"iocmap db migrate: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    who = f"; the app connects as '{role}'" if role else "; the app connects as the owner"
+    typer.echo(f"schema up to date{who}")
 
 
 @app.command()
-def demo(rebuild: bool = typer.Option(False, help="regenerate geometry, ignore the cache")) -> None:
-    """Load the generated demo data set (replaces all data in the database)."""
-    from geo.db import make_engine
-    from geo.demo.loader import load_demo
+def demo(
+    rebuild: bool = typer.Option(False, help="regenerate geometry, ignore the cache"),
+    force: bool = typer.Option(False, "--force", help="replace imported data as well"),
+) -> None:
+    """Load the generated demo data set (replaces all data in the database).
 
-    engine = make_engine()
-    counts = load_demo(engine, use_cache=not rebuild)
-    engine.dispose()
+    A database holding imported data (official boundaries, sheets) is left alone unless
+    --force: the command says so and exits 0, so `make demo` serves what is there."""
+    from geo.db import make_engine
+    from geo.demo.loader import SOURCE, load_demo
+    from geo.read.provenance import imported_data
+
+    engine = make_engine()  # the owner: only it may reset the audit trail
+    try:
+        with engine.connect() as conn:
+            found = imported_data(conn, SOURCE)
+        if found and not force:
+            typer.echo(
+                f"iocmap demo: kept the data in this database ({', '.join(found)});"
+                " --force replaces it with the demo set"
+            )
+            return
+        counts = load_demo(engine, use_cache=not rebuild)
+    finally:
+        engine.dispose()
     typer.echo(f"demo data loaded: {counts}")
 
 

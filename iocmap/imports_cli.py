@@ -143,11 +143,11 @@ def boundaries(
     as_json: bool = AsJson,
 ) -> None:
     """Replace unit geometry with an official boundary file (upsert by code, nothing deleted)."""
-    from geo.db import make_engine
+    from geo.db import app_database_url, make_engine
     from geo.ingest.boundaries import import_boundaries
 
     def build(progress):
-        engine = make_engine()
+        engine = make_engine(app_database_url())
         try:
             return import_boundaries(
                 engine, path, level, code_field=code_field, name_field=name_field,
@@ -175,11 +175,11 @@ def tasks(
     as_json: bool = AsJson,
 ) -> None:
     """Upsert tasks by their id; every change goes to the task history."""
-    from geo.db import make_engine
+    from geo.db import app_database_url, make_engine
     from geo.ingest.tasks import import_tasks
 
     def build(progress):
-        engine = make_engine()
+        engine = make_engine(app_database_url())
         try:
             return import_tasks(
                 engine, path, actor=actor, dry_run=dry_run, skip_invalid=skip_invalid,
@@ -205,11 +205,11 @@ def indicators(
     as_json: bool = AsJson,
 ) -> None:
     """Upsert indicator values per unit and period; ranks computed when the sheet has none."""
-    from geo.db import make_engine
+    from geo.db import app_database_url, make_engine
     from geo.ingest.indicators import import_indicators
 
     def build(progress):
-        engine = make_engine()
+        engine = make_engine(app_database_url())
         try:
             return import_indicators(
                 engine, path, period=period, dry_run=dry_run, skip_invalid=skip_invalid,

@@ -10,9 +10,9 @@ app = typer.Typer(help="API tokens: who may change what", no_args_is_help=True)
 
 
 def _engine():
-    from geo.db import make_engine
+    from geo.db import app_database_url, make_engine
 
-    return make_engine()
+    return make_engine(app_database_url())
 
 
 @app.command("create")

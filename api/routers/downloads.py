@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import tempfile
 import uuid
 from pathlib import Path as FsPath
 from typing import Annotated
@@ -26,11 +25,13 @@ from starlette.concurrency import run_in_threadpool
 from api.cache import ResponseCache
 from api.deps import LazyConnDep, StateDep, resolve_as_of
 from api.errors import BadParameter
+from api.instance import private_dir
 from api.routers import _layers
 from api.routers._common import AsOf, Bbox, Period, Q, Resolution, Status, Year, parse_bbox
 from geo.read import queries
 from geo.read.features import FULL, feature_collection, indicator_codes, latest_period, unit_page
 from geo.read.progress import DataState
+from geo.safe_text import header_value, neutralise_frame
 
 router = APIRouter(tags=["downloads"])
 FORMATS = {
@@ -40,7 +41,12 @@ FORMATS = {
     "csv": "text/csv; charset=utf-8",
 }
 LICENCE = "CC BY 4.0"
-CACHE_DIR = FsPath(tempfile.gettempdir()) / "iocmap-downloads"
+
+
+def cache_dir(request: Request) -> FsPath:
+    """This instance's download cache (``api/instance.py``): never shared with another
+    database's instance, created 0700."""
+    return private_dir(FsPath(request.app.state.work_dir) / "downloads")
 
 
 def _metadata(conn: Connection, state: DataState, as_of: dt.date, level: str) -> dict[str, str]:
@@ -85,7 +91,8 @@ def _write(
         table = gdf.drop(columns="geometry")
         if wkt:
             table["wkt"] = gdf.geometry.to_wkt(rounding_precision=q.precision)
-        table.to_csv(out, index=False, encoding="utf-8-sig")
+        # a spreadsheet runs cells that start with = + - @ (OWASP CSV injection)
+        neutralise_frame(table).to_csv(out, index=False, encoding="utf-8-sig")
         return
     import pyogrio
 
@@ -111,23 +118,22 @@ def _write(
         )
 
 
-def _cached_file(version: int, key: str, fmt: str, make) -> FsPath:
+def _cached_file(folder: FsPath, version: int, key: str, fmt: str, make) -> FsPath:
     """The file for (version, key), written once; files of older versions are removed."""
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha1(key.encode()).hexdigest()[:20]
-    path = CACHE_DIR / f"v{version}-{digest}.{fmt}"
+    path = folder / f"v{version}-{digest}.{fmt}"
     if path.exists():
         return path
     # The extension must stay last: GDAL picks the driver's behaviour from it (FlatGeobuf
     # writes a directory for a name without .fgb).
-    tmp = str(CACHE_DIR / f".tmp-{uuid.uuid4().hex}.{fmt}")
+    tmp = str(folder / f".tmp-{uuid.uuid4().hex}.{fmt}")
     try:
         make(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    for old in CACHE_DIR.glob("v*-*.*"):
+    for old in folder.glob("v*-*.*"):
         if not old.name.startswith(f"v{version}-") and old.is_file():
             old.unlink(missing_ok=True)
     return path
@@ -179,6 +185,8 @@ async def download(
     etag = cache.etag_for(state.version, key)
     name = f"{layer}_{code}_{day.isoformat()}" if code else f"{layer}_{day.isoformat()}"
 
+    folder = cache_dir(request)
+
     def build() -> tuple[FsPath, dict]:
         conn = db.conn
         if province:
@@ -206,7 +214,11 @@ async def download(
         ):
             raise BadParameter("code", f"no {level} with code '{code}'", 404)
         path = _cached_file(
-            state.version, key, fmt, lambda out: _write(conn, state, level, fmt, uq, meta, wkt, out)
+            folder,
+            state.version,
+            key,
+            fmt,
+            lambda out: _write(conn, state, level, fmt, uq, meta, wkt, out),
         )
         return path, meta
 
@@ -224,14 +236,9 @@ async def download(
     path, meta = await run_in_threadpool(build)
     headers.update(
         {
-            "X-Source": _ascii(meta["source"]),
-            "X-Licence": meta["licence"],
-            "X-Geometry-Quality": meta["geometry_quality"],
+            "X-Source": header_value(meta["source"]),
+            "X-Licence": header_value(meta["licence"]),
+            "X-Geometry-Quality": header_value(meta["geometry_quality"]),
         }
     )
     return FileResponse(path, media_type=FORMATS[fmt], filename=f"{name}.{fmt}", headers=headers)
-
-
-def _ascii(value: str) -> str:
-    """HTTP header values are Latin-1: keep the ASCII part (the file has the full text)."""
-    return value.encode("ascii", "replace").decode()

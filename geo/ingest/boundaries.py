@@ -40,6 +40,7 @@ from geo.ingest.report import ImportReport, Progress, fail_point, finish, import
 from geo.ingest.sheets import CellError, header_key, normalise_code
 from geo.ingest.topology import DEFAULT_LEVELS, _as_multipolygon, coverage_levels
 from geo.official import official_units, split_kind
+from geo.safe_text import file_label
 from geo.text import normalise_name, search_key
 
 LEVELS = ("province", "commune")
@@ -515,7 +516,7 @@ def import_boundaries(
     if level not in LEVELS:
         raise BadInput(f"level must be province or commune, not '{level}'", field="level")
     path = Path(path)
-    name = display_name or path.name
+    name = file_label(display_name or path.name)  # stored as source, shown in headers
     report = ImportReport(kind="boundaries", file=name, dry_run=dry_run)
     step = progress or (lambda *_: None)
     step("read", 0, 6)

@@ -32,6 +32,7 @@ from geo.ingest.sheets import (
     text_value,
     write_rejects,
 )
+from geo.safe_text import file_label
 from geo.text import search_key
 
 ALIASES: dict[str, list[str]] = {
@@ -139,7 +140,7 @@ def import_indicators(
 ) -> ImportReport:
     """Read an indicator sheet and upsert its values (see the module docstring)."""
     path = Path(path)
-    name = display_name or path.name
+    name = file_label(display_name or path.name)  # stored as source, shown in headers
     report = ImportReport(kind="indicators", file=name, dry_run=dry_run)
     sheet = read_sheet(path, KNOWN_HEADERS, sheet_name, encoding, name)
     report.notes.extend(sheet.notes)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from geo.errors import BadInput
 from geo.ingest import encodings
+from geo.safe_text import file_label
 from geo.text import search_key
 
 SHEET_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
@@ -89,7 +90,7 @@ def read_sheet(
 ) -> Sheet:
     """Read a CSV or XLSX file; ``known_headers`` (alias texts) locate the header row."""
     path = Path(path)
-    name = display_name or path.name
+    name = file_label(display_name or path.name)  # stored as source, shown in headers
     known = {header_key(h) for h in known_headers}
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):

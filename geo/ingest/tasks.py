@@ -32,6 +32,7 @@ from geo.ingest.sheets import (
     text_value,
     write_rejects,
 )
+from geo.safe_text import file_label
 from geo.text import normalise_name, search_key
 
 # Our field → header texts seen in the wild, best first (compared without case/diacritics).
@@ -154,7 +155,7 @@ def import_tasks(
     the sheet's rows name or whose tasks they change; it raises (``Forbidden``) to refuse,
     and nothing is written."""
     path = Path(path)
-    name = display_name or path.name
+    name = file_label(display_name or path.name)  # stored as source, shown in headers
     report = ImportReport(kind="tasks", file=name, dry_run=dry_run)
     sheet = read_sheet(path, KNOWN_HEADERS, sheet_name, encoding, name)
     report.notes.extend(sheet.notes)
