@@ -7,7 +7,10 @@ parameter named, and bad input never surfaces as a 500.
 from __future__ import annotations
 
 import dataclasses
+import re
+import tempfile
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -30,6 +33,25 @@ class BadParameter(Exception):
 
 def _body(detail: str, errors: list[dict] | None = None) -> dict:
     return {"detail": detail, "errors": errors or []}
+
+
+def _server_dirs() -> re.Pattern[str]:
+    """Directories whose names must not reach a client: temp, var/ and the project."""
+    from api.instance import PROJECT_ROOT
+
+    roots = {tempfile.gettempdir(), "/tmp", "/var/tmp", str(PROJECT_ROOT)}  # noqa: S108
+    alternatives = "|".join(re.escape(r.rstrip("/")) for r in sorted(roots, key=len, reverse=True))
+    return re.compile(rf"(?:{alternatives})/(?:[^\s'\"/]+/)*")
+
+
+_SERVER_DIRS = _server_dirs()
+
+
+def scrub_paths(body: dict) -> dict:
+    """``body`` with server directories cut from every text (``/tmp/iocmap-upload-x/a.zip``
+    → ``a.zip``): GDAL and Python errors quote the temp path of an upload."""
+    text = orjson.dumps(body, default=str).decode()
+    return orjson.loads(_SERVER_DIRS.sub("", text))
 
 
 def install(app: FastAPI) -> None:
@@ -87,7 +109,7 @@ def install(app: FastAPI) -> None:
             body["report"] = exc.report.to_dict()
         elif isinstance(exc, BadInput):
             body["errors"] = [exc.as_problem()]
-        return JSONResponse(body, status_code=exc.status_code)
+        return JSONResponse(scrub_paths(body), status_code=exc.status_code)
 
 
 ERROR_SCHEMA = {

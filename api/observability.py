@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -32,6 +33,30 @@ SECURITY_HEADERS = [
 ]
 
 
+# credentials a client may put in a query string (we refuse ?token=, but it was logged)
+SECRET_QUERY = re.compile(
+    r"(?i)((?:^|[?&;])(?:token|access_token|api_key|apikey|key|password|secret)=)[^&;#\s]*"
+)
+_REQUEST_ID = re.compile(r"[^A-Za-z0-9._:-]")
+
+
+def mask_secrets(path: str) -> str:
+    """``/x?token=abc&a=1`` → ``/x?token=***&a=1``: what an access log may keep."""
+    return SECRET_QUERY.sub(r"\1***", path)
+
+
+class MaskSecrets(logging.Filter):
+    """Mask credentials in uvicorn's (and gunicorn's, through it) access log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], mask_secrets(args[2]), *args[3:])
+        elif isinstance(record.msg, str) and "=" in record.msg:
+            record.msg = mask_secrets(record.msg)
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: what log shippers (Loki, ELK) ingest without parsing rules."""
 
@@ -49,7 +74,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str = "INFO") -> None:
-    """JSON logs on stderr for our loggers (idempotent)."""
+    """JSON logs on stderr for our loggers (idempotent); tokens masked in access logs."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, MaskSecrets) for f in access.filters):
+        access.addFilter(MaskSecrets())
     logger = logging.getLogger("iocmap")
     if not any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
         handler = logging.StreamHandler()
@@ -153,7 +181,8 @@ class ObservabilityMiddleware:
             return
         start = time.perf_counter()
         incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"")
-        rid = incoming.decode("latin-1")[:64] if incoming else uuid.uuid4().hex
+        # echoed in a header and the log: keep it to safe characters (no CR/LF)
+        rid = _REQUEST_ID.sub("", incoming.decode("latin-1"))[:64] or uuid.uuid4().hex
         status = 500
         html = False
 

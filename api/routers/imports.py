@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.auth import require_admin, require_writer
+from api.instance import private_dir
 from geo.errors import BadInput, FileTooLarge, Forbidden, ImportRejected
 from geo.ingest.boundaries import import_boundaries
 from geo.ingest.indicators import import_indicators
@@ -160,7 +161,10 @@ async def post_import(
         raise BadInput("boundaries need level=province or level=commune", field="level")
     settings = request.app.state.settings
     cap = int(getattr(settings, "import_max_bytes", 200 << 20))
-    folder = Path(tempfile.mkdtemp(prefix="iocmap-upload-"))
+    # uploads land in this instance's private directory (api/instance.py), not /tmp
+    work = getattr(request.app.state, "work_dir", None)
+    base = private_dir(Path(work) / "uploads") if work else None
+    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=base))
     try:
         path, display = await _save_uploads(request, folder, cap)
         common = {
