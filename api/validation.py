@@ -137,7 +137,10 @@ def _check_int(name: str, raw: str) -> None:
 def _check_code(name: str, raw: str) -> None:
     if raw.isascii():
         return
-    ascii_form = unicodedata.normalize("NFKC", raw)
+    ascii_form = "".join(
+        str(unicodedata.decimal(c)) if unicodedata.decimal(c, None) is not None else c
+        for c in unicodedata.normalize("NFKC", raw)
+    )
     hint = f"; did you mean '{ascii_form}'?" if ascii_form.isascii() else ""
     first = next(c for c in raw if not c.isascii())
     char = unicodedata.name(first, f"U+{ord(first):04X}")
