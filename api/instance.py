@@ -53,6 +53,9 @@ def instance_dir(database_url: str, configured: str | None = None) -> Path:
     url = make_url(database_url)
     ident = f"{url.host or ''}:{url.port or ''}/{url.database or ''}"
     digest = hashlib.sha256(ident.encode()).hexdigest()[:16]
-    root = private_dir(var_root(configured))
+    root = var_root(configured)
+    # var/ itself is shared with the local clusters (var/pg, var/prod), which the postgres
+    # user must traverse: only our own subtree is made private
+    root.mkdir(parents=True, exist_ok=True)
     private_dir(root / "instances")
     return private_dir(root / "instances" / f"{url.database or 'db'}-{digest}"[:80])

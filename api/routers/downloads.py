@@ -31,6 +31,7 @@ from api.routers._common import AsOf, Bbox, Period, Q, Resolution, Status, Year,
 from geo.read import queries
 from geo.read.features import FULL, feature_collection, indicator_codes, latest_period, unit_page
 from geo.read.progress import DataState
+from geo.read.provenance import database_incarnation
 from geo.safe_text import header_value, neutralise_frame
 
 router = APIRouter(tags=["downloads"])
@@ -43,10 +44,15 @@ FORMATS = {
 LICENCE = "CC BY 4.0"
 
 
-def cache_dir(request: Request) -> FsPath:
+def cache_dir(request: Request, conn: Connection) -> FsPath:
     """This instance's download cache (``api/instance.py``): never shared with another
-    database's instance, created 0700."""
-    return private_dir(FsPath(request.app.state.work_dir) / "downloads")
+    database's instance, nor with an earlier database of the same name; created 0700."""
+    state = request.app.state
+    incarnation = getattr(state, "database_incarnation", None)
+    if incarnation is None:
+        incarnation = state.database_incarnation = database_incarnation(conn)
+    downloads = private_dir(FsPath(state.work_dir) / "downloads")
+    return private_dir(downloads / str(incarnation))
 
 
 def _metadata(conn: Connection, state: DataState, as_of: dt.date, level: str) -> dict[str, str]:
@@ -185,10 +191,9 @@ async def download(
     etag = cache.etag_for(state.version, key)
     name = f"{layer}_{code}_{day.isoformat()}" if code else f"{layer}_{day.isoformat()}"
 
-    folder = cache_dir(request)
-
     def build() -> tuple[FsPath, dict]:
         conn = db.conn
+        folder = cache_dir(request, conn)
         if province:
             _layers.ensure_province(conn, province)
         uq = _layers.unit_query(conn, level, params, day)

@@ -40,3 +40,12 @@ def imported_data(conn: Connection, demo_source: str) -> list[str]:
     if last and not found:
         found.append(f"last change: {last}")
     return found
+
+
+def database_incarnation(conn: Connection) -> int:
+    """The database's OID: a database dropped and created again under the same name (a
+    restore, a test's scratch copy) gets a new one, so files cached for the old one by
+    data version are never served for the new one."""
+    return conn.execute(
+        text("select oid from pg_database where datname = current_database()")
+    ).scalar_one()
