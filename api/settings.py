@@ -73,7 +73,7 @@ class Settings(BaseSettings):
 
         owner = normalise_url(self.database_url) if self.database_url else None
         return app_database_url(
-            owner, self.app_database_url or "", self.app_role, self.app_database_password
+            owner, self.app_database_url or "", self.app_role, self.app_database_password or None
         )
 
     def app_read_url(self) -> str | None:

@@ -9,9 +9,10 @@ Two identities (least privilege, see ``geo/roles.py``): the configured URL is th
 (migrations, the demo loader that replaces everything); the service, the importers and
 the token commands connect as the *app role*: ``IOCMAP_APP_DATABASE_URL`` when set, else
 the owner's URL with the user swapped for ``IOCMAP_APP_ROLE`` (default ``iocmap_app``,
-created by ``iocmap db migrate``; its password from ``IOCMAP_APP_DATABASE_PASSWORD`` when
-the server asks for one). ``IOCMAP_APP_ROLE=`` (empty) connects as the owner: only for a
-server where no second role can be had, and the audit trail is then not protected.
+created by ``iocmap db migrate``; its password from ``IOCMAP_APP_DATABASE_PASSWORD`` or
+the file ``IOCMAP_APP_DATABASE_PASSWORD_FILE`` when the server asks for one).
+``IOCMAP_APP_ROLE=`` (empty) connects as the owner: only for a server where no second role
+can be had, and the audit trail is then not protected.
 """
 
 from __future__ import annotations
@@ -51,6 +52,19 @@ def app_role_name(role: str | None = None) -> str:
     return os.environ.get("IOCMAP_APP_ROLE", DEFAULT_APP_ROLE)
 
 
+def app_password() -> str | None:
+    """The app role's password: ``IOCMAP_APP_DATABASE_PASSWORD``, else the first line of
+    the file ``IOCMAP_APP_DATABASE_PASSWORD_FILE`` names (a Docker secret)."""
+    password = os.environ.get("IOCMAP_APP_DATABASE_PASSWORD")
+    if password:
+        return password
+    path = os.environ.get("IOCMAP_APP_DATABASE_PASSWORD_FILE")
+    if path and os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            return fh.readline().strip() or None
+    return None
+
+
 def app_database_url(
     owner_url: str | None = None,
     explicit: str | None = None,
@@ -67,7 +81,7 @@ def app_database_url(
     if not name:
         return owner
     if password is None:
-        password = os.environ.get("IOCMAP_APP_DATABASE_PASSWORD") or None
+        password = app_password()
     url = make_url(owner).set(username=name, password=password)
     return url.render_as_string(hide_password=False)
 
@@ -84,7 +98,7 @@ def as_app_role(
     if not name or parsed.username != owner.username:
         return url
     if password is None:
-        password = os.environ.get("IOCMAP_APP_DATABASE_PASSWORD") or None
+        password = app_password()
     return parsed.set(username=name, password=password).render_as_string(hide_password=False)
 
 
