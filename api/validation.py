@@ -33,25 +33,39 @@ BIGINT_MAX = 2**63 - 1
 BIGINT_MIN = -(2**63)
 MAX_VALUE_CHARS = 4096
 MAX_PARAMS = 64
+MAX_NAME_CHARS = 200
 CODE_PARAMS = frozenset({"code", "province", "commune", "unit"})
 _INT = re.compile(r"\s*[+-]?\d+\s*", re.ASCII)
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # exactly Unicode's Cc category
+# a control character percent-encoded in a raw query string: %00-%1F, %7F, UTF-8 C1
+_ENCODED_CONTROL = re.compile(r"(?i)%(?:[01][0-9a-f]|7f|c2%[89][0-9a-f])")
+
+
 def control_character(text: str) -> str | None:
     """The first control character of ``text`` as ``U+0000``, or None."""
-    for ch in text:
-        if unicodedata.category(ch) == "Cc":
-            return f"U+{ord(ch):04X}"
-    return None
+    found = _CONTROL.search(text)
+    return f"U+{ord(found.group()):04X}" if found else None
 
 
 def _shown(name: str) -> str:
     """A parameter name fit to be quoted back (its control characters made visible)."""
-    return "".join(f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in name)[:64]
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", name)[:64]
 
 
 def check_query(query: str) -> tuple[str, str] | None:
-    """(parameter, message) for the first unusable part of a raw query string, else None."""
+    """(parameter, message) for the first unusable part of a raw query string, else None.
+
+    The common case costs three scans of the raw string: the query is parsed only when
+    it may hold a control character, an oversized value or too many parameters."""
+    if (
+        len(query) <= MAX_VALUE_CHARS
+        and query.count("&") < MAX_PARAMS
+        and not _ENCODED_CONTROL.search(query)
+        and not _CONTROL.search(query)
+    ):
+        return None
     pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=None)
     if len(pairs) > MAX_PARAMS:
         return "query", f"too many query parameters ({len(pairs)}; at most {MAX_PARAMS})"
@@ -59,6 +73,8 @@ def check_query(query: str) -> tuple[str, str] | None:
         bad = control_character(name)
         if bad:
             return _shown(name), f"control character {bad} in a query parameter name"
+        if len(name) > MAX_NAME_CHARS:
+            return _shown(name), f"query parameter name over {MAX_NAME_CHARS} characters"
         bad = control_character(value)
         if bad:
             return name, f"control character {bad} in parameter '{name}'"
