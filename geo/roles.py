@@ -124,11 +124,15 @@ def _grant(conn: psycopg.Connection, name: str) -> None:
     """Reset the role's privileges in this database to exactly the documented set."""
     role = sql.Identifier(name)
     db = conn.execute("select current_database()").fetchone()[0]
-    conn.execute(
-        sql.SQL("grant connect, temporary on database {} to {}").format(sql.Identifier(db), role)
-    )
-    conn.execute(sql.SQL("grant usage on schema public to {}").format(role))
-    conn.execute(sql.SQL("revoke create on schema public from {}").format(role))
+    for statement in (
+        sql.SQL("grant connect, temporary on database {} to {}").format(sql.Identifier(db), role),
+        sql.SQL("grant usage on schema public to {}").format(role),
+        sql.SQL("revoke create on schema public from {}").format(role),
+    ):
+        # an owner of the tables that does not own the database or the schema may not;
+        # PUBLIC's defaults (CONNECT, TEMPORARY, USAGE) then apply
+        with contextlib.suppress(psycopg.errors.InsufficientPrivilege), conn.transaction():
+            conn.execute(statement)
     # tables and views of our schema, not those of extensions (spatial_ref_sys)
     tables = conn.execute(
         "select c.relname, c.relkind from pg_class c"
