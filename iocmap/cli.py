@@ -85,14 +85,21 @@ def demo(
 
     A database holding imported data (official boundaries, sheets) is left alone unless
     --force: the command says so and exits 0, so `make demo` serves what is there."""
+    from sqlalchemy.exc import DBAPIError
+
     from geo.db import make_engine
     from geo.demo.loader import SOURCE, load_demo
     from geo.read.provenance import imported_data
 
     engine = make_engine()  # the owner: only it may reset the audit trail
     try:
-        with engine.connect() as conn:
-            found = imported_data(conn, SOURCE)
+        try:
+            with engine.connect() as conn:
+                found = imported_data(conn, SOURCE)
+        except DBAPIError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            typer.echo(f"iocmap demo: cannot read the database ({reason}); run `iocmap db migrate`")
+            raise typer.Exit(1) from None
         if found and not force:
             typer.echo(
                 f"iocmap demo: kept the data in this database ({', '.join(found)});"
