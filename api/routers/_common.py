@@ -8,6 +8,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Query, Request
+from fastapi.responses import JSONResponse
 
 from api.cache import request_key
 from api.errors import BadParameter
@@ -18,6 +19,15 @@ from geo.read.progress import STATUSES, DataState
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 PERIOD_PATTERN = r"^\d{4}(-Q[1-4])?$"
+
+
+class GeoJSONResponse(JSONResponse):
+    """``application/geo+json`` in OpenAPI for routes whose 200 body has a model (a
+    JSONResponse subclass so FastAPI documents the model under this media type; the
+    routes return their cached bytes as a plain Response, so nothing is re-serialised)."""
+
+    media_type = GEOJSON
+
 
 AsOf = Annotated[
     dt.date | None,
