@@ -4,7 +4,7 @@ geometry resolution, and the metadata every data response carries."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, cast
 from urllib.parse import urlencode
 
 from fastapi import Query, Request
@@ -191,4 +191,4 @@ def meta_headers(as_of: dt.date) -> dict[str, str]:
 def cache_key(request: Request) -> str:
     """Host + path + sorted query: absolute links in a body depend on the host (and the
     cache fast path finds these entries before routing, see api.cache.CacheFastPath)."""
-    return request_key(request.scope)
+    return request_key(cast(dict, request.scope))  # an ASGI scope is a dict

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.openapi.models import Example
 
 from api.deps import LazyConnDep, StateDep
 from api.models import UnitCollection, UnitDetail, ok
@@ -37,9 +38,9 @@ class LayerDocs:
 
     code_pattern: str
     code_description: str
-    code_examples: dict[str, dict[str, str]]
+    code_examples: dict[str, Example]
     province_description: str
-    province_examples: dict[str, dict[str, str]] | None
+    province_examples: dict[str, Example] | None
     list_summary: str
     list_description: str
     detail_summary: str
@@ -47,15 +48,12 @@ class LayerDocs:
 
 
 def code_path(docs: LayerDocs) -> Any:
-    """The ``{code}`` path parameter of a layer (type for an annotation)."""
-    return Annotated[
-        str,
-        Path(
-            pattern=docs.code_pattern,
-            description=docs.code_description,
-            openapi_examples=docs.code_examples,  # type: ignore[arg-type]
-        ),
-    ]
+    """The ``{code}`` path parameter of a layer, for ``Annotated[str, code_path(docs)]``."""
+    return Path(
+        pattern=docs.code_pattern,
+        description=docs.code_description,
+        openapi_examples=docs.code_examples,
+    )
 
 
 def layer_router(level: str, tag: str, docs: LayerDocs) -> APIRouter:
@@ -63,22 +61,18 @@ def layer_router(level: str, tag: str, docs: LayerDocs) -> APIRouter:
     plural = _layers.PLURAL[level]
     singular = level
     router = APIRouter(tags=[tag])
-    Code = code_path(docs)
-    Province = Annotated[
-        str | None,
-        Query(
-            pattern=r"^\d{2}$",
-            description=docs.province_description,
-            openapi_examples=docs.province_examples,  # type: ignore[arg-type]
-        ),
-    ]
+    province_query = Query(
+        pattern=r"^\d{2}$",
+        description=docs.province_description,
+        openapi_examples=docs.province_examples,
+    )
 
     async def list_units(
         request: Request,
         db: LazyConnDep,
         state: StateDep,
         p: Annotated[_layers.LayerParams, Depends(_layers.layer_query)],
-        province: Province = None,
+        province: Annotated[str | None, province_query] = None,
     ) -> Response:
         p = dataclasses.replace(p, province=province)
         return await _layers.collection(
@@ -89,7 +83,7 @@ def layer_router(level: str, tag: str, docs: LayerDocs) -> APIRouter:
         request: Request,
         db: LazyConnDep,
         state: StateDep,
-        code: Code,
+        code: Annotated[str, code_path(docs)],
         as_of: AsOf = None,
         year: Year = None,
         period: Period = None,

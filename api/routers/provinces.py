@@ -30,7 +30,7 @@ DOCS = LayerDocs(
     "the change.",
 )
 router = layer_router("province", "provinces", DOCS)
-ProvinceCode = code_path(DOCS)
+ProvinceCode = Annotated[str, code_path(DOCS)]
 
 
 @router.get(
