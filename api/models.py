@@ -230,6 +230,18 @@ class UnitDetail(DatedMeta):
     links: list[Link]
 
 
+class OgcFeatureCollection(_Body):
+    """A page of an OGC API – Features collection (``/ogc/collections/{id}/items``)."""
+
+    type: Literal["FeatureCollection"]
+    timeStamp: dt.datetime
+    links: list[Link]
+    data_as_of: dt.date | None
+    numberMatched: int
+    numberReturned: int
+    features: list[UnitFeature]
+
+
 # ---------------------------------------------------------------- tasks and history
 
 

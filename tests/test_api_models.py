@@ -11,6 +11,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from api import models as m
+from api.routers._common import GEOJSON
 
 
 def _valid(client, model: type[BaseModel], url: str, **params) -> BaseModel:
@@ -129,9 +130,29 @@ def test_openapi_declares_the_models_on_the_routes(client):
         "/api/v1/indicators/{code}/values": ("application/json", "IndicatorValues"),
         "/api/v1/rankings": ("application/json", "Rankings"),
         "/api/v1/search": ("application/json", "SearchResults"),
+        "/ogc/collections/{collectionId}/items": (GEOJSON, "OgcFeatureCollection"),
+        "/ogc/collections/{collectionId}/items/{featureId}": (GEOJSON, "UnitFeature"),
     }
     for path, (media, name) in declared.items():
         content = spec["paths"][path]["get"]["responses"]["200"]["content"]
+        content.pop("text/html", None)  # OGC pages: the same document for a browser
         assert content == {media: {"schema": {"$ref": f"#/components/schemas/{name}"}}}, path
         schema = spec["components"]["schemas"][name]
         assert set(schema["properties"]) == set(getattr(m, name).model_fields), name
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 5},
+        {"limit": 3, "offset": 3, "crs": "http://www.opengis.net/def/crs/EPSG/0/4326"},
+        {"province_code": "96", "crs": "http://www.opengis.net/def/crs/EPSG/0/3405"},
+    ],
+)
+def test_ogc_items_match_their_models(client, params):
+    layer = "communes" if "province_code" in params else "provinces"
+    page = _valid(client, m.OgcFeatureCollection, f"/ogc/collections/{layer}/items", **params)
+    assert page.numberReturned == len(page.features) > 0
+    code = page.features[0].id
+    one = _valid(client, m.UnitFeature, f"/ogc/collections/{layer}/items/{code}")
+    assert one.links and one.properties.code == code

@@ -19,7 +19,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.deps import LazyConnDep, StateDep, cached_response_async
 from api.errors import BadParameter
-from api.routers._common import GEOJSON, base_url, cache_key, page_links
+from api.models import OgcFeatureCollection, UnitFeature
+from api.routers._common import GEOJSON, GeoJSONResponse, base_url, cache_key, page_links
 from api.routers._ogc_docs import (
     COLLECTIONS,
     CONFORMANCE,
@@ -53,9 +54,6 @@ _JSON_OR_HTML: dict[int | str, dict[str, Any]] = {
 }
 _SCHEMA_OR_HTML: dict[int | str, dict[str, Any]] = {
     200: {"description": "OK", "content": {SCHEMA: {}, HTML: {}}}
-}
-_GEO_OR_HTML: dict[int | str, dict[str, Any]] = {
-    200: {"description": "OK", "content": {GEOJSON: {}, HTML: {}}}
 }
 F = Annotated[
     str | None,
@@ -238,8 +236,8 @@ async def queryables(
 
 @router.get(
     "/collections/{collectionId}/items",
-    response_class=Response,
-    responses=_GEO_OR_HTML,
+    response_class=GeoJSONResponse,
+    responses={200: {"model": OgcFeatureCollection, "description": "OK", "content": {HTML: {}}}},
     summary="Features of a collection",
 )
 async def items(
@@ -327,8 +325,11 @@ async def items(
 
 @router.get(
     "/collections/{collectionId}/items/{featureId}",
-    response_class=Response,
-    responses={**_GEO_OR_HTML, 404: {"description": "unknown feature"}},
+    response_class=GeoJSONResponse,
+    responses={
+        200: {"model": UnitFeature, "description": "OK", "content": {HTML: {}}},
+        404: {"description": "unknown feature"},
+    },
     summary="One feature",
 )
 async def item(
