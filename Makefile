@@ -36,9 +36,10 @@ db: venv ## start the project-local PostGIS (unless IOCMAP_DATABASE_URL is set) 
 db-down: ## stop the project-local PostGIS
 	$(BIN)/iocmap db down
 
-lint:
+lint: ## ruff (lint + format) and mypy (configured in pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: db assets ## compare with tipg on the same database (see bench/README.md)
 	$(BIN)/python -m bench.run

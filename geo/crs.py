@@ -36,7 +36,7 @@ _SHORTHAND = re.compile(
 def towgs84_6960() -> tuple[float, ...]:
     """EPSG:6960's parameters as ``+towgs84`` wants them (position vector: rotations negated)."""
     op = CoordinateOperation.from_epsg(PINNED_OPERATION)
-    values = {p.name: p.value for p in op.params}
+    values = {p.name: float(p.value) for p in op.params}
     if "coordinate frame" not in op.method_name.lower():
         raise RuntimeError(f"EPSG:{PINNED_OPERATION} changed method: {op.method_name}")
     return (
@@ -94,7 +94,8 @@ def parse_crs(text: str) -> CRS:
 
 def is_vn2000(crs: CRS) -> bool:
     """Whether the CRS sits on the VN-2000 datum (EPSG codes, ESRI .prj names alike)."""
-    geodetic = crs.source_crs.geodetic_crs if crs.is_bound else crs.geodetic_crs
+    base = crs.source_crs if crs.is_bound else crs
+    geodetic = base.geodetic_crs if base is not None else None
     if geodetic is None:
         return False
     if geodetic.to_epsg(min_confidence=70) == VN2000_GEOGRAPHIC:
@@ -117,7 +118,8 @@ def wgs84_transformer(crs: CRS) -> tuple[Transformer, list[str]]:
     and notes for the report explaining what was decided."""
     notes: list[str] = []
     if crs.is_bound:
-        params = tuple(crs.coordinate_operation.towgs84 or ())
+        bound_op = crs.coordinate_operation
+        params = tuple(bound_op.towgs84 or ()) if bound_op is not None else ()
         good = towgs84_6960()
         as_published = good[:3] + tuple(-v for v in good[3:6]) + good[6:]
         if _close(params, as_published):
@@ -128,7 +130,7 @@ def wgs84_transformer(crs: CRS) -> tuple[Transformer, list[str]]:
             )
             with warnings.catch_warnings():  # "may lose information": not for a tmerc/longlat
                 warnings.simplefilter("ignore", UserWarning)
-                fixed = crs.source_crs.to_proj4().replace("+type=crs", "")
+                fixed = (crs.source_crs or crs).to_proj4().replace("+type=crs", "")
             fixed = re.sub(r"\+towgs84=\S+", "", fixed)
             crs = CRS.from_proj4(
                 f"{fixed} +towgs84={','.join(f'{v:.10g}' for v in good)} +type=crs"

@@ -32,9 +32,14 @@ def build(
         raise typer.BadParameter(
             f"not a 2-digit province code: {', '.join(bad)}", param_hint="--province"
         )
+    from maps.inprocess import APIError
+
     app = create_app(Settings())
     try:
         files = build_site(app, out, list(province or []) or None, lang, details)
     except LookupError as exc:
         raise typer.BadParameter(str(exc), param_hint="--province") from exc
+    except APIError as exc:  # the API refused a request of the build: say which one
+        typer.echo(f"maps build: {exc}", err=True)
+        raise typer.Exit(1) from exc
     typer.echo(f"wrote {len(files)} pages and static/ into {out} (open {out / 'index.html'})")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import folium
+from branca.element import Figure
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 LEAFLET_JS = ("leaflet", "/static/vendor/leaflet/leaflet.js")
@@ -36,9 +37,18 @@ def offline_map(static: str = "/static/", **kwargs) -> folium.Map:
     return m
 
 
+def figure_of(m: folium.Map) -> Figure:
+    """The page around a map (branca types ``get_root()`` as a bare Element, but a folium
+    map always sits in a Figure, which has the ``header`` and ``html`` we write into)."""
+    root = m.get_root()
+    if not isinstance(root, Figure):
+        raise TypeError(f"a folium map's root should be a branca Figure, not {type(root)}")
+    return root
+
+
 def add_page_assets(m: folium.Map, kind: str, static: str = "/static/") -> None:
     """Link our fonts, CSS and JS for a page kind (``map`` or ``wall``) into the head."""
-    header = m.get_root().header
+    header = figure_of(m).header
     header.add_child(
         folium.Element(f'<link rel="icon" href="{static}favicon.svg" type="image/svg+xml">')
     )

@@ -4,7 +4,8 @@ Why: a briefing laptop or a closed network may have no iocmap server. The export
 ``index.html`` (34 provinces), ``p/{code}.html`` (each province's communes) and a
 ``static/`` copy of exactly the self-hosted JS/CSS/fonts the pages load, so the folder
 opens from disk with no request leaving it. The click panel reads details embedded by
-the build (fetched through the API in-process, so they are the API's own answers):
+the build (fetched from the API in-process by an ASGI call, ``maps/inprocess.py``, so
+they are the API's own answers):
 provinces always, communes' task lists with ``--details``.
 """
 
@@ -14,9 +15,8 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from fastapi.testclient import TestClient
-
 from maps.assets_local import ASSETS_DIR
+from maps.inprocess import InProcessAPI, in_process_api
 from maps.mappage import assemble, render_map_page
 
 STATIC_FILES = (
@@ -45,17 +45,17 @@ def copy_static(out: Path) -> None:
             shutil.copy2(src, dst)
 
 
-def _details(client: TestClient, level: str, codes: list[str], tasks: bool) -> dict:
+def _details(api: InProcessAPI, level: str, codes: list[str], tasks: bool) -> dict:
     """API answers keyed by the path the page's JS asks for."""
     kind = "provinces" if level == "province" else "communes"
     out: dict = {}
     for code in codes:
-        detail = client.get(f"/api/v1/{kind}/{code}").json()
+        detail = api.get_json(f"/api/v1/{kind}/{code}")
         detail.pop("links", None)  # they point at a server the export does not have
         detail["geometry"] = None  # the page has the geometry already
         out[f"/{kind}/{code}"] = detail
         if tasks:
-            body = client.get(f"/api/v1/units/{code}/tasks", params={"limit": 500}).json()
+            body = api.get_json(f"/api/v1/units/{code}/tasks", {"limit": 500})
             body.pop("links", None)
             for task in body.get("tasks", []):
                 task.pop("history_url", None)
@@ -63,10 +63,10 @@ def _details(client: TestClient, level: str, codes: list[str], tasks: bool) -> d
     return out
 
 
-def _lean(client: TestClient, province: str) -> dict:
+def _lean(api: InProcessAPI, province: str) -> dict:
     """Each commune's figures from the list endpoint (one request per province)."""
-    fc = client.get("/api/v1/communes", params={"province": province, "zoom": 0, "precision": 0})
-    return {f"/communes/{f['id']}": {"properties": f["properties"]} for f in fc.json()["features"]}
+    fc = api.get_json("/api/v1/communes", {"province": province, "zoom": 0, "precision": 0})
+    return {f"/communes/{f['id']}": {"properties": f["properties"]} for f in fc["features"]}
 
 
 def build_site(
@@ -76,7 +76,7 @@ def build_site(
     out.mkdir(parents=True, exist_ok=True)
     copy_static(out)
     written: list[Path] = []
-    with TestClient(app) as client, app.state.engine.connect() as conn:
+    with in_process_api(app) as api, app.state.engine.connect() as conn:
         from geo.read.progress import data_state
 
         state = data_state(conn)
@@ -92,7 +92,7 @@ def build_site(
             link_national="index.html",
             link_province="p/{code}.html",
             refine_path=None,
-            embedded=_details(client, "province", codes, tasks=True),
+            embedded=_details(api, "province", codes, tasks=True),
         )
         path = out / "index.html"
         path.write_text(render_map_page(page), encoding="utf-8")
@@ -100,9 +100,9 @@ def build_site(
         (out / "p").mkdir(exist_ok=True)
         for code in provinces or codes:
             base = assemble(conn, as_of=day, reporting_year=year, province_code=code, lang=lang)
-            embedded = _lean(client, code)
+            embedded = _lean(api, code)
             if details:
-                embedded.update(_details(client, "commune", sorted(base.layer.names), True))
+                embedded.update(_details(api, "commune", sorted(base.layer.names), True))
             page = replace(
                 base,
                 static="../static/",

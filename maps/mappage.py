@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 from maps import theme
-from maps.assets_local import add_page_assets, offline_map
+from maps.assets_local import add_page_assets, figure_of, offline_map
 from maps.choropleth import (
     class_breaks,
     decimals_for,
@@ -28,7 +28,7 @@ from maps.render import HATCH_DEFS, InitScript, config_script, finish, render_te
 
 VIETNAM_BOUNDS = [102.0, 8.2, 110.0, 23.5]  # minlon, minlat, maxlon, maxlat (mainland)
 # The same measure one level down/up (drill-down keeps the user's question).
-COUNTERPART = {
+COUNTERPART: dict[str, dict[str, str | None]] = {
     "commune": {"all_groups_pct": "groups_done", "service_index": None, "dti": None, "pii": None},
     "province": {"groups_done": "all_groups_pct"},
 }
@@ -63,7 +63,7 @@ class MapPage:
 def _query(page: MapPage, level: str, lang: str | None = None) -> str:
     """Query string that keeps the user's state when moving to a page of ``level``."""
     measure: str | None = page.measure.code
-    if level != page.level:
+    if level != page.level and measure is not None:
         measure = COUNTERPART[level].get(measure, measure)
     params: dict[str, str] = {}
     if measure and measure != "completion_pct":
@@ -180,7 +180,7 @@ def render_map_page(page: MapPage) -> str:
         },
         "strings": s,
     }
-    root = fmap.get_root()
+    root = figure_of(fmap)
     root.html.add_child(_element(chrome + config_script(config)))
     fmap.add_child(InitScript("IOC.initMap", layer))
     return finish(root.render(), page.lang, title)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import folium
 
 from maps import theme
-from maps.assets_local import add_page_assets, offline_map
+from maps.assets_local import add_page_assets, figure_of, offline_map
 from maps.choropleth import class_breaks, decimals_for, legend_html, palette_for, styled_layer
 from maps.i18n import strings
 from maps.measures import TASK_MEASURES, indicator_measures
@@ -145,7 +145,7 @@ def render_wall(page: WallPage) -> str:
                 "%" if m.unit == "%" else m.unit,
                 m.higher_is_better,
             )
-    views = []
+    views: list[dict[str, object]] = []
     for v in page.playlist:
         if v in REGIONS:
             views.append(
@@ -232,7 +232,7 @@ def render_wall(page: WallPage) -> str:
         "strings": s,
         **page.extra,
     }
-    root = fmap.get_root()
+    root = figure_of(fmap)
     root.html.add_child(folium.Element(chrome + config_script(config)))
     fmap.add_child(InitScript("IOC.initWall", layer))
     return finish(root.render(), page.lang, f"IOC — {s['app_title']}")

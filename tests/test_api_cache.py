@@ -63,9 +63,13 @@ def test_new_version_shows_within_the_ttl_with_a_new_etag(ttl_client, bump):
     plain = {"Accept-Encoding": "identity"}
     before = ttl_client.get("/api/v1/provinces", params={"fields": "code"}, headers=plain)
     bump()
-    time.sleep(0.6)
-    after = ttl_client.get("/api/v1/provinces", params={"fields": "code"}, headers=plain)
-    assert after.headers["etag"] != before.headers["etag"]
+    deadline = time.monotonic() + 0.5 + 1.0  # the TTL, and slack for a loaded machine
+    while True:  # wait for the condition (the new version), not for a fixed time
+        after = ttl_client.get("/api/v1/provinces", params={"fields": "code"}, headers=plain)
+        if after.headers["etag"] != before.headers["etag"]:
+            break
+        assert time.monotonic() < deadline, "the new data version did not show within the TTL"
+        time.sleep(0.05)
     assert int(after.headers["x-data-version"]) == int(before.headers["x-data-version"]) + 1
     assert after.json()["data_version"] == before.json()["data_version"] + 1
     stale = ttl_client.get(
@@ -92,13 +96,19 @@ def test_concurrent_misses_share_one_build_and_errors_are_not_cached():
         return b"x" * 2000
 
     results: list = []
-    threads = [
-        threading.Thread(target=lambda: results.append(cache.get_or_build(1, "k", slow, "a/b")))
-        for _ in range(8)
-    ]
+    start = threading.Barrier(8)
+
+    def ask() -> None:
+        start.wait(5)  # all eight ask at once
+        results.append(cache.get_or_build(1, "k", slow, "a/b"))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
     for t in threads:
         t.start()
-    time.sleep(0.2)
+    deadline = time.monotonic() + 5
+    while not calls:  # the build has started (the others queue behind it)
+        assert time.monotonic() < deadline, "no build started"
+        time.sleep(0.01)
     gate.set()
     for t in threads:
         t.join()

@@ -57,3 +57,23 @@ def test_cli_rejects_a_bad_province_code():
 
     result = CliRunner().invoke(app, ["maps", "build", "--out", "/tmp/x", "--province", "4"])
     assert result.exit_code != 0 and "--province" in result.output
+
+
+def test_build_runs_without_an_http_client_library(db_url, tmp_path):
+    """httpx is a test tool, not a run-time dependency: the build works with it blocked."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['httpx'] = None; sys.modules['starlette.testclient'] = None\n"
+        "from iocmap.cli import app\n"
+        f"app(['maps', 'build', '--out', {str(tmp_path)!r}, '--province', '96'])\n"
+    )
+    env = {**os.environ, "IOCMAP_DATABASE_URL": db_url}
+    res = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert (tmp_path / "p" / "96.html").is_file() and (tmp_path / "index.html").is_file()
+    assert '"/provinces/96"' in (tmp_path / "index.html").read_text(encoding="utf-8")

@@ -127,6 +127,14 @@ def test_owslib_features_client(live_server):
     assert w.collection_item("provinces", "96")["properties"]["name"] == "Cà Mau"
 
 
-@pytest.mark.parametrize("path", ["/ogc", "/ogc/conformance", "/ogc/collections"])
-def test_ogc_documents_are_json(client, path):
-    json.loads(client.get(path).content)
+@pytest.mark.parametrize(
+    ("path", "member"),
+    [("/ogc", "links"), ("/ogc/conformance", "conformsTo"), ("/ogc/collections", "collections")],
+)
+def test_ogc_documents_are_json(client, path, member):
+    r = client.get(path)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    doc = json.loads(r.content)
+    assert doc[member], (path, doc)
+    if path == "/ogc":
+        assert {"self", "conformance", "data"} <= {link["rel"] for link in doc["links"]}

@@ -4,10 +4,11 @@ geometry resolution, and the metadata every data response carries."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, cast
 from urllib.parse import urlencode
 
 from fastapi import Query, Request
+from fastapi.responses import JSONResponse
 
 from api.cache import request_key
 from api.errors import BadParameter
@@ -18,6 +19,15 @@ from geo.read.progress import STATUSES, DataState
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 PERIOD_PATTERN = r"^\d{4}(-Q[1-4])?$"
+
+
+class GeoJSONResponse(JSONResponse):
+    """``application/geo+json`` in OpenAPI for routes whose 200 body has a model (a
+    JSONResponse subclass so FastAPI documents the model under this media type; the
+    routes return their cached bytes as a plain Response, so nothing is re-serialised)."""
+
+    media_type = GEOJSON
+
 
 AsOf = Annotated[
     dt.date | None,
@@ -181,4 +191,4 @@ def meta_headers(as_of: dt.date) -> dict[str, str]:
 def cache_key(request: Request) -> str:
     """Host + path + sorted query: absolute links in a body depend on the host (and the
     cache fast path finds these entries before routing, see api.cache.CacheFastPath)."""
-    return request_key(request.scope)
+    return request_key(cast(dict, request.scope))  # an ASGI scope is a dict

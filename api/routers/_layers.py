@@ -6,9 +6,10 @@ parameters; one builder keeps their behaviour (filters, paging, caching) identic
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import orjson
@@ -122,11 +123,11 @@ def resolve_fields(
 
 
 def unit_query(
-    conn: Connection, level: str, p: LayerParams, as_of: dt.date, **overrides
+    conn: Connection, level: str, p: LayerParams, as_of: dt.date, **overrides: Any
 ) -> UnitQuery:
     """A UnitQuery from request parameters (validated; bad ones raise 400/404)."""
     fixed, inds, period = resolve_fields(conn, level, parse_list(p.fields), p.period)
-    kw = dict(
+    q = UnitQuery(
         level=level,
         as_of=as_of,
         year=p.year,
@@ -143,8 +144,7 @@ def unit_query(
         period=period,
         indicators=inds,
     )
-    kw.update(overrides)
-    return UnitQuery(**kw)
+    return dataclasses.replace(q, **overrides) if overrides else q
 
 
 async def collection(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from api.deps import LazyConnDep, StateDep, cached_response_async
 from api.errors import BadParameter
+from api.models import IndicatorList, IndicatorValues, ok
 from api.routers._common import JSON, PERIOD_PATTERN, cache_key, meta
 from geo.read import queries
 
@@ -56,7 +57,11 @@ def indicator_slice(
     }
 
 
-@router.get("/indicators", summary="Indicator definitions with the periods that have values")
+@router.get(
+    "/indicators",
+    summary="Indicator definitions with the periods that have values",
+    responses=ok(IndicatorList),
+)
 async def list_indicators(request: Request, db: LazyConnDep, state: StateDep):
     """Service index, DTI, PII (provinces) and commune rates; ``periods`` oldest first."""
 
@@ -66,7 +71,11 @@ async def list_indicators(request: Request, db: LazyConnDep, state: StateDep):
     return await cached_response_async(request, state, build, JSON, key=cache_key(request))
 
 
-@router.get("/indicators/{code}/values", summary="Values of one indicator for a period")
+@router.get(
+    "/indicators/{code}/values",
+    summary="Values of one indicator for a period",
+    responses=ok(IndicatorValues),
+)
 async def indicator_values(
     request: Request,
     db: LazyConnDep,

@@ -11,64 +11,50 @@ clamped, as Part 1 asks, not refused.
 from __future__ import annotations
 
 import datetime as dt
-import html
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.deps import LazyConnDep, StateDep, cached_response_async
 from api.errors import BadParameter
-from api.routers._common import GEOJSON, base_url, cache_key, page_links, parse_bbox
+from api.models import OgcFeatureCollection, UnitFeature
+from api.routers._common import GEOJSON, GeoJSONResponse, base_url, cache_key, page_links
+from api.routers._ogc_docs import (
+    COLLECTIONS,
+    CONFORMANCE,
+    CRS84,
+    DEFAULT_ITEMS,
+    GEOGRAPHIC,
+    HTML,
+    JSON,
+    MAX_ITEMS,
+    OAS30,
+    QUERYABLES,
+    SCHEMA,
+    bbox_in_wgs84,
+    collection_doc,
+    collection_or_404,
+    crs_uri,
+    flip_axes,
+    html_page,
+    openapi_doc,
+    parse_crs,
+    root_url,
+)
 from geo.read import tiles
 from geo.read.features import FULL, UnitQuery, feature_collection, unit_page
+from geo.read.progress import DataState
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
 
-JSON = "application/json"
-OAS30 = "application/vnd.oai.openapi+json;version=3.0"
-SCHEMA = "application/schema+json"
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
-# Output CRSs: WGS84 (CRS84 lon/lat, EPSG:4326 lat/lon) and VN-2000 (geographic and UTM 48N/49N).
-CRS_LIST = [CRS84, EPSG + "4326", EPSG + "4756", EPSG + "3405", EPSG + "3406"]
-_GEOGRAPHIC = {4326, 4756}  # EPSG axis order: latitude first
-CONFORMANCE = [
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
-    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
-]
-COLLECTIONS = {
-    "provinces": {
-        "level": "province",
-        "title": "Tỉnh, thành phố (34)",
-        "description": "Provinces and centrally governed cities since 1 July 2025, with the "
-        "progress of their Resolution 57 programme tasks and the Plan 02 commune rollup.",
-    },
-    "communes": {
-        "level": "commune",
-        "title": "Xã, phường, đặc khu (3.321)",
-        "description": "Communes, wards and special zones since 1 July 2025, with the "
-        "progress of their 16 Plan 02 task groups.",
-    },
+_JSON_OR_HTML: dict[int | str, dict[str, Any]] = {
+    200: {"description": "OK", "content": {JSON: {}, HTML: {}}}
 }
-QUERYABLES = {
-    "code": ("string", "Mã đơn vị (official code)"),
-    "name": ("string", "Tên (name, with diacritics)"),
-    "kind": ("string", "Loại (Tỉnh, Thành phố, Xã, Phường, Đặc khu)"),
-    "province_code": ("string", "Mã tỉnh (communes only)"),
-    "geometry_quality": ("string", "approximate | official"),
+_SCHEMA_OR_HTML: dict[int | str, dict[str, Any]] = {
+    200: {"description": "OK", "content": {SCHEMA: {}, HTML: {}}}
 }
-LICENCE = "CC BY 4.0 (figures); geometry: see 'source' and 'geometry_quality'"
-MAX_ITEMS = 10000
-DEFAULT_ITEMS = 100
-
-HTML = "text/html"
-_JSON_OR_HTML = {200: {"description": "OK", "content": {JSON: {}, HTML: {}}}}
-_SCHEMA_OR_HTML = {200: {"description": "OK", "content": {SCHEMA: {}, HTML: {}}}}
-_GEO_OR_HTML = {200: {"description": "OK", "content": {GEOJSON: {}, HTML: {}}}}
 F = Annotated[
     str | None,
     Query(pattern="^(json|geojson|html)$", description="output format (default json)"),
@@ -76,103 +62,25 @@ F = Annotated[
 CollectionId = Annotated[str, Path(description="provinces | communes")]
 
 
-def _root(request: Request) -> str:
-    return base_url(request) + "/ogc"
-
-
-def _respond(request: Request, state, build, media: str, f: str | None) -> Response:
+async def _respond(
+    request: Request, state: DataState, build: Callable[[], bytes], media: str, f: str | None
+) -> Response:
     """JSON (or GeoJSON) by default; ``f=html`` wraps the same document in a page."""
     if f == "html":
-        return cached_response_async(
+        return await cached_response_async(
             request,
             state,
-            lambda: _html(orjson.loads(build())),
+            lambda: html_page(orjson.loads(build())),
             "text/html; charset=utf-8",
             key=cache_key(request),
         )
-    return cached_response_async(request, state, build, media, key=cache_key(request))
-
-
-def _html(doc: dict) -> bytes:
-    """A plain page: title, links, and the document itself (for people with a browser)."""
-    title = html.escape(str(doc.get("title") or doc.get("id") or "iocmap OGC API"))
-    links = "".join(
-        f'<li><a href="{html.escape(link["href"])}">{html.escape(link.get("title") or link["rel"])}'
-        f"</a> <small>{html.escape(link.get('type', ''))}</small></li>"
-        for link in doc.get("links", [])
-    )
-    body = html.escape(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()[:200_000])
-    return (
-        f'<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>{title}</title>'
-        f"</head><body><h1>{title}</h1><ul>{links}</ul><pre>{body}</pre></body></html>"
-    ).encode()
-
-
-def _collection_or_404(collection_id: str) -> dict:
-    if collection_id not in COLLECTIONS:
-        raise BadParameter(
-            "collectionId",
-            f"unknown collection '{collection_id}'; available: {', '.join(COLLECTIONS)}",
-            404,
-        )
-    return COLLECTIONS[collection_id]
-
-
-def _parse_crs(raw: str | None, param: str) -> int:
-    """EPSG code of a CRS URI from ``CRS_LIST`` (CRS84 → 4326 with lon/lat order)."""
-    if raw is None or raw == CRS84:
-        return 4326
-    if raw.startswith("[") and raw.endswith("]"):  # safe-CURIE form [EPSG:3405]
-        raw = raw[1:-1]
-    code = raw.removeprefix(EPSG).removeprefix("EPSG:")
-    if raw in CRS_LIST or (code.isdigit() and EPSG + code in CRS_LIST):
-        return int(code)
-    raise BadParameter(param, f"unsupported {param} '{raw}'; supported: {', '.join(CRS_LIST)}")
-
-
-def _crs_uri(epsg: int, lonlat: bool) -> str:
-    return CRS84 if epsg == 4326 and lonlat else EPSG + str(epsg)
-
-
-def _collection_doc(request: Request, cid: str, extent: list[float]) -> dict:
-    meta = COLLECTIONS[cid]
-    root = _root(request)
-    return {
-        "id": cid,
-        "title": meta["title"],
-        "description": meta["description"],
-        "itemType": "feature",
-        "extent": {"spatial": {"bbox": [extent], "crs": CRS84}},
-        "crs": CRS_LIST,
-        "storageCrs": CRS84,
-        "links": [
-            {"rel": "self", "type": JSON, "href": f"{root}/collections/{cid}"},
-            {
-                "rel": "items",
-                "type": GEOJSON,
-                "title": "Features",
-                "href": f"{root}/collections/{cid}/items",
-            },
-            {
-                "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
-                "type": SCHEMA,
-                "title": "Queryables",
-                "href": f"{root}/collections/{cid}/queryables",
-            },
-            {
-                "rel": "license",
-                "type": "text/html",
-                "title": LICENCE,
-                "href": "https://creativecommons.org/licenses/by/4.0/",
-            },
-        ],
-    }
+    return await cached_response_async(request, state, build, media, key=cache_key(request))
 
 
 @router.get("", response_class=Response, responses=_JSON_OR_HTML, summary="Landing page")
 async def landing(request: Request, state: StateDep, f: F = None):
     """Links to the API definition, the conformance declaration and the collections."""
-    root = _root(request)
+    root = root_url(request)
 
     def build() -> bytes:
         return orjson.dumps(
@@ -240,7 +148,7 @@ async def conformance(request: Request, state: StateDep, f: F = None):
 )
 async def api_definition(request: Request, state: StateDep, f: F = None):
     """What GDAL and other clients read to learn the paging limits."""
-    return await _respond(request, state, lambda: orjson.dumps(_openapi(request)), OAS30, None)
+    return await _respond(request, state, lambda: orjson.dumps(openapi_doc(request)), OAS30, None)
 
 
 @router.get(
@@ -256,9 +164,11 @@ async def collections(request: Request, db: LazyConnDep, state: StateDep, f: F =
         ext = tiles.extents(db.conn)
         return orjson.dumps(
             {
-                "links": [{"rel": "self", "type": JSON, "href": _root(request) + "/collections"}],
+                "links": [
+                    {"rel": "self", "type": JSON, "href": root_url(request) + "/collections"}
+                ],
                 "collections": [
-                    _collection_doc(request, cid, ext.get(m["level"], [-180, -90, 180, 90]))
+                    collection_doc(request, cid, ext.get(m["level"], [-180, -90, 180, 90]))
                     for cid, m in COLLECTIONS.items()
                 ],
             }
@@ -281,11 +191,11 @@ async def collection(
     f: F = None,
 ):
     """Title, extent, CRSs and links of one collection."""
-    meta = _collection_or_404(collection_id)
+    meta = collection_or_404(collection_id)
 
     def build() -> bytes:
         ext = tiles.extents(db.conn).get(meta["level"], [-180, -90, 180, 90])
-        return orjson.dumps(_collection_doc(request, collection_id, ext))
+        return orjson.dumps(collection_doc(request, collection_id, ext))
 
     return await _respond(request, state, build, JSON, f)
 
@@ -303,14 +213,14 @@ async def queryables(
     f: F = None,
 ):
     """Properties usable as ``name=value`` filters on items (JSON Schema)."""
-    meta = _collection_or_404(collection_id)
+    meta = collection_or_404(collection_id)
     names = [n for n in QUERYABLES if n != "province_code" or meta["level"] == "commune"]
 
     def build() -> bytes:
         return orjson.dumps(
             {
                 "$schema": "https://json-schema.org/draft/2019-09/schema",
-                "$id": f"{_root(request)}/collections/{collection_id}/queryables",
+                "$id": f"{root_url(request)}/collections/{collection_id}/queryables",
                 "type": "object",
                 "title": meta["title"],
                 "properties": {
@@ -326,8 +236,8 @@ async def queryables(
 
 @router.get(
     "/collections/{collectionId}/items",
-    response_class=Response,
-    responses=_GEO_OR_HTML,
+    response_class=GeoJSONResponse,
+    responses={200: {"model": OgcFeatureCollection, "description": "OK", "content": {HTML: {}}}},
     summary="Features of a collection",
 )
 async def items(
@@ -353,10 +263,10 @@ async def items(
     f: F = None,
 ):
     """GeoJSON FeatureCollection with numberMatched/numberReturned and next/prev links."""
-    meta = _collection_or_404(collection_id)
+    meta = collection_or_404(collection_id)
     limit = min(limit, MAX_ITEMS)
-    out_crs = _parse_crs(crs, "crs")
-    box = _bbox_in_wgs84(bbox, bbox_crs)
+    out_crs = parse_crs(crs, "crs")
+    box = bbox_in_wgs84(bbox, bbox_crs)
     filters = tuple(
         (k, v)
         for k, v in (
@@ -386,8 +296,8 @@ async def items(
         )
         page = unit_page(conn, q)
         features = page.features
-        if out_crs in _GEOGRAPHIC and crs is not None:
-            features = _flip_axes(conn, page, q)
+        if out_crs in GEOGRAPHIC and crs is not None:
+            features = flip_axes(page)
         links = page_links(
             request, offset, limit, page.number_returned, page.number_matched, GEOJSON
         )
@@ -395,7 +305,7 @@ async def items(
             {
                 "rel": "collection",
                 "type": JSON,
-                "href": f"{_root(request)}/collections/{collection_id}",
+                "href": f"{root_url(request)}/collections/{collection_id}",
             }
         )
         return feature_collection(
@@ -405,7 +315,7 @@ async def items(
             data_as_of=state.reporting_date.isoformat() if state.reporting_date else None,
         )
 
-    headers = {"Content-Crs": f"<{_crs_uri(out_crs, crs is None or crs == CRS84)}>"}
+    headers = {"Content-Crs": f"<{crs_uri(out_crs, crs is None or crs == CRS84)}>"}
     if f == "html":
         return await _respond(request, state, build, GEOJSON, f)
     return await cached_response_async(
@@ -415,8 +325,11 @@ async def items(
 
 @router.get(
     "/collections/{collectionId}/items/{featureId}",
-    response_class=Response,
-    responses={**_GEO_OR_HTML, 404: {"description": "unknown feature"}},
+    response_class=GeoJSONResponse,
+    responses={
+        200: {"model": UnitFeature, "description": "OK", "content": {HTML: {}}},
+        404: {"description": "unknown feature"},
+    },
     summary="One feature",
 )
 async def item(
@@ -429,8 +342,8 @@ async def item(
     f: F = None,
 ):
     """A unit by its official code."""
-    meta = _collection_or_404(collection_id)
-    out_crs = _parse_crs(crs, "crs")
+    meta = collection_or_404(collection_id)
+    out_crs = parse_crs(crs, "crs")
     day = state.default_as_of()
 
     def build() -> bytes:
@@ -442,10 +355,10 @@ async def item(
         if page.number_returned == 0:
             raise BadParameter("featureId", f"no feature '{feature_id}' in {collection_id}", 404)
         features = page.features
-        if out_crs in _GEOGRAPHIC and crs is not None:
-            features = _flip_axes(conn, page, q)
+        if out_crs in GEOGRAPHIC and crs is not None:
+            features = flip_axes(page)
         feature = orjson.loads(features)
-        root = _root(request)
+        root = root_url(request)
         feature["links"] = [
             {
                 "rel": "self",
@@ -456,116 +369,9 @@ async def item(
         ]
         return orjson.dumps(feature)
 
-    headers = {"Content-Crs": f"<{_crs_uri(out_crs, crs is None or crs == CRS84)}>"}
+    headers = {"Content-Crs": f"<{crs_uri(out_crs, crs is None or crs == CRS84)}>"}
     if f == "html":
         return await _respond(request, state, build, GEOJSON, f)
     return await cached_response_async(
         request, state, build, GEOJSON, headers, key=cache_key(request)
     )
-
-
-def _bbox_in_wgs84(raw: str | None, bbox_crs: str | None):
-    """The bbox as lon/lat; a bbox given in another CRS is transformed (Part 2)."""
-    epsg = _parse_crs(bbox_crs, "bbox-crs")
-    if raw is None:
-        return None
-    if epsg == 4326 and (bbox_crs is None or bbox_crs == CRS84):
-        return parse_bbox(raw)
-    try:
-        nums = [float(v) for v in raw.split(",")]
-    except ValueError:
-        raise BadParameter("bbox", "bbox must be 4 numbers") from None
-    if len(nums) != 4 or nums[0] > nums[2] or nums[1] > nums[3]:
-        raise BadParameter("bbox", "bbox needs 4 numbers with min ≤ max")
-    if epsg in _GEOGRAPHIC:  # lat/lon order in EPSG geographic CRSs
-        nums = [nums[1], nums[0], nums[3], nums[2]]
-    from pyproj import Transformer
-
-    t = Transformer.from_crs(epsg, 4326, always_xy=True)
-    x0, y0, x1, y1 = t.transform_bounds(*nums)
-    return parse_bbox(f"{x0},{y0},{x1},{y1}")
-
-
-def _flip_axes(conn, page, q: UnitQuery) -> bytes:
-    """Latitude-first coordinates for EPSG geographic CRSs (rebuilt with flipped geometry)."""
-    flipped = orjson.loads(b"[" + page.features + b"]")
-    for feat in flipped:
-        if feat.get("geometry"):
-            feat["geometry"]["coordinates"] = _swap(feat["geometry"]["coordinates"])
-    return b",".join(orjson.dumps(x) for x in flipped)
-
-
-def _swap(coords):
-    if coords and isinstance(coords[0], (int, float)):
-        return [coords[1], coords[0], *coords[2:]]
-    return [_swap(c) for c in coords]
-
-
-def _openapi(request: Request) -> dict:
-    """A compact OpenAPI 3.0 document of the OGC endpoints."""
-    root = _root(request)
-
-    def param(name, schema, where="query", required=False, desc=""):
-        return {
-            "name": name,
-            "in": where,
-            "required": required,
-            "schema": schema,
-            "description": desc,
-        }
-
-    coll = param("collectionId", {"type": "string", "enum": list(COLLECTIONS)}, "path", True)
-    ok_json = {"200": {"description": "OK", "content": {JSON: {}}}}
-    ok_geo = {
-        "200": {"description": "OK", "content": {GEOJSON: {}}},
-        "400": {"description": "bad parameter"},
-        "404": {"description": "not found"},
-    }
-    items_params = [
-        coll,
-        param(
-            "limit",
-            {"type": "integer", "minimum": 1, "maximum": MAX_ITEMS, "default": DEFAULT_ITEMS},
-        ),
-        param("offset", {"type": "integer", "minimum": 0, "default": 0}),
-        param("bbox", {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}),
-        param("bbox-crs", {"type": "string", "format": "uri", "enum": CRS_LIST}),
-        param("crs", {"type": "string", "format": "uri", "enum": CRS_LIST}),
-        param("datetime", {"type": "string"}),
-        *[param(n, {"type": "string"}) for n in QUERYABLES],
-        param("f", {"type": "string", "enum": ["json", "geojson", "html"]}),
-    ]
-    return {
-        "openapi": "3.0.3",
-        "info": {
-            "title": "iocmap — OGC API – Features",
-            "version": "1.0.0",
-            "description": "Provinces and communes of Vietnam with Resolution 57 progress.",
-        },
-        "servers": [{"url": root}],
-        "paths": {
-            "/": {"get": {"summary": "Landing page", "responses": ok_json}},
-            "/conformance": {"get": {"summary": "Conformance", "responses": ok_json}},
-            "/collections": {"get": {"summary": "Collections", "responses": ok_json}},
-            "/collections/{collectionId}": {
-                "get": {"summary": "Collection", "parameters": [coll], "responses": ok_json}
-            },
-            "/collections/{collectionId}/queryables": {
-                "get": {"summary": "Queryables", "parameters": [coll], "responses": ok_json}
-            },
-            "/collections/{collectionId}/items": {
-                "get": {"summary": "Features", "parameters": items_params, "responses": ok_geo}
-            },
-            "/collections/{collectionId}/items/{featureId}": {
-                "get": {
-                    "summary": "Feature",
-                    "parameters": [
-                        coll,
-                        param("featureId", {"type": "string"}, "path", True),
-                        param("crs", {"type": "string", "enum": CRS_LIST}),
-                    ],
-                    "responses": ok_geo,
-                }
-            },
-        },
-    }

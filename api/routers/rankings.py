@@ -8,6 +8,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 
 from api.deps import LazyConnDep, StateDep, cached_response_async
+from api.models import Rankings, ok
 from api.routers._common import JSON, cache_key, meta
 from api.routers.indicators import IndicatorPeriod, Level, ProvinceFilter, indicator_slice
 
@@ -26,7 +27,11 @@ _KEYS = (
 )
 
 
-@router.get("/rankings", summary="Rank, value and change since the previous period")
+@router.get(
+    "/rankings",
+    summary="Rank, value and change since the previous period",
+    responses=ok(Rankings),
+)
 async def rankings(
     request: Request,
     db: LazyConnDep,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from api.deps import LazyConnDep, StateDep, cached_response_async
 from api.errors import BadParameter
+from api.models import SearchResults, ok
 from api.routers._common import JSON, cache_key, meta
 from geo.read import queries
 from geo.text import search_key
@@ -16,7 +17,11 @@ from geo.text import search_key
 router = APIRouter(tags=["search"])
 
 
-@router.get("/search", summary="Units by name (diacritic-insensitive), with their province")
+@router.get(
+    "/search",
+    summary="Units by name (diacritic-insensitive), with their province",
+    responses=ok(SearchResults),
+)
 async def search(
     request: Request,
     db: LazyConnDep,

@@ -9,12 +9,17 @@ import orjson
 from fastapi import APIRouter, Query, Request
 
 from api.deps import ConnDep, StateDep, cached_response, resolve_as_of
+from api.models import Summary, ok
 from geo.read.progress import national_summary, province_kpis
 
 router = APIRouter(tags=["summary"])
 
 
-@router.get("/summary", summary="National totals of Resolution 57 tasks and Plan 02 progress")
+@router.get(
+    "/summary",
+    summary="National totals of Resolution 57 tasks and Plan 02 progress",
+    responses=ok(Summary),
+)
 def summary(
     request: Request,
     conn: ConnDep,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from api.deps import LazyConnDep, StateDep, cached_response_async, resolve_as_of
 from api.errors import BadParameter
+from api.models import History, TaskList, ok
 from api.routers._common import (
     JSON,
     AsOf,
@@ -47,7 +48,11 @@ def _utc(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-@router.get("/units/{code}/tasks", summary="A unit's tasks with their status on a date")
+@router.get(
+    "/units/{code}/tasks",
+    summary="A unit's tasks with their status on a date",
+    responses={**ok(TaskList), 404: {"description": "unknown unit"}},
+)
 async def unit_tasks(
     request: Request,
     db: LazyConnDep,
@@ -98,7 +103,11 @@ async def unit_tasks(
     return await cached_response_async(request, state, build, JSON, key=cache_key(request))
 
 
-@router.get("/units/{code}/history", summary="Task events of a unit, newest first")
+@router.get(
+    "/units/{code}/history",
+    summary="Task events of a unit, newest first",
+    responses={**ok(History), 404: {"description": "unknown unit"}},
+)
 async def unit_history(
     request: Request,
     db: LazyConnDep,

@@ -23,6 +23,12 @@ Method (all in an equal-area metric CRS, kilometres):
    vertices (a valid polygonal coverage) exactly at the 6-decimal precision we publish. Pieces of
    a cell cut off from its generator (across a bay, say) go to the neighbour they share the
    longest edge with, so communes stay compact.
+
+Why one module of ~600 lines: it is one pipeline whose three steps share the metric CRS,
+its transformers and the tolerances above, and only ``build_demo_geometries`` and
+``province_geometries`` are used outside it (by ``geo.demo.loader``, which caches the
+result keyed by this file's bytes). Split by step, each part would import the others'
+private helpers and the cache key would have to list every part.
 """
 
 from __future__ import annotations

@@ -237,9 +237,9 @@ def unit_indicators(conn: Connection, code: str, period: str | None) -> list[dic
             continue  # the latest period comes first
         seen[r["indicator_code"]] = dict(r)
     out = []
-    for icode, r in seen.items():
+    for icode, cur in seen.items():
         d = defs.get(icode, {})
-        prev = previous_period(d.get("periods", []), r["period"])
+        prev = previous_period(d.get("periods", []), cur["period"])
         prow = None
         if prev:
             prow = (
@@ -262,15 +262,17 @@ def unit_indicators(conn: Connection, code: str, period: str | None) -> list[dic
                 "name_en": d.get("name_en"),
                 "unit": d.get("unit"),
                 "higher_is_better": d.get("higher_is_better"),
-                "period": r["period"],
-                "value": r["value"],
-                "rank": r["rank"],
-                "rank_of": int(r["rank_of"]),
+                "period": cur["period"],
+                "value": cur["value"],
+                "rank": cur["rank"],
+                "rank_of": int(cur["rank_of"]),
                 "previous_period": prev,
                 "previous_value": pv,
                 "previous_rank": pr,
-                "change": round(r["value"] - pv, 4) if pv is not None else None,
-                "rank_change": pr - r["rank"] if pr is not None and r["rank"] is not None else None,
+                "change": round(cur["value"] - pv, 4) if pv is not None else None,
+                "rank_change": pr - cur["rank"]
+                if pr is not None and cur["rank"] is not None
+                else None,
             }
         )
     order = list(defs)

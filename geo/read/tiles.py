@@ -96,9 +96,17 @@ def tile_sql(layer: str) -> str:
 
 
 def render_tile(
-    conn: Connection, layer: str, level: str, z: int, x: int, y: int, band: str, as_of: dt.date
+    conn: Connection,
+    layer: str,
+    level: str,
+    z: int,
+    x: int,
+    y: int,
+    band: str | None,
+    as_of: dt.date,
 ) -> bytes:
-    """One Mapbox vector tile (empty bytes when no unit touches it)."""
+    """One Mapbox vector tile (empty bytes when no unit touches it); ``band`` None =
+    full-resolution geometry (zooms past the finest simplified level)."""
     row = conn.execute(
         text(tile_sql(layer)),
         {

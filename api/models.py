@@ -1,0 +1,399 @@
+"""Pydantic models of the JSON bodies the API sends: the contract shown in /openapi.json.
+
+Why models that the routes never instantiate: every data response is built once per data
+version as bytes (orjson, PostGIS ``ST_AsGeoJSON``) and served from the cache, so
+re-serialising through pydantic would cost time on the hot path for nothing. The models
+are declared on the routes with ``responses={200: {"model": ...}}`` (documentation only,
+no validation at run time) and the tests validate real responses against them
+(``Model.model_validate(body)``, as tipg does), so the documentation cannot drift from
+what is sent.
+
+Bodies are ``extra="forbid"``: a field added to a response must be added here too, or the
+tests (and schemathesis' schema conformance check) fail. GeoJSON geometry is described by
+its type and a free coordinate array, on purpose: validating every coordinate of 3,321
+communes against a JSON schema would make the schema check cost seconds per response;
+geometry validity is tested in PostGIS instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["completed", "completed_late", "on_time", "overdue"]
+Level = Literal["province", "commune"]
+
+
+class _Body(BaseModel):
+    """A response body: unknown fields are an error (the documentation must be complete)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Link(_Body):
+    """A web link (OGC API / RFC 8288 style)."""
+
+    rel: str
+    type: str
+    href: str
+    title: str | None = None
+
+
+class DataMeta(_Body):
+    """What every data response carries: the data's reporting date and version."""
+
+    data_as_of: dt.date | None = Field(description="the data's reporting date")
+    data_version: int = Field(description="changes on every import (also the ETag's basis)")
+
+
+class DatedMeta(DataMeta):
+    """Data metadata plus the as-of date the task status was derived for."""
+
+    as_of: dt.date = Field(description="the date task status is derived for")
+
+
+# ---------------------------------------------------------------- errors
+
+
+class ErrorItem(BaseModel):
+    """One problem: the parameter (or file, row, field for imports) and the message."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    param: str | None = None
+    in_: str | None = Field(None, alias="in", description="query | path | body")
+    msg: str | None = None
+
+
+class Error(BaseModel):
+    """Every 4xx/5xx body: ``detail`` names the parameter; ``errors`` lists each problem.
+    A rejected import adds its ``report``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    detail: str
+    errors: list[ErrorItem]
+    report: dict[str, Any] | None = None
+
+
+# ---------------------------------------------------------------- summary
+
+
+class Plan02Rollup(_Body):
+    """Plan 02: communes with all 16 task groups done, and the groups done overall."""
+
+    communes: int
+    communes_all_groups_done: int
+    groups_done: int
+    groups_total: int
+    tasks_overdue: int
+
+
+class ProvinceKpi(_Body):
+    """One province's programme figures for the summary's slice (no geometry)."""
+
+    code: str
+    name: str
+    kind: str
+    tasks_total: int
+    tasks_completed: int
+    tasks_overdue: int
+    completion_pct: float | None
+    communes: int
+    communes_all_groups_done: int
+
+
+class Summary(DatedMeta):
+    """National totals of the provinces' programme tasks due in ``year``."""
+
+    program: str
+    year: int = Field(description="deadline year of the tasks counted")
+    tasks_total: int
+    tasks_completed: int
+    tasks_completed_late: int
+    tasks_in_progress: int
+    tasks_on_time: int
+    tasks_overdue: int
+    completion_pct: float | None
+    plan02: Plan02Rollup
+    provinces: list[ProvinceKpi]
+
+
+# ---------------------------------------------------------------- GeoJSON layers
+
+
+class Geometry(BaseModel):
+    """A GeoJSON geometry (RFC 7946, WGS84 lon/lat); coordinates are not itemised here."""
+
+    type: Literal["Polygon", "MultiPolygon", "Point", "GeometryCollection"]
+    coordinates: list[Any] | None = None
+    geometries: list[Any] | None = None
+
+
+class UnitIndicator(_Body):
+    """One indicator of a unit: value and rank of how many, and the change since the
+    previous period (``rank_change`` > 0 = moved up)."""
+
+    code: str
+    name: str | None
+    name_en: str | None
+    unit: str | None
+    higher_is_better: bool | None
+    period: str
+    value: float
+    rank: int | None
+    rank_of: int
+    previous_period: str | None
+    previous_value: float | None
+    previous_rank: int | None
+    change: float | None
+    rank_change: int | None
+
+
+class UnitRef(_Body):
+    """A province named by code and name."""
+
+    code: str
+    name: str
+
+
+class UnitProperties(BaseModel):
+    """Properties of a province or commune. Which appear depends on the level and on
+    ``fields``; ``period`` adds each indicator as ``<code>`` and ``<code>_rank``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str | None = None
+    name: str | None = None
+    kind: str | None = None
+    full_name: str | None = None
+    tasks_total: int | None = None
+    tasks_completed: int | None = Field(None, description="on time or late")
+    tasks_completed_late: int | None = None
+    tasks_on_time: int | None = None
+    tasks_overdue: int | None = None
+    completion_pct: float | None = None
+    geometry_quality: str | None = Field(None, description="approximate | official")
+    communes: int | None = Field(None, description="provinces: number of communes")
+    communes_all_groups_done: int | None = None
+    province_code: str | None = Field(None, description="communes: their province")
+    province_name: str | None = None
+    groups_done: int | None = Field(None, description="communes: Plan 02 groups done")
+    groups_total: int | None = None
+    area_km2: float | None = None
+    population: int | None = None
+    label_lon: float | None = None
+    label_lat: float | None = None
+    source: str | None = None
+    valid_from: dt.date | None = None
+
+
+class UnitDetailProperties(UnitProperties):
+    """Every property of one unit, its province (communes) and its indicators."""
+
+    province: UnitRef | None = None
+    indicators: list[UnitIndicator]
+
+
+class UnitFeature(BaseModel):
+    """A province or commune in a FeatureCollection; ``id`` is its official code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["Feature"]
+    id: str
+    geometry: Geometry | None
+    properties: UnitProperties
+    links: list[Link] | None = None
+
+
+class UnitCollection(DatedMeta):
+    """A page of a unit layer (RFC 7946 FeatureCollection with paging members)."""
+
+    type: Literal["FeatureCollection"]
+    period: str | None = Field(None, description="indicator period of the flat properties")
+    links: list[Link]
+    numberMatched: int
+    numberReturned: int
+    features: list[UnitFeature]
+
+
+class UnitDetail(DatedMeta):
+    """One province or commune with every figure, its indicators and links."""
+
+    type: Literal["Feature"]
+    id: str
+    geometry: Geometry | None
+    properties: UnitDetailProperties
+    links: list[Link]
+
+
+class OgcFeatureCollection(_Body):
+    """A page of an OGC API – Features collection (``/ogc/collections/{id}/items``)."""
+
+    type: Literal["FeatureCollection"]
+    timeStamp: dt.datetime
+    links: list[Link]
+    data_as_of: dt.date | None
+    numberMatched: int
+    numberReturned: int
+    features: list[UnitFeature]
+
+
+# ---------------------------------------------------------------- tasks and history
+
+
+class UnitIdentity(_Body):
+    """The unit a task list or history belongs to."""
+
+    code: str
+    name: str
+    kind: str
+    level: Level
+    full_name: str
+
+
+class Task(_Body):
+    """A task with its status on ``as_of``."""
+
+    id: int
+    external_id: str
+    program: str
+    group_no: int | None
+    phase: int | None
+    year: int | None
+    title: str
+    lead_agency: str | None
+    start_date: dt.date | None
+    deadline: dt.date
+    completed_at: dt.date | None
+    status: Status
+    days_overdue: int
+    status_label_vi: str
+    history_url: str
+
+
+class TaskList(DatedMeta):
+    """One page of a unit's tasks."""
+
+    unit: UnitIdentity
+    numberMatched: int
+    numberReturned: int
+    tasks: list[Task]
+    links: list[Link]
+
+
+class TaskEvent(_Body):
+    """One change to a task: when (UTC), who, from which file, old → new values."""
+
+    id: int
+    task_external_id: str
+    task_title: str
+    at: dt.datetime
+    actor: str | None
+    source: str | None
+    action: str
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+
+
+class History(DataMeta):
+    """One page of a unit's task events, newest first."""
+
+    unit: UnitIdentity
+    numberMatched: int
+    numberReturned: int
+    events: list[TaskEvent]
+    links: list[Link]
+
+
+# ---------------------------------------------------------------- indicators
+
+
+class IndicatorDef(_Body):
+    """An indicator and the periods that have values, oldest first."""
+
+    code: str
+    name: str
+    name_en: str | None
+    unit: str | None
+    higher_is_better: bool
+    level: str = Field(description="province | commune | both")
+    periods: list[str]
+    latest_period: str | None
+
+
+class IndicatorList(DataMeta):
+    """Every indicator definition."""
+
+    indicators: list[IndicatorDef]
+
+
+class IndicatorValue(_Body):
+    """A unit's value and rank for a period, with the previous period's and the changes
+    (``rank_change`` > 0 = improved)."""
+
+    code: str
+    name: str
+    full_name: str
+    province_code: str | None
+    value: float
+    rank: int | None
+    previous_value: float | None
+    previous_rank: int | None
+    change: float | None
+    rank_change: int | None
+
+
+class _IndicatorSlice(DataMeta):
+    indicator: IndicatorDef
+    period: str
+    previous_period: str | None
+    level: Level
+    province: str | None
+
+
+class IndicatorValues(_IndicatorSlice):
+    """Values of one indicator for one period, best rank first."""
+
+    values: list[IndicatorValue]
+
+
+class Rankings(_IndicatorSlice):
+    """Units ranked on one indicator, best first."""
+
+    items: list[IndicatorValue]
+
+
+# ---------------------------------------------------------------- search
+
+
+class SearchResult(_Body):
+    """A unit found by name, with its province and a bbox to zoom to."""
+
+    code: str
+    name: str
+    kind: str
+    level: Level
+    full_name: str
+    province_code: str | None
+    province_name: str | None
+    bbox: list[float] = Field(min_length=4, max_length=4, description="minlon,minlat,maxlon,maxlat")
+
+
+class SearchResults(DataMeta):
+    """Units ranked: exact name first, then prefix, then contains."""
+
+    q: str
+    results: list[SearchResult]
+
+
+def ok(model: type[BaseModel], description: str | None = None) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entry declaring the 200 body's model (documentation only: the routes
+    return cached bytes, which FastAPI passes through unvalidated)."""
+    entry: dict[str, Any] = {"model": model}
+    if description:
+        entry["description"] = description
+    return {200: entry}
