@@ -123,7 +123,9 @@ def append_only_tables(conn: psycopg.Connection) -> list[str]:
 def _grant(conn: psycopg.Connection, name: str) -> None:
     """Reset the role's privileges in this database to exactly the documented set."""
     role = sql.Identifier(name)
-    db = conn.execute("select current_database()").fetchone()[0]
+    row = conn.execute("select current_database()").fetchone()
+    assert row is not None  # current_database() always answers
+    db = row[0]
     for statement in (
         sql.SQL("grant connect, temporary on database {} to {}").format(sql.Identifier(db), role),
         sql.SQL("grant usage on schema public to {}").format(role),
