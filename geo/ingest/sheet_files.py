@@ -7,7 +7,8 @@ before the memory or the time is spent:
 - XLSX: the zip's declared sizes (zipfile never inflates a member past its declared size,
   so the check is a real bound), the number of sheets, then a pre-scan of the one
   worksheet with expat that counts rows, columns and cells and refuses any DTD (billion
-  laughs, XXE) before openpyxl builds a single row; openpyxl then reads in read-only mode
+  laughs, XXE; the prolog of every other XML part is checked for a DTD too) before
+  openpyxl builds a single row; openpyxl then reads in read-only mode
   with the declared ``<dimension>`` dropped, so a 5 KB file declaring ``A1:XFD1048576`` is
   not padded to 17 billion cells. ``defusedxml`` (a dependency) guards openpyxl's own XML.
 - CSV: physical line lengths are checked before parsing, and the delimiter is found by a
@@ -279,6 +280,43 @@ def check_zip(path: Path, name: str, limits: SheetLimits) -> None:
             name, f"the archive inflates to {total:,} bytes", "max_unzipped_bytes",
             limits.max_unzipped_bytes,
         )  # fmt: skip
+    with zipfile.ZipFile(path) as z:
+        for m in members:
+            if m.filename.endswith((".xml", ".rels")):
+                with z.open(m) as part:
+                    _refuse_dtd(part, name, m.filename)
+
+
+class _Prolog(Exception):
+    """The root element started: the prolog, where a DTD would be, is over."""
+
+
+def _refuse_dtd(stream, name: str, part: str) -> None:
+    """Refuse a part that declares a DTD (entity expansion, external entities): XLSX parts
+    never do. Reads only the prolog, up to the root element."""
+
+    def dtd(*_: object) -> None:
+        raise BadInput(
+            f"{name}: {part} declares a DTD, which spreadsheets never do"
+            " (refused: XML entity expansion or external entities)",
+            file=name,
+        )
+
+    def root(*_: object) -> None:
+        raise _Prolog
+
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = dtd
+    parser.EntityDeclHandler = dtd
+    parser.StartElementHandler = root
+    try:
+        while chunk := stream.read(1 << 14):
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except _Prolog:
+        return
+    except expat.ExpatError as exc:
+        raise BadInput(f"{name}: {part} is not well-formed XML ({exc})", file=name) from exc
 
 
 def prescan_worksheet(stream, name: str, limits: SheetLimits) -> None:
