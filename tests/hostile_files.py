@@ -184,7 +184,10 @@ except Exception as exc:
     out = {"outcome": type(exc).__name__, "message": str(exc),
            "limit": getattr(exc, "limit", None)}
 out["seconds"] = time.perf_counter() - start
-out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM: this process's own peak (ru_maxrss would count the forked parent before exec)
+hwm = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM:")]
+out["peak_mb"] = int(hwm[0].split()[1]) / 1024 if hwm else resource.getrusage(
+    resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))
 """
 
