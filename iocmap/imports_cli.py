@@ -153,6 +153,7 @@ def boundaries(
     ),
     dry_run: bool = DryRun,
     skip_invalid: bool = SkipInvalid,
+    lock_wait: float = LockWait,
     as_json: bool = AsJson,
 ) -> None:
     """Replace unit geometry with an official boundary file (upsert by code, nothing deleted)."""
@@ -167,6 +168,7 @@ def boundaries(
                 parent_field=parent_field, crs=crs, layer=layer, encoding=encoding,
                 dry_run=dry_run, skip_invalid=skip_invalid,
                 overlap_tolerance_m2=overlap_tolerance, progress=progress,
+                lock_timeout_s=lock_wait,
             )  # fmt: skip
         finally:
             engine.dispose()
