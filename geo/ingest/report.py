@@ -211,7 +211,9 @@ def _busy_message(conn: Connection, kind: str, waited_s: float) -> str:
             " extract(epoch from clock_timestamp() - a.xact_start) as secs"
             " from pg_locks l join pg_stat_activity a on a.pid = l.pid"
             " where l.locktype = 'advisory' and l.granted and l.classid = :ns"
-            " and l.objid = :k and l.objsubid = 2 limit 1"
+            " and l.objid = :k and l.objsubid = 2"
+            " and l.database = (select oid from pg_database where datname = current_database())"
+            " limit 1"
         ),
         {"ns": LOCK_NAMESPACE, "k": LOCK_KEYS[kind]},
     ).first()
