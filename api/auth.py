@@ -8,9 +8,8 @@ constant time and acts as a national admin without a database row.
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import HTTPException, Request
 
 from geo.tokens import Principal, authenticate
 
@@ -26,7 +25,8 @@ def bearer_token(request: Request) -> str | None:
     return value.strip()
 
 
-def _write_engine(request: Request):
+def write_engine(request: Request):
+    """The engine that writes: the primary's, when reads go to a replica."""
     state = request.app.state
     return getattr(state, "write_engine", None) or state.engine
 
@@ -39,7 +39,7 @@ def principal(request: Request, touch: bool = True) -> Principal | None:
     admin = request.app.state.settings.admin_token
     if admin and secrets.compare_digest(token.encode(), admin.encode()):
         return _BOOTSTRAP
-    engine = _write_engine(request) if touch else request.app.state.engine
+    engine = write_engine(request) if touch else request.app.state.engine
     with engine.begin() as conn:
         return authenticate(conn, token, touch=touch)
 
@@ -75,16 +75,3 @@ def read_guard(request: Request) -> None:
         raise HTTPException(
             401, "reading requires an API token", headers={"WWW-Authenticate": "Bearer"}
         )
-
-
-WriterDep = Annotated[Principal, Depends(require_writer)]
-AdminDep = Annotated[Principal, Depends(require_admin)]
-
-
-def forbid_outside_scope(request: Request, who: Principal, conn, unit_codes) -> None:
-    """403 naming the units when a scoped editor writes outside its province/commune."""
-    denied = who.can_write_units(conn, unit_codes)
-    if denied:
-        shown = ", ".join(denied[:10]) + (" …" if len(denied) > 10 else "")
-        scope = f"{who.scope_level}:{who.scope_code}" if who.scope_code else "none"
-        raise HTTPException(403, f"token '{who.name}' (scope {scope}) may not write units: {shown}")

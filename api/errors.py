@@ -18,7 +18,43 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from geo.errors import BadInput, ImportRejected, IocmapError
+from geo.errors import BadInput, Forbidden, ImportBusy, IocmapError, LimitExceeded
+from geo.ingest.report import ImportReport
+
+
+class ImportRejected(IocmapError):
+    """The file was read but failed validation: nothing was written; the report says why.
+
+    Only the API raises it (the CLI prints the report and exits 1), so it lives here."""
+
+    def __init__(self, report: ImportReport) -> None:
+        n = len(report.errors)
+        super().__init__(f"import rejected: {n} error{'s' if n != 1 else ''} in {report.file}")
+        self.report = report
+
+
+class FileTooLarge(IocmapError):
+    """An upload over the configured size cap (the body is refused while it streams in)."""
+
+
+# The one map from domain errors to HTTP statuses; the most specific class wins (mro order).
+STATUS: dict[type[IocmapError], int] = {
+    IocmapError: 400,
+    BadInput: 422,
+    LimitExceeded: 413,
+    ImportRejected: 422,
+    ImportBusy: 409,
+    Forbidden: 403,
+    FileTooLarge: 413,
+}
+
+
+def status_of(exc: IocmapError) -> int:
+    """The HTTP status of a domain error: its nearest class in ``STATUS``."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
 
 
 class BadParameter(Exception):
@@ -101,15 +137,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(IocmapError)
     async def domain_error(_: Request, exc: IocmapError) -> JSONResponse:
-        """geo/errors.py → status: bad file 422, rejected import 422 (+ the report), busy 409,
-        too large 413; problems name file, row and field."""
+        """Domain error → ``STATUS``: bad file 422, over a limit 413, rejected import 422
+        (+ the report), busy 409, forbidden 403; problems name file, row and field."""
         body = _body(exc.message)
         if isinstance(exc, ImportRejected):
             body["errors"] = [dataclasses.asdict(p) for p in exc.report.errors]
             body["report"] = exc.report.to_dict()
         elif isinstance(exc, BadInput):
             body["errors"] = [exc.as_problem()]
-        return JSONResponse(scrub_paths(body), status_code=exc.status_code)
+        return JSONResponse(scrub_paths(body), status_code=status_of(exc))
 
 
 ERROR_SCHEMA = {

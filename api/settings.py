@@ -57,8 +57,11 @@ class Settings(BaseSettings):
         default=None, description="bearer token allowed to import; unset = imports refused (403)"
     )
     import_max_bytes: int = Field(default=200 << 20, description="upload size cap for imports")
+    import_sheet_max_bytes: int = Field(
+        default=20 << 20, description="upload size cap for task and indicator sheets"
+    )
     import_lock_timeout_s: float = Field(
-        default=120.0, description="seconds an import waits for another of its kind (then 409)"
+        default=10.0, description="seconds an import waits for another of its kind (then 409)"
     )
     var_dir: str | None = Field(
         default=None,

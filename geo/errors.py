@@ -1,21 +1,16 @@
-"""Domain exceptions of the import pipeline; ``api/errors.py`` maps them to HTTP statuses.
+"""Domain exceptions of the import pipeline; ``api/errors.py`` maps each to an HTTP status.
 
 Why a hierarchy here and not HTTPException: geo/ never imports FastAPI, and the CLI needs
 the same errors (with the same messages naming file, row/feature and field) as the API.
+Why no status codes here: which status an error is, is the API's business; one map in
+``api/errors.py`` decides it (and this module then imports nothing of the pipeline).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from geo.ingest.report import ImportReport
-
 
 class IocmapError(Exception):
     """Base of every domain error: carries a message meant for the person who sent the file."""
-
-    status_code = 400
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -24,8 +19,6 @@ class IocmapError(Exception):
 
 class BadInput(IocmapError):
     """A file we cannot use at all: unreadable, wrong format, no usable field, no CRS…"""
-
-    status_code = 422
 
     def __init__(
         self,
@@ -45,30 +38,22 @@ class BadInput(IocmapError):
         return {"file": self.file, "row": self.row, "field": self.field, "reason": self.message}
 
 
-class ImportRejected(IocmapError):
-    """The file was read but failed validation: nothing was written; the report says why."""
+class LimitExceeded(BadInput):
+    """A file over one of the reader's limits (rows, cells, bytes inflated…): named, with
+    the limit's value, so the sender knows what to split or trim."""
 
-    status_code = 422
+    def __init__(self, message: str, *, file: str | None, limit: str, value: int) -> None:
+        super().__init__(message, file=file)
+        self.limit = limit
+        self.value = value
 
-    def __init__(self, report: ImportReport) -> None:
-        n = len(report.errors)
-        super().__init__(f"import rejected: {n} error{'s' if n != 1 else ''} in {report.file}")
-        self.report = report
+    def as_problem(self) -> dict:
+        return super().as_problem() | {"limit": self.limit, "max": self.value}
 
 
 class ImportBusy(IocmapError):
     """Another import of the same kind holds the lock longer than we are willing to wait."""
 
-    status_code = 409
-
 
 class Forbidden(IocmapError):
     """The writer may not change these units (a scoped token outside its province)."""
-
-    status_code = 403
-
-
-class FileTooLarge(IocmapError):
-    """An upload over the configured size cap."""
-
-    status_code = 413

@@ -193,3 +193,25 @@ class DataState(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+
+class ImportRun(Base):
+    """One committed import of any kind: who sent which file, what it did (append-only)."""
+
+    __tablename__ = "import_run"
+    __table_args__ = (
+        CheckConstraint("kind in ('boundaries', 'tasks', 'indicators')", name="import_run_kind"),
+        Index("import_run_kind_at_idx", "kind", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    kind: Mapped[str] = mapped_column(Text)
+    file: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(Text)  # NULL: the caller did not say
+    token_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("api_token.id"))
+    created: Mapped[int] = mapped_column(Integer)
+    updated: Mapped[int] = mapped_column(Integer)
+    unchanged: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int | None] = mapped_column(BigInteger)

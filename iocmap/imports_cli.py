@@ -1,9 +1,10 @@
 """``iocmap import boundaries|tasks|indicators``: run an import, show progress and the report.
 
-Thin on purpose: the work is in geo/ingest/ (boundaries.py, tasks.py, indicators.py); this
-module turns flags into arguments, draws a progress bar and prints the report as tables
-(``--json`` prints the same report the HTTP API returns). Exit code 1 when the import is
-rejected or the file cannot be used, 0 otherwise.
+Thin on purpose: the work is in geo/ingest/ (boundaries.py, and the sheet skeleton
+``sheet_import.py`` that tasks.py and indicators.py plug into); this module turns flags into
+the same ``ImportOptions`` the HTTP router builds, draws a progress bar and prints the
+report as tables (``--json`` prints the same report the HTTP API returns). Exit code 1 when
+the import is rejected or the file cannot be used, 0 otherwise.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -18,7 +20,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from geo.errors import IocmapError
-from geo.ingest.report import ImportReport, Problem
+from geo.ingest.report import DEFAULT_LOCK_WAIT_S, ImportReport, Problem
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from geo.ingest.sheet_import import ImportOptions
 
 import_app = typer.Typer(
     help="Import official boundaries, task sheets and indicator sheets (atomic, idempotent)",
@@ -35,6 +42,12 @@ Sheet = typer.Option(None, "--sheet", help="XLSX sheet name (default: the first)
 Encoding = typer.Option(None, "--encoding", help="force a text encoding: utf-8, cp1258, tcvn3, vni")
 Legacy = typer.Option(
     False, "--legacy-codes", help="unit codes are pre-July-2025 codes: map them to the new units"
+)
+LockWait = typer.Option(
+    DEFAULT_LOCK_WAIT_S,
+    "--lock-wait",
+    min=0.0,
+    help="seconds to wait for another import of the same kind before giving up",
 )
 
 
@@ -140,6 +153,7 @@ def boundaries(
     ),
     dry_run: bool = DryRun,
     skip_invalid: bool = SkipInvalid,
+    lock_wait: float = LockWait,
     as_json: bool = AsJson,
 ) -> None:
     """Replace unit geometry with an official boundary file (upsert by code, nothing deleted)."""
@@ -154,7 +168,28 @@ def boundaries(
                 parent_field=parent_field, crs=crs, layer=layer, encoding=encoding,
                 dry_run=dry_run, skip_invalid=skip_invalid,
                 overlap_tolerance_m2=overlap_tolerance, progress=progress,
+                lock_timeout_s=lock_wait,
             )  # fmt: skip
+        finally:
+            engine.dispose()
+
+    _run(build, as_json)
+
+
+def _run_sheet(
+    importer: Callable[[Engine, Path, ImportOptions], ImportReport],
+    path: Path,
+    as_json: bool,
+    **fields: object,
+) -> None:
+    """Run a sheet import (tasks, indicators) with ``ImportOptions`` made from the flags."""
+    from geo.db import app_database_url, make_engine
+    from geo.ingest.sheet_import import ImportOptions
+
+    def build(progress: Callable[[str, int, int], None]) -> ImportReport:
+        engine = make_engine(app_database_url())
+        try:
+            return importer(engine, path, ImportOptions(progress=progress, **fields))  # type: ignore[arg-type]
         finally:
             engine.dispose()
 
@@ -172,23 +207,17 @@ def tasks(
     legacy_codes: bool = Legacy,
     dry_run: bool = DryRun,
     skip_invalid: bool = SkipInvalid,
+    lock_wait: float = LockWait,
     as_json: bool = AsJson,
 ) -> None:
     """Upsert tasks by their id; every change goes to the task history."""
-    from geo.db import app_database_url, make_engine
     from geo.ingest.tasks import import_tasks
 
-    def build(progress):
-        engine = make_engine(app_database_url())
-        try:
-            return import_tasks(
-                engine, path, actor=actor, dry_run=dry_run, skip_invalid=skip_invalid,
-                legacy_codes=legacy_codes, sheet_name=sheet, encoding=encoding, progress=progress,
-            )  # fmt: skip
-        finally:
-            engine.dispose()
-
-    _run(build, as_json)
+    _run_sheet(
+        import_tasks, path, as_json, actor=actor, sheet_name=sheet, encoding=encoding,
+        legacy_codes=legacy_codes, dry_run=dry_run, skip_invalid=skip_invalid,
+        lock_timeout_s=lock_wait,
+    )  # fmt: skip
 
 
 @import_app.command("indicators")
@@ -197,25 +226,20 @@ def indicators(
         ..., exists=True, help="CSV or XLSX indicator sheet (long or wide)"
     ),
     period: str = typer.Option(None, "--period", help="period for a sheet without one (2025-Q3)"),
+    actor: str = typer.Option(None, "--actor", help="who to record (default: cli:<login>)"),
     sheet: str = Sheet,
     encoding: str = Encoding,
     legacy_codes: bool = Legacy,
     dry_run: bool = DryRun,
     skip_invalid: bool = SkipInvalid,
+    lock_wait: float = LockWait,
     as_json: bool = AsJson,
 ) -> None:
     """Upsert indicator values per unit and period; ranks computed when the sheet has none."""
-    from geo.db import app_database_url, make_engine
     from geo.ingest.indicators import import_indicators
 
-    def build(progress):
-        engine = make_engine(app_database_url())
-        try:
-            return import_indicators(
-                engine, path, period=period, dry_run=dry_run, skip_invalid=skip_invalid,
-                legacy_codes=legacy_codes, sheet_name=sheet, encoding=encoding, progress=progress,
-            )  # fmt: skip
-        finally:
-            engine.dispose()
-
-    _run(build, as_json)
+    _run_sheet(
+        import_indicators, path, as_json, period=period, actor=actor, sheet_name=sheet,
+        encoding=encoding, legacy_codes=legacy_codes, dry_run=dry_run,
+        skip_invalid=skip_invalid, lock_timeout_s=lock_wait,
+    )  # fmt: skip

@@ -259,12 +259,20 @@ def test_failure_after_staging_leaves_the_database_byte_for_byte(scratch, tmp_pa
     assert table_checksums(scratch) != before
 
 
-def test_failure_injected_by_environment(scratch, tmp_path, monkeypatch):
+def test_failure_injected_by_a_hook(scratch, tmp_path):
+    """The hook points take a callable (tests pass one; production passes none)."""
     shp, _ = tm3_shapefile(tmp_path, province=CA_MAU)
     before = table_checksums(scratch)
-    monkeypatch.setenv("IOCMAP_IMPORT_FAIL_AT", "swapped")
+    seen: list[str] = []
+
+    def hook(point: str) -> None:
+        seen.append(point)
+        if point == "swapped":
+            raise InjectedFailure("stop after the swap")
+
     with pytest.raises(InjectedFailure):
-        import_boundaries(scratch, shp, "commune")
+        import_boundaries(scratch, shp, "commune", fail_at=hook)
+    assert seen == ["staged", "swapped"]
     assert table_checksums(scratch) == before
 
 

@@ -1,5 +1,8 @@
 """An import killed with SIGKILL mid-transaction leaves the previous data intact, and the
-next import (same kind, same lock) succeeds."""
+next import (same kind, same lock) succeeds.
+
+The paused import runs through ``tests/pause_import.py`` (the CLI with a hook injected);
+production code has no environment-driven pause."""
 
 from __future__ import annotations
 
@@ -10,26 +13,51 @@ import sys
 import time
 from pathlib import Path
 
+from sqlalchemy import text
+
 from tests.import_fixtures import rows, table_checksums, write_xlsx
 
 HEADER = ["Mã nhiệm vụ", "Tên nhiệm vụ", "Mã tỉnh", "Hạn hoàn thành", "Ngày hoàn thành"]
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
 def _import(url: str, path: Path, pause_at: str | None = None) -> subprocess.Popen:
     env = {**os.environ, "IOCMAP_DATABASE_URL": url}
-    env.pop("IOCMAP_IMPORT_FAIL_AT", None)
     if pause_at:
-        env["IOCMAP_IMPORT_PAUSE_AT"] = pause_at
+        cmd = [sys.executable, "-m", "tests.pause_import", pause_at, "import", "tasks", str(path)]
     else:
-        env.pop("IOCMAP_IMPORT_PAUSE_AT", None)
-    exe = Path(sys.executable).parent / "iocmap"
+        cmd = [str(Path(sys.executable).parent / "iocmap"), "import", "tasks", str(path)]
     return subprocess.Popen(
-        [str(exe), "import", "tasks", str(path)],
+        cmd,
+        cwd=REPO,
         env=env,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _wait_until(condition, timeout_s: float = 30.0) -> None:
+    """Poll ``condition`` until it holds (a wait on a condition, not a fixed sleep)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+def _tasks_lock_held(engine) -> bool:
+    with engine.connect() as conn:
+        return bool(
+            conn.execute(
+                text(
+                    "select count(*) from pg_locks where locktype = 'advisory'"
+                    " and classid = 57 and objid = 2"
+                )
+            ).scalar()
+        )
 
 
 def test_sigkill_during_an_import_loses_nothing(scratch_url, scratch, tmp_path):
@@ -50,7 +78,7 @@ def test_sigkill_during_an_import_loses_nothing(scratch_url, scratch, tmp_path):
     proc.wait(timeout=10)
     assert proc.returncode == -signal.SIGKILL
 
-    time.sleep(0.5)  # the server notices the dead client and rolls back
+    _wait_until(lambda: not _tasks_lock_held(scratch))  # the server rolled the import back
     assert table_checksums(scratch) == before
 
     again = _import(scratch_url, sheet)

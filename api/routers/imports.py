@@ -2,13 +2,20 @@
 
 Why the same functions and the same report: a provincial office uploading a sheet must get
 exactly what ``iocmap import`` prints (counts, and every problem with file, row and
-field), as JSON. Uploads are size-capped (``IOCMAP_IMPORT_MAX_BYTES``) and written to a
-temporary directory in chunks; options are query parameters.
+field), as JSON: the query parameters become the same ``ImportOptions`` the CLI's flags
+do. Uploads are size-capped while they stream in (``IOCMAP_IMPORT_MAX_BYTES``; sheets
+``IOCMAP_IMPORT_SHEET_MAX_BYTES``, 20 MiB) and written to a temporary directory in chunks;
+the sheet reader then applies its own limits (rows, cells, inflated size: 413 naming the
+limit). The uploaded file's name is cleaned (``file_label``) before it is shown or
+stored. Waiting for another import of the same kind is bounded
+(``IOCMAP_IMPORT_LOCK_TIMEOUT_S``); the 409 names the import that holds the lock.
 
 Who may write (see api/auth.py and geo/tokens.py): boundaries and indicators need an
 admin token; task sheets an editor token scoped to the province/commune of every row (or
-an admin). ``IOCMAP_ADMIN_TOKEN`` is a bootstrap admin; others come from
-``iocmap token create``. Without any token the server is read-only.
+an admin). The kind is checked before the upload is read, and a scoped editor's units
+before any validation problem is reported (a 403, not a report on other units' rows).
+``IOCMAP_ADMIN_TOKEN`` is a bootstrap admin; others come from ``iocmap token create``.
+Without any token the server is read-only.
 """
 
 from __future__ import annotations
@@ -24,12 +31,16 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.auth import require_admin, require_writer
+from api.auth import require_admin, require_writer, write_engine
+from api.errors import FileTooLarge, ImportRejected
 from api.instance import private_dir
-from geo.errors import BadInput, FileTooLarge, Forbidden, ImportRejected
+from geo.errors import BadInput, Forbidden
 from geo.ingest.boundaries import import_boundaries
 from geo.ingest.indicators import import_indicators
+from geo.ingest.sheet_import import ImportOptions
+from geo.ingest.sheets import SheetLimits
 from geo.ingest.tasks import import_tasks
+from geo.safe_text import file_label
 from geo.tokens import Principal
 
 router = APIRouter(tags=["imports"])
@@ -100,19 +111,15 @@ async def _save_uploads(request: Request, folder: Path, cap: int) -> tuple[Path,
         saved.append(target)
         await up.close()
     if len(saved) == 1:
-        return saved[0], uploads[0].filename or saved[0].name
+        return saved[0], file_label(uploads[0].filename, saved[0].name)
     shp = [p for p in saved if p.suffix.lower() == ".shp"]
     if len(shp) == 1 and all(p.suffix.lower() in SHAPEFILE_PARTS for p in saved):
         original = next(u.filename for u in uploads if (u.filename or "").lower().endswith(".shp"))
-        return shp[0], original or shp[0].name
+        return shp[0], file_label(original, shp[0].name)
     raise BadInput(
         "several files uploaded: send one file (a .zip for a shapefile), or the parts of one"
         " shapefile (.shp, .shx, .dbf, .prj)"
     )
-
-
-def _engine(request: Request):
-    return getattr(request.app.state, "write_engine", None) or request.app.state.engine
 
 
 def _respond(report) -> JSONResponse:
@@ -155,42 +162,46 @@ async def post_import(
     skip_invalid: Skip = False,
 ):
     """Run the import and return its report (the same one ``iocmap import`` prints)."""
-    who = import_principal(request, kind)
-    actor = who.actor
+    who = import_principal(request, kind)  # before a byte of the upload is read
     if kind == "boundaries" and level is None:
         raise BadInput("boundaries need level=province or level=commune", field="level")
     settings = request.app.state.settings
-    cap = int(getattr(settings, "import_max_bytes", 200 << 20))
+    cap = int(settings.import_max_bytes)
+    if kind != "boundaries":
+        cap = min(cap, int(settings.import_sheet_max_bytes))
     # uploads land in this instance's private directory (api/instance.py), not /tmp
     work = getattr(request.app.state, "work_dir", None)
     base = private_dir(Path(work) / "uploads") if work else None
     folder = Path(tempfile.mkdtemp(prefix="upload-", dir=base))
     try:
         path, display = await _save_uploads(request, folder, cap)
-        common = {
-            "dry_run": dry_run,
-            "skip_invalid": skip_invalid,
-            "display_name": display,
-            "lock_timeout_s": float(getattr(settings, "import_lock_timeout_s", 120.0)),
-        }
+        options = ImportOptions(
+            dry_run=dry_run,
+            skip_invalid=skip_invalid,
+            legacy_codes=legacy_codes,
+            sheet_name=sheet,
+            encoding=encoding,
+            period=period,
+            display_name=display,
+            write_rejects_file=False,
+            actor=who.actor,
+            token_id=who.token_id,
+            lock_timeout_s=float(settings.import_lock_timeout_s),
+            limits=SheetLimits(max_bytes=cap),
+            authorize=scope_check(who) if kind == "tasks" else None,
+        )
+        engine = write_engine(request)
         if kind == "boundaries":
             report = await run_in_threadpool(
-                import_boundaries, _engine(request), path, level, code_field=code_field,
+                import_boundaries, engine, path, level, code_field=code_field,
                 name_field=name_field, parent_field=parent_field, crs=crs, layer=layer,
-                encoding=encoding, **common,
+                encoding=encoding, dry_run=dry_run, skip_invalid=skip_invalid,
+                display_name=display, lock_timeout_s=options.lock_timeout_s,
             )  # fmt: skip
         elif kind == "tasks":
-            report = await run_in_threadpool(
-                import_tasks, _engine(request), path, actor=actor, legacy_codes=legacy_codes,
-                sheet_name=sheet, encoding=encoding, write_rejects_file=False,
-                authorize=scope_check(who), token_id=who.token_id, **common,
-            )  # fmt: skip
+            report = await run_in_threadpool(import_tasks, engine, path, options)
         else:
-            report = await run_in_threadpool(
-                import_indicators, _engine(request), path, period=period,
-                legacy_codes=legacy_codes, sheet_name=sheet, encoding=encoding,
-                write_rejects_file=False, **common,
-            )  # fmt: skip
+            report = await run_in_threadpool(import_indicators, engine, path, options)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return _respond(report)

@@ -2,8 +2,10 @@
 
 What lives here: the import report and transaction (``report``), vector-file reading and
 geometry repair/topology (``boundaries``, ``topology``), legacy text encodings
-(``encodings``), sheets (``sheets``) and the task/indicator importers (``tasks``,
-``indicators``), the code resolver (``resolve``) and the bulk writer (``store``).
+(``encodings``), sheets: the bounded file reader (``sheet_files``), cell parsing
+(``sheets``), the one sheet-import skeleton (``sheet_import``) and the kinds that plug into
+it (``tasks`` with ``task_cells``, ``indicators``), the code resolver (``resolve``) and the
+bulk writer (``store``).
 
 Who may import it: ``api``, ``iocmap``, ``geo.demo`` (which writes through ``store``) and
 tests. It imports only ``geo``'s shared modules (``db``, ``models``, ``text``, ``official``,

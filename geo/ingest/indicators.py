@@ -12,27 +12,26 @@ row, are kept as published.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
 from geo.errors import BadInput
-from geo.ingest import store
-from geo.ingest.report import ImportReport, fail_point, finish, import_transaction
+from geo.ingest.report import ImportReport
 from geo.ingest.resolve import UnitResolver
+from geo.ingest.sheet_import import ImportOptions, SheetItem, SheetSpec, run_sheet_import
 from geo.ingest.sheets import (
     CellError,
+    Sheet,
     header_key,
+    header_level,
     map_headers,
     parse_int,
     parse_number,
-    read_sheet,
     text_value,
-    write_rejects,
 )
-from geo.safe_text import file_label
 from geo.text import search_key
 
 ALIASES: dict[str, list[str]] = {
@@ -55,7 +54,6 @@ ALIASES: dict[str, list[str]] = {
     "value": ["Giá trị", "Điểm", "Kết quả", "Tỷ lệ", "value", "score"],
     "rank": ["Xếp hạng", "Thứ hạng", "Hạng", "rank"],
 }
-KNOWN_HEADERS = [h for hs in ALIASES.values() for h in hs]
 ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 
 
@@ -69,18 +67,20 @@ class IndicatorDef:
 
 
 @dataclass
-class Value:
+class Value(SheetItem):
     """One (unit, indicator, period) value from one row (wide rows give several)."""
 
-    row_no: int
-    column: str
+    column: str = ""
     indicator: str | None = None
     unit_code: str | None = None
     unit_level: str | None = None
     period: str | None = None
     value: float | None = None
     rank: int | None = None
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (column, reason)
+
+    @property
+    def code(self) -> str | None:
+        return self.unit_code
 
 
 def parse_period(value: object) -> str:
@@ -122,102 +122,126 @@ def _indicators(conn: Connection) -> dict[str, IndicatorDef]:
     return out
 
 
-def import_indicators(
-    engine: Engine,
-    path: str | Path,
-    *,
-    period: str | None = None,
-    dry_run: bool = False,
-    skip_invalid: bool = False,
-    legacy_codes: bool = False,
-    sheet_name: str | None = None,
-    encoding: str | None = None,
-    display_name: str | None = None,
-    write_rejects_file: bool = True,
-    fail_at: str | None = None,
-    lock_timeout_s: float | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
-) -> ImportReport:
-    """Read an indicator sheet and upsert its values (see the module docstring)."""
-    path = Path(path)
-    name = file_label(display_name or path.name)  # stored as source, shown in headers
-    report = ImportReport(kind="indicators", file=name, dry_run=dry_run)
-    sheet = read_sheet(path, KNOWN_HEADERS, sheet_name, encoding, name)
-    report.notes.extend(sheet.notes)
-    cols = map_headers(sheet.headers, ALIASES)
-    unit_col = cols.get("legacy_unit_code") or cols.get("unit_code")
-    if unit_col is None:
-        raise BadInput(
-            f"{name}: no unit code column (expected 'Mã đơn vị', 'Mã tỉnh' or 'Mã xã');"
-            f" columns found: {', '.join(sheet.headers)}",
-            file=name,
-            field="unit_code",
-        )
-    fixed_period = parse_period(period) if period else None
-    if "period" not in cols and fixed_period is None:
-        raise BadInput(
-            f"{name}: no period column ('Kỳ') and no period given (e.g. period=2025-Q3)",
-            file=name,
-            field="period",
-        )
-    report.read = len(sheet.rows)
+class IndicatorSheet(SheetSpec):
+    """Indicator sheets, long or wide: upsert values by (indicator, unit, period)."""
 
-    with import_transaction(engine, "indicators", report, lock_timeout_s) as conn:
-        defs = _indicators(conn)
-        long = "indicator" in cols and "value" in cols
-        value_cols: dict[str, IndicatorDef] = {}
-        if not long:
-            for h in sheet.headers:
-                if h not in cols.values() and header_key(h) in defs:
-                    value_cols[h] = defs[header_key(h)]
-            if not value_cols:
-                codes = ", ".join(sorted({d.code for d in defs.values()}))
+    kind = "indicators"
+    aliases = ALIASES
+
+    def __init__(self) -> None:
+        self.cols: dict[str, str] = {}
+        self.unit_col = ""
+        self.fixed_period: str | None = None
+        self.defs: dict[str, IndicatorDef] = {}
+        self.value_cols: dict[str, IndicatorDef] = {}
+        self.resolver: UnitResolver | None = None
+        self.name = ""
+        self.headers: list[str] = []
+        self.report: ImportReport | None = None
+        self.inserts: list[Value] = []
+        self.updates: list[tuple[int, Value, int | None]] = []
+        self.good: list[Value] = []
+
+    def columns(self, sheet: Sheet, report: ImportReport, options: ImportOptions) -> dict:
+        self.name = name = sheet.file
+        cols = self.cols = map_headers(sheet.headers, ALIASES)
+        unit_col = cols.get("legacy_unit_code") or cols.get("unit_code")
+        if unit_col is None:
+            raise BadInput(
+                f"{name}: no unit code column (expected 'Mã đơn vị', 'Mã tỉnh' or 'Mã xã');"
+                f" columns found: {', '.join(sheet.headers)}",
+                file=name,
+                field="unit_code",
+            )
+        self.unit_col = unit_col
+        try:
+            self.fixed_period = parse_period(options.period) if options.period else None
+        except CellError as exc:
+            raise BadInput(f"period: {exc}", field="period") from exc
+        if "period" not in cols and self.fixed_period is None:
+            raise BadInput(
+                f"{name}: no period column ('Kỳ') and no period given (e.g. period=2025-Q3)",
+                file=name,
+                field="period",
+            )
+        self.headers = sheet.headers
+        self.report = report
+        return cols
+
+    def load(self, conn: Connection, resolver: UnitResolver, options: ImportOptions) -> None:
+        """Indicator definitions decide long or wide (outside the lock: imports never
+        change them)."""
+        self.resolver = resolver
+        self.defs = _indicators(conn)
+        cols = self.cols
+        if not ("indicator" in cols and "value" in cols):
+            for h in self.headers:
+                if h not in cols.values() and header_key(h) in self.defs:
+                    self.value_cols[h] = self.defs[header_key(h)]
+            if not self.value_cols:
+                codes = ", ".join(sorted({d.code for d in self.defs.values()}))
                 raise BadInput(
-                    f"{name}: neither a long sheet ('Chỉ số' + 'Giá trị' columns) nor a wide"
-                    f" one (a column per indicator code: {codes})",
-                    file=name,
+                    f"{self.name}: neither a long sheet ('Chỉ số' + 'Giá trị' columns) nor a"
+                    f" wide one (a column per indicator code: {codes})",
+                    file=self.name,
                 )
-        report.fields = dict(cols) | {d.code: h for h, d in value_cols.items()}
-        resolver = UnitResolver.load(conn, legacy=legacy_codes or "legacy_unit_code" in cols)
-        values: list[Value] = []
+        assert self.report is not None, "columns() runs before load()"
+        self.report.fields = dict(cols) | {d.code: h for h, d in self.value_cols.items()}
+
+    def parse(self, sheet: Sheet, report: ImportReport) -> list[SheetItem]:
+        values: list[SheetItem] = []
         for row_no, cells in sheet.rows:
             values.extend(
                 _row_values(
-                    row_no, cells, cols, unit_col, value_cols, defs, resolver, fixed_period, report
+                    row_no, cells, self.cols, self.unit_col, self.value_cols, self.defs,
+                    self.resolver, self.fixed_period, report,
                 )
-            )
-        _flag_duplicates(values)
-        bad_rows = {v.row_no for v in values if v.problems}
-        for v in values:
-            for column, reason in v.problems:
-                add = report.reject if skip_invalid else report.error
-                add(reason, row=v.row_no, field=column, code=v.unit_code)
-        if report.errors:
-            return finish(report)
-        good = [v for v in values if v.row_no not in bad_rows]
-        if skip_invalid and bad_rows and write_rejects_file and not dry_run:
-            out = path.with_name(f"{path.stem}.rejects.csv")
-            reasons: dict[int, list[str]] = {}
-            for v in values:
-                for column, reason in v.problems:
-                    reasons.setdefault(v.row_no, []).append(f"{column}: {reason}")
-            cells_by_row = dict(sheet.rows)
-            write_rejects(
-                out,
-                sheet.headers,
-                ((n, cells_by_row[n], "; ".join(reasons[n])) for n in sorted(bad_rows)),
-            )
-            report.rejects_file = str(out)
-        _apply(conn, good, defs, report, fail_at)
-    return finish(report)
+            )  # fmt: skip
+        return values
+
+    def duplicate_key(self, item: SheetItem) -> tuple | None:
+        if isinstance(item, Value) and item.indicator and item.unit_code and item.period:
+            return (item.indicator, item.unit_code, item.period)
+        return None
+
+    def duplicate_problem(self, item: SheetItem, key: Any, rows: str) -> tuple[str, str]:
+        ind, unit, per = key
+        assert isinstance(item, Value)
+        return (item.column, f"{ind} for {unit} in {per} appears on rows {rows}")
+
+    def units_touched(self, items: list[SheetItem]) -> set[str]:
+        return {v.unit_code for v in items if isinstance(v, Value) and v.unit_code}
+
+    def stage(self, conn: Connection, good: list[SheetItem], report: ImportReport) -> None:
+        self.good = [v for v in good if isinstance(v, Value)]
+        self.inserts, self.updates = _stage(conn, self.good)
+        report.created, report.updated = len(self.inserts), len(self.updates)
+        report.unchanged = len(self.good) - len(self.inserts) - len(self.updates)
+
+    def write(self, conn: Connection, report: ImportReport) -> bool:
+        _write(conn, self.inserts, self.updates)
+        reranked = _recompute_ranks(conn, self.good)
+        if reranked:
+            report.notes.append(f"ranks recomputed: {reranked} value(s) changed rank")
+            if not (self.inserts or self.updates):
+                report.updated = reranked  # only ranks moved: still a change users will see
+        return bool(self.inserts or self.updates or reranked)
+
+
+def import_indicators(
+    engine: Engine, path: str | Path, options: ImportOptions | None = None, **overrides: Any
+) -> ImportReport:
+    """Read an indicator sheet and upsert its values (see the module docstring).
+
+    ``options`` (or keyword overrides of its fields: ``period``, ``dry_run``, …) say how."""
+    options = replace(options or ImportOptions(), **overrides)
+    return run_sheet_import(engine, path, IndicatorSheet(), options)
 
 
 def _row_values(row_no, cells, cols, unit_col, value_cols, defs, resolver, fixed_period, report):
     """The values one row gives: one (long) or one per indicator column (wide)."""
-    base = Value(row_no, unit_col)
-    hint = "commune" if "xa" in header_key(unit_col) else None
-    if "tinh" in header_key(unit_col):
-        hint = "province"
+    base = Value(row_no, column=unit_col)
+    hint = header_level(unit_col)
     try:
         name = text_value(cells.get(cols["unit_name"])) if "unit_name" in cols else None
         unit, note = resolver.resolve(cells.get(unit_col), hint=hint, name=name)
@@ -251,8 +275,8 @@ def _row_values(row_no, cells, cols, unit_col, value_cols, defs, resolver, fixed
         pairs = list(value_cols.items())
     out = []
     for column, d in pairs:
-        v = Value(row_no, column, d.code if d else None, base.unit_code, base.unit_level,
-                  base.period, None, base.rank, list(base.problems))  # fmt: skip
+        v = Value(row_no, list(base.problems), column, d.code if d else None, base.unit_code,
+                  base.unit_level, base.period, None, base.rank)  # fmt: skip
         try:
             v.value = parse_number(cells.get(column))
         except CellError as exc:
@@ -276,19 +300,10 @@ def _row_values(row_no, cells, cols, unit_col, value_cols, defs, resolver, fixed
     return out
 
 
-def _flag_duplicates(values: list[Value]) -> None:
-    seen: dict[tuple, list[Value]] = {}
-    for v in values:
-        if v.indicator and v.unit_code and v.period:
-            seen.setdefault((v.indicator, v.unit_code, v.period), []).append(v)
-    for (ind, unit, per), same in seen.items():
-        if len(same) > 1:
-            rows = ", ".join(str(v.row_no) for v in same)
-            for v in same:
-                v.problems.append((v.column, f"{ind} for {unit} in {per} appears on rows {rows}"))
-
-
-def _apply(conn, good: list[Value], defs, report: ImportReport, fail_at: str | None) -> None:
+def _stage(
+    conn: Connection, good: list[Value]
+) -> tuple[list[Value], list[tuple[int, Value, int | None]]]:
+    """(new values, (id, value, stored rank) of changed ones) against what is stored."""
     existing = {
         (r.indicator_code, r.unit_code, r.period): (r.id, r.value, r.rank)
         for r in conn.execute(
@@ -308,9 +323,12 @@ def _apply(conn, good: list[Value], defs, report: ImportReport, fail_at: str | N
         vid, old_value, old_rank = existing[key]
         if old_value != v.value or (v.rank is not None and v.rank != old_rank):
             updates.append((vid, v, old_rank))
-    report.created, report.updated = len(inserts), len(updates)
-    report.unchanged = len(good) - len(inserts) - len(updates)
-    fail_point("staged", fail_at)
+    return inserts, updates
+
+
+def _write(
+    conn: Connection, inserts: list[Value], updates: list[tuple[int, Value, int | None]]
+) -> None:
     if inserts:
         conn.execute(
             text(
@@ -334,14 +352,6 @@ def _apply(conn, good: list[Value], defs, report: ImportReport, fail_at: str | N
                 for vid, v, old in updates
             ],
         )
-    reranked = _recompute_ranks(conn, good)
-    if reranked:
-        report.notes.append(f"ranks recomputed: {reranked} value(s) changed rank")
-    fail_point("swapped", fail_at)
-    if inserts or updates or reranked:
-        if not (inserts or updates):
-            report.updated = reranked  # only ranks moved: still a change users will see
-        report.version = store.bump_version(conn, None, f"indicators: {report.file}")
 
 
 def _recompute_ranks(conn: Connection, good: list[Value]) -> int:

@@ -1,4 +1,4 @@
-"""What every import shares: the report, the per-kind lock, the test hook, the transaction.
+"""What every import shares: the report, the per-kind lock, the hook points, the transaction.
 
 Why one report type for boundaries, tasks and indicators: the CLI prints it as a table and
 the API returns it as JSON, so a person reading either sees the same counts and the same
@@ -7,20 +7,29 @@ problems, each naming the file, the row (or feature) and the field.
 The transaction rule (see ``run_in_transaction``): an import takes a transaction-level
 advisory lock for its kind, stages, validates and swaps in ONE transaction, and commits only
 when nothing failed; a dry run rolls back at the very end, so it reports exactly what a real
-run would have done.
+run would have done. A committed import also writes one ``import_run`` row (kind, file,
+actor, token, counts) in the same transaction: who changed the data is never lost.
+
+Why the lock wait is bounded and says who holds it: an office uploading a sheet while a
+large dry run holds the lock must hear within seconds which import is in the way, not wait
+two minutes for a bare 409.
+
+Hook points (``fail_point``) are where tests inject a failure or a pause; production code
+passes no hook, and nothing is read from the environment.
 """
 
 from __future__ import annotations
 
-import os
-import sys
+import getpass
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from geo.errors import ImportBusy
 
@@ -29,16 +38,15 @@ Status = Literal["imported", "no_changes", "dry_run", "rejected"]
 # pg_advisory_xact_lock(namespace, kind): 57 = Resolution 57, one key per import kind.
 LOCK_NAMESPACE = 57
 LOCK_KEYS: dict[str, int] = {"boundaries": 1, "tasks": 2, "indicators": 3}
-# Test hook: IOCMAP_IMPORT_FAIL_AT=staged|swapped makes an import fail at that point.
-FAIL_ENV = "IOCMAP_IMPORT_FAIL_AT"
-# Test hook: IOCMAP_IMPORT_PAUSE_AT=staged|swapped makes an import stop there (printing
-# "iocmap-import-paused-at <name>" on stderr) so a test can SIGKILL it mid-transaction.
-PAUSE_ENV = "IOCMAP_IMPORT_PAUSE_AT"
+DEFAULT_LOCK_WAIT_S = 10.0  # how long an import waits for another of its kind (then 409)
 Progress = Callable[[str, int, int], None]  # (step, done, total)
+# Called at each named point of an import ("staged": rows written, "swapped": data changed,
+# not committed); tests pass one to fail or pause there.
+ImportHook = Callable[[str], None]
 
 
 class InjectedFailure(RuntimeError):
-    """Raised by the test hook: proves a failure after staging leaves the database as it was."""
+    """Raised by a test hook: proves a failure after staging leaves the database as it was."""
 
 
 @dataclass
@@ -137,50 +145,110 @@ class ImportReport:
         return d
 
 
-def lock_import(conn: Connection, kind: str, timeout_s: float | None = None) -> None:
+def default_actor() -> str:
+    """Who imports from the command line: ``cli:<login>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "cli"
+
+
+def _ascii_label(text_: str, limit: int = 63) -> str:
+    """ASCII for ``application_name`` (PostgreSQL replaces other characters by ``?``)."""
+    folded = unicodedata.normalize("NFKD", text_.replace("đ", "d").replace("Đ", "D"))
+    out = "".join(ch for ch in folded if 32 <= ord(ch) < 127)
+    return out[:limit]
+
+
+def holder_label(kind: str, report: ImportReport, actor: str | None) -> str:
+    """What a waiting import is told holds the lock: kind, dry run, actor, file."""
+    dry = " dry run" if report.dry_run else ""
+    return _ascii_label(f"iocmap {kind}{dry} by {actor or '?'}: {report.file}")
+
+
+def lock_import(
+    conn: Connection, kind: str, timeout_s: float | None = None, label: str | None = None
+) -> None:
     """Serialise imports of one kind: a transaction-level advisory lock, released at commit.
 
-    ``timeout_s`` bounds the wait (``lock_timeout``); past it ``ImportBusy`` is raised."""
+    ``timeout_s`` bounds the wait (``lock_timeout``, None = wait for ever); past it
+    ``ImportBusy`` names the holder (its ``label``, shown as the session's
+    ``application_name``) and how long it has been running."""
+    key = {"ns": LOCK_NAMESPACE, "k": LOCK_KEYS[kind]}
     if timeout_s is not None:
         conn.execute(text("select set_config('lock_timeout', :t, true)"), {"t": f"{timeout_s}s"})
     try:
-        conn.execute(
-            text("select pg_advisory_xact_lock(:ns, :k)"),
-            {"ns": LOCK_NAMESPACE, "k": LOCK_KEYS[kind]},
-        )
-    except Exception as exc:  # lock_timeout → LockNotAvailable (55P03)
-        if "lock timeout" in str(exc).lower() or "55P03" in str(exc):
-            raise ImportBusy(f"another {kind} import is running; try again shortly") from exc
-        raise
+        with conn.begin_nested():  # a timeout must not abort the import's transaction
+            conn.execute(text("select pg_advisory_xact_lock(:ns, :k)"), key)
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        raise ImportBusy(_busy_message(conn, kind, timeout_s or 0.0)) from exc
     if timeout_s is not None:
         conn.execute(text("select set_config('lock_timeout', '0', true)"))
+    if label:
+        conn.execute(text("select set_config('application_name', :n, true)"), {"n": label})
 
 
-def fail_point(name: str, fail_at: str | None) -> None:
-    """The test hook: fail here when asked by argument or by ``IOCMAP_IMPORT_FAIL_AT``."""
-    wanted = fail_at or os.environ.get(FAIL_ENV)
-    if wanted == name:
+def _busy_message(conn: Connection, kind: str, waited_s: float) -> str:
+    holder = conn.execute(
+        text(
+            "select a.application_name, a.pid,"
+            " extract(epoch from clock_timestamp() - a.xact_start) as secs"
+            " from pg_locks l join pg_stat_activity a on a.pid = l.pid"
+            " where l.locktype = 'advisory' and l.granted and l.classid = :ns"
+            " and l.objid = :k and l.objsubid = 2"
+            " and l.database = (select oid from pg_database where datname = current_database())"
+            " limit 1"
+        ),
+        {"ns": LOCK_NAMESPACE, "k": LOCK_KEYS[kind]},
+    ).first()
+    who = "another session"
+    if holder is not None:
+        name = holder.application_name or f"database session {holder.pid}"
+        who = f"{name}, running for {float(holder.secs or 0):.0f} s"
+    return (
+        f"another {kind} import is running ({who}); waited {waited_s:g} s for it:"
+        " try again when it has finished"
+    )
+
+
+def fail_point(name: str, hook: ImportHook | str | None = None) -> None:
+    """A named point of every import where a test may fail or pause it.
+
+    ``hook`` is a callable (called with the point's name) or, as a shorthand, the name of
+    the point at which to raise ``InjectedFailure``. Production passes None."""
+    if hook is None:
+        return
+    if callable(hook):
+        hook(name)
+    elif hook == name:
         raise InjectedFailure(f"injected failure at '{name}' (test hook)")
-    if os.environ.get(PAUSE_ENV) == name:
-        print(f"iocmap-import-paused-at {name}", file=sys.stderr, flush=True)
-        time.sleep(120)
 
 
 @contextmanager
 def import_transaction(
-    engine: Engine, kind: str, report: ImportReport, lock_timeout_s: float | None = None
+    engine: Engine,
+    kind: str,
+    report: ImportReport,
+    lock_timeout_s: float | None = None,
+    *,
+    actor: str | None = None,
+    token_id: int | None = None,
 ) -> Iterator[Connection]:
     """One transaction per import: locked per kind; rolled back on error, on a dry run and
-    when the report carries errors; committed otherwise."""
+    when the report carries errors; committed otherwise, with its ``import_run`` row
+    (``actor``: who, None if the caller does not say; ``token_id``: the API token)."""
     start = time.perf_counter()
     conn = engine.connect()
     trans = conn.begin()
     try:
-        lock_import(conn, kind, lock_timeout_s)
+        lock_import(conn, kind, lock_timeout_s, holder_label(kind, report, actor))
         yield conn
         if report.dry_run or report.errors:
             trans.rollback()
         else:
+            record_run(conn, kind, report, actor, token_id)
             trans.commit()
     except BaseException:
         trans.rollback()
@@ -188,6 +256,30 @@ def import_transaction(
     finally:
         conn.close()
         report.seconds += time.perf_counter() - start
+
+
+def record_run(
+    conn: Connection, kind: str, report: ImportReport, actor: str | None, token_id: int | None
+) -> None:
+    """The audit row of one committed import (the transaction's last write)."""
+    conn.execute(
+        text(
+            "insert into import_run (kind, file, actor, token_id, created, updated, unchanged,"
+            " rejected, version) values (:kind, :file, :actor, :token_id, :created, :updated,"
+            " :unchanged, :rejected, :version)"
+        ),
+        {
+            "kind": kind,
+            "file": report.file,
+            "actor": actor,
+            "token_id": token_id,
+            "created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "rejected": report.rejected_count,
+            "version": report.version,
+        },
+    )
 
 
 def finish(report: ImportReport) -> ImportReport:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,9 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from geo.errors import BadInput
-from geo.ingest import encodings
+from geo.ingest.sheet_files import CONTROL, SheetLimits, read_csv_rows, read_xlsx_rows
 from geo.safe_text import file_label
 from geo.text import search_key
+
+__all__ = ["SheetLimits"]  # re-exported: importers configure limits through this module
 
 SHEET_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
 HEADER_SCAN_ROWS = 20  # title rows above the header are common in office sheets
@@ -87,38 +88,36 @@ def read_sheet(
     sheet_name: str | None = None,
     encoding: str | None = None,
     display_name: str | None = None,
+    limits: SheetLimits | None = None,
 ) -> Sheet:
-    """Read a CSV or XLSX file; ``known_headers`` (alias texts) locate the header row."""
+    """Read a CSV or XLSX file within ``limits``; ``known_headers`` (alias texts) locate the
+    header row."""
     path = Path(path)
     name = file_label(display_name or path.name)  # stored as source, shown in headers
+    limits = limits or SheetLimits()
     known = {header_key(h) for h in known_headers}
     suffix = path.suffix.lower()
+    enc: str | None = None
+    notes: list[str] = []
     if suffix in (".xlsx", ".xlsm"):
-        grid, notes = _read_xlsx(path, sheet_name, name), []
-        enc = None
+        grid = read_xlsx_rows(path, sheet_name, name, limits)
     elif suffix in (".csv", ".txt", ".tsv"):
-        grid, enc, notes = _read_csv(path, encoding, name)
+        grid, enc, notes = read_csv_rows(path, encoding, name, limits)
     elif suffix == ".xls":
         raise BadInput(
             f"{name}: old Excel .xls is not supported; save it as .xlsx or CSV (UTF-8)", file=name
         )
     else:
         raise BadInput(f"{name}: not a sheet (expected .csv or .xlsx)", file=name)
-    grid = [r for r in grid]
     if not grid:
         raise BadInput(f"{name}: the sheet is empty", file=name)
-    h = _pick_header(grid, known)
-    headers = [_clean_header(c) for c in grid[h]]
-    rows = []
-    for offset, cells in enumerate(grid[h + 1 :], start=h + 2):
-        if all(is_empty(c) for c in cells):
-            continue
-        rows.append(
-            (
-                offset,
-                {hd: (cells[i] if i < len(cells) else None) for i, hd in enumerate(headers) if hd},
-            )
-        )
+    h = _pick_header([cells for _, cells in grid[:HEADER_SCAN_ROWS]], known)
+    header_row, header_cells = grid[h]
+    headers = [_clean_header(c) for c in header_cells]
+    rows = [
+        (row_no, {hd: (cells[i] if i < len(cells) else None) for i, hd in enumerate(headers) if hd})
+        for row_no, cells in grid[h + 1 :]
+    ]
     return Sheet(name, [x for x in headers if x], rows, enc, notes)
 
 
@@ -126,69 +125,6 @@ def _clean_header(value: object) -> str:
     if value is None:
         return ""
     return " ".join(unicodedata.normalize("NFC", str(value)).split())
-
-
-def _read_xlsx(path: Path, sheet_name: str | None, name: str) -> list[list[object]]:
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException…
-        raise BadInput(f"{name}: not a readable .xlsx file ({exc})", file=name) from exc
-    try:
-        if sheet_name:
-            if sheet_name not in wb.sheetnames:
-                raise BadInput(
-                    f"{name}: no sheet '{sheet_name}' (sheets: {', '.join(wb.sheetnames)})",
-                    file=name,
-                    field="sheet",
-                )
-            ws = wb[sheet_name]
-        else:
-            ws = wb.worksheets[0]
-        return [list(r) for r in ws.iter_rows(values_only=True)]
-    finally:
-        wb.close()
-
-
-def decode_text_file(raw: bytes, encoding: str | None, name: str) -> tuple[str, str]:
-    """Bytes of a text file → (text, encoding used): BOM, UTF-8, else detected legacy."""
-    if encoding:
-        try:
-            return encodings.decode(raw, encoding), encodings.normalise_encoding_name(encoding)
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise BadInput(f"{name}: cannot decode as {encoding}: {exc}", file=name) from exc
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return unicodedata.normalize("NFC", raw[3:].decode("utf-8")), "utf-8-sig"
-    try:
-        return unicodedata.normalize("NFC", raw.decode("utf-8")), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    lines = [ln for ln in raw.splitlines() if ln.strip()]
-    found = encodings.detect(lines[:2000])
-    if not found.confirmed:
-        raise BadInput(
-            f"{name}: the text is not UTF-8 and no legacy encoding reads it as Vietnamese"
-            f" (best guess {found.label}, {found.score:.0%} of words valid); save it as UTF-8"
-            " or pass --encoding",
-            file=name,
-        )
-    return encodings.decode(raw, found.encoding), found.encoding
-
-
-def _read_csv(path: Path, encoding: str | None, name: str):
-    raw = path.read_bytes()
-    text, enc = decode_text_file(raw, encoding, name)
-    notes = [] if enc.startswith("utf-8") else [f"{name}: read as {encodings.LABELS.get(enc, enc)}"]
-    sample = "\n".join(text.splitlines()[:50])
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
-    grid = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
-    # csv gives every row as text; empty cells → None like openpyxl
-    return [[c if c.strip() else None for c in r] for r in grid], enc, notes
 
 
 # --- cells -------------------------------------------------------------------------------
@@ -211,22 +147,49 @@ def text_value(value: object) -> str | None:
 
 
 def normalise_code(value: object, width: int) -> str:
-    """``70``, ``00070``, `` 00070``, ``70.0``, ``'00070`` → ``00070`` (width 5)."""
+    """``70``, ``00070``, `` 00070``, ``70.0``, ``'00070``, ``００７０`` → ``00070`` (width 5).
+
+    Why NFKC and then ASCII digits only: full-width digits (what some IMEs type) are the
+    same code and are folded; other look-alikes (Arabic-Indic digits, a letter O) are
+    refused, never stored as a code that no join would find."""
     if isinstance(value, bool):
         raise CellError(f"'{value}' is not a code")
     if isinstance(value, float):
         if not value.is_integer():
             raise CellError(f"'{value}' is not a code (it has decimals)")
         value = int(value)
-    text = str(value).strip().lstrip("'").strip()
-    if re.fullmatch(r"\d+\.0+", text):
+    text = unicodedata.normalize("NFKC", str(value)).strip().lstrip("'").strip()
+    if re.fullmatch(r"[0-9]+\.0+", text):
         text = text.split(".")[0]
-    if not text.isdigit():
-        raise CellError(f"'{value}' is not a code (digits only)")
+    if not (text.isascii() and text.isdigit()):
+        raise CellError(f"{shown(value)} is not a code (digits 0-9 only)")
     digits = text.lstrip("0") or "0"
     if len(digits) > width:
-        raise CellError(f"'{value}' has more than {width} digits")
+        raise CellError(f"{shown(value)} has more than {width} digits")
     return digits.zfill(width)
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """A cell value quoted for a message: control characters escaped, long text cut."""
+    text = str(value)
+    cut = text[:limit] + ("…" if len(text) > limit else "")
+    return "'" + CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", cut) + "'"
+
+
+# Which level a column means, by the words of its header ("Mã xã" → commune, "Mã tỉnh" →
+# province): one rule for task sheets, indicator sheets and boundary layer names.
+LEVEL_WORDS: dict[str, tuple[str, ...]] = {
+    "commune": ("xa", "phuong", "commune", "ward"),
+    "province": ("tinh", "province"),
+}
+
+
+def header_level(header: object) -> str | None:
+    """``Mã xã`` → ``commune``, ``Mã tỉnh/TP`` → ``province``; None when the header names
+    neither level, or both."""
+    key = header_key(header)
+    found = [lvl for lvl, words in LEVEL_WORDS.items() if any(w in key for w in words)]
+    return found[0] if len(found) == 1 else None
 
 
 _DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$")

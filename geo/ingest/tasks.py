@@ -9,207 +9,132 @@ rejects file next to the input so it can be fixed and sent again.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, text
+from sqlalchemy import Connection, Engine, text
 
 from geo.errors import BadInput
-from geo.ingest import store
-from geo.ingest.report import ImportReport, fail_point, finish, import_transaction
+from geo.ingest.report import ImportReport, default_actor
 from geo.ingest.resolve import UnitResolver
+from geo.ingest.sheet_import import ImportOptions, SheetItem, SheetSpec, run_sheet_import
 from geo.ingest.sheets import (
     CellError,
     Sheet,
-    header_key,
+    header_level,
     map_headers,
     parse_date,
-    parse_int,
-    read_sheet,
     text_value,
-    write_rejects,
 )
-from geo.safe_text import file_label
-from geo.text import normalise_name, search_key
+from geo.ingest.task_cells import ALIASES, parse_group, parse_program, parse_status
+from geo.text import normalise_name
 
-# Our field → header texts seen in the wild, best first (compared without case/diacritics).
-ALIASES: dict[str, list[str]] = {
-    "external_id": [
-        "Mã nhiệm vụ",
-        "Mã NV",
-        "Mã số nhiệm vụ",
-        "external_id",
-        "task_id",
-        "task id",
-        "task code",
-        "ma_nv",
-        "id",
-    ],
-    "title": [
-        "Tên nhiệm vụ",
-        "Nhiệm vụ",
-        "Nội dung nhiệm vụ",
-        "Nội dung",
-        "title",
-        "task",
-        "ten_nv",
-    ],
-    "legacy_unit_code": [
-        "Mã đơn vị cũ",
-        "Mã xã cũ",
-        "Mã ĐVHC cũ",
-        "Mã xã (cũ)",
-        "old_unit_code",
-        "legacy_unit_code",
-        "legacy_code",
-        "ma_xa_cu",
-    ],
-    "unit_code": [
-        "Mã đơn vị",
-        "Mã xã",
-        "Mã phường",
-        "Mã xã/phường",
-        "Mã ĐVHC",
-        "unit_code",
-        "unit",
-        "commune_code",
-        "ward_code",
-        "ma_xa",
-        "ma_don_vi",
-        "ma_dvhc",
-    ],
-    "province_code": ["Mã tỉnh", "Mã tỉnh/thành phố", "Mã tỉnh/TP", "province_code", "ma_tinh"],
-    "unit_name": ["Tên đơn vị", "Tên xã", "Tên xã/phường", "Đơn vị", "unit_name"],
-    "program": ["Chương trình", "Chương trình/Kế hoạch", "Nguồn nhiệm vụ", "program"],
-    "group_no": ["Nhóm nhiệm vụ", "Nhóm", "Nhóm NV", "group_no", "group", "task_group"],
-    "phase": ["Giai đoạn", "phase"],
-    "lead_agency": ["Đơn vị chủ trì", "Cơ quan chủ trì", "Chủ trì", "lead_agency", "lead unit"],
-    "start_date": ["Ngày bắt đầu", "Ngày giao", "start_date", "start"],
-    "deadline": [
-        "Hạn hoàn thành",
-        "Thời hạn hoàn thành",
-        "Thời hạn",
-        "Hạn",
-        "deadline",
-        "due_date",
-        "due",
-    ],
-    "completed_at": ["Ngày hoàn thành", "completed_at", "completion_date", "completed", "done_at"],
-    "status": ["Tình trạng", "Trạng thái", "Kết quả", "status"],
-}
-KNOWN_HEADERS = [h for hs in ALIASES.values() for h in hs]
 FIELDS = ("program", "group_no", "phase", "year", "title", "unit_code", "lead_agency",
           "start_date", "deadline", "completed_at")  # fmt: skip
 REQUIRED_NEW = ("title", "unit_code", "deadline")
-DONE = {"da hoan thanh", "hoan thanh", "hoan thanh qua han", "hoan thanh dung han", "xong",
-        "completed", "completed late", "done", "finished"}  # fmt: skip
-NOT_DONE = {"dang thuc hien", "chua hoan thanh", "trong han", "dung tien do", "qua han",
-            "cham tien do", "cham", "chua thuc hien", "in progress", "on time", "overdue",
-            "not started", "open"}  # fmt: skip
 KH02_GROUPS = 16
 
 
 @dataclass
-class Row:
+class Row(SheetItem):
     """One parsed sheet row: the fields it gives (others keep the stored value)."""
 
-    row_no: int
-    cells: dict
+    cells: dict = field(default_factory=dict)
     values: dict = field(default_factory=dict)
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (our field, reason)
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def code(self) -> str | None:
+        return self.values.get("external_id")
 
-def default_actor() -> str:
-    """Who imports from the command line: ``cli:<login>``."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # noqa: BLE001 - no login name in some containers
-        return "cli"
+
+class TaskSheet(SheetSpec):
+    """Task sheets: upsert by task id; every change written to ``task_event``."""
+
+    kind = "tasks"
+    aliases = ALIASES
+
+    def __init__(self) -> None:
+        self.cols: dict[str, str] = {}
+        self.resolver: UnitResolver | None = None
+        self.existing: dict[str, dict] = {}
+        self.plans: dict[int, Plan] = {}
+        self.plan_notes: list[str] = []
+        self.good: list[tuple[Row, Plan]] = []
+        self.actor = ""
+        self.token_id: int | None = None
+        self.source = ""
+
+    def columns(self, sheet: Sheet, report: ImportReport, options: ImportOptions) -> dict:
+        self.cols = _columns(sheet, report)
+        self.actor = options.actor or default_actor()
+        self.token_id = options.token_id
+        self.source = report.file
+        return self.cols
+
+    def load(self, conn: Connection, resolver: UnitResolver, options: ImportOptions) -> None:
+        self.resolver = resolver
+
+    def parse(self, sheet: Sheet, report: ImportReport) -> list[SheetItem]:
+        assert self.resolver is not None, "load() runs before parse()"
+        rows = [Row(n, cells=cells) for n, cells in sheet.rows]
+        for row in rows:
+            _parse_row(row, self.cols)
+            _resolve_unit(row, self.cols, self.resolver)
+            report.notes.extend(f"row {row.row_no}: {note}" for note in row.notes)
+        return list(rows)
+
+    def duplicate_key(self, item: SheetItem) -> str | None:
+        return item.values.get("external_id") if isinstance(item, Row) else None
+
+    def duplicate_problem(self, item: SheetItem, key: object, rows: str) -> tuple[str, str]:
+        return ("external_id", f"duplicate task id '{key}' (rows {rows})")
+
+    def check(self, conn: Connection, items: list[SheetItem]) -> None:
+        rows = [r for r in items if isinstance(r, Row)]
+        self.existing = _existing(
+            conn, [r.values["external_id"] for r in rows if "external_id" in r.values]
+        )
+        for row in rows:
+            before = len(row.notes)
+            self.plans[row.row_no] = _plan(row, self.existing.get(row.values.get("external_id")))
+            self.plan_notes += [f"row {row.row_no}: {n}" for n in row.notes[before:]]
+
+    def units_touched(self, items: list[SheetItem]) -> set[str]:
+        rows = [r for r in items if isinstance(r, Row)]
+        touched = {r.values.get("unit_code") for r in rows}
+        touched |= {p.record.get("unit_code") for p in self.plans.values() if p.record}
+        touched |= {
+            self.existing[r.values["external_id"]]["unit_code"]
+            for r in rows
+            if r.values.get("external_id") in self.existing
+        }
+        return {c for c in touched if c}
+
+    def stage(self, conn: Connection, good: list[SheetItem], report: ImportReport) -> None:
+        report.notes.extend(self.plan_notes)
+        self.good = [(r, self.plans[r.row_no]) for r in good if isinstance(r, Row)]
+        creates = sum(1 for _, p in self.good if p.action == "create")
+        updates = sum(1 for _, p in self.good if p.action == "update")
+        report.created, report.updated = creates, updates
+        report.unchanged = len(self.good) - creates - updates
+
+    def write(self, conn: Connection, report: ImportReport) -> bool:
+        return _apply(conn, self.good, self.actor, self.source, self.token_id)
 
 
 def import_tasks(
-    engine: Engine,
-    path: str | Path,
-    *,
-    actor: str | None = None,
-    dry_run: bool = False,
-    skip_invalid: bool = False,
-    legacy_codes: bool = False,
-    sheet_name: str | None = None,
-    encoding: str | None = None,
-    display_name: str | None = None,
-    write_rejects_file: bool = True,
-    fail_at: str | None = None,
-    lock_timeout_s: float | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
-    authorize: Callable[[Connection, set[str]], None] | None = None,
-    token_id: int | None = None,
+    engine: Engine, path: str | Path, options: ImportOptions | None = None, **overrides: Any
 ) -> ImportReport:
     """Read a task sheet and upsert it (see the module docstring for the rules).
 
-    ``authorize(conn, unit_codes)`` is called inside the import transaction with every unit
-    the sheet's rows name or whose tasks they change; it raises (``Forbidden``) to refuse,
-    and nothing is written."""
-    path = Path(path)
-    name = file_label(display_name or path.name)  # stored as source, shown in headers
-    report = ImportReport(kind="tasks", file=name, dry_run=dry_run)
-    sheet = read_sheet(path, KNOWN_HEADERS, sheet_name, encoding, name)
-    report.notes.extend(sheet.notes)
-    cols = _columns(sheet, report)
-    actor = actor or default_actor()
-    rows = [Row(n, cells) for n, cells in sheet.rows]
-    report.read = len(rows)
-    if progress:
-        progress("parse", 0, len(rows))
-    for row in rows:
-        _parse_row(row, cols)
-    _flag_duplicates(rows, cols)
-
-    with import_transaction(engine, "tasks", report, lock_timeout_s) as conn:
-        resolver = UnitResolver.load(conn, legacy=legacy_codes or "legacy_unit_code" in cols)
-        for row in rows:
-            _resolve_unit(row, cols, resolver)
-        existing = _existing(
-            conn, [r.values["external_id"] for r in rows if "external_id" in r.values]
-        )
-        plans = [_plan(row, existing.get(row.values.get("external_id"))) for row in rows]
-        bad = [row for row in rows if row.problems]
-        for row in rows:
-            for note in row.notes:
-                report.notes.append(f"row {row.row_no}: {note}")
-        for row in bad:
-            for fld, reason in row.problems:
-                add = report.reject if skip_invalid else report.error
-                add(
-                    reason,
-                    row=row.row_no,
-                    field=cols.get(fld, fld),
-                    code=row.values.get("external_id"),
-                )
-        good = [(row, plan) for row, plan in zip(rows, plans, strict=True) if not row.problems]
-        if report.errors:
-            return finish(report)
-        if skip_invalid and bad and write_rejects_file and not dry_run:
-            out = path.with_name(f"{path.stem}.rejects.csv")
-            reasons = {
-                r.row_no: "; ".join(f"{cols.get(f, f)}: {m}" for f, m in r.problems) for r in bad
-            }
-            write_rejects(out, sheet.headers, ((r.row_no, r.cells, reasons[r.row_no]) for r in bad))
-            report.rejects_file = str(out)
-        if authorize is not None:
-            touched = {p.record["unit_code"] for _, p in good if p.record}
-            touched |= {
-                existing[r.values["external_id"]]["unit_code"]
-                for r, _ in good
-                if r.values.get("external_id") in existing
-            }
-            authorize(conn, touched)
-        _apply(conn, good, report, actor, name, fail_at, token_id)
-    return finish(report)
+    ``options`` (or keyword overrides of its fields: ``actor``, ``dry_run``, …) say how;
+    ``options.authorize(conn, unit_codes)`` runs under the lock with every unit the
+    sheet's rows name or whose tasks they change, and raises (``Forbidden``) to refuse."""
+    options = replace(options or ImportOptions(), **overrides)
+    return run_sheet_import(engine, path, TaskSheet(), options)
 
 
 def _columns(sheet: Sheet, report: ImportReport) -> dict[str, str]:
@@ -257,63 +182,14 @@ def _parse_row(row: Row, cols: dict[str, str]) -> None:
     attempt("start_date", parse_date)
     attempt("deadline", parse_date)
     attempt("completed_at", parse_date)
-    attempt("program", _parse_program)
-    attempt("group_no", _parse_group)
-    attempt("phase", _parse_group)
-    attempt("status", _parse_status)
+    attempt("program", parse_program)
+    attempt("group_no", parse_group)
+    attempt("phase", parse_group)
+    attempt("status", parse_status)
     if "title" in row.values and row.values["title"] is None:
         row.values.pop("title")  # an empty title keeps the stored one; required for new tasks
     if "deadline" in row.values and row.values["deadline"] is None:
         row.values.pop("deadline")
-
-
-def _parse_program(value) -> str | None:
-    text = text_value(value)
-    if text is None:
-        return None
-    key = search_key(text).replace(" ", "")
-    if "57" in key:
-        return "NQ57"
-    if "02" in key or key == "kh2":
-        return "KH02"
-    if key.isalnum() and len(key) <= 12:
-        return key.upper()
-    raise CellError(f"'{text}' is not a programme (NQ57, KH02, …)")
-
-
-def _parse_group(value) -> int | None:
-    text = text_value(value)
-    if text is None:
-        return None
-    digits = "".join(ch if ch.isdigit() else " " for ch in text).split()
-    if len(digits) != 1:
-        raise CellError(f"'{text}' is not a group/phase number")
-    return parse_int(digits[0])
-
-
-def _parse_status(value) -> bool | None:
-    text = text_value(value)
-    if text is None:
-        return None
-    key = search_key(text)
-    if key in DONE:
-        return True
-    if key in NOT_DONE:
-        return False
-    raise CellError(f"'{text}' is not a status (Đã hoàn thành / Đang thực hiện / Quá hạn)")
-
-
-def _flag_duplicates(rows: list[Row], cols: dict[str, str]) -> None:
-    seen: dict[str, list[Row]] = {}
-    for row in rows:
-        ext = row.values.get("external_id")
-        if ext is not None:
-            seen.setdefault(ext, []).append(row)
-    for ext, same in seen.items():
-        if len(same) > 1:
-            where = ", ".join(str(r.row_no) for r in same)
-            for row in same:
-                row.problems.append(("external_id", f"duplicate task id '{ext}' (rows {where})"))
 
 
 def _resolve_unit(row: Row, cols: dict[str, str], resolver: UnitResolver) -> None:
@@ -344,7 +220,7 @@ def _resolve_unit(row: Row, cols: dict[str, str], resolver: UnitResolver) -> Non
     )
     if prefer is None and row.values.get("program") == "NQ57" and province is None:
         prefer = "province"
-    hint = _level_hint(cols[source])
+    hint = header_level(cols[source])
     name = text_value(row.cells.get(cols["unit_name"])) if "unit_name" in cols else None
     try:
         unit, note = resolver.resolve(
@@ -373,15 +249,6 @@ def _resolve_unit(row: Row, cols: dict[str, str], resolver: UnitResolver) -> Non
             return
     row.values["unit_code"] = unit.code
     row.values["_unit_level"] = unit.level
-
-
-def _level_hint(header: str) -> str | None:
-    key = header_key(header)
-    if any(w in key for w in ("xa", "phuong", "commune", "ward")):
-        return "commune"
-    if any(w in key for w in ("tinh", "province")):
-        return "province"
-    return None
 
 
 def _empty(value) -> bool:
@@ -472,77 +339,85 @@ def _json(values: dict) -> str:
 def _apply(
     conn: Connection,
     good: list[tuple[Row, Plan]],
-    report: ImportReport,
     actor: str,
     source: str,
-    fail_at: str | None,
     token_id: int | None = None,
-) -> None:
+) -> bool:
+    """Insert the new tasks, update the changed ones, one history event each."""
     creates = [(row, p) for row, p in good if p.action == "create"]
     updates = [(row, p) for row, p in good if p.action == "update"]
-    report.created, report.updated = len(creates), len(updates)
-    report.unchanged = len(good) - len(creates) - len(updates)
-    fail_point("staged", fail_at)
     if not creates and not updates:
-        return
+        return False
     events = []
     if creates:
         ids = conn.execute(
             text(
                 "insert into task (external_id, program, group_no, phase, year, title, unit_code,"
                 " lead_agency, start_date, deadline, completed_at) select * from unnest("
-                " cast(:ext as text[]), cast(:program as text[]), cast(:group_no as smallint[]),"
+                " cast(:id as text[]), cast(:program as text[]), cast(:group_no as smallint[]),"
                 " cast(:phase as smallint[]), cast(:year as smallint[]), cast(:title as text[]),"
                 " cast(:unit as text[]), cast(:lead as text[]), cast(:start as date[]),"
                 " cast(:deadline as date[]), cast(:done as date[])) returning id, external_id"
             ),
-            {
-                "ext": [row.values["external_id"] for row, _ in creates],
-                "program": [p.record["program"] for _, p in creates],
-                "group_no": [p.record["group_no"] for _, p in creates],
-                "phase": [p.record["phase"] for _, p in creates],
-                "year": [p.record["year"] for _, p in creates],
-                "title": [p.record["title"] for _, p in creates],
-                "unit": [p.record["unit_code"] for _, p in creates],
-                "lead": [p.record["lead_agency"] for _, p in creates],
-                "start": [p.record["start_date"] for _, p in creates],
-                "deadline": [p.record["deadline"] for _, p in creates],
-                "done": [p.record["completed_at"] for _, p in creates],
-            },
+            _columns_of(
+                [row.values["external_id"] for row, _ in creates], [p.record for _, p in creates]
+            ),
         ).all()
         by_ext = dict((e, i) for i, e in ids)
         events += [
             (by_ext[row.values["external_id"]], "create", None, _json(p.new)) for row, p in creates
         ]
     if updates:
+        # one statement for all rows (an executemany of 50,000 updates held the lock for
+        # tens of seconds); unnest keeps every value bound
         conn.execute(
             text(
-                "update task set program = :program, group_no = :group_no, phase = :phase,"
-                " year = :year, title = :title, unit_code = :unit_code, lead_agency = :lead_agency,"
-                " start_date = :start_date, deadline = :deadline, completed_at = :completed_at,"
-                " updated_at = now() where id = :id"
+                "update task t set program = v.program, group_no = v.group_no, phase = v.phase,"
+                " year = v.year, title = v.title, unit_code = v.unit_code,"
+                " lead_agency = v.lead_agency, start_date = v.start_date, deadline = v.deadline,"
+                " completed_at = v.completed_at, updated_at = now() from unnest("
+                " cast(:id as int[]), cast(:program as text[]), cast(:group_no as smallint[]),"
+                " cast(:phase as smallint[]), cast(:year as smallint[]), cast(:title as text[]),"
+                " cast(:unit as text[]), cast(:lead as text[]), cast(:start as date[]),"
+                " cast(:deadline as date[]), cast(:done as date[])) as v(id, program, group_no,"
+                " phase, year, title, unit_code, lead_agency, start_date, deadline, completed_at)"
+                " where t.id = v.id"
             ),
-            [{"id": p.task_id, **p.record} for _, p in updates],
+            _columns_of([p.task_id for _, p in updates], [p.record for _, p in updates]),
         )
         events += [(p.task_id, "update", _json(p.old), _json(p.new)) for _, p in updates]
     conn.execute(
         text(
-            "insert into task_event (task_id, actor, token_id, source, action, old, new) values"
-            " (:task_id, :actor, :token_id, :source, :action, cast(:old as jsonb),"
-            " cast(:new as jsonb))"
-        ).bindparams(bindparam("old"), bindparam("new")),
-        [
-            {
-                "task_id": tid,
-                "actor": actor,
-                "token_id": token_id,
-                "source": source,
-                "action": a,
-                "old": o,
-                "new": n,
-            }
-            for tid, a, o, n in events
-        ],
+            "insert into task_event (task_id, actor, token_id, source, action, old, new)"
+            " select v.task_id, :actor, cast(:token_id as int), :source, v.action, v.old, v.new"
+            " from unnest(cast(:task_id as int[]), cast(:action as text[]),"
+            " cast(:old as jsonb[]), cast(:new as jsonb[])) as v(task_id, action, old, new)"
+        ),
+        {
+            "actor": actor,
+            "token_id": token_id,
+            "source": source,
+            "task_id": [e[0] for e in events],
+            "action": [e[1] for e in events],
+            "old": [e[2] for e in events],
+            "new": [e[3] for e in events],
+        },
     )
-    fail_point("swapped", fail_at)
-    report.version = store.bump_version(conn, None, f"tasks: {source}")
+    return True
+
+
+def _columns_of(ids: list, records: list[dict]) -> dict[str, list]:
+    """Records → one array per column, for an ``unnest`` statement."""
+    return {
+        "id": ids,
+        "program": [r["program"] for r in records],
+        "group_no": [r["group_no"] for r in records],
+        "phase": [r["phase"] for r in records],
+        "year": [r["year"] for r in records],
+        "title": [r["title"] for r in records],
+        "unit": [r["unit_code"] for r in records],
+        "lead": [r["lead_agency"] for r in records],
+        "start": [r["start_date"] for r in records],
+        "deadline": [r["deadline"] for r in records],
+        "done": [r["completed_at"] for r in records],
+    }

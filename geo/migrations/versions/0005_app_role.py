@@ -16,7 +16,7 @@ The function keeps its name so that other history tables can reuse it; it names 
 from alembic import op
 
 revision = "0005_app_role"
-down_revision = "0002_auth"
+down_revision = "0004_import_actor"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,118 @@
+"""What the cells of a task sheet may say: column aliases and the programme, group and
+status vocabularies, each parsed to one clean value or a ``CellError``.
+
+Why apart from ``tasks.py``: this is the data of the format (the words offices use), which
+grows with every new sheet seen; ``tasks.py`` is the rule of the import.
+"""
+
+from __future__ import annotations
+
+from geo.ingest.sheets import CellError, parse_int, text_value
+from geo.text import search_key
+
+# Our field → header texts seen in the wild, best first (compared without case/diacritics).
+ALIASES: dict[str, list[str]] = {
+    "external_id": [
+        "Mã nhiệm vụ",
+        "Mã NV",
+        "Mã số nhiệm vụ",
+        "external_id",
+        "task_id",
+        "task id",
+        "task code",
+        "ma_nv",
+        "id",
+    ],
+    "title": [
+        "Tên nhiệm vụ",
+        "Nhiệm vụ",
+        "Nội dung nhiệm vụ",
+        "Nội dung",
+        "title",
+        "task",
+        "ten_nv",
+    ],
+    "legacy_unit_code": [
+        "Mã đơn vị cũ",
+        "Mã xã cũ",
+        "Mã ĐVHC cũ",
+        "Mã xã (cũ)",
+        "old_unit_code",
+        "legacy_unit_code",
+        "legacy_code",
+        "ma_xa_cu",
+    ],
+    "unit_code": [
+        "Mã đơn vị",
+        "Mã xã",
+        "Mã phường",
+        "Mã xã/phường",
+        "Mã ĐVHC",
+        "unit_code",
+        "unit",
+        "commune_code",
+        "ward_code",
+        "ma_xa",
+        "ma_don_vi",
+        "ma_dvhc",
+    ],
+    "province_code": ["Mã tỉnh", "Mã tỉnh/thành phố", "Mã tỉnh/TP", "province_code", "ma_tinh"],
+    "unit_name": ["Tên đơn vị", "Tên xã", "Tên xã/phường", "Đơn vị", "unit_name"],
+    "program": ["Chương trình", "Chương trình/Kế hoạch", "Nguồn nhiệm vụ", "program"],
+    "group_no": ["Nhóm nhiệm vụ", "Nhóm", "Nhóm NV", "group_no", "group", "task_group"],
+    "phase": ["Giai đoạn", "phase"],
+    "lead_agency": ["Đơn vị chủ trì", "Cơ quan chủ trì", "Chủ trì", "lead_agency", "lead unit"],
+    "start_date": ["Ngày bắt đầu", "Ngày giao", "start_date", "start"],
+    "deadline": [
+        "Hạn hoàn thành",
+        "Thời hạn hoàn thành",
+        "Thời hạn",
+        "Hạn",
+        "deadline",
+        "due_date",
+        "due",
+    ],
+    "completed_at": ["Ngày hoàn thành", "completed_at", "completion_date", "completed", "done_at"],
+    "status": ["Tình trạng", "Trạng thái", "Kết quả", "status"],
+}
+DONE = {"da hoan thanh", "hoan thanh", "hoan thanh qua han", "hoan thanh dung han", "xong",
+        "completed", "completed late", "done", "finished"}  # fmt: skip
+NOT_DONE = {"dang thuc hien", "chua hoan thanh", "trong han", "dung tien do", "qua han",
+            "cham tien do", "cham", "chua thuc hien", "in progress", "on time", "overdue",
+            "not started", "open"}  # fmt: skip
+
+
+def parse_program(value: object) -> str | None:
+    text = text_value(value)
+    if text is None:
+        return None
+    key = search_key(text).replace(" ", "")
+    if "57" in key:
+        return "NQ57"
+    if "02" in key or key == "kh2":
+        return "KH02"
+    if key.isalnum() and len(key) <= 12:
+        return key.upper()
+    raise CellError(f"'{text}' is not a programme (NQ57, KH02, …)")
+
+
+def parse_group(value: object) -> int | None:
+    text = text_value(value)
+    if text is None:
+        return None
+    digits = "".join(ch if ch.isdigit() else " " for ch in text).split()
+    if len(digits) != 1:
+        raise CellError(f"'{text}' is not a group/phase number")
+    return parse_int(digits[0])
+
+
+def parse_status(value: object) -> bool | None:
+    text = text_value(value)
+    if text is None:
+        return None
+    key = search_key(text)
+    if key in DONE:
+        return True
+    if key in NOT_DONE:
+        return False
+    raise CellError(f"'{text}' is not a status (Đã hoàn thành / Đang thực hiện / Quá hạn)")
