@@ -110,6 +110,13 @@ async def _save_uploads(request: Request, folder: Path, cap: int) -> tuple[Path,
     )
 
 
+def _boundary_actor(who: Principal) -> str:
+    """The actor a boundary import records: the token's id and name (like task imports)."""
+    if who.token_id is not None:
+        return f"token:{who.token_id}:{who.name}"
+    return who.actor
+
+
 def _engine(request: Request):
     return getattr(request.app.state, "write_engine", None) or request.app.state.engine
 
@@ -152,6 +159,12 @@ async def post_import(
     legacy_codes: Annotated[bool, Query(description="codes predate July 2025")] = False,
     dry_run: Flag = False,
     skip_invalid: Skip = False,
+    allow_new_units: Annotated[
+        bool, Query(description="boundaries: accept codes not in the official list")
+    ] = False,
+    province_outline: Annotated[
+        bool, Query(description="boundaries: keep the province file's outline")
+    ] = False,
 ):
     """Run the import and return its report (the same one ``iocmap import`` prints)."""
     who = import_principal(request, kind)
@@ -173,7 +186,8 @@ async def post_import(
             report = await run_in_threadpool(
                 import_boundaries, _engine(request), path, level, code_field=code_field,
                 name_field=name_field, parent_field=parent_field, crs=crs, layer=layer,
-                encoding=encoding, **common,
+                encoding=encoding, allow_new_units=allow_new_units,
+                province_outline=province_outline, actor=_boundary_actor(who), **common,
             )  # fmt: skip
         elif kind == "tasks":
             report = await run_in_threadpool(

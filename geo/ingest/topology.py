@@ -24,7 +24,7 @@ def coverage_levels(
     geoms: Sequence[BaseGeometry] | np.ndarray, tolerances: Mapping[str, float]
 ) -> dict[str, np.ndarray]:
     """Simplify a polygonal coverage once per level, keeping shared borders gap-free."""
-    source = np.array([_as_multipolygon(g) for g in np.asarray(geoms, dtype=object)])
+    source = np.array([as_multipolygon(g) for g in np.asarray(geoms, dtype=object)])
     if len(source) and not shapely.coverage_is_valid(source):
         raise ValueError("input is not a valid polygonal coverage (overlaps or unmatched edges)")
     levels: dict[str, np.ndarray] = {}
@@ -39,7 +39,7 @@ def _simplify_level(source: np.ndarray, tolerance: float, finer: np.ndarray) -> 
     if tolerance <= 0 or not len(source):
         return source.copy()
     simplified = shapely.coverage_simplify(source, tolerance, simplify_boundary=True)
-    out = np.array([_as_multipolygon(g) for g in simplified], dtype=object)
+    out = np.array([as_multipolygon(g) for g in simplified], dtype=object)
     bad = _degenerate(out) & ~shapely.is_empty(source)
     out[bad] = finer[bad]
     return shapely.orient_polygons(out)
@@ -50,7 +50,7 @@ def _degenerate(geoms: np.ndarray) -> np.ndarray:
     return shapely.is_empty(geoms) | (shapely.area(geoms) <= 0) | ~shapely.is_valid(geoms)
 
 
-def _as_multipolygon(geom: BaseGeometry | None) -> shapely.MultiPolygon:
+def as_multipolygon(geom: BaseGeometry | None) -> shapely.MultiPolygon:
     """Polygonal parts of ``geom`` as one MultiPolygon (GeoJSON consumers expect one type)."""
     if geom is None or geom.is_empty:
         return shapely.MultiPolygon()
@@ -75,7 +75,7 @@ def dissolved_levels(
     out: dict[str, dict[str, shapely.MultiPolygon]] = {}
     for band, geoms in levels.items():
         out[band] = {
-            str(key): _as_multipolygon(shapely.coverage_union_all(geoms[keys == key]))
+            str(key): as_multipolygon(shapely.coverage_union_all(geoms[keys == key]))
             for key in np.unique(keys)
         }
     return out

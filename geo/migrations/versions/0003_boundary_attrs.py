@@ -1,0 +1,41 @@
+"""Boundary attributes from the file: population/area with their source, unknown columns,
+the province-outline choice and who imported
+
+Revision ID: 0003_boundary_attrs
+Revises: 0002_auth
+Create Date: 2026-12-01
+
+Why: a real boundary file carries population (``dan_so``) and area (``dien_tich_km2``);
+they are stored with where each value came from (``file`` | ``official`` list), and the
+file's other columns are kept verbatim in ``source_attributes`` so nothing the office sent
+is lost. ``outline_kept`` marks a province whose geometry is the province file's own
+outline (``--province-outline``) instead of the union of its communes; ``imported_by`` is
+the actor of the last boundary import that wrote the unit.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
+
+revision = "0003_boundary_attrs"
+down_revision = "0002_auth"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("admin_unit", sa.Column("area_source", sa.Text(), nullable=True))
+    op.add_column("admin_unit", sa.Column("population_source", sa.Text(), nullable=True))
+    op.add_column("admin_unit", sa.Column("source_attributes", JSONB(), nullable=True))
+    op.add_column(
+        "admin_unit",
+        sa.Column("outline_kept", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column("admin_unit", sa.Column("imported_by", sa.Text(), nullable=True))
+    op.execute("update admin_unit set area_source = 'official' where area_km2 is not null")
+
+
+def downgrade() -> None:
+    for col in ("imported_by", "outline_kept", "source_attributes", "population_source",
+                "area_source"):  # fmt: skip
+        op.drop_column("admin_unit", col)
