@@ -29,7 +29,14 @@ from api.errors import BadParameter
 from api.routers import _layers
 from api.routers._common import AsOf, Bbox, Period, Q, Resolution, Status, Year, parse_bbox
 from geo.read import queries
-from geo.read.features import FULL, feature_collection, indicator_codes, latest_period, unit_page
+from geo.read.features import (
+    FULL,
+    STORED_DECIMALS,
+    feature_collection,
+    indicator_codes,
+    latest_period,
+    unit_page,
+)
 from geo.read.progress import DataState
 
 router = APIRouter(tags=["downloads"])
@@ -69,6 +76,14 @@ def _frame(conn: Connection, q):
     codes = [r["code"] for r in page.rows or []]
     geoms = queries.unit_wkb(conn, codes, q.band)
     series = shapely.from_wkb([geoms[c] for c in codes]) if codes else []
+    if len(series) and q.precision < STORED_DECIMALS:
+        # snap-round (valid output), never round at serialisation: see output_geometry_sql
+        series = shapely.set_precision(series, 10.0**-q.precision)
+    for col in props.columns:  # JSON columns (source_attributes) as JSON text in files
+        if props[col].map(lambda v: isinstance(v, dict | list)).any():
+            props[col] = props[col].map(
+                lambda v: orjson.dumps(v).decode() if isinstance(v, dict | list) else v
+            )
     return gpd.GeoDataFrame(props, geometry=list(series), crs=4326)
 
 

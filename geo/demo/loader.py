@@ -16,10 +16,10 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from geo.demo import figures as demo_figures
-from geo.ingest import store
+from geo.ingest import coverage, store
 from geo.ingest.topology import DEFAULT_LEVELS, coverage_levels, dissolved_levels
 from geo.official import official_names
 
@@ -119,7 +119,10 @@ def demo_units(layers: dict[str, gpd.GeoDataFrame]) -> tuple[gpd.GeoDataFrame, d
             continue
         band = name.split("_", 1)[1]
         code_col = "code" if "code" in gdf else gdf.columns[0]
-        levels.setdefault(band, {}).update(zip(gdf[code_col], gdf.geometry, strict=True))
+        snapped, _ = coverage.snap(gdf.geometry.values)
+        levels.setdefault(band, {}).update(zip(gdf[code_col], snapped, strict=True))
+    # on the stored grid like imported geometry (served at 6 decimals without rounding)
+    units = units.set_geometry(list(coverage.snap(units.geometry.values)[0]), crs=4326)
     return units, levels
 
 
@@ -133,6 +136,9 @@ def load_demo(engine: Engine, use_cache: bool = True) -> dict[str, int]:
     with engine.begin() as conn:
         store.clear_all(conn)
         n_units = store.insert_units(conn, units, levels)
+        conn.execute(
+            text("update admin_unit set area_source = 'official' where area_km2 is not null")
+        )
         n_tasks = store.insert_tasks(conn, figures.tasks, actor="demo", source="iocmap demo")
         n_values = store.insert_indicators(conn, figures.indicators, figures.indicator_values)
         version = store.bump_version(conn, figures.reporting_date, SOURCE)

@@ -8,7 +8,8 @@ Create Date: 2026-12-01
 Why: a real boundary file carries population (``dan_so``) and area (``dien_tich_km2``);
 they are stored with where each value came from (``file`` | ``official`` list), and the
 file's other columns are kept verbatim in ``source_attributes`` so nothing the office sent
-is lost. ``outline_kept`` marks a province whose geometry is the province file's own
+is lost. Existing geometry is snap-rounded to the 6-decimal grid stored from now on.
+``outline_kept`` marks a province whose geometry is the province file's own
 outline (``--province-outline``) instead of the union of its communes; ``imported_by`` is
 the actor of the last boundary import that wrote the unit.
 """
@@ -33,6 +34,13 @@ def upgrade() -> None:
     )
     op.add_column("admin_unit", sa.Column("imported_by", sa.Text(), nullable=True))
     op.execute("update admin_unit set area_source = 'official' where area_km2 is not null")
+    # Stored geometry lies on the 6-decimal grid from now on (served at 6 decimals exactly,
+    # never rounded at serialisation): snap-round what an earlier version stored.
+    for table in ("admin_unit", "unit_geometry_level"):
+        op.execute(
+            f"update {table} set geom = ST_Multi(ST_CollectionExtract("  # noqa: S608
+            "ST_ReducePrecision(geom, 1e-6), 3)) where not ST_IsEmpty(geom)"
+        )
 
 
 def downgrade() -> None:
