@@ -65,6 +65,16 @@ def _metadata(conn: Connection, state: DataState, as_of: dt.date, level: str) ->
     }
 
 
+def _snap(geom, grid: float):
+    """Snap-round one geometry (valid output); GEOS may raise on odd rings: repair first."""
+    import shapely
+
+    try:
+        return shapely.set_precision(geom, grid)
+    except shapely.errors.GEOSException:
+        return shapely.set_precision(shapely.make_valid(geom), grid)
+
+
 def _frame(conn: Connection, q):
     """Properties and geometries of the query as a GeoDataFrame (geometry from WKB)."""
     import geopandas as gpd
@@ -78,7 +88,7 @@ def _frame(conn: Connection, q):
     series = shapely.from_wkb([geoms[c] for c in codes]) if codes else []
     if len(series) and q.precision < STORED_DECIMALS:
         # snap-round (valid output), never round at serialisation: see output_geometry_sql
-        series = shapely.set_precision(series, 10.0**-q.precision)
+        series = [_snap(g, 10.0**-q.precision) for g in series]
     for col in props.columns:  # JSON columns (source_attributes) as JSON text in files
         if props[col].map(lambda v: isinstance(v, dict | list)).any():
             props[col] = props[col].map(

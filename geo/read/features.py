@@ -136,12 +136,13 @@ def output_geometry_sql(geom: str, precision: int, crs: int, params: dict) -> st
     with too few points (invalid GeoJSON). Stored geometry is already snap-rounded to the
     6-decimal grid at import (``geo.ingest.coverage.GRID``), so lon/lat output at 6 or more
     decimals prints it exactly; fewer decimals, or another CRS, are snap-rounded to that
-    grid by ``ST_ReducePrecision`` (valid output; collapsed parts dropped) before printing.
+    grid by ``ST_ReducePrecision`` (valid output; collapsed parts dropped) before printing;
+    ``reduce_precision_safe`` (migration 0003) falls back when GEOS raises.
     """
     if crs == 4326 and precision >= STORED_DECIMALS:
         return geom
     params["grid"] = 10.0 ** -min(max(precision, 0), 15)
-    return f"ST_Multi(ST_CollectionExtract(ST_ReducePrecision({geom}, :grid), 3))"
+    return f"reduce_precision_safe({geom}, :grid)"  # ST_ReducePrecision + fallbacks (0003)
 
 
 def band_for_zoom(zoom: int | None, bands: list[str]) -> str | None:

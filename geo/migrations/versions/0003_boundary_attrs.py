@@ -24,7 +24,28 @@ branch_labels = None
 depends_on = None
 
 
+# Snap-rounding for output at fewer decimals (or in another CRS). GEOS 3.11's
+# ST_ReducePrecision can raise a TopologyException on real shapes; a response must never
+# fail for it, so each failure falls back to a repaired snap, then to the repair alone.
+REDUCE_FN = """
+create or replace function reduce_precision_safe(g geometry, grid float8) returns geometry
+language plpgsql immutable parallel safe as $$
+begin
+  return ST_Multi(ST_CollectionExtract(ST_ReducePrecision(g, grid), 3));
+exception when others then
+  begin
+    return ST_Multi(ST_CollectionExtract(
+      ST_ReducePrecision(ST_MakeValid(ST_SnapToGrid(g, grid)), grid), 3));
+  exception when others then
+    return ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_SnapToGrid(g, grid)), 3));
+  end;
+end
+$$
+"""
+
+
 def upgrade() -> None:
+    op.execute(REDUCE_FN)
     op.add_column("admin_unit", sa.Column("area_source", sa.Text(), nullable=True))
     op.add_column("admin_unit", sa.Column("population_source", sa.Text(), nullable=True))
     op.add_column("admin_unit", sa.Column("source_attributes", JSONB(), nullable=True))
@@ -38,12 +59,13 @@ def upgrade() -> None:
     # never rounded at serialisation): snap-round what an earlier version stored.
     for table in ("admin_unit", "unit_geometry_level"):
         op.execute(
-            f"update {table} set geom = ST_Multi(ST_CollectionExtract("  # noqa: S608
-            "ST_ReducePrecision(geom, 1e-6), 3)) where not ST_IsEmpty(geom)"
+            f"update {table} set geom = reduce_precision_safe(geom, 1e-6)"  # noqa: S608
+            " where not ST_IsEmpty(geom)"
         )
 
 
 def downgrade() -> None:
+    op.execute("drop function if exists reduce_precision_safe(geometry, float8)")
     for col in ("imported_by", "outline_kept", "source_attributes", "population_source",
                 "area_source"):  # fmt: skip
         op.drop_column("admin_unit", col)
