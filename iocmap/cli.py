@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import typer
 
@@ -70,14 +71,34 @@ def db_migrate() -> None:
 
 
 @app.command()
-def demo(rebuild: bool = typer.Option(False, help="regenerate geometry, ignore the cache")) -> None:
+def demo(
+    rebuild: bool = typer.Option(False, help="regenerate geometry, ignore the cache"),
+    boundaries: Path | None = typer.Option(
+        None,
+        "--boundaries",
+        exists=True,
+        file_okay=False,
+        help="folder of real boundary files: the demo figures are drawn on these shapes",
+    ),
+) -> None:
     """Load the generated demo data set (replaces all data in the database)."""
     from geo.db import make_engine
-    from geo.demo.loader import load_demo
+    from geo.demo.loader import load_demo, load_demo_on_boundaries
+    from geo.errors import IocmapError
 
     engine = make_engine()
-    counts = load_demo(engine, use_cache=not rebuild)
-    engine.dispose()
+    try:
+        if boundaries is None:
+            counts = load_demo(engine, use_cache=not rebuild)
+        else:
+            counts = load_demo_on_boundaries(
+                engine, boundaries, use_cache=not rebuild, echo=typer.echo
+            )
+    except IocmapError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
     typer.echo(f"demo data loaded: {counts}")
 
 
