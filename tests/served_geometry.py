@@ -56,7 +56,12 @@ def invalid_geojson(engine: Engine, body: bytes) -> list[str]:
 
 
 def assert_served_valid(
-    url: str, engine: Engine, *, province: str, precisions: Iterable[int] = (0, 3, 5, 6, 9, 15)
+    url: str,
+    engine: Engine,
+    *,
+    province: str,
+    precisions: Iterable[int] = (0, 3, 5, 6, 9, 15),
+    all_communes: bool = False,
 ) -> int:
     """Every province and the province's communes at every band and precision, OGC items in
     VN-2000, CSV WKT and GPKG downloads: all valid. Returns how many geometries were read."""
@@ -64,7 +69,10 @@ def assert_served_valid(
     with TestClient(create_app(Settings(database_url=url))) as c:
         for precision in precisions:
             for band in BANDS:
-                for path in ("/api/v1/provinces", f"/api/v1/provinces/{province}/communes"):
+                communes = (
+                    "/api/v1/communes" if all_communes else f"/api/v1/provinces/{province}/communes"
+                )
+                for path in ("/api/v1/provinces", communes):
                     params = {"precision": precision, "resolution": band, "limit": 5000}
                     r = c.get(path, params=params)
                     assert r.status_code == 200, (path, params, r.text[:200])

@@ -1,7 +1,11 @@
 """Everything that brings data in: files → checked, repaired, normalised rows → PostGIS.
 
-What lives here: the import report and transaction (``report``), vector-file reading and
-geometry repair/topology (``boundaries``, ``topology``), legacy text encodings
+What lives here: the import report and transaction (``report``); boundary imports —
+``boundaries`` (orchestration only), ``vector`` (sniffed formats, archives, layers, fields,
+limits), ``reproject`` (CRS), ``unitfields`` (codes, names, figures, kept columns),
+``repair`` (fallback chain), ``coverage`` (clean coverage, grid), ``provinces`` (union of
+communes, province levels), ``plan`` (compare, stage, swap), ``topology`` (display
+levels); legacy text encodings
 (``encodings``), sheets (``sheets``) and the task/indicator importers (``tasks``,
 ``indicators``), the code resolver (``resolve``) and the bulk writer (``store``).
 

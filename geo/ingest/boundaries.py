@@ -239,27 +239,24 @@ def _against_stored(feats: Features, current: Layer, report, tolerance_m2: float
         return
     geoms = np.array([current.geom[c] for c in others], dtype=object)
     left, right = shapely.STRtree(geoms).query(feats.geoms, predicate="intersects")
-    if not len(left):
-        return
-    areas = area_m2(shapely.intersection(feats.geoms[left], geoms[right]))
-    approx = 0
-    for j, k, a in zip(left.tolist(), right.tolist(), areas.tolist(), strict=True):
+    new = np.array([feats.codes[j] not in current.name for j in left], dtype=bool)
+    official = np.array([current.quality[others[k]] == "official" for k in right], dtype=bool)
+    approx = len({feats.codes[j] for j in left[~(new | official)]})
+    left, right = left[new | official], right[new | official]  # only these need the area
+    areas = area_m2(shapely.intersection(feats.geoms[left], geoms[right])) if len(left) else []
+    for j, k, a in zip(left.tolist(), right.tolist(), list(areas), strict=True):
         code, other = feats.codes[j], others[k]
-        if a <= tolerance_m2:
-            continue
-        new = code not in current.name
-        if new or current.quality[other] == "official":
+        if a > tolerance_m2:
             report.error(
                 f"{'new unit ' if new else ''}{code} overlaps the stored"
                 f" {current.quality[other]} unit {other} by {a:,.0f} m² (tolerance"
                 f" {tolerance_m2:,.0f} m²); import them together in one file or fix the file",
                 row=feats.index[j], code=code,
             )  # fmt: skip
-        else:
-            approx += 1
     if approx:
         report.notes.append(
-            f"{approx} overlap(s) with units whose geometry is still approximate (expected)"
+            f"{approx} unit(s) touch or overlap units whose geometry is still approximate"
+            " (expected until those are imported too)"
         )
 
 

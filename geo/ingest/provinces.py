@@ -35,14 +35,17 @@ def _group(touched: list[plan.Unit], current: Layer) -> tuple[list[str], np.ndar
     return codes, np.array([geom[c] for c in codes], dtype=object)
 
 
-def _levels(codes: list[str], geoms: np.ndarray) -> dict[str, dict[str, shapely.Geometry]]:
+def _levels(
+    codes: list[str], geoms: np.ndarray, clean: bool = False
+) -> dict[str, dict[str, shapely.Geometry]]:
     """Coverage-simplified levels; a group that is not a clean coverage (official units of
-    separate imports that disagree) is simplified from a cleaned copy."""
-    if len(geoms) and not shapely.coverage_is_valid(geoms):
+    separate imports that disagree) is simplified from a cleaned copy. ``clean``: the group
+    is one file's cleaned layer (no need to check it again)."""
+    if len(geoms) and not clean and not shapely.coverage_is_valid(geoms):
         geoms, _ = coverage.snap(
             np.array([as_multipolygon(g) for g in shapely.coverage_clean(geoms)], dtype=object)
         )
-    simplified = coverage_levels(geoms, DEFAULT_LEVELS)
+    simplified = coverage_levels(geoms, DEFAULT_LEVELS, checked=True)
     return {band: dict(zip(codes, g, strict=True)) for band, g in simplified.items()}
 
 
@@ -52,7 +55,7 @@ def commune_levels(conn: Connection, touched, current: Layer, provinces: Layer, 
     if not touched:
         return [], {}
     codes, geoms = _group(touched, current)
-    levels = _levels(codes, geoms)
+    levels = _levels(codes, geoms, clean=len(codes) == len(touched))
     geom = dict(current.geom) | {u.code: u.geometry for u in touched}
     parent = dict(current.parent) | {u.code: u.parent_code for u in touched}
     official = {c for c in current.codes if current.quality[c] == "official"}
