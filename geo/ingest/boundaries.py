@@ -133,7 +133,7 @@ def import_boundaries(
         first = (str(exc).splitlines() or [""])[0][:300]
         report.error(f"unexpected error while {step[0]}: {type(exc).__name__}: {first}")
     if actor:
-        report.notes.append(f"imported by {actor}")
+        report.notes.append(f"actor: {actor}")
     return finish(report)
 
 
@@ -210,13 +210,17 @@ def _clean(feats: Features, level: str, report: ImportReport, gap_max_width_m: f
             f" ({stats.gaps_closed_m2:,.0f} m², each to the neighbour with the longest"
             " shared edge)"
         )
+    # A province file's own gaps matter only where its outline is kept (else the province
+    # becomes the union of its communes): there they are notes, for communes warnings.
+    say = report.warn if level == "commune" else report.notes.append
     for area, lon, lat, near in stats.gaps_left[:SHOWN]:
-        report.warn(
+        text_ = (
             f"gap of {area:,.0f} m² at lon {lon:.5f}, lat {lat:.5f} between"
             f" {', '.join(near[:6])} kept (wider than {gap_max_width_m:g} m)"
         )
+        say(text_)
     if len(stats.gaps_left) > SHOWN:
-        report.warn(f"… and {len(stats.gaps_left) - SHOWN} more gaps kept")
+        say(f"… and {len(stats.gaps_left) - SHOWN} more gaps kept")
     if stats.collapsed_parts:
         report.notes.append(f"{stats.collapsed_parts} part(s) collapsed on the 6-decimal grid")
     for code in stats.emptied:

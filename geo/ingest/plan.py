@@ -171,7 +171,7 @@ def unit_rows(
             area, area_src = (off.area_km2, "official") if off and off.area_km2 else (None, None)
         pop, pop_src = feats.population[j], "file"
         if pop is None:
-            pop, pop_src = current.population.get(code), current.sources.get(code, (0, 0))[1]
+            pop, pop_src = current.population.get(code), current.sources.get(code, (None, None))[1]
         g = feats.geoms[j]
         anchor = shapely.Point(off.lon, off.lat) if off and off.lon is not None else None
         out.append(

@@ -146,12 +146,13 @@ def check_zip(path: Path, name: str) -> list[zipfile.ZipInfo]:
         if m.compress_size and m.file_size > (1 << 20):
             ratio = m.file_size / m.compress_size
             if ratio > ZIP_MAX_RATIO:
-                raise FileTooLarge(
+                raise BadInput(
                     f"{name}: archive member '{m.filename}' expands {ratio:.0f}× (limit"
-                    f" {ZIP_MAX_RATIO}×; a zip bomb?)"
+                    f" {ZIP_MAX_RATIO}×; a zip bomb?)",
+                    file=name,
                 )
     if total > ZIP_MAX_UNPACKED:
-        raise FileTooLarge(f"{name}: archive unpacks to {total >> 20} MiB (limit 4 GiB)")
+        raise BadInput(f"{name}: archive unpacks to {total >> 20} MiB (limit 4 GiB)", file=name)
     return members
 
 
