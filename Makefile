@@ -7,8 +7,10 @@ VENDORED := maps/assets/vendor/.installed
 
 .PHONY: demo test system venv assets db db-down lint bench clean prod-local
 
+BOUNDARIES ?=
+
 demo: db assets ## set up everything, load the demo data, serve on http://127.0.0.1:8000
-	$(BIN)/iocmap demo
+	$(BIN)/iocmap demo $(if $(BOUNDARIES),--boundaries "$(BOUNDARIES)")
 	$(BIN)/iocmap serve --host 127.0.0.1 --port 8000
 
 test: db assets ## set up everything and run the test suite against a real PostGIS

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -55,6 +56,11 @@ class AdminUnit(Base):
     )
     area_km2: Mapped[float | None] = mapped_column(Float)  # official figure when known
     population: Mapped[int | None] = mapped_column(Integer)
+    area_source: Mapped[str | None] = mapped_column(Text)  # file | official
+    population_source: Mapped[str | None] = mapped_column(Text)  # file | official
+    source_attributes: Mapped[dict | None] = mapped_column(JSONB)  # the file's other columns
+    outline_kept: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    imported_by: Mapped[str | None] = mapped_column(Text)  # actor of the last boundary import
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False)
     label_point = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
     source: Mapped[str] = mapped_column(Text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import typer
 
@@ -80,6 +81,13 @@ def db_migrate() -> None:
 def demo(
     rebuild: bool = typer.Option(False, help="regenerate geometry, ignore the cache"),
     force: bool = typer.Option(False, "--force", help="replace imported data as well"),
+    boundaries: Path | None = typer.Option(
+        None,
+        "--boundaries",
+        exists=True,
+        file_okay=False,
+        help="folder of real boundary files: the demo figures are drawn on these shapes",
+    ),
 ) -> None:
     """Load the generated demo data set (replaces all data in the database).
 
@@ -88,7 +96,8 @@ def demo(
     from sqlalchemy.exc import DBAPIError
 
     from geo.db import make_engine
-    from geo.demo.loader import SOURCE, load_demo
+    from geo.demo.loader import SOURCE, load_demo, load_demo_on_boundaries
+    from geo.errors import IocmapError
     from geo.read.provenance import imported_data
 
     engine = make_engine()  # the owner: only it may reset the audit trail
@@ -106,7 +115,16 @@ def demo(
                 " --force replaces it with the demo set"
             )
             return
-        counts = load_demo(engine, use_cache=not rebuild)
+        try:
+            if boundaries is None:
+                counts = load_demo(engine, use_cache=not rebuild)
+            else:
+                counts = load_demo_on_boundaries(
+                    engine, boundaries, use_cache=not rebuild, echo=typer.echo
+                )
+        except IocmapError as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(1) from exc
     finally:
         engine.dispose()
     typer.echo(f"demo data loaded: {counts}")

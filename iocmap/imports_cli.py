@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from geo.errors import IocmapError
-from geo.ingest.report import DEFAULT_LOCK_WAIT_S, ImportReport, Problem
+from geo.ingest.report import DEFAULT_LOCK_WAIT_S, ImportReport, Problem, default_actor
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -40,6 +40,7 @@ SkipInvalid = typer.Option(
 AsJson = typer.Option(False, "--json", help="print the report as JSON (as the API returns it)")
 Sheet = typer.Option(None, "--sheet", help="XLSX sheet name (default: the first)")
 Encoding = typer.Option(None, "--encoding", help="force a text encoding: utf-8, cp1258, tcvn3, vni")
+Debug = typer.Option(False, "--debug", help="show the traceback of an unexpected error")
 Legacy = typer.Option(
     False, "--legacy-codes", help="unit codes are pre-July-2025 codes: map them to the new units"
 )
@@ -51,8 +52,11 @@ LockWait = typer.Option(
 )
 
 
-def _run(build: Callable[[Callable], ImportReport], as_json: bool) -> None:
-    """Run an import with a progress bar, print the report, exit non-zero when rejected."""
+def _run(build: Callable[[Callable], ImportReport], as_json: bool, debug: bool = False) -> None:
+    """Run an import with a progress bar, print the report, exit non-zero when rejected.
+
+    Whatever goes wrong is one clear line and exit code 1 (2 for an unexpected error);
+    ``--debug`` shows the traceback instead."""
     console = Console(stderr=as_json)
     try:
         with Progress(
@@ -74,6 +78,15 @@ def _run(build: Callable[[Callable], ImportReport], as_json: bool) -> None:
         else:
             console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from exc
+    except Exception as exc:
+        if debug:
+            raise
+        message = f"unexpected error: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+        if as_json:
+            typer.echo(json.dumps({"detail": message, "errors": []}, ensure_ascii=False))
+        else:
+            console.print(f"[red]error:[/red] {message} (--debug shows the traceback)")
+        raise typer.Exit(2) from exc
     if as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
     else:
@@ -151,10 +164,22 @@ def boundaries(
     overlap_tolerance: float = typer.Option(
         1000.0, "--overlap-tolerance", help="m² of overlap/outside-province area to report"
     ),
+    gap_width: float = typer.Option(
+        100.0, "--gap-width", help="gaps between neighbours narrower than this (m) are closed"
+    ),
+    allow_new_units: bool = typer.Option(
+        False, "--allow-new-units", help="accept codes that are not in the official list"
+    ),
+    province_outline: bool = typer.Option(
+        False,
+        "--province-outline",
+        help="keep the province file's own outline instead of the union of its communes",
+    ),
     dry_run: bool = DryRun,
     skip_invalid: bool = SkipInvalid,
     lock_wait: float = LockWait,
     as_json: bool = AsJson,
+    debug: bool = Debug,
 ) -> None:
     """Replace unit geometry with an official boundary file (upsert by code, nothing deleted)."""
     from geo.db import app_database_url, make_engine
@@ -167,13 +192,15 @@ def boundaries(
                 engine, path, level, code_field=code_field, name_field=name_field,
                 parent_field=parent_field, crs=crs, layer=layer, encoding=encoding,
                 dry_run=dry_run, skip_invalid=skip_invalid,
-                overlap_tolerance_m2=overlap_tolerance, progress=progress,
+                overlap_tolerance_m2=overlap_tolerance, gap_max_width_m=gap_width,
+                allow_new_units=allow_new_units, province_outline=province_outline,
+                actor=default_actor(), progress=progress, raise_unexpected=debug,
                 lock_timeout_s=lock_wait,
             )  # fmt: skip
         finally:
             engine.dispose()
 
-    _run(build, as_json)
+    _run(build, as_json, debug)
 
 
 def _run_sheet(

@@ -70,15 +70,23 @@ def stored_coords(engine, codes) -> dict:
     return {code: shapely.get_coordinates(shapely.from_wkb(bytes(wkb))) for code, wkb in got}
 
 
+# Stored geometry is snap-rounded to the 6-decimal grid (geo.ingest.coverage.GRID): a vertex
+# may move by up to half a grid diagonal (≈ 7.9 cm at the equator) on top of the transform.
+GRID_SLACK_M = 0.5e-6 * 111_320 * 2**0.5
+
+
 def max_error_m(engine, src: gpd.GeoDataFrame) -> float:
-    """Largest distance between a stored vertex and the known WGS 84 vertex it came from."""
+    """Largest distance between a known WGS 84 vertex and the stored vertex nearest to it."""
     stored = stored_coords(engine, list(src.code))
     worst = 0.0
     for code, geom in zip(src.code, src.geometry, strict=True):
-        known = shapely.get_coordinates(shapely.orient_polygons(geom, exterior_cw=False))
+        known = shapely.get_coordinates(geom)
         got = stored[code]
-        assert got.shape == known.shape
-        worst = max(worst, metres(known[:, 0], known[:, 1], got[:, 0], got[:, 1]).max())
+        assert abs(len(got) - len(known)) <= 0.01 * len(known)  # snapping merges few vertices
+        tree = shapely.STRtree(shapely.points(got))
+        nearest = tree.query_nearest(shapely.points(known), all_matches=False)[1]
+        near = got[nearest]
+        worst = max(worst, metres(known[:, 0], known[:, 1], near[:, 0], near[:, 1]).max())
     return worst
 
 
@@ -97,7 +105,7 @@ def test_vn2000_tm3_shapefile_with_tcvn3_dbf(scratch, tmp_path):
     assert any("TCVN3" in n and "100% of names official" in n for n in report.notes)
     assert any("EPSG:6960" in n for n in report.notes)
     # within a metre of the known points — in fact within 5 cm (a wrong datum choice is 0.8 m)
-    assert max_error_m(scratch, src) < 0.05
+    assert max_error_m(scratch, src) < 0.05 + GRID_SLACK_M
     stored = {
         r.code: r
         for r in rows(
@@ -165,7 +173,7 @@ def test_geojson_with_self_intersecting_and_empty_polygons(scratch, tmp_path):
     path = tmp_path / "khanh_hoa.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), "utf-8")
 
-    report = import_boundaries(scratch, path, "commune")
+    report = import_boundaries(scratch, path, "commune", allow_new_units=True)
     assert report.status == "imported", report.errors
     assert report.read == len(src) + 2 and report.repaired == 1
     assert sorted((p.row, p.code) for p in report.rejected) == [
@@ -283,7 +291,7 @@ def test_projected_file_without_crs_needs_crs_flag(scratch, tmp_path):
     assert "no CRS" in err.value.message and "--crs" in err.value.message
     report = import_boundaries(scratch, shp, "commune", crs="vn2000:tm3:105")
     assert report.status == "imported"
-    assert max_error_m(scratch, src) < 0.05
+    assert max_error_m(scratch, src) < 0.05 + GRID_SLACK_M
 
 
 def test_swapped_axes_land_outside_vietnam_and_are_reported(scratch, tmp_path):

@@ -29,7 +29,14 @@ from api.instance import private_dir
 from api.routers import _layers
 from api.routers._common import AsOf, Bbox, Period, Q, Resolution, Status, Year, parse_bbox
 from geo.read import queries
-from geo.read.features import FULL, feature_collection, indicator_codes, latest_period, unit_page
+from geo.read.features import (
+    FULL,
+    STORED_DECIMALS,
+    feature_collection,
+    indicator_codes,
+    latest_period,
+    unit_page,
+)
 from geo.read.progress import DataState
 from geo.read.provenance import database_incarnation
 from geo.safe_text import header_value, neutralise_frame
@@ -70,6 +77,16 @@ def _metadata(conn: Connection, state: DataState, as_of: dt.date, level: str) ->
     }
 
 
+def _snap(geom, grid: float):
+    """Snap-round one geometry (valid output); GEOS may raise on odd rings: repair first."""
+    import shapely
+
+    try:
+        return shapely.set_precision(geom, grid)
+    except shapely.errors.GEOSException:
+        return shapely.set_precision(shapely.make_valid(geom), grid)
+
+
 def _frame(conn: Connection, q):
     """Properties and geometries of the query as a GeoDataFrame (geometry from WKB)."""
     import geopandas as gpd
@@ -81,6 +98,14 @@ def _frame(conn: Connection, q):
     codes = [r["code"] for r in page.rows or []]
     geoms = queries.unit_wkb(conn, codes, q.band)
     series = shapely.from_wkb([geoms[c] for c in codes]) if codes else []
+    if len(series) and q.precision < STORED_DECIMALS:
+        # snap-round (valid output), never round at serialisation: see output_geometry_sql
+        series = [_snap(g, 10.0**-q.precision) for g in series]
+    for col in props.columns:  # JSON columns (source_attributes) as JSON text in files
+        if props[col].map(lambda v: isinstance(v, dict | list)).any():
+            props[col] = props[col].map(
+                lambda v: orjson.dumps(v).decode() if isinstance(v, dict | list) else v
+            )
     return gpd.GeoDataFrame(props, geometry=list(series), crs=4326)
 
 

@@ -122,6 +122,13 @@ async def _save_uploads(request: Request, folder: Path, cap: int) -> tuple[Path,
     )
 
 
+def _boundary_actor(who: Principal) -> str:
+    """The actor a boundary import records: the token's id and name (like task imports)."""
+    if who.token_id is not None:
+        return f"token:{who.token_id}:{who.name}"
+    return who.actor
+
+
 def _respond(report) -> JSONResponse:
     if not report.ok:
         raise ImportRejected(report)
@@ -160,6 +167,12 @@ async def post_import(
     legacy_codes: Annotated[bool, Query(description="codes predate July 2025")] = False,
     dry_run: Flag = False,
     skip_invalid: Skip = False,
+    allow_new_units: Annotated[
+        bool, Query(description="boundaries: accept codes not in the official list")
+    ] = False,
+    province_outline: Annotated[
+        bool, Query(description="boundaries: keep the province file's outline")
+    ] = False,
 ):
     """Run the import and return its report (the same one ``iocmap import`` prints)."""
     who = import_principal(request, kind)  # before a byte of the upload is read
@@ -197,6 +210,8 @@ async def post_import(
                 name_field=name_field, parent_field=parent_field, crs=crs, layer=layer,
                 encoding=encoding, dry_run=dry_run, skip_invalid=skip_invalid,
                 display_name=display, lock_timeout_s=options.lock_timeout_s,
+                allow_new_units=allow_new_units, province_outline=province_outline,
+                actor=_boundary_actor(who),
             )  # fmt: skip
         elif kind == "tasks":
             report = await run_in_threadpool(import_tasks, engine, path, options)

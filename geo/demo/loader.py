@@ -16,10 +16,10 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from geo.demo import figures as demo_figures
-from geo.ingest import store
+from geo.ingest import coverage, store
 from geo.ingest.topology import DEFAULT_LEVELS, coverage_levels, dissolved_levels
 from geo.official import official_names
 
@@ -119,7 +119,10 @@ def demo_units(layers: dict[str, gpd.GeoDataFrame]) -> tuple[gpd.GeoDataFrame, d
             continue
         band = name.split("_", 1)[1]
         code_col = "code" if "code" in gdf else gdf.columns[0]
-        levels.setdefault(band, {}).update(zip(gdf[code_col], gdf.geometry, strict=True))
+        snapped, _ = coverage.snap(gdf.geometry.values)
+        levels.setdefault(band, {}).update(zip(gdf[code_col], snapped, strict=True))
+    # on the stored grid like imported geometry (served at 6 decimals without rounding)
+    units = units.set_geometry(list(coverage.snap(units.geometry.values)[0]), crs=4326)
     return units, levels
 
 
@@ -133,7 +136,60 @@ def load_demo(engine: Engine, use_cache: bool = True) -> dict[str, int]:
     with engine.begin() as conn:
         store.clear_all(conn)
         n_units = store.insert_units(conn, units, levels)
+        conn.execute(
+            text("update admin_unit set area_source = 'official' where area_km2 is not null")
+        )
         n_tasks = store.insert_tasks(conn, figures.tasks, actor="demo", source="iocmap demo")
         n_values = store.insert_indicators(conn, figures.indicators, figures.indicator_values)
         version = store.bump_version(conn, figures.reporting_date, SOURCE)
     return {"units": n_units, "tasks": n_tasks, "indicator_values": n_values, "version": version}
+
+
+BOUNDARY_SUFFIXES = (".geojson", ".json", ".shp", ".zip", ".gpkg", ".fgb")
+_PROVINCE_WORDS = ("tinh", "province", "provinces")
+
+
+def boundary_files(folder: Path) -> dict[str, list[Path]]:
+    """The boundary files of a folder by level: a name with ``tinh``/``province`` holds
+    provinces, any other vector file communes (``xa``, ``phuong``, ``ward``…)."""
+    from geo.ingest.sheets import header_key
+
+    found: dict[str, list[Path]] = {"commune": [], "province": []}
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() not in BOUNDARY_SUFFIXES or not path.is_file():
+            continue
+        words = header_key(path.stem)
+        level = "province" if any(w in words for w in _PROVINCE_WORDS) else "commune"
+        found[level].append(path)
+    return found
+
+
+def load_demo_on_boundaries(
+    engine: Engine, folder: Path, use_cache: bool = True, echo=print
+) -> dict[str, int]:
+    """The demo figures on real shapes: the demo data set, then the folder's commune files
+    and province files imported over it (figures hang on unit codes, so every task and
+    indicator stays where it was; units the files lack keep their approximate shape).
+
+    Raises ``BadInput`` naming the file when an import is rejected (the demo data stay)."""
+    from geo.errors import BadInput
+    from geo.ingest.boundaries import import_boundaries
+
+    files = boundary_files(folder)
+    if not files["commune"] and not files["province"]:
+        raise BadInput(f"{folder}: no boundary file (GeoJSON, Shapefile, GPKG, FlatGeobuf)")
+    counts = load_demo(engine, use_cache)
+    for level in ("commune", "province"):  # communes first: provinces become their union
+        for path in files[level]:
+            report = import_boundaries(engine, path, level, actor="demo")
+            echo(f"{path.name} ({level}s): {report.summary()}")
+            if not report.ok:
+                first = report.errors[0] if report.errors else None
+                reason = f"{first.where()}: {first.reason}" if first else report.summary()
+                raise BadInput(f"{path.name}: import rejected — {reason}", file=path.name)
+            counts[f"{level}s_imported"] = counts.get(f"{level}s_imported", 0) + (
+                report.created + report.updated
+            )
+            if report.version is not None:
+                counts["version"] = report.version
+    return counts

@@ -10,6 +10,7 @@ identical borders at every level.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import shapely
@@ -21,25 +22,48 @@ DEFAULT_LEVELS: Mapping[str, float] = {"z6": 0.01, "z9": 0.002, "z12": 0.0002}
 
 
 def coverage_levels(
-    geoms: Sequence[BaseGeometry] | np.ndarray, tolerances: Mapping[str, float]
+    geoms: Sequence[BaseGeometry] | np.ndarray,
+    tolerances: Mapping[str, float],
+    *,
+    checked: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Simplify a polygonal coverage once per level, keeping shared borders gap-free."""
-    source = np.array([_as_multipolygon(g) for g in np.asarray(geoms, dtype=object)])
-    if len(source) and not shapely.coverage_is_valid(source):
+    """Simplify a polygonal coverage once per level, keeping shared borders gap-free.
+
+    ``checked``: the caller already knows the input is a valid coverage (the check costs
+    about as much as one simplification on a real layer)."""
+    source = np.array([as_multipolygon(g) for g in np.asarray(geoms, dtype=object)])
+    if len(source) and not checked and not shapely.coverage_is_valid(source):
         raise ValueError("input is not a valid polygonal coverage (overlaps or unmatched edges)")
+    order = sorted(tolerances.items(), key=lambda kv: kv[1])
+    # The levels are independent simplifications of one source and GEOS releases the GIL:
+    # two threads use both cores (the import's slowest step after cleaning).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        raw = dict(zip(
+            [name for name, _ in order],
+            pool.map(lambda kv: _simplify(source, float(kv[1])), order),
+            strict=True,
+        ))  # fmt: skip
     levels: dict[str, np.ndarray] = {}
     finer = source
-    for name, tolerance in sorted(tolerances.items(), key=lambda kv: kv[1]):
-        finer = levels[name] = _simplify_level(source, float(tolerance), finer)
+    for name, _ in order:
+        finer = levels[name] = _fill_degenerate(raw[name], source, finer)
     return {name: levels[name] for name in tolerances}
 
 
-def _simplify_level(source: np.ndarray, tolerance: float, finer: np.ndarray) -> np.ndarray:
-    """One level: coverage-simplify, normalise, and replace collapsed results by ``finer``."""
+def _simplify(source: np.ndarray, tolerance: float) -> np.ndarray | None:
+    """One level's coverage simplification (None: no simplification at this tolerance)."""
     if tolerance <= 0 or not len(source):
+        return None
+    return shapely.coverage_simplify(source, tolerance, simplify_boundary=True)
+
+
+def _fill_degenerate(
+    simplified: np.ndarray | None, source: np.ndarray, finer: np.ndarray
+) -> np.ndarray:
+    """Normalise one level and replace collapsed results by ``finer``."""
+    if simplified is None:
         return source.copy()
-    simplified = shapely.coverage_simplify(source, tolerance, simplify_boundary=True)
-    out = np.array([_as_multipolygon(g) for g in simplified], dtype=object)
+    out = np.array([as_multipolygon(g) for g in simplified], dtype=object)
     bad = _degenerate(out) & ~shapely.is_empty(source)
     out[bad] = finer[bad]
     return shapely.orient_polygons(out)
@@ -50,7 +74,7 @@ def _degenerate(geoms: np.ndarray) -> np.ndarray:
     return shapely.is_empty(geoms) | (shapely.area(geoms) <= 0) | ~shapely.is_valid(geoms)
 
 
-def _as_multipolygon(geom: BaseGeometry | None) -> shapely.MultiPolygon:
+def as_multipolygon(geom: BaseGeometry | None) -> shapely.MultiPolygon:
     """Polygonal parts of ``geom`` as one MultiPolygon (GeoJSON consumers expect one type)."""
     if geom is None or geom.is_empty:
         return shapely.MultiPolygon()
@@ -75,7 +99,7 @@ def dissolved_levels(
     out: dict[str, dict[str, shapely.MultiPolygon]] = {}
     for band, geoms in levels.items():
         out[band] = {
-            str(key): _as_multipolygon(shapely.coverage_union_all(geoms[keys == key]))
+            str(key): as_multipolygon(shapely.coverage_union_all(geoms[keys == key]))
             for key in np.unique(keys)
         }
     return out

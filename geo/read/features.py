@@ -20,6 +20,7 @@ from sqlalchemy import Connection, text
 from geo.read.progress import KH02_GROUPS, STATUSES, unit_counts_sql
 
 LEVELS = ("province", "commune")
+STORED_DECIMALS = 6  # stored geometry lies on this grid (geo.ingest.coverage.STORED_DECIMALS)
 RESOLUTIONS = ("full", "z12", "z9", "z6")
 
 # name → (SQL expression, levels it exists for). Aliases: u = the unit, c = its task counts,
@@ -48,7 +49,10 @@ PROPERTIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "groups_total": (str(KH02_GROUPS), ("commune",)),
     # not in the lean set: detail pages and downloads
     "area_km2": ("u.area_km2", LEVELS),
+    "area_source": ("u.area_source", LEVELS),
     "population": ("u.population", LEVELS),
+    "population_source": ("u.population_source", LEVELS),
+    "source_attributes": ("u.source_attributes", LEVELS),
     "label_lon": ("round(ST_X(u.label_point)::numeric, 6)::float8", LEVELS),
     "label_lat": ("round(ST_Y(u.label_point)::numeric, 6)::float8", LEVELS),
     "source": ("u.source", LEVELS),
@@ -71,7 +75,8 @@ LEAN: dict[str, tuple[str, ...]] = {
     "province": (*_COMMON_LEAN, "communes", "communes_all_groups_done"),
     "commune": (*_COMMON_LEAN, "province_code", "province_name", "groups_done", "groups_total"),
 }
-_EXTRA = ("area_km2", "population", "label_lon", "label_lat", "source", "valid_from")
+_EXTRA = ("area_km2", "area_source", "population", "population_source", "label_lon",
+          "label_lat", "source", "valid_from", "source_attributes")  # fmt: skip
 FULL: dict[str, tuple[str, ...]] = {level: (*LEAN[level], *_EXTRA) for level in LEVELS}
 # Equality filters the OGC items endpoint offers (queryables): name → column.
 FILTERABLE: dict[str, str] = {
@@ -122,6 +127,22 @@ class Page:
     number_matched: int
     number_returned: int
     rows: list[dict] | None = None  # properties per feature (when asked for)
+
+
+def output_geometry_sql(geom: str, precision: int, crs: int, params: dict) -> str:
+    """The geometry expression to serialise at ``precision`` decimals, valid per GEOS.
+
+    Why: rounding coordinates at serialisation collapses narrow parts and holes into rings
+    with too few points (invalid GeoJSON). Stored geometry is already snap-rounded to the
+    6-decimal grid at import (``geo.ingest.coverage.GRID``), so lon/lat output at 6 or more
+    decimals prints it exactly; fewer decimals, or another CRS, are snap-rounded to that
+    grid by ``ST_ReducePrecision`` (valid output; collapsed parts dropped) before printing;
+    ``reduce_precision_safe`` (migration 0003) falls back when GEOS raises.
+    """
+    if crs == 4326 and precision >= STORED_DECIMALS:
+        return geom
+    params["grid"] = 10.0 ** -min(max(precision, 0), 15)
+    return f"reduce_precision_safe({geom}, :grid)"  # ST_ReducePrecision + fallbacks (0003)
 
 
 def band_for_zoom(zoom: int | None, bands: list[str]) -> str | None:
@@ -241,6 +262,7 @@ def _sql(q: UnitQuery, fixed: Sequence[str], indicators: Sequence[str], params: 
     if q.crs != 4326:
         geom_src = f"ST_Transform({geom_src}, cast(:crs as int))"
         params["crs"] = q.crs
+    geom_src = output_geometry_sql(geom_src, q.precision, q.crs, params)
     if q.geometry:
         cols.append(f"ST_AsGeoJSON({geom_src}, :precision, 0) as geometry")
     joins = ["left join counts c on c.unit_code = u.code"]

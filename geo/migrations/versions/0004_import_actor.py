@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_import_actor"
-down_revision = "0002_auth"
+down_revision = "0003_boundary_attrs"
 branch_labels = None
 depends_on = None
 

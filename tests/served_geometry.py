@@ -1,0 +1,112 @@
+"""Check that every geometry the service emits is valid: GeoJSON at each precision and
+band, OGC items in VN-2000, CSV WKT and GeoPackage downloads.
+
+Why two judges: shapely (GEOS, what QGIS/geopandas use on the client) and PostGIS
+(``ST_IsValid(ST_GeomFromGeoJSON(...))``), as the issue measured. Used by the import tests
+on synthetic data, by the demo-data test and by the real-sample end-to-end test.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+
+import orjson
+import pyogrio
+import shapely
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from api.app import create_app
+from api.settings import Settings
+
+BANDS = ("full", "z12", "z9", "z6")
+OGC_CRS = (
+    "http://www.opengis.net/def/crs/EPSG/0/3405",
+    "http://www.opengis.net/def/crs/EPSG/0/4756",
+)
+
+
+def invalid_geojson(engine: Engine, body: bytes) -> list[str]:
+    """Ids of features whose geometry shapely or PostGIS finds invalid (or unparsable)."""
+    fc = orjson.loads(body)
+    bad: list[str] = []
+    texts = []
+    for f in fc["features"]:
+        if f["geometry"] is None:
+            continue
+        geom = shapely.geometry.shape(f["geometry"])
+        if not geom.is_valid:
+            bad.append(str(f["id"]))
+        texts.append((str(f["id"]), orjson.dumps(f["geometry"]).decode()))
+    if texts:
+        with engine.connect() as conn:
+            bad += (
+                conn.execute(
+                    text(
+                        "select i from unnest(cast(:ids as text[]), cast(:gs as text[])) t(i, g)"
+                        " where not ST_IsValid(ST_GeomFromGeoJSON(g))"
+                    ),
+                    {"ids": [i for i, _ in texts], "gs": [g for _, g in texts]},
+                )
+                .scalars()
+                .all()
+            )
+    return sorted(set(bad))
+
+
+def assert_served_valid(
+    url: str,
+    engine: Engine,
+    *,
+    province: str,
+    precisions: Iterable[int] = (0, 3, 5, 6, 9, 15),
+    all_communes: bool = False,
+) -> int:
+    """Every province and the province's communes at every band and precision, OGC items in
+    VN-2000, CSV WKT and GPKG downloads: all valid. Returns how many geometries were read."""
+    checked = 0
+    with TestClient(create_app(Settings(database_url=url))) as c:
+        for precision in precisions:
+            for band in BANDS:
+                communes = (
+                    "/api/v1/communes" if all_communes else f"/api/v1/provinces/{province}/communes"
+                )
+                for path in ("/api/v1/provinces", communes):
+                    params = {"precision": precision, "resolution": band, "limit": 5000}
+                    r = c.get(path, params=params)
+                    assert r.status_code == 200, (path, params, r.text[:200])
+                    bad = invalid_geojson(engine, r.content)
+                    assert not bad, f"{path} {params}: invalid {bad[:10]}"
+                    checked += len(orjson.loads(r.content)["features"])
+        for crs in OGC_CRS:
+            for coll, extra in (("provinces", {}), ("communes", {"province_code": province})):
+                r = c.get(
+                    f"/ogc/collections/{coll}/items", params={"crs": crs, "limit": 1000, **extra}
+                )
+                assert r.status_code == 200, r.text[:200]
+                fc = orjson.loads(r.content)
+                bad = [
+                    f["id"] for f in fc["features"]
+                    if not shapely.geometry.shape(f["geometry"]).is_valid
+                ]  # fmt: skip
+                assert not bad, f"OGC {coll} crs={crs}: invalid {bad[:10]}"
+                checked += len(fc["features"])
+        for precision in (3, 6):
+            r = c.get(
+                "/api/v1/download/communes.csv",
+                params={"province": province, "wkt": "true", "precision": precision},
+            )
+            assert r.status_code == 200
+            import pandas as pd
+
+            table = pd.read_csv(io.StringIO(r.content.decode("utf-8-sig")))
+            geoms = shapely.from_wkt(table["wkt"].tolist())
+            assert shapely.is_valid(geoms).all(), f"CSV WKT precision {precision}"
+            checked += len(geoms)
+        r = c.get("/api/v1/download/provinces.gpkg")
+        assert r.status_code == 200
+        gdf = pyogrio.read_dataframe(io.BytesIO(r.content))
+        assert gdf.geometry.is_valid.all(), "GPKG provinces"
+        checked += len(gdf)
+    return checked
