@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.auth import require_admin, require_writer
+from api.routers.maps import schedule_warm
 from geo.errors import BadInput, FileTooLarge, Forbidden, ImportRejected
 from geo.ingest.boundaries import import_boundaries
 from geo.ingest.indicators import import_indicators
@@ -189,4 +190,7 @@ async def post_import(
             )  # fmt: skip
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return _respond(report)
+    response = _respond(report)
+    if report.version is not None and not dry_run:
+        schedule_warm(request.app)  # the map pages of the new data version, built now
+    return response
