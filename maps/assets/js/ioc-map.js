@@ -87,10 +87,12 @@
         IOC.esc(IOC.fmtUnit(valueOf(l), m.decimals, m.unit)) + '</span>';
     }
 
+    var phone = global.matchMedia && global.matchMedia('(max-width: 700px)').matches;
     layer.eachLayer(function (l) {
       var code = l.feature.properties.code;
       byCode.set(code, l);
-      l.bindTooltip(function () { return tooltip(l); }, { sticky: true, className: 'ioc-tip', direction: 'top', offset: [0, -8] });
+      // no hover tooltip on a phone: a tap opens the bottom sheet, which says more
+      if (!phone) l.bindTooltip(function () { return tooltip(l); }, { sticky: true, className: 'ioc-tip', direction: 'top', offset: [0, -8] });
       l.on('mouseover', function () { hover(l, true); });
       l.on('mouseout', function () { hover(l, false); });
       l.on('click', function () { lastTrigger = null; select(code, {}); });

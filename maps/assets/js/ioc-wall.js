@@ -74,7 +74,7 @@
         var p = cfg.inset.labels[key];
         L.circleMarker([p[1], p[0]], { radius: 26, color: '#8fb6e8', weight: 1.5, dashArray: '4 4', fill: false, interactive: false }).addTo(inset);
         L.marker([p[1] - 0.9, p[0]], { interactive: false, keyboard: false,
-          icon: L.divIcon({ className: 'ioc-island-label', html: IOC.esc(IOC.t(key)), iconSize: null, iconAnchor: [0, 0] }) }).addTo(inset);
+          icon: L.divIcon({ className: 'ioc-island-label', html: '<span>' + IOC.esc(IOC.t(key)) + '</span>', iconSize: [0, 0], iconAnchor: [0, 0] }) }).addTo(inset);
       });
       if (global.ResizeObserver) new ResizeObserver(function () {
         inset.invalidateSize();
