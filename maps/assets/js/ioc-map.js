@@ -426,6 +426,7 @@
       if (select(r.code, { fly: true, focusPanel: true })) return;
       var province = r.level === 'province' ? r.code : r.province_code;
       if (!province) return;
+      if (cfg.links.provinces && cfg.links.provinces.indexOf(province) < 0) return;  // not exported
       var href = cfg.links.province.replace('{code}', province);
       location.assign(href + (r.level === 'commune' ? '#u=' + r.code : ''));
     }
