@@ -275,3 +275,26 @@ def test_bad_page_parameters_are_clear_errors(client):
     assert client.get("/?zoom=3").status_code == 400
     assert client.get("/wall?views=national,bogus").json()["errors"][0]["param"] == "views"
     assert client.get("/?lang=fr").status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "words"),
+    [
+        ("/?measure=bogus", 400, "measure"),
+        ("/p/99", 404, "99"),
+        ("/?lang=fr", 422, "lang"),
+        ("/wall?views=national,bogus", 400, "views"),
+        ("/?zoom=3", 400, "zoom"),
+    ],
+)
+def test_bad_page_parameter_shows_a_page_not_json(browser, live_server, path, status, words):
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    response = page.goto(live_server + path)
+    assert response.status == status
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Không mở được trang này" in page.inner_text("h1")
+    assert words in page.inner_text(".error-msg") + page.inner_text("main")
+    assert not page.inner_text("body").lstrip().startswith("{")  # no raw JSON
+    page.click("text=Về bản đồ toàn quốc")
+    wait_js(page, "document.documentElement.dataset.mapReady === '1'")
+    page.close()

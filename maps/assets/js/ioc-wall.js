@@ -77,6 +77,7 @@
           icon: L.divIcon({ className: 'ioc-island-label', html: '<span>' + IOC.esc(IOC.t(key)) + '</span>', iconSize: [0, 0], iconAnchor: [0, 0] }) }).addTo(inset);
       });
       if (global.ResizeObserver) new ResizeObserver(function () {
+        if (insetEl.hidden || !insetEl.clientWidth || !insetEl.clientHeight) return;  // hidden: no size
         inset.invalidateSize();
         inset.fitBounds([[ib[1], ib[0]], [ib[3], ib[2]]], { animate: false, padding: [4, 4] });
       }).observe(insetEl);
