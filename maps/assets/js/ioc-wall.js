@@ -99,7 +99,30 @@
         l.openTooltip(l.getCenter());
         labelled.push(l);
       });
+      declutter();
     }
+
+    /** Labels that would sit on one another: cities first, then the larger provinces keep
+     * theirs; the others are hidden rather than printed over a neighbour's. */
+    function declutter() {
+      var kind = {};
+      ((cfg.summary || {}).provinces || []).forEach(function (p) { kind[p.code] = p.kind; });
+      var area = function (l) { var b = l.getBounds(); return (b.getEast() - b.getWest()) * (b.getNorth() - b.getSouth()); };
+      var order = labelled.slice().sort(function (a, b) {
+        var ca = kind[a.feature.properties.code] === 'Thành phố', cb = kind[b.feature.properties.code] === 'Thành phố';
+        return (cb - ca) || (area(b) - area(a));
+      });
+      var placed = [];
+      order.forEach(function (l) {
+        var el = l.getTooltip() && l.getTooltip().getElement();
+        if (!el) return;
+        el.style.visibility = '';
+        var r = el.getBoundingClientRect();
+        var hit = placed.some(function (q) { return r.left < q.right && r.right > q.left && r.top < q.bottom && r.bottom > q.top; });
+        if (hit) el.style.visibility = 'hidden'; else placed.push(r);
+      });
+    }
+    map.on('zoomend moveend', declutter);
 
     /** Room the map must leave free: the legend (left) and, on the national view, the inset. */
     function fitPadding(withInset) {
