@@ -98,8 +98,9 @@ def render_map_page(page: MapPage) -> str:
     """The page's full HTML."""
     s = strings(page.lang)
     m = page.measure
-    if m.indicator:
+    if m.indicator:  # indicators arrive as stored: round them once, here, as shown
         m = replace(m, decimals=decimals_for(list(page.layer.values.values())))
+        page = replace(page, layer=page.layer.rounded(m.decimals))
     values = list(page.layer.values.values())
     breaks, palette, single = classes(values, m.method, m.decimals, m.higher_is_better)
     place = page.province["full_name"] if page.province else s["national"]

@@ -124,6 +124,19 @@ def test_wall_fits_every_screen_and_reads_across_a_room(browser, live_server, wi
              .map(e => e.id || e.textContent)"""
     )
     assert cut == [], cut
+    # the alert rail shows whole alerts only, and counts the rest
+    rail = page.evaluate(
+        """() => { const ul = document.querySelector('#wall-alerts').getBoundingClientRect();
+          const lis = Array.from(document.querySelectorAll('#wall-alerts li:not([hidden])'));
+          return {shown: lis.length, cut: lis.filter(li => li.getBoundingClientRect().bottom
+                    > ul.bottom + 0.5).length, more: IOC.wall.alertsMore,
+                  moreText: document.querySelector('#wall-alerts-more').textContent,
+                  total: (IOC.wall.overdueAll || []).length}; }"""
+    )
+    assert rail["cut"] == 0 and rail["shown"] >= 1, rail
+    if rail["total"] > rail["shown"]:
+        assert rail["more"] == rail["total"] - rail["shown"], rail
+        assert rail["moreText"].startswith(f"+{rail['more']}"), rail
     if width >= 1920:
         smallest = min_text_px(page)
         floor = 22 * width / 1920 * 0.95  # 22 px at 1080p, scaled on a 4K wall

@@ -72,7 +72,8 @@
       inset.fitBounds([[ib[1], ib[0]], [ib[3], ib[2]]], { animate: false, padding: [4, 4] });
       Object.keys(cfg.inset.labels).forEach(function (key) {
         var p = cfg.inset.labels[key];
-        L.circleMarker([p[1], p[0]], { radius: 26, color: '#8fb6e8', weight: 1.5, dashArray: '4 4', fill: false, interactive: false }).addTo(inset);
+        var em = parseFloat(getComputedStyle($('ioc-wall')).fontSize) || 22;  // scales with the screen
+        L.circleMarker([p[1], p[0]], { radius: 1.2 * em, color: '#8fb6e8', weight: 1.5, dashArray: '4 4', fill: false, interactive: false }).addTo(inset);
         L.marker([p[1] - 0.9, p[0]], { interactive: false, keyboard: false,
           icon: L.divIcon({ className: 'ioc-island-label', html: '<span>' + IOC.esc(IOC.t(key)) + '</span>', iconSize: [0, 0], iconAnchor: [0, 0] }) }).addTo(inset);
       });
