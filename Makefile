@@ -26,7 +26,7 @@ $(VENV)/.installed: pyproject.toml
 
 venv: system $(VENV)/.installed
 
-$(VENDORED): maps/package.json maps/package-lock.json maps/vendor-assets.sh
+$(VENDORED): maps/package.json maps/package-lock.json maps/vendor-assets.sh maps/context-layer.js
 	maps/vendor-assets.sh
 
 assets: system $(VENDORED) ## self-hosted JS/CSS/fonts for the map pages (from the npm registry)

@@ -19,9 +19,12 @@ LEAFLET_JS = ("leaflet", "/static/vendor/leaflet/leaflet.js")
 LEAFLET_CSS = ("leaflet_css", "/static/vendor/leaflet/leaflet.css")
 FONT_CSS = [f"vendor/be-vietnam-pro/{w}.css" for w in (400, 500, 600, 700)]
 # Our own files per page kind, relative to the static root.
+# Neighbouring countries (Natural Earth via npm world-atlas, public domain), cut to the
+# region by maps/context-layer.js at `make assets` time.
+CONTEXT_JS = "vendor/world-atlas/context.js"
 PAGE_JS = {
-    "map": ["js/ioc-common.js", "js/ioc-map.js"],
-    "wall": ["js/ioc-common.js", "js/ioc-wall.js"],
+    "map": [CONTEXT_JS, "js/ioc-common.js", "js/ioc-map.js"],
+    "wall": [CONTEXT_JS, "js/ioc-common.js", "js/ioc-wall.js"],
 }
 PAGE_CSS = {
     "map": [*FONT_CSS, "css/ioc-base.css", "css/ioc-map.css"],

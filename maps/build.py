@@ -11,7 +11,10 @@ provinces always, communes' task lists with ``--details``.
 
 from __future__ import annotations
 
+import logging
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,6 +31,8 @@ STATIC_FILES = (
     "vendor/leaflet/images",
     "vendor/leaflet/LICENSE",
     "vendor/be-vietnam-pro",
+    "vendor/world-atlas/context.js",
+    "vendor/world-atlas/LICENSE",
 )
 
 
@@ -69,6 +74,19 @@ def _lean(api: InProcessAPI, province: str) -> dict:
     return {f"/communes/{f['id']}": {"properties": f["properties"]} for f in fc["features"]}
 
 
+@contextmanager
+def _quiet_access_log() -> Iterator[None]:
+    """The build asks the API in-process hundreds of times: those are not visits, so
+    they must not print access-log lines."""
+    logger = logging.getLogger("iocmap.access")
+    before = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = before
+
+
 def build_site(
     app, out: Path, provinces: list[str] | None = None, lang: str = "vi", details: bool = False
 ) -> list[Path]:
@@ -76,7 +94,7 @@ def build_site(
     out.mkdir(parents=True, exist_ok=True)
     copy_static(out)
     written: list[Path] = []
-    with in_process_api(app) as api, app.state.engine.connect() as conn:
+    with _quiet_access_log(), in_process_api(app) as api, app.state.engine.connect() as conn:
         from geo.read.progress import data_state
 
         state = data_state(conn)
@@ -84,6 +102,7 @@ def build_site(
         year = (state.reporting_date or day).year
         national = assemble(conn, as_of=day, reporting_year=year, lang=lang)
         codes = sorted(national.layer.names)
+        built = sorted(provinces or codes)
         page = replace(
             national,
             static="static/",
@@ -91,6 +110,7 @@ def build_site(
             standalone=True,
             link_national="index.html",
             link_province="p/{code}.html",
+            linked_provinces=built,  # the panel links only the commune maps written
             refine_path=None,
             embedded=_details(api, "province", codes, tasks=True),
         )
@@ -98,7 +118,7 @@ def build_site(
         path.write_text(render_map_page(page), encoding="utf-8")
         written.append(path)
         (out / "p").mkdir(exist_ok=True)
-        for code in provinces or codes:
+        for code in built:
             base = assemble(conn, as_of=day, reporting_year=year, province_code=code, lang=lang)
             embedded = _lean(api, code)
             if details:

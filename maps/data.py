@@ -9,7 +9,7 @@ topology-preserving levels (``geo.read.features``), never simplified here.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import orjson
 from sqlalchemy import Connection
@@ -27,6 +27,23 @@ class LayerData:
     values: dict[str, float | None]
     approximate: bool
     bbox: list[float] | None  # minlon, minlat, maxlon, maxlat
+
+    def rounded(self, decimals: int) -> LayerData:
+        """The same layer with every value rounded to the decimals the page shows, so the
+        classes, the colours and the tooltips all read the one rounded number."""
+
+        def r(v: float | None) -> float | None:
+            return None if v is None else round(v, decimals)
+
+        features = [
+            {**f, "properties": {**f["properties"], "v": r(f["properties"]["v"])}}
+            for f in self.collection["features"]
+        ]
+        return replace(
+            self,
+            collection={**self.collection, "features": features},
+            values={k: r(v) for k, v in self.values.items()},
+        )
 
 
 def unit_values(

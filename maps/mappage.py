@@ -14,13 +14,7 @@ from urllib.parse import urlencode
 
 from maps import theme
 from maps.assets_local import add_page_assets, figure_of, offline_map
-from maps.choropleth import (
-    class_breaks,
-    decimals_for,
-    legend_html,
-    palette_for,
-    styled_layer,
-)
+from maps.choropleth import classes, decimals_for, legend_html, styled_layer
 from maps.data import LayerData
 from maps.i18n import strings
 from maps.measures import Measure
@@ -49,7 +43,8 @@ class MapPage:
     band: str | None
     province: dict | None = None  # {code, name, full_name} on a province page
     headline: str | None = None
-    year: int | None = None
+    year: int | None = None  # the ``year`` the user asked for (None: the reporting year)
+    basis_year: int = 0  # the deadline year every figure on the page is about
     as_of_given: bool = False
     static: str = "/static/"
     api: str | None = "/api/v1"  # None in a standalone export
@@ -57,6 +52,7 @@ class MapPage:
     embedded: dict = field(default_factory=dict)  # standalone: API url → JSON
     link_national: str = "/"
     link_province: str = "/p/{code}"  # {code} is replaced
+    linked_provinces: list[str] | None = None  # export: provinces with a page (None: all)
     refine_path: str | None = None  # API path + "…&zoom=" for geometry that fits the zoom
 
 
@@ -80,24 +76,33 @@ def _query(page: MapPage, level: str, lang: str | None = None) -> str:
 
 
 def _subtitle(page: MapPage, s: dict) -> str:
-    parts = []
+    """What the legend adds to the page's basis: the period of an indicator, the
+    programme of a task measure when it is not the basis's (communes: Plan 02)."""
     if page.measure.indicator and page.period:
-        parts.append(f"{s['period']} {page.period}")
+        return f"{s['period']} {page.period}"
     note = page.measure.notes.get(page.level)
-    if note and not page.measure.indicator:
-        parts.append(note)
-    parts.append(f"{s['as_of']} {page.as_of:%d/%m/%Y}")
-    return " · ".join(parts)
+    return s["unit_kh02"] if note == "KH02" else ""
+
+
+def basis_text(s: dict, year: int, as_of: dt.date) -> str:
+    """The one sentence that says what every figure on a page is about."""
+    return s["basis"].format(year=year, date=f"{as_of:%d/%m/%Y}")
+
+
+def display_unit(unit: str, s: dict) -> str:
+    """A measure's unit in the page's language ("điểm" → "points")."""
+    return s["points"] if unit == "điểm" else unit
 
 
 def render_map_page(page: MapPage) -> str:
     """The page's full HTML."""
     s = strings(page.lang)
     m = page.measure
-    if m.indicator:
+    if m.indicator:  # indicators arrive as stored: round them once, here, as shown
         m = replace(m, decimals=decimals_for(list(page.layer.values.values())))
-    breaks = class_breaks(list(page.layer.values.values()), method=m.method)
-    palette = palette_for(len(breaks), m.higher_is_better)
+        page = replace(page, layer=page.layer.rounded(m.decimals))
+    values = list(page.layer.values.values())
+    breaks, palette, single = classes(values, m.method, m.decimals, m.higher_is_better)
     place = page.province["full_name"] if page.province else s["national"]
     title = f"{s['app_title']} — {place}"
     fmap = offline_map(
@@ -106,13 +111,12 @@ def render_map_page(page: MapPage) -> str:
         zoom_start=6,
         min_zoom=4,
         max_zoom=14,
-        control_scale=True,
         zoom_snap=0.25,
-    )
+    )  # the scale bar is added by ioc-map.js: metric only (Leaflet's default adds miles)
     add_page_assets(fmap, "map", page.static)
     layer = styled_layer(page.layer.collection, breaks, palette, m.label(page.lang))
     layer.add_to(fmap)
-    unit = "%" if m.unit == "%" else m.unit
+    unit = display_unit(m.unit, s)
     legend = legend_html(
         m.label(page.lang),
         _subtitle(page, s),
@@ -120,10 +124,11 @@ def render_map_page(page: MapPage) -> str:
         palette,
         m.decimals,
         unit,
-        s[f"method_{m.method}"],
+        s["method_single"] if single else s[f"method_{m.method}"],
         s["no_data"],
         s["legend"],
-        min((v for v in page.layer.values.values() if v is not None), default=None),
+        min((v for v in values if v is not None), default=None),
+        page.lang,
     )
     national_href = page.link_national + ("" if page.standalone else _query(page, "province"))
     province_href = page.link_province + ("" if page.standalone else _query(page, "commune"))
@@ -139,6 +144,7 @@ def render_map_page(page: MapPage) -> str:
         lang_href="" if page.standalone else _query(page, page.level, other_lang) or "?",
         measures=page.measures,
         hatch_defs=HATCH_DEFS,
+        basis=basis_text(s, page.basis_year, page.as_of),
     )
     config = {
         "kind": "map",
@@ -155,6 +161,7 @@ def render_map_page(page: MapPage) -> str:
         },
         "period": page.period,
         "asOf": page.as_of.isoformat(),
+        "basisYear": page.basis_year,
         "breaks": breaks,
         "palette": palette,
         "names": page.layer.names,
@@ -164,10 +171,16 @@ def render_map_page(page: MapPage) -> str:
         "api": page.api,
         "standalone": page.standalone,
         "embedded": page.embedded,
-        "links": {"national": national_href, "province": province_href},
+        "links": {
+            "national": national_href,
+            "province": province_href,
+            "provinces": page.linked_provinces,
+        },
+        # the panel asks the API the page's own question: same year, as-of and period
         "query": {
             k: v
             for k, v in {
+                "year": str(page.basis_year),
                 "as_of": page.as_of.isoformat() if page.as_of_given else None,
                 "period": page.period if m.indicator else None,
             }.items()
@@ -239,36 +252,40 @@ def assemble(
         raise PageParamError("period", f"'{measure.code}' has no periods; drop 'period'")
     s = strings(lang)
     province = None
+    basis_year = year or reporting_year
+
+    def num(v: float | None, decimals: int) -> str:
+        return theme.fmt_number(v, decimals, lang)
+
     if province_code:
         row = queries.unit(conn, province_code)
         if row is None or row["level"] != "province":
             raise LookupError(f"unknown province code '{province_code}'")
         province = {"code": row["code"], "name": row["name"], "full_name": row["full_name"]}
-        k = next(x for x in province_kpis(conn, as_of, year) if x["code"] == province_code)
+        k = next(x for x in province_kpis(conn, as_of, basis_year) if x["code"] == province_code)
         headline = s["headline_province"].format(
-            done=theme.vn_number(k["tasks_completed"], 0),
-            total=theme.vn_number(k["tasks_total"], 0),
-            pct=theme.vn_number(k["completion_pct"], 2),
-            green=theme.vn_number(k["communes_all_groups_done"], 0),
-            communes=theme.vn_number(k["communes"], 0),
+            done=num(k["tasks_completed"], 0),
+            total=num(k["tasks_total"], 0),
+            pct=num(k["completion_pct"], 2),
+            green=num(k["communes_all_groups_done"], 0),
+            communes=num(k["communes"], 0),
         )
         band = "z9"
         refine = f"/provinces/{province_code}/communes?precision=5&zoom="
     else:
-        y = year or reporting_year
-        summ = national_summary(conn, as_of, y)
+        summ = national_summary(conn, as_of, basis_year)
         headline = s["headline_national"].format(
-            year=y,
-            done=theme.vn_number(summ["tasks_completed"], 0),
-            total=theme.vn_number(summ["tasks_total"], 0),
-            pct=theme.vn_number(summ["completion_pct"], 2),
+            done=num(summ["tasks_completed"], 0),
+            total=num(summ["tasks_total"], 0),
+            pct=num(summ["completion_pct"], 2),
         )
         band = "z6"
         refine = "/provinces?precision=5&zoom="
-    if year:
-        refine = refine.replace("?", f"?year={year}&", 1)
+    refine = refine.replace("?", f"?year={basis_year}&", 1)
+    if as_of_given:
+        refine = refine.replace("?", f"?as_of={as_of.isoformat()}&", 1)
     layer = data.layer(
-        conn, level, as_of, measure, period, parent=province_code, band=band, year=year
+        conn, level, as_of, measure, period, parent=province_code, band=band, year=basis_year
     )
     return MapPage(
         level=level,
@@ -283,6 +300,7 @@ def assemble(
         province=province,
         headline=headline,
         year=year,
+        basis_year=basis_year,
         as_of_given=as_of_given,
         refine_path=refine,
     )

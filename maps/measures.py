@@ -40,7 +40,7 @@ TASK_MEASURES: tuple[Measure, ...] = (
         "Tỷ lệ hoàn thành nhiệm vụ",
         "Task completion rate",
         "%",
-        1,
+        2,  # the server's rounding (geo.read.progress.pct): shown as computed
         ("province", "commune"),
         notes={
             "province": "NQ57",
@@ -71,7 +71,7 @@ TASK_MEASURES: tuple[Measure, ...] = (
         "Tỷ lệ xã hoàn thành đủ 16 nhóm KH02",
         "Share of communes with all 16 Plan 02 groups done",
         "%",
-        1,
+        2,
         ("province",),
     ),
 )

@@ -53,7 +53,17 @@ FONT = "'Be Vietnam Pro', 'Segoe UI', 'Noto Sans', Arial, sans-serif"
 
 def vn_number(value: float | None, decimals: int = 1) -> str:
     """Vietnamese number format: 1.234,5 (dot thousands, comma decimals)."""
+    return fmt_number(value, decimals, "vi")
+
+
+def fmt_number(value: float | None, decimals: int = 1, lang: str = "vi") -> str:
+    """A number as the reader's language writes it: 1.234,5 (vi) or 1,234.5 (en).
+
+    Values arrive already rounded by the server (completion % to 2 decimals), and pages
+    show them with those decimals, so Python and the browser never round differently."""
     if value is None:
         return "—"
     text = f"{value:,.{decimals}f}"
+    if lang == "en":
+        return text
     return text.replace(",", "\u0000").replace(".", ",").replace("\u0000", ".")

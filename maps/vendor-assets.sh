@@ -22,4 +22,9 @@ for w in 400 500 600 700; do
     "$out/be-vietnam-pro/files/"
 done
 cp "$font/LICENSE" "$out/be-vietnam-pro/LICENSE"
+# Neighbouring countries (Natural Earth via world-atlas, public domain), cut to the region.
+mkdir -p "$out/world-atlas"
+node context-layer.js "$out/world-atlas/context.js"
+cp node_modules/world-atlas/LICENSE "$out/world-atlas/LICENSE"
+cp node_modules/world-atlas/README.md "$out/world-atlas/README.md"
 touch "$out/.installed"

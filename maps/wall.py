@@ -14,25 +14,46 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import partial
 
 import folium
 
 from maps import theme
 from maps.assets_local import add_page_assets, figure_of, offline_map
-from maps.choropleth import class_breaks, decimals_for, legend_html, palette_for, styled_layer
+from maps.choropleth import classes, decimals_for, legend_html, styled_layer
 from maps.i18n import strings
+from maps.mappage import basis_text, display_unit
 from maps.measures import TASK_MEASURES, indicator_measures
 from maps.render import HATCH_DEFS, InitScript, config_script, finish, render_template
 
-REGIONS = {  # minlon, minlat, maxlon, maxlat
-    "national": [102.1, 8.4, 114.6, 23.4],
+# Where each view looks (minlon, minlat, maxlon, maxlat). "national" is the mainland only:
+# Hoàng Sa and Trường Sa are shown in a labelled inset, so the country fills the card.
+REGIONS = {
+    "national": [102.1, 8.4, 109.6, 23.4],
     "north": [102.1, 19.6, 108.1, 23.4],
     "central": [104.6, 11.4, 109.5, 20.0],
     "south": [104.4, 8.5, 107.7, 12.0],
 }
+INSET_BOUNDS = [110.9, 7.2, 116.9, 17.6]  # the two archipelagos
+INSET_LABELS = {  # label point (lon, lat) of each archipelago in the inset
+    "hoang_sa": [112.0, 16.5],
+    "truong_sa": [114.2, 9.9],
+}
+# Provinces by region, from their official code ranges (north: 01–37, Hà Nội … Ninh Bình;
+# centre with the Central Highlands: 38–68, Thanh Hóa … Lâm Đồng; south: 75–96).
+REGION_CODES = {"north": ("01", "37"), "central": ("38", "68"), "south": ("69", "99")}
 DEFAULT_PLAYLIST = ("national", "regions", "overdue", "service_index", "dti")
 BASE_VIEWS = ("national", "north", "central", "south", "regions", "overdue")
 OVERDUE_PROVINCES = 3
+# The side column, top to bottom: a layout, not a fixed set of boxes. Each name is a card
+# in templates/wall_cards.html (server-rendered first frame) and ioc-wall.js (refresh);
+# a new view's card (trend, follow-up) is one more entry and one more macro.
+SIDE_CARDS = ("rank_top", "rank_bottom", "alerts")
+
+
+def region_of(code: str) -> str:
+    """The region a province belongs to (by official code)."""
+    return next((r for r, (lo, hi) in REGION_CODES.items() if lo <= code <= hi), "south")
 
 
 class PlaylistError(ValueError):
@@ -45,7 +66,7 @@ class WallPage:
 
     as_of: dt.date
     data_as_of: dt.date | None
-    year: int
+    year: int  # the basis: programme tasks due in this year, status on ``as_of``
     lang: str
     provinces: dict  # lean FeatureCollection: properties {code, v = completion %}
     names: dict[str, str]
@@ -57,7 +78,9 @@ class WallPage:
     playlist: list[str]
     refresh_seconds: float
     dwell_seconds: float
-    overdue: list[dict] = field(default_factory=list)  # provinces, any deadline year
+    overdue: list[dict] = field(default_factory=list)  # provinces by overdue tasks (basis)
+    overdue_communes: list[dict] = field(default_factory=list)  # {code, province_code, n}
+    query: dict[str, str] = field(default_factory=dict)  # the basis as API parameters
     force: bool = False
     static: str = "/static/"
     api: str | None = "/api/v1"
@@ -79,29 +102,51 @@ def expand_playlist(views: list[str], indicator_codes: list[str]) -> list[str]:
     return out or ["national"]
 
 
-def _legend(title, sub, values, method, decimals, unit, better, s) -> tuple[str, list, list]:
-    breaks = class_breaks(values, method=method)
-    palette = palette_for(len(breaks), better)
+def _legend(title, sub, values, method, decimals, unit, better, s, lang):
+    breaks, palette, single = classes(values, method, decimals, better)
     lowest = min((v for v in values if v is not None), default=None)
-    note = s[f"method_{method}"]
+    note = s["method_single"] if single else s[f"method_{method}"]
     html = legend_html(
-        title, sub, breaks, palette, decimals, unit, note, s["no_data"], s["legend"], lowest
+        title, sub, breaks, palette, decimals, unit, note, s["no_data"], s["legend"], lowest, lang
     )
     return html, breaks, palette
+
+
+def overdue_by_province(provinces: list[dict], communes: list[dict]) -> list[dict]:
+    """Provinces with overdue tasks on the basis: their own programme's (NQ57) plus their
+    communes' (KH02), most first — what the alert rail and the overdue views show."""
+    kh02: dict[str, int] = {}
+    for c in communes:
+        kh02[c["province_code"]] = kh02.get(c["province_code"], 0) + int(c["n"])
+    out = []
+    for p in provinces:
+        own, com = int(p["tasks_overdue"] or 0), kh02.get(p["code"], 0)
+        if own + com:
+            out.append(
+                {
+                    "code": p["code"],
+                    "full_name": f"{p['kind']} {p['name']}",
+                    "tasks_overdue": own + com,
+                    "nq57": own,
+                    "kh02": com,
+                }
+            )
+    return sorted(out, key=lambda p: (-p["tasks_overdue"], p["code"]))
 
 
 def render_wall(page: WallPage) -> str:
     """The wall's full HTML."""
     s = strings(page.lang)
     en = page.lang == "en"
-    as_of_txt = f"{s['as_of']} {page.as_of:%d/%m/%Y}"
     completion = TASK_MEASURES[0]
     values = [f["properties"]["v"] for f in page.provinces["features"]]
     measures: dict[str, dict] = {}
     legends: list[str] = []
 
     def add_measure(key, label, sub, vals, method, decimals, unit, better):
-        html, breaks, palette = _legend(label, sub, vals, method, decimals, unit, better, s)
+        html, breaks, palette = _legend(
+            label, sub, vals, method, decimals, unit, better, s, page.lang
+        )
         legends.append(f'<div class="legend-slot" data-measure="{key}" hidden>{html}</div>')
         measures[key] = {
             "label": label,
@@ -112,37 +157,29 @@ def render_wall(page: WallPage) -> str:
             "higherIsBetter": better,
         }
 
-    add_measure(
-        "completion",
-        f"{completion.label(page.lang)} NQ57 · {page.year}",
-        as_of_txt,
-        values,
-        "quantiles",
-        1,
-        "%",
-        True,
-    )
+    add_measure("completion", completion.label(page.lang), "", values, "quantiles", 2, "%", True)
     add_measure(
         "communes",
-        f"{completion.label(page.lang)} KH02",
-        as_of_txt,
+        completion.label(page.lang),
+        s["unit_kh02"],
         page.commune_completion,
         "quantiles",
-        1,
+        2,
         "%",
         True,
     )
     for m in indicator_measures(page.indicator_defs):
         if m.code in page.playlist and "province" in m.levels:
             period = page.indicator_periods.get(m.code)
+            vals = list(page.indicator_values.get(m.code, {}).values())
             add_measure(
                 m.code,
                 m.label(page.lang),
                 f"{s['period']} {period}",
-                list(page.indicator_values.get(m.code, {}).values()),
+                vals,
                 "quantiles",
-                decimals_for(list(page.indicator_values.get(m.code, {}).values())),
-                "%" if m.unit == "%" else m.unit,
+                decimals_for(vals),
+                display_unit(m.unit, s),
                 m.higher_is_better,
             )
     views: list[dict[str, object]] = []
@@ -153,6 +190,7 @@ def render_wall(page: WallPage) -> str:
                     "id": v,
                     "kind": "provinces",
                     "measure": "completion",
+                    "region": None if v == "national" else v,
                     "bounds": REGIONS[v],
                     "label": s[f"view_{v}"],
                 }
@@ -190,23 +228,26 @@ def render_wall(page: WallPage) -> str:
     layer = styled_layer(page.provinces, breaks, palette, "provinces", weight=0.8)
     layer.add_to(fmap)
     summ = page.summary
-    ranked = sorted(
-        (p for p in summ["provinces"] if p["completion_pct"] is not None),
-        key=lambda p: (-p["completion_pct"], p["code"]),
-    )
+    first = views[0]
+    region = first.get("region")
+    ranked = rank_provinces(summ["provinces"], region if isinstance(region, str) else None)
+    num = partial(theme.fmt_number, lang=page.lang)
     chrome = render_template(
         "wall_chrome.html",
         s=s,
         page=page,
         summ=summ,
-        vn=theme.vn_number,
+        vn=num,
         top=ranked[:5],
-        bottom=ranked[-5:][::-1],
-        overdue=page.overdue[:6],
-        overdue_total=sum(p["tasks_overdue"] for p in page.overdue),
+        bottom=ranked[-5:][::-1] if len(ranked) > 5 else [],
+        overdue=page.overdue,
         legends=legends,
         views=views,
+        cards=SIDE_CARDS,
         hatch_defs=HATCH_DEFS,
+        basis=basis_text(s, page.year, page.as_of),
+        provinces_n=s["provinces_n"].format(n=len(summ["provinces"])),
+        kpi_tasks=s["kpi_tasks"].format(year=page.year),
     )
     config = {
         "kind": "wall",
@@ -215,12 +256,16 @@ def render_wall(page: WallPage) -> str:
         "year": page.year,
         "asOf": page.as_of.isoformat(),
         "dataAsOf": page.data_as_of.isoformat() if page.data_as_of else None,
+        "query": page.query,
         "refreshMs": round(page.refresh_seconds * 1000),
         "dwellMs": round(page.dwell_seconds * 1000),
         "force": page.force,
         "views": views,
         "measures": measures,
         "names": page.names,
+        "regions": {p["code"]: region_of(p["code"]) for p in summ["provinces"]},
+        "inset": {"bounds": INSET_BOUNDS, "labels": INSET_LABELS},
+        "provincesFc": page.provinces,
         "overdueProvinces": OVERDUE_PROVINCES,
         "summary": {"provinces": summ["provinces"]},
         "overdue": page.overdue,
@@ -238,6 +283,19 @@ def render_wall(page: WallPage) -> str:
     return finish(root.render(), page.lang, f"IOC — {s['app_title']}")
 
 
+def rank_provinces(provinces: list[dict], region: str | None) -> list[dict]:
+    """Provinces of a region (None: all) by completion, best first (ties by code)."""
+    return sorted(
+        (
+            p
+            for p in provinces
+            if p["completion_pct"] is not None
+            and (region is None or region_of(p["code"]) == region)
+        ),
+        key=lambda p: (-p["completion_pct"], p["code"]),
+    )
+
+
 def assemble_wall(
     conn,
     *,
@@ -249,8 +307,12 @@ def assemble_wall(
     refresh_seconds: float,
     dwell_seconds: float,
     force: bool = False,
+    query: dict[str, str] | None = None,
 ) -> WallPage:
-    """Read the wall's first frame from the database (raises PlaylistError)."""
+    """Read the wall's first frame from the database (raises PlaylistError).
+
+    Every figure uses one basis — programme tasks due in ``year``, status on ``as_of`` —
+    the same question ``/api/v1/summary?year=&as_of=`` answers."""
     from geo.read import queries
     from geo.read.progress import national_summary, province_kpis
     from maps import data
@@ -262,18 +324,14 @@ def assemble_wall(
         conn, "province", as_of, TASK_MEASURES[0], None, band="z6", precision=3, year=year
     )
     summary = {**national_summary(conn, as_of, year), "provinces": province_kpis(conn, as_of, year)}
-    overdue = sorted(
-        (
-            {
-                "code": p["code"],
-                "full_name": f"{p['kind']} {p['name']}",
-                "tasks_overdue": p["tasks_overdue"],
-            }
-            for p in province_kpis(conn, as_of, None)
-            if p["tasks_overdue"]
-        ),
-        key=lambda p: (-p["tasks_overdue"], p["code"]),
+    communes = data.unit_values(
+        conn, "commune", as_of, ("province_code", "completion_pct", "tasks_overdue"), year=year
     )
+    overdue_communes = [
+        {"code": c["code"], "province_code": c["province_code"], "n": c["tasks_overdue"]}
+        for c in communes
+        if c.get("tasks_overdue")
+    ]
     ind_values, ind_periods = {}, {}
     for code in codes:
         if code in playlist:
@@ -281,10 +339,6 @@ def assemble_wall(
             if periods:
                 ind_periods[code] = periods[-1]
                 ind_values[code] = queries.indicator_value_map(conn, code, periods[-1], "province")
-    communes = [
-        r.get("completion_pct")
-        for r in data.unit_values(conn, "commune", as_of, ("completion_pct",))
-    ]
     return WallPage(
         as_of=as_of,
         data_as_of=data_as_of,
@@ -296,8 +350,10 @@ def assemble_wall(
         indicator_defs=defs,
         indicator_values=ind_values,
         indicator_periods=ind_periods,
-        commune_completion=communes,
-        overdue=overdue,
+        commune_completion=[c.get("completion_pct") for c in communes],
+        overdue=overdue_by_province(summary["provinces"], overdue_communes),
+        overdue_communes=overdue_communes,
+        query=query or {},
         playlist=playlist,
         refresh_seconds=refresh_seconds,
         dwell_seconds=dwell_seconds,

@@ -26,6 +26,9 @@ pytest_plugins = ["tests.import_fixtures"]  # scratch databases + file builders 
 # Tests change data and read it back at once: read the data version on every request
 # (production trusts it for 1 s, see api/cache.StateCache; tests/test_api_cache.py covers that).
 os.environ.setdefault("IOCMAP_VERSION_TTL", "0")
+# Page warming after imports (api/routers/maps.schedule_warm) would build 36 pages in the
+# background after every test import; tests/test_pages_warm.py turns it on where tested.
+os.environ.setdefault("IOCMAP_WARM_PAGES", "0")
 
 
 def _test_url() -> str:

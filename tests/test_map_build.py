@@ -16,9 +16,30 @@ from tests.test_map_page import wait_js
 @pytest.fixture(scope="module")
 def site(engine, db_url, tmp_path_factory):
     out = tmp_path_factory.mktemp("site")
-    files = build_site(create_app(Settings(database_url=db_url)), out, ["40"])
+    files = build_site(create_app(Settings(database_url=db_url, log_level="INFO")), out, ["40"])
     assert [f.relative_to(out).as_posix() for f in files] == ["index.html", "p/40.html"]
     return out
+
+
+def test_export_prints_no_access_log_lines(engine, db_url, tmp_path, capfd):
+    build_site(create_app(Settings(database_url=db_url, log_level="INFO")), tmp_path, ["96"])
+    out, err = capfd.readouterr()
+    assert "iocmap.access" not in out + err and '"path"' not in out + err
+
+
+def test_export_links_only_the_commune_maps_it_wrote(browser, site):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto((site / "index.html").as_uri(), wait_until="load")
+    wait_js(page, "document.documentElement.dataset.mapReady === '1'")
+    page.click('path[data-code="66"]')
+    wait_js(page, "document.querySelector('#ioc-panel').dataset.state === 'ready'")
+    assert page.locator("#ioc-drill").count() == 0  # p/66.html was not built
+    hrefs = page.evaluate(
+        "() => Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))"
+    )
+    pages = [h.split("#")[0] for h in hrefs if ".html" in h]
+    assert all((site / h).exists() for h in pages), pages
+    page.close()
 
 
 def test_export_has_no_external_reference(site):

@@ -58,9 +58,16 @@ def test_national_map_draws_34_provinces_offline(browser, live_server, client):
     assert shapes(page) == len(api["features"]) == 34
     assert watch.errors == [] and watch.foreign == []
     legend = page.locator(".ioc-legend").inner_text()
-    assert "Tỷ lệ hoàn thành" in legend and AS_OF in legend and "Không có dữ liệu" in legend
+    assert "Tỷ lệ hoàn thành" in legend and "Không có dữ liệu" in legend
     assert "phân vị" in legend  # the classing method is stated
+    # the basis is stated once, in the header: programme, year, as-of
+    basis = page.inner_text("#ioc-basis")
+    assert "NQ57" in basis and "2025" in basis and AS_OF in basis
+    assert page.locator(f"text={AS_OF}").count() == 1
     assert "56,97" in page.locator(".brand").inner_text()  # Vietnamese number format
+    # metric scale bar only (no miles)
+    scale = page.inner_text(".leaflet-control-scale")
+    assert re.search(r"\d+ k?m", scale) and "mi" not in scale and "ft" not in scale
     assert page.locator("html").get_attribute("lang") == "vi"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "national.png"))
@@ -117,18 +124,66 @@ def test_click_opens_panel_with_the_tasks_the_api_returns(
     page.close()
 
 
-def test_keyboard_opens_and_closes_the_panel(browser, live_server, overdue_commune):
-    code, province = overdue_commune["code"], overdue_commune["province_code"]
-    page, _ = open_page(browser, live_server, f"/p/{province}")
-    assert page.get_attribute(f'path[data-code="{code}"]', "tabindex") == "0"
-    page.focus(f'path[data-code="{code}"]')
+def tab_until(page, selector: str, limit: int = 40) -> list[str]:
+    """Press the real Tab key until the focused element matches selector; the trail of
+    what got focus on the way (tag#id or data-code)."""
+    trail: list[str] = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        here = page.evaluate(
+            "() => { const e = document.activeElement; return e.id ? '#' + e.id :"
+            " (e.dataset && e.dataset.code ? 'code:' + e.dataset.code : e.tagName) }"
+        )
+        trail.append(here)
+        if page.evaluate(f"() => document.activeElement.matches({selector!r})"):
+            return trail
+    raise AssertionError(f"Tab never reached {selector}: {trail}")
+
+
+@pytest.mark.parametrize("path", ["/", "/p/40"])
+def test_keyboard_reaches_polygons_with_tab_and_enter_opens_the_panel(browser, live_server, path):
+    page, watch = open_page(browser, live_server, path, 1366, 768)
+    trail = tab_until(page, "path.leaflet-interactive")
+    # every control before the map is on the way
+    assert {"#ioc-search", "#ioc-measure", "#ioc-lang"} <= set(trail), trail
+    first = page.evaluate("document.activeElement.dataset.code")
+    page.wait_for_timeout(300)  # focus must stay put (no DOM move blurring it)
+    assert page.evaluate("document.activeElement.dataset.code") == first
+    page.keyboard.press("Tab")
+    second = page.evaluate("document.activeElement.dataset.code")
+    assert second and second != first  # the next polygon, not <body>
     page.keyboard.press("Enter")
     page.wait_for_selector('#ioc-panel[data-state="ready"]')
     assert page.evaluate("document.activeElement.id") == "ioc-panel-title"
+    assert page.evaluate("location.hash") == f"#u={second}"
     page.keyboard.press("Escape")
     assert page.locator("#ioc-panel").is_hidden()
-    assert page.evaluate("document.activeElement.dataset.code") == code
+    assert page.evaluate("document.activeElement.dataset.code") == second
     assert page.evaluate("location.hash") == ""
+    assert watch.errors == []
+    page.close()
+
+
+def test_open_panel_hides_no_commune(browser, live_server):
+    """With the panel open on /p/40 every commune can still be clicked (the map moves
+    beside the panel instead of under it)."""
+    page, _ = open_page(browser, live_server, "/p/40", 1366, 768)
+    codes = page.evaluate("IOC.layer.getLayers().map(l => l.feature.properties.code)")
+    page.click(f'path[data-code="{codes[0]}"]')
+    page.wait_for_selector('#ioc-panel[data-state="ready"]')
+    covered = page.evaluate(
+        """() => IOC.layer.getLayers().filter(l => {
+             const p = IOC.map.latLngToContainerPoint(l.getCenter());
+             const r = IOC.map.getContainer().getBoundingClientRect();
+             const e = document.elementFromPoint(r.left + p.x, r.top + p.y);
+             return !e || e.closest('.ioc-panel, .ioc-toolbar, .legend-wrap, .leaflet-control')
+               || p.x < 0 || p.y < 0 || p.x > r.width || p.y > r.height;
+           }).map(l => l.feature.properties.code)"""
+    )
+    assert covered == [], covered
+    for code in codes[1:13]:  # the first 12 communes, clicked one after another
+        page.click(f'path[data-code="{code}"]')
+        wait_js(page, f"document.querySelector('#ioc-panel').dataset.code === '{code}'")
     page.close()
 
 
@@ -181,7 +236,8 @@ def test_url_keeps_measure_period_and_selected_unit(browser, live_server, client
     page.wait_for_url(re.compile(r"measure=tasks_overdue"))
     page.wait_for_selector('#ioc-panel[data-state="ready"]')
     assert "period" not in page.url and page.url.endswith(f"#u={code}")
-    assert "ngắt tự nhiên" in page.locator(".ioc-legend").inner_text()
+    # Nghệ An has no overdue task: one class, said so, not a Fisher–Jenks legend of one row
+    assert "Một lớp" in page.locator(".ioc-legend").inner_text()
     assert watch.errors == []
     page.close()
 
@@ -219,3 +275,26 @@ def test_bad_page_parameters_are_clear_errors(client):
     assert client.get("/?zoom=3").status_code == 400
     assert client.get("/wall?views=national,bogus").json()["errors"][0]["param"] == "views"
     assert client.get("/?lang=fr").status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "words"),
+    [
+        ("/?measure=bogus", 400, "measure"),
+        ("/p/99", 404, "99"),
+        ("/?lang=fr", 422, "lang"),
+        ("/wall?views=national,bogus", 400, "views"),
+        ("/?zoom=3", 400, "zoom"),
+    ],
+)
+def test_bad_page_parameter_shows_a_page_not_json(browser, live_server, path, status, words):
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    response = page.goto(live_server + path)
+    assert response.status == status
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Không mở được trang này" in page.inner_text("h1")
+    assert words in page.inner_text(".error-msg") + page.inner_text("main")
+    assert not page.inner_text("body").lstrip().startswith("{")  # no raw JSON
+    page.click("text=Về bản đồ toàn quốc")
+    wait_js(page, "document.documentElement.dataset.mapReady === '1'")
+    page.close()

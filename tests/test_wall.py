@@ -228,6 +228,9 @@ def test_overdue_view_draws_the_province_communes(browser, live_server, client):
     assert "quá hạn" in label
     code = page.evaluate("IOC.wall.overdueList[0].code")
     fc = client.get("/api/v1/communes", params={"province": code, "fields": "code"}).json()
-    drawn = ".leaflet-overlay-pane path:not(.leaflet-interactive)"
-    wait_js(page, f"document.querySelectorAll('{drawn}').length === {len(fc['features'])}")
+    drawn = ".leaflet-overlay-pane path:not(.leaflet-interactive)"  # the main map, not the inset
+    wait_js(
+        page,
+        f"IOC.wallMap.getContainer().querySelectorAll('{drawn}').length === {len(fc['features'])}",
+    )
     page.close()

@@ -34,6 +34,7 @@ from starlette.datastructures import UploadFile
 from api.auth import require_admin, require_writer, write_engine
 from api.errors import FileTooLarge, ImportRejected
 from api.instance import private_dir
+from api.routers.maps import schedule_warm
 from geo.errors import BadInput, Forbidden
 from geo.ingest.boundaries import import_boundaries
 from geo.ingest.indicators import import_indicators
@@ -219,4 +220,7 @@ async def post_import(
             report = await run_in_threadpool(import_indicators, engine, path, options)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return _respond(report)
+    response = _respond(report)
+    if report.version is not None and not dry_run:
+        schedule_warm(request.app)  # the map pages of the new data version, built now
+    return response

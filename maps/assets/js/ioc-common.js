@@ -14,14 +14,17 @@
     return IOC._config;
   };
 
-  /** Vietnamese number format: 1.234,5 (dot thousands, comma decimals). */
+  /** A number as the page's language writes it: 1.234,5 (vi) or 1,234.5 (en), as
+   * maps.theme.fmt_number. Values come rounded by the server and are shown with those
+   * decimals, so no figure is rounded twice. */
   IOC.fmt = function (value, decimals) {
     if (value === null || value === undefined || isNaN(value)) return '—';
     var d = decimals === undefined ? 1 : decimals;
+    var en = IOC.config().lang === 'en';
     var neg = value < 0;
     var parts = Math.abs(value).toFixed(d).split('.');
-    var int = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, '.');
-    return (neg ? '-' : '') + int + (parts[1] ? ',' + parts[1] : '');
+    var int = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, en ? ',' : '.');
+    return (neg ? '-' : '') + int + (parts[1] ? (en ? '.' : ',') + parts[1] : '');
   };
 
   /** A value with its unit ("56,9 %", "72,4 điểm", "12"). */
@@ -114,6 +117,31 @@
         });
       })
       .finally(function () { clearTimeout(timer); });
+  };
+
+  /** Faint context under the units: neighbouring countries (Natural Earth via npm
+   * world-atlas, vendored as vendor/world-atlas/context.js) on a sea-coloured map, and
+   * the sea's name, so the country does not float in a void. Never interactive. */
+  IOC.addContext = function (map, opts) {
+    var o = opts || {};
+    if (!map.getPane('ioc-context')) {
+      var pane = map.createPane('ioc-context');
+      pane.style.zIndex = 350;  // under Leaflet's overlay pane (400)
+      pane.style.pointerEvents = 'none';
+    }
+    if (global.IOC_CONTEXT) {
+      L.geoJSON(global.IOC_CONTEXT, {
+        pane: 'ioc-context', interactive: false,
+        style: function () { return { fillColor: '#1a2338', fillOpacity: 1, color: '#2b3857', weight: 0.8 }; }
+      }).addTo(map);
+    }
+    if (o.labels) {
+      var s = IOC.config().strings || {};
+      L.marker([14.2, 112.2], {
+        pane: 'ioc-context', interactive: false, keyboard: false,
+        icon: L.divIcon({ className: 'ioc-sea-label', html: IOC.esc(s.east_sea || ''), iconSize: null })
+      }).addTo(map);
+    }
   };
 
   /** GET JSON from the API, or from the data embedded by a standalone export. */

@@ -22,9 +22,37 @@
     IOC.layer = layer;
 
     map.zoomControl.setPosition('bottomright');
+    L.control.scale({ imperial: false, position: 'bottomleft' }).addTo(map);  // metric only
+    if (IOC.addContext) IOC.addContext(map, { labels: cfg.level === 'province', lang: cfg.lang });
     var b = cfg.bounds;
-    map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {
-      paddingTopLeft: [24, 120], paddingBottomRight: [24, 24], animate: false
+    var home = L.latLngBounds([[b[1], b[0]], [b[3], b[2]]]);
+    var userMoved = false;  // once the user pans or zooms, we only pan, never refit
+
+    /** Padding that keeps a fit clear of the toolbar, the legend and an open panel, so
+     * nothing the user may click lies under our own chrome. */
+    function freePadding() {
+      var size = map.getSize();
+      var tl = [16, 16];
+      var br = [16, 16];
+      var bar = document.getElementById('ioc-toolbar');
+      if (bar) tl[1] = Math.min(size.y / 2, bar.getBoundingClientRect().bottom + 8);
+      if (!panel.hidden) {
+        var r = panel.getBoundingClientRect();
+        if (r.top > size.y / 3) br[1] = size.y - r.top + 8;   // bottom sheet
+        else br[0] = size.x - r.left + 8;                     // side panel
+      }
+      return { paddingTopLeft: tl, paddingBottomRight: br };
+    }
+
+    function fitHome(animate) {
+      map.fitBounds(home, Object.assign({ animate: !!animate }, freePadding()));
+    }
+    fitHome(false);
+    map.on('dragstart', function () { userMoved = true; });
+    map.getContainer().addEventListener('wheel', function () { userMoved = true; }, { passive: true });
+    map.on('zoomstart', function (e) { if (e && e.originalEvent) userMoved = true; });
+    document.querySelectorAll('.leaflet-control-zoom a').forEach(function (a) {
+      a.addEventListener('click', function () { userMoved = true; });
     });
 
     function name(code) { return cfg.names[code] || code; }
@@ -35,7 +63,9 @@
       if (l === selected) { s.weight = 3.5; s.color = '#ffffff'; }
       else if (l === hovered) { s.weight = 2.2; s.color = '#cfe8ff'; }
       l.setStyle(s);
-      if (l === selected || l === hovered) l.bringToFront();
+      // Raising moves the <path> in the DOM, which blurs it: never raise the focused one
+      // (keyboard users would lose their place after each Tab).
+      if ((l === selected || l === hovered) && l.getElement() !== document.activeElement) l.bringToFront();
     }
 
     function markLegend(l) {
@@ -57,10 +87,12 @@
         IOC.esc(IOC.fmtUnit(valueOf(l), m.decimals, m.unit)) + '</span>';
     }
 
+    var phone = global.matchMedia && global.matchMedia('(max-width: 700px)').matches;
     layer.eachLayer(function (l) {
       var code = l.feature.properties.code;
       byCode.set(code, l);
-      l.bindTooltip(function () { return tooltip(l); }, { sticky: true, className: 'ioc-tip', direction: 'top', offset: [0, -8] });
+      // no hover tooltip on a phone: a tap opens the bottom sheet, which says more
+      if (!phone) l.bindTooltip(function () { return tooltip(l); }, { sticky: true, className: 'ioc-tip', direction: 'top', offset: [0, -8] });
       l.on('mouseover', function () { hover(l, true); });
       l.on('mouseout', function () { hover(l, false); });
       l.on('click', function () { lastTrigger = null; select(code, {}); });
@@ -94,16 +126,28 @@
       selected = l;
       if (prev && prev !== l) restyle(prev);
       restyle(l);
-      if (opts.fly) map.flyToBounds(l.getBounds(), { maxZoom: Math.max(map.getZoom(), cfg.level === 'commune' ? 10 : 7), duration: 0.6, paddingBottomRight: [500, 0] });
       setHash(code);
       openPanel(code, opts.focusPanel);
+      if (opts.fly) {
+        userMoved = true;
+        map.flyToBounds(l.getBounds(), Object.assign({ maxZoom: Math.max(map.getZoom(), cfg.level === 'commune' ? 10 : 7), duration: 0.6 }, freePadding()));
+      } else keepClear(l);
       return true;
+    }
+
+    /** After the panel opens: the whole map still in view beside it (or, once the user
+     * has moved the map, at least the selected unit). */
+    function keepClear(l) {
+      if (!userMoved) { fitHome(false); return; }
+      var pad = freePadding();
+      map.panInside(l.getBounds().getCenter(), { paddingTopLeft: pad.paddingTopLeft, paddingBottomRight: pad.paddingBottomRight });
     }
 
     function closePanel() {
       panelSeq++;
       panel.hidden = true;
       document.body.classList.remove('panel-open');
+      if (!userMoved) fitHome(false);
       var prev = selected;
       selected = null;
       if (prev) restyle(prev);
@@ -140,7 +184,7 @@
       bindClose();
       if (focus) body.querySelector('h2').focus();
       var isProv = cfg.level === 'province';
-      var detail = (isProv ? '/provinces/' : '/communes/') + code + query();
+      var detail = (isProv ? '/provinces/' : '/communes/') + code + (cfg.standalone ? '' : query());
       var tq = { limit: 500 };
       if (cfg.query && cfg.query.as_of) tq.as_of = cfg.query.as_of;
       var tasks = '/units/' + code + '/tasks?' + Object.keys(tq).map(function (k) { return k + '=' + tq[k]; }).join('&');
@@ -220,9 +264,13 @@
     }
 
     function tasksTable(t) {
-      var tasks = (t && t.tasks) || [];
+      // the page's basis: only the tasks due in its year (the figures above count those)
+      var all = (t && t.tasks) || [];
+      var tasks = cfg.basisYear ? all.filter(function (k) { return k.year === undefined || k.year === null || k.year === cfg.basisYear; }) : all;
+      var matched = t && t.numberMatched !== undefined ? t.numberMatched - (all.length - tasks.length) : tasks.length;
+      t = Object.assign({}, t, { numberMatched: matched });
       var head = '<section class="panel-sec" aria-labelledby="ioc-tasks-h"><h3 id="ioc-tasks-h">' +
-        IOC.esc(IOC.t('tasks')) + ' (' + IOC.fmt(t && t.numberMatched !== undefined ? t.numberMatched : tasks.length, 0) + ')</h3>';
+        IOC.esc(IOC.t('tasks')) + ' (' + IOC.fmt(matched, 0) + ')</h3>';
       if (!tasks.length) return head + '<p class="more">' + IOC.esc(IOC.t('no_tasks')) + '</p></section>';
       var groups = tasks.some(function (k) { return k.group_no !== null && k.group_no !== undefined; });
       var rows = sortTasks(tasks).map(function (k) {
@@ -256,7 +304,7 @@
       if (!list || !list.length) return head + '<p class="more">' + IOC.esc(IOC.t('no_indicators')) + '</p></section>';
       var rows = list.map(function (i) {
         var label = cfg.lang === 'en' ? (i.name_en || i.name) : i.name;
-        var unit = i.unit === '%' ? '%' : (i.unit || '');
+        var unit = i.unit === '%' ? '%' : (i.unit === 'điểm' ? IOC.t('points') : (i.unit || ''));
         var dec = Math.abs(i.value || 0) <= 1.5 ? 3 : 1; // 0–1 indices (DTI) need 3 decimals
         var rank = i.rank ? IOC.fmt(i.rank, 0) + (i.rank_of ? '/' + IOC.fmt(i.rank_of, 0) : '') : '—';
         var rankChg = i.rank_change === null || i.rank_change === undefined ? '' :
@@ -279,7 +327,7 @@
       var pct = p.completion_pct;
       var html = panelHead(code, kicker, p.name || name(code));
       html += '<div class="panel-kpis">' +
-        kpi(IOC.t('completion'), IOC.esc(IOC.fmtUnit(pct, 1, '%')),
+        kpi(IOC.t('completion'), IOC.esc(IOC.fmtUnit(pct, 2, '%')),
           '<div class="bar" aria-hidden="true"><i style="width:' + Math.max(0, Math.min(100, pct || 0)) + '%"></i></div>') +
         kpi(IOC.t('tasks_done'), '<span class="num">' + IOC.fmt(p.tasks_completed, 0) + '/' + IOC.fmt(p.tasks_total, 0) + '</span>') +
         kpi(IOC.t('overdue'), (p.tasks_overdue ? IOC.statusBadge('overdue', IOC.fmt(p.tasks_overdue, 0)) : '<span class="num">0</span>'), '', p.tasks_overdue ? 'bad' : '') +
@@ -292,7 +340,7 @@
       if (tasks) html += tasksTable(tasks);
       else html += '<p class="panel-msg">' + IOC.esc(IOC.t('offline_details')) + '</p>';
       html += '<div class="panel-links">' + downloadLink(code, p, f.links || p.links);
-      if (isProv) {
+      if (isProv && (!cfg.links.provinces || cfg.links.provinces.indexOf(code) >= 0)) {
         html += '<a class="btn primary" id="ioc-drill" href="' + IOC.esc(cfg.links.province.replace('{code}', code)) + '">' +
           IOC.esc(IOC.t('open_province')) + ' →</a>';
       }
@@ -302,6 +350,27 @@
     }
 
     panel.addEventListener('keydown', function (e) { if (e.key === 'Escape') closePanel(); });
+
+    /* ---------- phone bar: the controls and the legend behind toggles ---------- */
+    function toggler(btnId, cls, focusSel) {
+      var btn = document.getElementById(btnId);
+      if (!btn) return;
+      btn.addEventListener('click', function () {
+        var open = !document.body.classList.contains(cls);
+        document.body.classList.toggle(cls, open);
+        btn.setAttribute('aria-expanded', String(open));
+        if (open && focusSel) { var f = document.querySelector(focusSel); if (f) f.focus(); }
+      });
+      document.addEventListener('keydown', function (e) {
+        if (e.key === 'Escape' && document.body.classList.contains(cls)) {
+          document.body.classList.remove(cls);
+          btn.setAttribute('aria-expanded', 'false');
+          btn.focus();
+        }
+      });
+    }
+    toggler('ioc-controls-toggle', 'controls-open', '#ioc-search');
+    toggler('ioc-legend-toggle', 'legend-open', null);
 
     /* ---------- search (diacritic-free; the API, or the embedded names offline) ---------- */
     var input = document.getElementById('ioc-search');
@@ -357,6 +426,7 @@
       if (select(r.code, { fly: true, focusPanel: true })) return;
       var province = r.level === 'province' ? r.code : r.province_code;
       if (!province) return;
+      if (cfg.links.provinces && cfg.links.provinces.indexOf(province) < 0) return;  // not exported
       var href = cfg.links.province.replace('{code}', province);
       location.assign(href + (r.level === 'commune' ? '#u=' + r.code : ''));
     }

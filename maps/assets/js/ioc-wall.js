@@ -49,6 +49,92 @@
       if (el) el.setAttribute('data-code', code);
       st.completion[code] = l.feature.properties.v;
     });
+    IOC.addContext(map, { labels: true, lang: cfg.lang });
+    var basisQ = Object.keys(cfg.query || {}).map(function (k) { return k + '=' + encodeURIComponent(cfg.query[k]); }).join('&');
+    function withBasis(url) { return basisQ ? url + (url.indexOf('?') >= 0 ? '&' : '?') + basisQ : url; }
+    var shortName = {};
+    ((cfg.summary || {}).provinces || []).forEach(function (p) { shortName[p.code] = p.name; });
+
+    /* ---------- Hoàng Sa and Trường Sa in a labelled inset (the main map: mainland) ---------- */
+    var insetEl = $('wall-inset');
+    var inset = null;
+    var insetByCode = new Map();
+    if (insetEl && cfg.inset && global.L) {
+      inset = L.map(insetEl, { zoomControl: false, attributionControl: false, dragging: false,
+        scrollWheelZoom: false, doubleClickZoom: false, boxZoom: false, keyboard: false, touchZoom: false, zoomSnap: 0.1 });
+      IOC.addContext(inset, {});
+      L.geoJSON(cfg.provincesFc, {
+        interactive: false,
+        style: function (f) { return { fillColor: provLayer.options.style(f).fillColor, color: '#e6edf7', weight: 1.2, fillOpacity: 1 }; },
+        onEachFeature: function (f, l) { insetByCode.set(f.properties.code, l); }
+      }).addTo(inset);
+      var ib = cfg.inset.bounds;
+      inset.fitBounds([[ib[1], ib[0]], [ib[3], ib[2]]], { animate: false, padding: [4, 4] });
+      Object.keys(cfg.inset.labels).forEach(function (key) {
+        var p = cfg.inset.labels[key];
+        var em = parseFloat(getComputedStyle($('ioc-wall')).fontSize) || 22;  // scales with the screen
+        L.circleMarker([p[1], p[0]], { radius: 1.2 * em, color: '#8fb6e8', weight: 1.5, dashArray: '4 4', fill: false, interactive: false }).addTo(inset);
+        L.marker([p[1] - 0.9, p[0]], { interactive: false, keyboard: false,
+          icon: L.divIcon({ className: 'ioc-island-label', html: '<span>' + IOC.esc(IOC.t(key)) + '</span>', iconSize: [0, 0], iconAnchor: [0, 0] }) }).addTo(inset);
+      });
+      if (global.ResizeObserver) new ResizeObserver(function () {
+        if (insetEl.hidden || !insetEl.clientWidth || !insetEl.clientHeight) return;  // hidden: no size
+        inset.invalidateSize();
+        inset.fitBounds([[ib[1], ib[0]], [ib[3], ib[2]]], { animate: false, padding: [4, 4] });
+      }).observe(insetEl);
+    }
+
+    /* ---------- province labels on regional views ---------- */
+    var labelled = [];
+    function showLabels(region) {
+      labelled.forEach(function (l) { l.closeTooltip(); });
+      labelled = [];
+      if (!region) return;
+      byCode.forEach(function (l, code) {
+        if (cfg.regions[code] !== region) return;
+        if (!l.getTooltip()) {
+          l.bindTooltip(IOC.esc(shortName[code] || cfg.names[code] || code), {
+            permanent: true, direction: 'center', className: 'wall-label', interactive: false, opacity: 1
+          });
+        }
+        l.openTooltip(l.getCenter());
+        labelled.push(l);
+      });
+      declutter();
+    }
+
+    /** Labels that would sit on one another: cities first, then the larger provinces keep
+     * theirs; the others are hidden rather than printed over a neighbour's. */
+    function declutter() {
+      var kind = {};
+      ((cfg.summary || {}).provinces || []).forEach(function (p) { kind[p.code] = p.kind; });
+      var area = function (l) { var b = l.getBounds(); return (b.getEast() - b.getWest()) * (b.getNorth() - b.getSouth()); };
+      var order = labelled.slice().sort(function (a, b) {
+        var ca = kind[a.feature.properties.code] === 'Thành phố', cb = kind[b.feature.properties.code] === 'Thành phố';
+        return (cb - ca) || (area(b) - area(a));
+      });
+      var placed = [];
+      order.forEach(function (l) {
+        var el = l.getTooltip() && l.getTooltip().getElement();
+        if (!el) return;
+        el.style.visibility = '';
+        var r = el.getBoundingClientRect();
+        var hit = placed.some(function (q) { return r.left < q.right && r.right > q.left && r.top < q.bottom && r.bottom > q.top; });
+        if (hit) el.style.visibility = 'hidden'; else placed.push(r);
+      });
+    }
+    map.on('zoomend moveend', declutter);
+
+    /** Room the map must leave free: the legend (left) and, on the national view, the inset. */
+    function fitPadding(withInset) {
+      var size = map.getSize();
+      var pad = { paddingTopLeft: [16, 16], paddingBottomRight: [16, 16] };
+      var leg = document.querySelector('.legend-slot:not([hidden])');
+      if (leg) pad.paddingTopLeft[0] = Math.min(size.x / 3, leg.getBoundingClientRect().width + 24);
+      if (withInset && insetEl && !insetEl.hidden) pad.paddingBottomRight[0] = Math.min(size.x / 3, insetEl.getBoundingClientRect().width + 24);
+      return pad;
+    }
+
     var communeLayer = L.geoJSON(null, {
       interactive: false,
       style: function (f) {
@@ -71,6 +157,8 @@
       byCode.forEach(function (l, code) {
         var c = IOC.classify(values[code], m.breaks, m.palette);
         if (c !== l._iocFill) { l.setStyle({ fillColor: c }); l._iocFill = c; }
+        var il = insetByCode.get(code);
+        if (il && il._iocFill !== c) { il.setStyle({ fillColor: c }); il._iocFill = c; }
       });
     }
 
@@ -100,7 +188,7 @@
         setText(li.children[1], it.name);
         setText(li.children[2], IOC.fmtUnit(it.value, m.decimals, m.unit));
         var w = m.unit === '%' ? it.value : (max ? 100 * it.value / max : 0);
-        li.children[3].firstChild.style.width = Math.max(0, Math.min(100, w || 0)) + '%';
+        li.children[3].firstChild.style.transform = 'scaleX(' + Math.max(0, Math.min(100, w || 0)) / 100 + ')';
       }
     }
 
@@ -108,11 +196,11 @@
       var m, top, bottom, topSub, bottomSub;
       if (v.kind === 'provinces') {
         m = M.completion;
-        var ranked = st.provinces.filter(function (p) { return p.completion_pct !== null; })
+        var ranked = st.provinces.filter(function (p) { return p.completion_pct !== null && (!v.region || cfg.regions[p.code] === v.region); })
           .sort(function (a, b) { return b.completion_pct - a.completion_pct || (a.code < b.code ? -1 : 1); })
           .map(function (p, i) { return { code: p.code, name: p.kind + ' ' + p.name, value: p.completion_pct, rank: i + 1 }; });
         top = ranked.slice(0, 5);
-        bottom = ranked.slice(-5).reverse();
+        bottom = ranked.length > 5 ? ranked.slice(-5).reverse() : [];
         topSub = bottomSub = IOC.t('completion');
       } else if (v.kind === 'indicator') {
         m = M[v.indicator];
@@ -165,14 +253,41 @@
       d.children[1].textContent = from ? IOC.t('alert_more') : IOC.t('alert_new');
       d.children[2].textContent = pad(t.getUTCHours()) + ':' + pad(t.getUTCMinutes());
       ul.insertBefore(li, ul.firstChild);
-      while (ul.children.length > MAX_ALERTS) ul.removeChild(ul.lastChild);
+      while (ul.children.length > MAX_ALERTS) {
+        if (ul.lastChild.classList.contains('seed')) st.seedHidden = (st.seedHidden || 0) + 1;
+        ul.removeChild(ul.lastChild);
+      }
+      fitAlerts();
     }
 
-    /** Provinces with overdue programme tasks (any deadline year): KPI, alerts, views. */
+    /** Show only the alerts that fit whole in the rail; say how many more there are. */
+    function fitAlerts() {
+      var ul = $('wall-alerts');
+      var more = $('wall-alerts-more');
+      if (!ul || !more) return;
+      var items = Array.prototype.slice.call(ul.children);
+      items.forEach(function (li) { li.hidden = false; });
+      more.hidden = false;  // reserve its line while measuring
+      var limit = ul.getBoundingClientRect().bottom + 0.5;
+      var hidden = 0;
+      items.forEach(function (li, i) {
+        if (i > 0 && li.getBoundingClientRect().bottom > limit) { li.hidden = true; hidden++; }
+      });
+      // the rest: rows that do not fit, and overdue provinces with no row at all
+      var total = hidden + (st.seedHidden || 0);
+      more.hidden = total === 0;
+      more.textContent = IOC.t('more_alerts').replace('{n}', IOC.fmt(total, 0));
+      st.alertsShown = items.length - hidden;
+      st.alertsMore = total;
+    }
+    IOC.fitAlerts = fitAlerts;
+
+    /** Provinces with overdue tasks on the page's basis — their own (NQ57, from the
+     * summary) plus their communes' (KH02) — as maps.wall.overdue_by_province: alerts
+     * when a count grows, and the provinces the overdue views visit. */
     function applyOverdueProvinces(list) {
       var next = {};
-      var total = 0;
-      list.forEach(function (p) { next[p.code] = p.tasks_overdue || 0; total += next[p.code]; });
+      list.forEach(function (p) { next[p.code] = p.tasks_overdue || 0; });
       if (st.prevProv) {
         list.forEach(function (p) {
           var before = st.prevProv[p.code] || 0;
@@ -180,10 +295,22 @@
         });
       }
       st.prevProv = next;
-      setText($('kpi-overdue'), IOC.fmt(total, 0));
-      st.overdueList = list.filter(function (p) { return p.tasks_overdue > 0; })
-        .sort(function (a, b) { return b.tasks_overdue - a.tasks_overdue || (a.code < b.code ? -1 : 1); })
-        .slice(0, cfg.overdueProvinces);
+      st.overdueAll = list;
+      st.overdueList = list.slice(0, cfg.overdueProvinces);
+    }
+
+    function overdueFrom(provinces, communeFc) {
+      var kh02 = {};
+      ((communeFc && communeFc.features) || []).forEach(function (f) {
+        var p = f.properties;
+        if (p.tasks_overdue) kh02[p.province_code] = (kh02[p.province_code] || 0) + p.tasks_overdue;
+      });
+      return provinces.map(function (p) {
+        var own = p.tasks_overdue || 0;
+        var com = kh02[p.code] || 0;
+        return { code: p.code, full_name: p.kind + ' ' + p.name, tasks_overdue: own + com, nq57: own, kh02: com };
+      }).filter(function (p) { return p.tasks_overdue > 0; })
+        .sort(function (a, b) { return b.tasks_overdue - a.tasks_overdue || (a.code < b.code ? -1 : 1); });
     }
 
     function applyOverdueCommunes(fc) {
@@ -208,7 +335,8 @@
       setText($('kpi-tasks'), IOC.fmt(s.tasks_total, 0));
       setText($('kpi-pct'), IOC.fmtUnit(s.completion_pct, 2, '%'));
       setText($('kpi-done'), IOC.fmt(s.tasks_completed, 0));
-      $('kpi-bar').style.width = (s.completion_pct || 0) + '%';
+      setText($('kpi-overdue'), IOC.fmt(s.tasks_overdue, 0));
+      $('kpi-bar').style.transform = 'scaleX(' + (s.completion_pct || 0) / 100 + ')';
       if (s.plan02) {
         setText($('kpi-overdue-kh02'), IOC.fmt(s.plan02.tasks_overdue, 0));
         setText($('kpi-green'), IOC.fmt(s.plan02.communes_all_groups_done, 0));
@@ -255,19 +383,20 @@
           (v.period ? '&period=' + encodeURIComponent(v.period) : '');
       }
       if (v.kind === 'overdue' && v.province) {
-        return api + '/communes?province=' + v.province +
-          '&fields=code,full_name,completion_pct,tasks_overdue&zoom=9&precision=4';
+        return withBasis(api + '/communes?province=' + v.province +
+          '&fields=code,full_name,completion_pct,tasks_overdue&zoom=9&precision=4');
       }
       return null;
     }
 
     st.provinces = (cfg.summary || {}).provinces || [];
     applyOverdueProvinces(cfg.overdue || []);
+    st.seedHidden = Math.max(0, (cfg.overdue || []).length - $('wall-alerts').querySelectorAll('li.seed').length);
 
     /* ---------- the refresh loop (one timer; a failure never stops it) ---------- */
     // Lean lists of the units with ≥ 1 overdue task (geometry at the coarsest level, unused).
-    var overdueUrl = api + '/communes?status=overdue&fields=code,full_name,province_name,tasks_overdue&zoom=0&precision=0';
-    var provOverdueUrl = api + '/provinces?status=overdue&fields=code,full_name,tasks_overdue&zoom=0&precision=0';
+    var overdueUrl = withBasis(api + '/communes?status=overdue&fields=code,full_name,province_code,province_name,tasks_overdue&zoom=0&precision=0');
+    var summaryUrl = withBasis(api + '/summary');
 
     function markOk() {
       st.lastOk = Date.now();
@@ -296,18 +425,18 @@
       timers.refresh = null;
       var v = views[st.viewIndex];
       var url = viewUrl(v);
-      var jobs = [client.get(api + '/summary', cfg.force), client.get(provOverdueUrl, cfg.force),
-        client.get(overdueUrl, cfg.force)];
+      var jobs = [client.get(summaryUrl, cfg.force), client.get(overdueUrl, cfg.force)];
       if (url) jobs.push(client.get(url, cfg.force));
       return Promise.all(jobs).then(function (res) {
         if (res[0].changed) { st.changes++; applySummary(res[0].data); }
-        if (res[1].changed) {
-          applyOverdueProvinces((res[1].data.features || []).map(function (f) { return f.properties; }));
+        if (res[1].changed) applyOverdueCommunes(res[1].data);
+        if (res[0].changed || res[1].changed) {
+          applyOverdueProvinces(overdueFrom(res[0].data.provinces || [], res[1].data));
+          renderAlertSeeds();
         }
-        if (res[2].changed) applyOverdueCommunes(res[2].data);
-        if (res[3] && views[st.viewIndex] === v && (res[3].changed || st.pendingView === v)) {
+        if (res[2] && views[st.viewIndex] === v && (res[2].changed || st.pendingView === v)) {
           st.pendingView = null;
-          applyView(v, res[3].data);
+          applyView(v, res[2].data);
         }
         markOk();
       }).catch(function () {
@@ -321,8 +450,35 @@
     }
 
     /* ---------- rotation (moves the map only when the view changes) ---------- */
-    function fit(bounds) {
-      map.flyToBounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], { duration: 1.2, padding: [16, 16] });
+    function fit(bounds, withInset) {
+      map.flyToBounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], Object.assign({ duration: 1.2 }, fitPadding(withInset)));
+    }
+
+    /** The rail's standing entries: provinces overdue on the basis, most first. */
+    function renderAlertSeeds() {
+      var ul = $('wall-alerts');
+      ul.querySelectorAll('li.seed, li.none').forEach(function (li) { ul.removeChild(li); });
+      var list = st.overdueAll || [];
+      var room = Math.max(0, MAX_ALERTS - ul.children.length);
+      list.slice(0, room).forEach(function (p) {
+        var li = document.createElement('li');
+        li.className = 'alert seed';
+        li.dataset.code = p.code;
+        li.innerHTML = '<span class="st st-overdue">' + IOC.icon('alert') + '</span><span class="n"></span>' +
+          '<span class="d"><b class="num"></b> <span class="w"></span></span>';
+        li.children[1].textContent = p.full_name;
+        li.children[2].children[0].textContent = IOC.fmt(p.tasks_overdue, 0);
+        li.children[2].children[1].textContent = IOC.t('currently_overdue');
+        ul.appendChild(li);
+      });
+      st.seedHidden = Math.max(0, list.length - room);
+      if (!ul.children.length) {
+        var none = document.createElement('li');
+        none.className = 'alert none';
+        none.textContent = IOC.t('alerts_none');
+        ul.appendChild(none);
+      }
+      fitAlerts();
     }
 
     function showView(i, first) {
@@ -337,20 +493,23 @@
       setText($('wall-view-label'), v.label);
       pills.forEach(function (li) { li.classList.toggle('active', li.dataset.view === v.id); });
       legends.forEach(function (el) { el.hidden = el.dataset.measure !== v.measure; });
+      var national = v.kind === 'indicator' || (v.kind === 'provinces' && !v.region);
+      if (insetEl) insetEl.hidden = !national;
+      showLabels(v.kind === 'provinces' ? v.region : null);
       if (v.kind === 'overdue') {
         if (!map.hasLayer(communeLayer)) communeLayer.addTo(map);
         dimProvinces(v.province);
         var pl = byCode.get(v.province);
-        if (pl) map.flyToBounds(pl.getBounds(), { duration: 1.2, padding: [24, 24] });
+        if (pl) map.flyToBounds(pl.getBounds(), Object.assign({ duration: 1.2 }, fitPadding(false)));
       } else {
         if (map.hasLayer(communeLayer)) map.removeLayer(communeLayer);
         dimProvinces(null);
         if (v.kind === 'provinces') { colourProvinces(st.completion, M.completion); renderRanking(v); }
         else if (st.indicator[v.indicator]) applyView(v, st.indicator[v.indicator]);
+        var b = v.bounds;
         if (first) {
-          var b = v.bounds;
-          map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { animate: false, padding: [16, 16] });
-        } else fit(v.bounds);
+          map.fitBounds([[b[1], b[0]], [b[3], b[2]]], Object.assign({ animate: false }, fitPadding(national)));
+        } else fit(b, national);
       }
       var url = viewUrl(v);
       if (url) {
@@ -361,13 +520,14 @@
       return true;
     }
 
+    /** The dwell bar: one transform transition per view (no layout per frame). */
     function progress() {
       var bar = $('wall-progress');
-      bar.classList.remove('run');
       bar.style.transitionDuration = '0ms';
+      bar.style.transform = 'scaleX(0)';
       void bar.offsetWidth; // restart the CSS transition
       bar.style.transitionDuration = cfg.dwellMs + 'ms';
-      bar.classList.add('run');
+      bar.style.transform = 'scaleX(1)';
     }
 
     function rotate() {
@@ -400,6 +560,8 @@
     timers.clock = setInterval(tick, 1000);
     showView(0, true);
     renderRanking(views[0]);
+    fitAlerts();
+    if (global.ResizeObserver) new ResizeObserver(fitAlerts).observe($('wall-alerts').parentNode);
     if (views.length > 1 && cfg.dwellMs > 0) {
       progress();
       timers.rotate = setTimeout(rotate, cfg.dwellMs);

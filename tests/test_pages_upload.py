@@ -1,0 +1,173 @@
+"""The upload page (/upload) in a real browser, as a provincial officer uses it: token typed
+once (kept for the tab only), sheet chosen, dry-run report as a Vietnamese table, confirm,
+applied; a broken sheet shows its problems by row and column with a problems file to
+download; an out-of-scope token gets a clear refusal and nothing changes."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from api.app import create_app
+from api.settings import Settings
+from geo.tokens import create_token
+from tests.import_fixtures import rows, table_checksums, write_xlsx
+from tests.test_map_page import Watch, wait_js
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+HEADER = ["Mã nhiệm vụ", "Tên nhiệm vụ", "Mã tỉnh", "Hạn hoàn thành"]
+
+
+@contextmanager
+def serve(url: str) -> Iterator[str]:
+    """The real app on a scratch database under uvicorn, on a free loopback port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(Settings(database_url=url, import_max_bytes=2_000_000))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def site(scratch_url, scratch) -> Iterator[dict]:
+    with scratch.begin() as conn:
+        _, token = create_token(conn, "ca-mau-office", "editor", "province:96")
+    with serve(scratch_url) as origin:
+        yield {"origin": origin, "token": token}
+
+
+def open_upload(browser, origin: str, context=None):
+    context = context or browser.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    watch = Watch(page, origin)
+    page.goto(origin + "/upload", wait_until="networkidle")
+    wait_js(page, "document.documentElement.dataset.uploadReady === '1'")
+    return page, watch
+
+
+def send(page, token: str | None, path) -> None:
+    """Type the token, choose the file, press the check button with the keyboard."""
+    if token is not None:
+        page.click("#up-token")
+        page.keyboard.type(token)
+    page.set_input_files("#up-file", str(path))
+    page.focus("#up-check")
+    page.keyboard.press("Enter")
+    wait_js(
+        page,
+        "['checked','rejected','applied'].includes(document.body.dataset.state)"
+        " || (document.body.dataset.state || '').startsWith('refused')",
+        timeout=30,
+    )
+
+
+def counts(page) -> dict[str, str]:
+    cells = page.eval_on_selector_all(
+        "#up-report table.counts tr",
+        "rs => rs.map(r => [r.cells[0].textContent, r.cells[1].textContent])",
+    )
+    return dict(cells)
+
+
+def test_good_sheet_dry_run_then_confirm_applies_it(browser, site, scratch, tmp_path):
+    good = write_xlsx(
+        tmp_path / "ca_mau_nhiem_vu.xlsx",
+        HEADER,
+        [
+            ["WEB-1", "Số hóa hồ sơ một cửa", "96", "31/12/2025"],
+            ["WEB-2", "Kết nối dữ liệu dân cư", "96", "30/11/2025"],
+        ],
+    )
+    page, watch = open_upload(browser, site["origin"])
+    assert page.locator("html").get_attribute("lang") == "vi"
+    send(page, site["token"], good)
+    assert page.evaluate("document.body.dataset.state") == "checked"
+    report = page.inner_text("#up-report")
+    assert "Kết quả chạy thử (chưa ghi)" in report and "ca_mau_nhiem_vu.xlsx" in report
+    c = counts(page)
+    assert (c["Số dòng đã đọc"], c["Tạo mới"], c["Dòng bị loại"]) == ("2", "2", "0")
+    assert rows(scratch, "select 1 from task where external_id like 'WEB-%'") == []  # dry run
+    page.click("#up-apply")
+    assert page.locator("#up-confirm-box").is_visible()
+    page.keyboard.press("Enter")  # focus is on "Xác nhận cập nhật"
+    wait_js(page, "document.body.dataset.state === 'applied'", timeout=30)
+    assert "Đã cập nhật" in page.inner_text("#up-report")
+    assert len(rows(scratch, "select 1 from task where external_id like 'WEB-%'")) == 2
+    # the token stays for this tab (a reload keeps it) and nowhere else
+    page.reload(wait_until="networkidle")
+    assert page.input_value("#up-token") == site["token"]
+    assert page.evaluate("document.cookie") == ""
+    assert page.evaluate("Object.keys(localStorage).length") == 0
+    other = browser.new_context()
+    fresh, _ = open_upload(browser, site["origin"], other)
+    assert fresh.input_value("#up-token") == ""
+    other.close()
+    assert watch.errors == [] and watch.foreign == []
+    page.screenshot(path=str(ARTIFACTS / "upload_applied.png"))
+    page.context.close()
+
+
+def test_broken_sheet_shows_each_problem_with_its_row_and_a_download(
+    browser, site, scratch, tmp_path
+):
+    before = table_checksums(scratch)
+    bad = write_xlsx(
+        tmp_path / "sai.xlsx",
+        HEADER,
+        [["WEB-3", "Đúng", "96", "31/12/2025"], ["WEB-4", "Sai hạn", "96", "31/02/2025"]],
+    )
+    page, _ = open_upload(browser, site["origin"])
+    send(page, site["token"], bad)
+    assert page.evaluate("document.body.dataset.state") == "rejected"
+    assert "bị từ chối" in page.inner_text("#up-msg")
+    row = page.locator('#up-report table.problems tr[data-row="3"]')
+    assert row.count() == 1 and "Hạn hoàn thành" in row.inner_text()
+    assert page.locator("#up-confirm").is_hidden()  # nothing to apply
+    with page.expect_download() as dl:
+        page.click("#up-rejects")
+    body = Path(dl.value.path()).read_text(encoding="utf-8-sig")
+    assert body.splitlines()[0].startswith('"Dòng","Cột"') and '"3","Hạn hoàn thành"' in body
+    assert dl.value.suggested_filename == "sai_loi.csv"
+    assert table_checksums(scratch) == before
+    page.screenshot(path=str(ARTIFACTS / "upload_rejected.png"))
+    page.context.close()
+
+
+def test_out_of_scope_token_is_refused_clearly(browser, site, scratch, tmp_path):
+    before = table_checksums(scratch)
+    nghe_an = write_xlsx(
+        tmp_path / "nghe_an.xlsx", HEADER, [["WEB-5", "Của Nghệ An", "40", "31/12/2025"]]
+    )
+    page, _ = open_upload(browser, site["origin"])
+    send(page, site["token"], nghe_an)
+    assert page.evaluate("document.body.dataset.state") == "refused-403"
+    msg = page.inner_text("#up-msg")
+    assert "không có quyền" in msg and "40" in msg  # which units, in the API's words
+    assert page.locator("#up-report").is_hidden() and page.locator("#up-confirm").is_hidden()
+    # a wrong token: another clear message, still nothing written
+    page.fill("#up-token", "not-a-token")
+    send(page, None, nghe_an)
+    assert page.evaluate("document.body.dataset.state") == "refused-401"
+    assert "không đúng" in page.inner_text("#up-msg")
+    assert table_checksums(scratch) == before
+    page.context.close()
