@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from api import errors, replica
 from api.auth import read_guard
-from api.cache import CacheFastPath, ResponseCache
-from api.deps import strict_query
+from api.cache import CacheFastPath, ResponseCache, StateCache
+from api.dbgate import DbGate
+from api.deps import state_reader, strict_query
 from api.observability import Metrics, ObservabilityMiddleware, configure_logging
 from api.routers import (
     communes,
@@ -29,7 +31,7 @@ from api.routers import (
     tiles,
     units,
 )
-from api.settings import Settings
+from api.settings import CONTROL_SLOTS, Settings
 from geo.db import make_engine, normalise_url
 
 
@@ -40,11 +42,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         url = normalise_url(settings.database_url) if settings.database_url else None
-        app.state.engine = make_engine(url, pool_size=settings.pool_size)
+        app.state.engine = make_engine(url, **settings.pool_kwargs())
         replica.attach(app, settings)  # app.state.write_engine / read_engine (GET traffic)
         app.state.cache = ResponseCache(
             settings.cache_entries, settings.gzip_min_bytes, settings.cache_max_bytes
         )
+        # every blocking job has a bounded lane sized from IOCMAP_DB_CONCURRENCY, and the
+        # pool holds a connection for each of their threads (api/dbgate.py)
+        app.state.db_gate = DbGate("database", settings.db_slots(), settings.db_wait_seconds)
+        app.state.control_gate = DbGate("control", CONTROL_SLOTS, settings.db_wait_seconds)
+        app.state.state_cache = StateCache(settings.version_ttl, state_reader(app.state))
+        to_thread.current_default_thread_limiter().total_tokens = settings.other_threads()
         app.state.settings = settings
         yield
         replica.detach(app)

@@ -40,7 +40,7 @@ def attach(app: FastAPI, settings: Settings) -> None:
     if settings.read_database_url:
         app.state.read_engine = make_engine(
             normalise_url(settings.read_database_url),
-            pool_size=settings.pool_size,
+            **settings.pool_kwargs(),
             isolation_level="REPEATABLE READ",
         )
         app.state.db_read_role = "replica"

@@ -98,7 +98,7 @@ async def _client(port: int, path: str, until: float, statuses: collections.Coun
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection("127.0.0.1", port), RESPONSE_TIMEOUT
         )
-    except (OSError, asyncio.TimeoutError):
+    except (TimeoutError, OSError):
         statuses["connect failed"] += 1
         return
     etag = b""
@@ -124,7 +124,7 @@ async def _client(port: int, path: str, until: float, statuses: collections.Coun
             if length:
                 await asyncio.wait_for(reader.readexactly(length), RESPONSE_TIMEOUT)
             statuses[status] += 1
-    except asyncio.TimeoutError:
+    except TimeoutError:
         statuses["timeout"] += 1
     except (OSError, asyncio.IncompleteReadError):
         statuses["connection lost"] += 1

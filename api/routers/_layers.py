@@ -15,7 +15,7 @@ import orjson
 from fastapi import Query, Request, Response
 from sqlalchemy import Connection
 
-from api.deps import LazyConn, cached_response_async, resolve_as_of
+from api.deps import LazyConn, cached_response, resolve_as_of
 from api.errors import BadParameter
 from api.routers._common import (
     GEOJSON,
@@ -31,7 +31,6 @@ from api.routers._common import (
     Year,
     Zoom,
     base_url,
-    cache_key,
     check_limit,
     meta,
     meta_headers,
@@ -178,9 +177,7 @@ async def collection(
             links=links,
         )
 
-    return await cached_response_async(
-        request, state, build, GEOJSON, meta_headers(day), key=cache_key(request)
-    )
+    return await cached_response(request, state, build, GEOJSON, meta_headers(day))
 
 
 async def detail(
@@ -237,6 +234,4 @@ async def detail(
         feature.update(meta(state, day))
         return orjson.dumps(feature)
 
-    return await cached_response_async(
-        request, state, build, GEOJSON, meta_headers(day), key=cache_key(request)
-    )
+    return await cached_response(request, state, build, GEOJSON, meta_headers(day))

@@ -2,7 +2,8 @@
 ``/`` national, ``/p/{province_code}`` a province's communes, ``/wall`` the IOC display.
 
 Pages are cached like data (keyed by the data version and the query), so a reload costs a
-304 until the next import.
+304 until the next import. The routes are async and open a connection only to build a
+page: a crowd of walls on a cached page costs no thread and no connection.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from api.deps import ConnDep, StateDep, cached_response, resolve_as_of
+from api.deps import LazyConn, LazyConnDep, StateDep, cached_response, resolve_as_of
 from api.errors import BadParameter
+from geo.read.progress import DataState
 from maps.assets_local import ASSETS_DIR
 from maps.i18n import pick_lang
 from maps.mappage import PageParamError, assemble, render_map_page
@@ -33,13 +35,23 @@ AsOf = Annotated[dt.date | None, Query(description="default: the data's reportin
 Year = Annotated[int | None, Query(ge=2000, le=2100, description="tasks due in this year")]
 
 
-def _map_page(request, conn, state, province_code, measure, period, lang, as_of, year):
+async def _map_page(
+    request: Request,
+    db: LazyConn,
+    state: DataState,
+    province_code: str | None,
+    measure: str | None,
+    period: str | None,
+    lang: str | None,
+    as_of: dt.date | None,
+    year: int | None,
+) -> Response:
     day = resolve_as_of(as_of, state)
 
     def build() -> bytes:
         try:
             page = assemble(
-                conn,
+                db.conn,
                 as_of=day,
                 reporting_year=(state.reporting_date or day).year,
                 province_code=province_code,
@@ -55,13 +67,13 @@ def _map_page(request, conn, state, province_code, measure, period, lang, as_of,
             raise HTTPException(404, str(exc)) from exc
         return render_map_page(page).encode()
 
-    return cached_response(request, state, build, HTML)
+    return await cached_response(request, state, build, HTML)
 
 
 @router.get("/", response_class=HTMLResponse)
-def national(
+async def national(
     request: Request,
-    conn: ConnDep,
+    db: LazyConnDep,
     state: StateDep,
     measure: Measure = None,
     period: Period = None,
@@ -70,13 +82,13 @@ def national(
     year: Year = None,
 ):
     """National choropleth of the 34 provinces (click one for its details and communes)."""
-    return _map_page(request, conn, state, None, measure, period, lang, as_of, year)
+    return await _map_page(request, db, state, None, measure, period, lang, as_of, year)
 
 
 @router.get("/p/{province_code}", response_class=HTMLResponse)
-def province(
+async def province(
     request: Request,
-    conn: ConnDep,
+    db: LazyConnDep,
     state: StateDep,
     province_code: Annotated[str, Path(pattern=r"^\d{2}$")],
     measure: Measure = None,
@@ -86,7 +98,7 @@ def province(
     year: Year = None,
 ):
     """A province's communes (click one for its tasks and indicators)."""
-    return _map_page(request, conn, state, province_code, measure, period, lang, as_of, year)
+    return await _map_page(request, db, state, province_code, measure, period, lang, as_of, year)
 
 
 Views = Annotated[
@@ -100,9 +112,9 @@ Views = Annotated[
 
 
 @router.get("/wall", response_class=HTMLResponse)
-def wall(
+async def wall(
     request: Request,
-    conn: ConnDep,
+    db: LazyConnDep,
     state: StateDep,
     refresh: Annotated[
         float | None, Query(ge=0.05, le=3600, description="seconds between data refreshes")
@@ -124,7 +136,7 @@ def wall(
     def build() -> bytes:
         try:
             page = assemble_wall(
-                conn,
+                db.conn,
                 as_of=day,
                 data_as_of=state.reporting_date,
                 year=(state.reporting_date or day).year,
@@ -138,4 +150,4 @@ def wall(
             raise BadParameter("views", str(exc)) from exc
         return render_wall(page).encode()
 
-    return cached_response(request, state, build, HTML)
+    return await cached_response(request, state, build, HTML)

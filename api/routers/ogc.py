@@ -17,9 +17,9 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from api.deps import LazyConnDep, StateDep, cached_response_async
+from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
-from api.routers._common import GEOJSON, base_url, cache_key, page_links, parse_bbox
+from api.routers._common import GEOJSON, base_url, page_links, parse_bbox
 from geo.read import tiles
 from geo.read.features import FULL, UnitQuery, feature_collection, unit_page
 
@@ -83,14 +83,13 @@ def _root(request: Request) -> str:
 def _respond(request: Request, state, build, media: str, f: str | None) -> Response:
     """JSON (or GeoJSON) by default; ``f=html`` wraps the same document in a page."""
     if f == "html":
-        return cached_response_async(
+        return cached_response(
             request,
             state,
             lambda: _html(orjson.loads(build())),
             "text/html; charset=utf-8",
-            key=cache_key(request),
         )
-    return cached_response_async(request, state, build, media, key=cache_key(request))
+    return cached_response(request, state, build, media)
 
 
 def _html(doc: dict) -> bytes:
@@ -408,9 +407,7 @@ async def items(
     headers = {"Content-Crs": f"<{_crs_uri(out_crs, crs is None or crs == CRS84)}>"}
     if f == "html":
         return await _respond(request, state, build, GEOJSON, f)
-    return await cached_response_async(
-        request, state, build, GEOJSON, headers, key=cache_key(request)
-    )
+    return await cached_response(request, state, build, GEOJSON, headers)
 
 
 @router.get(
@@ -459,9 +456,7 @@ async def item(
     headers = {"Content-Crs": f"<{_crs_uri(out_crs, crs is None or crs == CRS84)}>"}
     if f == "html":
         return await _respond(request, state, build, GEOJSON, f)
-    return await cached_response_async(
-        request, state, build, GEOJSON, headers, key=cache_key(request)
-    )
+    return await cached_response(request, state, build, GEOJSON, headers)
 
 
 def _bbox_in_wgs84(raw: str | None, bbox_crs: str | None):

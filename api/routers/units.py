@@ -9,14 +9,13 @@ from urllib.parse import quote
 import orjson
 from fastapi import APIRouter, Path, Query, Request
 
-from api.deps import LazyConnDep, StateDep, cached_response_async, resolve_as_of
+from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
 from api.errors import BadParameter
 from api.routers._common import (
     JSON,
     AsOf,
     Offset,
     base_url,
-    cache_key,
     check_limit,
     meta,
     page_links,
@@ -95,7 +94,7 @@ async def unit_tasks(
         }
         return orjson.dumps(body)
 
-    return await cached_response_async(request, state, build, JSON, key=cache_key(request))
+    return await cached_response(request, state, build, JSON)
 
 
 @router.get("/units/{code}/history", summary="Task events of a unit, newest first")
@@ -129,4 +128,4 @@ async def unit_history(
         }
         return orjson.dumps(body)
 
-    return await cached_response_async(request, state, build, JSON, key=cache_key(request))
+    return await cached_response(request, state, build, JSON)
