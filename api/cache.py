@@ -48,15 +48,17 @@ class SingleFlight:
         self._tasks: dict[Hashable, asyncio.Future] = {}
 
     async def do(self, key: Hashable, start: Callable[[], Awaitable[T]]) -> T:
+        return await asyncio.shield(self.start(key, start))
+
+    def start(self, key: Hashable, start: Callable[[], Awaitable[T]]) -> asyncio.Future:
+        """The task running ``start()`` for ``key``: the one in flight, or a new one (made
+        and registered at once, so callers within one loop iteration share it too)."""
         task = self._tasks.get(key)
         if task is None:
             task = asyncio.ensure_future(start())
             self._tasks[key] = task
             task.add_done_callback(lambda done: self._finished(key, done))
-        return await asyncio.shield(task)
-
-    def in_flight(self) -> int:
-        return len(self._tasks)
+        return task
 
     def _finished(self, key: Hashable, task: asyncio.Future) -> None:
         if self._tasks.get(key) is task:
@@ -223,8 +225,8 @@ class StateCache(Generic[T]):
         age = time.monotonic() - self._at
         if age >= self.ttl:
             return None
-        if age >= self.ttl / 2 and self.read is not None and not self._flight.in_flight():
-            asyncio.ensure_future(self._flight.do("state", self._refresh))
+        if age >= self.ttl / 2 and self.read is not None:
+            self._flight.start("state", self._refresh)  # no-op while one is in flight
         return self.last
 
     async def get(self) -> T:
@@ -250,8 +252,9 @@ def request_key(scope: dict) -> str:
         if name == b"host":
             host = value.decode("latin-1")
             break
-    query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-    return f"{host}{scope['path']}?{sorted(query)}"
+    raw = scope.get("query_string", b"")
+    query = sorted(parse_qsl(raw.decode("latin-1"), keep_blank_values=True)) if raw else []
+    return f"{host}{scope['path']}?{query}"
 
 
 def gz_etag(etag: str) -> str:

@@ -91,6 +91,11 @@ def serve(
         max=64,
         help="uvicorn worker processes (default: from IOCMAP_DB_CONCURRENCY, see README)",
     ),
+    loop: str = typer.Option(
+        "asyncio",
+        help="event loop: asyncio (default: serves ready connections in turn, so /healthz "
+        "is not starved by a crowd) or uvloop (more req/s, less fair under a burst)",
+    ),
 ) -> None:
     """Serve the API and the maps (Ctrl-C stops cleanly)."""
     import uvicorn
@@ -111,7 +116,7 @@ def serve(
         port=port,
         workers=count,
         http="httptools",
-        loop="uvloop",
+        loop=loop,
         log_level="info",
         # the app writes its own JSON access line per request (api/observability.py,
         # path without the query string); uvicorn's would repeat it, with ?token= in it
