@@ -207,6 +207,7 @@ def main() -> int:
             [exe, "serve", "--workers", str(workers)],
             {"IOCMAP_DATABASE_URL": url, "IOCMAP_LOG_LEVEL": "WARNING"},
             "/readyz",
+            ready_timeout=180,  # workers import the app in parallel on a shared box
         )
         try:
             scenarios = [(p, [p]) for p in PAGE_PATHS]
@@ -216,6 +217,7 @@ def main() -> int:
             for label, paths in scenarios:
                 print(f"{workers} worker(s), {label}: wrk -c{args.connections} …", flush=True)
                 runs.append(measure(server, workers, label, paths, args))
+                (ROOT / "bench" / "load_results.md").write_text(_table(runs, args))
             ready, _, _ = get(server.base + "/readyz")
         finally:
             server.stop()

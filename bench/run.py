@@ -118,7 +118,14 @@ def ensure_tipg() -> Path:
 class Server:
     """A uvicorn process on a free loopback port, stopped by its own process group."""
 
-    def __init__(self, name: str, cmd: list[str], env: dict[str, str], ready_path: str):
+    def __init__(
+        self,
+        name: str,
+        cmd: list[str],
+        env: dict[str, str],
+        ready_path: str,
+        ready_timeout: float = 60,
+    ):
         self.name = name
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -132,7 +139,7 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self._wait(ready_path)
+        self._wait(ready_path, ready_timeout)
 
     def _wait(self, path: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

@@ -122,6 +122,9 @@ def serve(
         # path without the query string); uvicorn's would repeat it, with ?token= in it
         access_log=False,
         backlog=4096,
+        # uvicorn's supervisor kills a worker that misses a 5 s ping; a worker importing
+        # the app on a busy box, or holding the GIL through a burst, is not dead
+        timeout_worker_healthcheck=30,
     )
 
 
