@@ -179,17 +179,18 @@ class ObservabilityMiddleware:
             label = route_label(scope)
             self.metrics.requests.labels(label, scope["method"], str(status)).inc()
             self.metrics.latency.labels(label).observe(elapsed)
-            log.info(
-                "request",
-                extra={
-                    "fields": {
-                        "request_id": rid,
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "route": label,
-                        "status": status,
-                        "ms": round(elapsed * 1000, 2),
-                        "client": (scope.get("client") or ["?"])[0],
-                    }
-                },
-            )
+            if log.isEnabledFor(logging.INFO):  # building the fields costs more than the check
+                log.info(
+                    "request",
+                    extra={
+                        "fields": {
+                            "request_id": rid,
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "route": label,
+                            "status": status,
+                            "ms": round(elapsed * 1000, 2),
+                            "client": (scope.get("client") or ["?"])[0],
+                        }
+                    },
+                )

@@ -74,7 +74,7 @@ class LayerParams:
     offset: int = 0
 
 
-def layer_query(
+async def layer_query(
     status: Status = None,
     q: Q = None,
     bbox: Bbox = None,
@@ -91,7 +91,8 @@ def layer_query(
     offset: Offset = 0,
 ) -> LayerParams:
     """The query parameters every collection route shares, declared once (a dependency,
-    so OpenAPI and the strict unknown-parameter check still see each of them)."""
+    so OpenAPI and the strict unknown-parameter check still see each of them); async, so
+    it costs no worker thread per request."""
     return LayerParams(
         None, status, q, bbox, as_of, year, period, fields, precision, zoom, resolution,
         limit, offset,

@@ -14,7 +14,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/favicon.ico", include_in_schema=False)
-def favicon() -> FileResponse:
+async def favicon() -> FileResponse:
     """Browsers ask for it on every page; a 404 would show as a console error."""
     from maps.assets_local import ASSETS_DIR
 
