@@ -217,7 +217,7 @@ def main() -> int:
             for label, paths in scenarios:
                 print(f"{workers} worker(s), {label}: wrk -c{args.connections} …", flush=True)
                 runs.append(measure(server, workers, label, paths, args))
-                (ROOT / "bench" / "load_results.md").write_text(_table(runs, args))
+                _write(_table(runs, args))
             ready, _, _ = get(server.base + "/readyz")
         finally:
             server.stop()
@@ -227,12 +227,23 @@ def main() -> int:
 
     table = _table(runs, args)
     print(table)
-    (ROOT / "bench" / "load_results.md").write_text(table)
+    _write(table)
     ok = all(
         r.errors == 0 and r.health_during <= HEALTHZ_LIMIT and r.health_after <= HEALTHZ_LIMIT
         for r in runs
     )
     return 0 if ok else 1
+
+
+NOTES = "<!-- notes: kept by bench/load.py -->"
+
+
+def _write(table: str) -> None:
+    """The new table, and the hand-written notes below the marker kept as they were."""
+    path = ROOT / "bench" / "load_results.md"
+    old = path.read_text() if path.exists() else ""
+    notes = old[old.index(NOTES) :] if NOTES in old else ""
+    path.write_text(table + ("\n" + notes if notes else ""))
 
 
 def _table(runs: list[Run], args) -> str:
