@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import gc
 from contextlib import asynccontextmanager
+from typing import Any
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from api import errors, replica
 from api.auth import read_guard
-from api.cache import CacheFastPath, ResponseCache
-from api.deps import strict_query
+from api.cache import CacheFastPath, ResponseCache, StateCache
+from api.dbgate import DbGate
+from api.deps import state_reader, strict_query
 from api.instance import instance_dir
 from api.observability import Metrics, ObservabilityMiddleware, configure_logging
 from api.routers import (
@@ -30,9 +35,41 @@ from api.routers import (
     tiles,
     units,
 )
-from api.settings import Settings
+from api.settings import CONTROL_SLOTS, Settings
 from api.validation import ParamGuard, typed_params
 from geo.db import make_engine
+
+
+class IocmapAPI(FastAPI):
+    """FastAPI with our edge outside its middleware stack: access log and metrics, CORS,
+    then the cache fast path.
+
+    Why outside: a warm hit is the most frequent request and is answered by the fast path
+    in ~0.1 ms; FastAPI's own layers (error, telemetry, body-limit, exception middleware)
+    would add a third again to every hit, and under a crowd that per-request cost is what
+    queues up in front of ``/healthz``. Errors of the routes are still handled inside.
+    """
+
+    edge_settings: Settings | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack: Any = super().build_middleware_stack()  # each layer wraps the one inside
+        settings = self.edge_settings or Settings()
+        if not settings.read_requires_token:
+            # warm hits skip routing (still logged); with token-only reading every request
+            # must pass the read guard, so the fast path is off
+            stack = CacheFastPath(stack)
+        if settings.cors_origins:
+            stack = CORSMiddleware(
+                stack,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "HEAD", "OPTIONS", "POST"],
+                allow_headers=["Authorization", "If-None-Match", "Content-Type"],
+                expose_headers=["ETag", "X-Data-Version", "X-Data-As-Of", "X-Request-ID"],
+            )
+        stack = ParamGuard(stack)  # control characters, oversized values: before any cache
+        stack = ObservabilityMiddleware(stack, metrics=self.state.metrics)
+        return stack
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -42,18 +79,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         # least privilege: the service connects as the app role, never as the owner
-        app.state.engine = make_engine(settings.app_url(), pool_size=settings.pool_size)
+        app.state.engine = make_engine(settings.app_url(), **settings.pool_kwargs())
         replica.attach(app, settings)  # app.state.write_engine / read_engine (GET traffic)
         app.state.cache = ResponseCache(
             settings.cache_entries, settings.gzip_min_bytes, settings.cache_max_bytes
         )
+        # every blocking job has a bounded lane sized from IOCMAP_DB_CONCURRENCY, and the
+        # pool holds a connection for each of their threads (api/dbgate.py)
+        app.state.db_gate = DbGate("database", settings.db_slots(), settings.db_wait_seconds)
+        app.state.control_gate = DbGate("control", CONTROL_SLOTS, settings.db_wait_seconds)
+        app.state.state_cache = StateCache(settings.version_ttl, state_reader(app.state))
+        to_thread.current_default_thread_limiter().total_tokens = settings.other_threads()
         app.state.settings = settings
         app.state.work_dir = instance_dir(settings.app_url(), settings.var_dir)
+        # Everything loaded so far (FastAPI, pandas, shapely, Folium templates: ~1M objects)
+        # lives as long as the process; a full collection scanning it took 0.3-1.3 s on a
+        # loaded 2-core box, stalling the loop (and /healthz) in the middle of a crowd.
+        # Frozen objects are never scanned again; new garbage is collected as usual.
+        gc.collect()
+        gc.freeze()
         yield
         replica.detach(app)
         app.state.engine.dispose()
 
-    app = FastAPI(
+    app = IocmapAPI(
         title=settings.title,
         version="0.1.0",
         description="Bản đồ giám sát tiến độ Nghị quyết 57 — GeoJSON API (RFC 7946).",
@@ -65,20 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install_openapi(app)
     configure_logging(settings.log_level)
     app.state.metrics = Metrics()
-    if not settings.read_requires_token:
-        # warm hits skip routing (still logged); with token-only reading every request
-        # must pass the read guard, so the fast path is off
-        app.add_middleware(CacheFastPath)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "HEAD", "OPTIONS", "POST"],
-            allow_headers=["Authorization", "If-None-Match", "Content-Type"],
-            expose_headers=["ETag", "X-Data-Version", "X-Data-As-Of", "X-Request-ID"],
-        )
-    app.add_middleware(ParamGuard)  # control characters, oversized values: before any cache
-    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
+    app.edge_settings = settings
     strict = [Depends(typed_params), Depends(strict_query)]
     reads = [Depends(typed_params), Depends(strict_query), Depends(read_guard)]
     app.include_router(health.router)

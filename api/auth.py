@@ -11,6 +11,7 @@ import secrets
 
 from fastapi import HTTPException, Request
 
+from api.dbgate import db_gate
 from geo.tokens import Principal, authenticate
 
 _BOOTSTRAP = Principal(None, "admin", "admin", None, None)  # actor "token:admin"
@@ -66,12 +67,13 @@ def require_admin(request: Request) -> Principal:
     return who
 
 
-def read_guard(request: Request) -> None:
+async def read_guard(request: Request) -> None:
     """When reading is configured to need a token (IOCMAP_READ_REQUIRES_TOKEN), any live
-    token of any role may read."""
+    token of any role may read. Async: it runs on every read, and open reading must not
+    cost a worker thread; the token lookup runs on the database lane."""
     if not request.app.state.settings.read_requires_token:
         return
-    if principal(request, touch=False) is None:
+    if await db_gate(request).run(principal, request, False) is None:
         raise HTTPException(
             401, "reading requires an API token", headers={"WWW-Authenticate": "Bearer"}
         )

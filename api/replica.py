@@ -41,7 +41,7 @@ def attach(app: FastAPI, settings: Settings) -> None:
     if read_url:
         app.state.read_engine = make_engine(
             read_url,
-            pool_size=settings.pool_size,
+            **settings.pool_kwargs(),
             isolation_level="REPEATABLE READ",
         )
         app.state.db_read_role = "replica"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import os
+
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CONTROL_SLOTS = 2  # version check + readiness: their own lane, never behind the builds
 
 
 class Settings(BaseSettings):
@@ -36,7 +40,26 @@ class Settings(BaseSettings):
     read_max_lag_seconds: float = Field(
         default=30.0, description="replica lag above which /readyz says 'degraded'"
     )
-    pool_size: int = 10
+    db_concurrency: int = Field(
+        default=16,
+        ge=1,
+        le=1000,
+        description="database jobs the server (all workers together) runs at once; the "
+        "worker count, each worker's pool and its thread lanes derive from it",
+    )
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        validation_alias=AliasChoices("IOCMAP_WORKERS", "WEB_CONCURRENCY", "workers"),
+        description="uvicorn worker processes (default: min(cores, db_concurrency // 4))",
+    )
+    db_wait_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=120,
+        description="longest a request waits for a database slot or connection (then 503)",
+    )
     cache_entries: int = Field(default=256, description="responses kept per data version")
     gzip_min_bytes: int = 1024
     cache_max_bytes: int = Field(default=512 << 20, description="response cache size per worker")
@@ -89,3 +112,28 @@ class Settings(BaseSettings):
 
         owner = normalise_url(self.database_url) if self.database_url else None
         return as_app_role(self.read_database_url, owner, self.app_role, self.app_database_password)
+
+    def worker_count(self) -> int:
+        """Workers: as configured, else one per core but none with fewer than 4 slots
+        (a worker that can run only one or two builds at once stalls on one slow page)."""
+        if self.workers:
+            return self.workers
+        return max(1, min(os.cpu_count() or 1, self.db_concurrency // 4))
+
+    def db_slots(self) -> int:
+        """Data builds one worker runs at once (its share of ``db_concurrency``)."""
+        return max(1, self.db_concurrency // self.worker_count())
+
+    def other_threads(self) -> int:
+        """anyio's default thread limit per worker: gzip, files, imports, sync routes."""
+        return max(4, self.db_slots())
+
+    def pool_kwargs(self) -> dict[str, float | int]:
+        """One pool per database per worker, large enough for every thread that may hold
+        a connection (build lane + control lane + other threads), so no thread ever waits
+        on the pool; the timeout only bounds the unexpected."""
+        return {
+            "pool_size": self.db_slots() + CONTROL_SLOTS,
+            "max_overflow": self.other_threads(),
+            "pool_timeout": self.db_wait_seconds,
+        }

@@ -1,27 +1,39 @@
-"""Bounded load run on loopback: many connections mixing map pages, GeoJSON, tiles and
-task details; reports errors, throughput and the server's memory before/after.
+"""Bounded load runs on loopback: 200 connections on what the walls poll — ``/``,
+``/wall``, ``/api/v1/summary`` — one path at a time, with 1 and with 2 workers, while
+``/healthz`` is probed on fresh connections during the run and after it.
 
-    .venv/bin/python -m bench.load [--connections 200] [--duration 60] [--workers 2]
+    .venv/bin/python -m bench.load [--connections 200] [--duration 60] [--workers 1,2]
+                                   [--full-mix] [--database-url URL]
 
-Why wrk with a Lua request mix: one client process can hold 200 keep-alive connections
-on 2 cores, and the mix exercises every hot path at once (cache hits, 304s, SQL builds).
-It stops by itself after ``--duration`` seconds and targets only 127.0.0.1.
+Why these paths: every wall display polls them, and they were the ones that starved the
+service (a pooled connection and a worker thread per cache hit). ``--full-mix`` adds the
+older 67-path mix (pages, GeoJSON, commune details, task lists, MVT tiles, rankings,
+search). The server is started as production starts it (``iocmap serve --workers N``);
+wrk holds the connections; everything stops by itself after ``--duration`` seconds and
+targets only 127.0.0.1. Results go to ``bench/load_results.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import os
 import random
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.run import ROOT, Server, get
 
 DB_NAME = "iocmap_load"
+PAGE_PATHS = ["/api/v1/summary", "/", "/wall"]
+HEALTHZ_LIMIT = 1.0
+AFTER_SECONDS = 5.0
 
 
 def _rss_kb(pid: int) -> int:
@@ -35,8 +47,8 @@ def _rss_kb(pid: int) -> int:
     return sum(int(x) for x in out.split())
 
 
-def _paths(base: str) -> list[str]:
-    """A realistic mix: map pages, layers, one commune's details and tasks, tiles."""
+def _full_mix(base: str) -> list[str]:
+    """The older mix: map pages, layers, one commune's details and tasks, tiles."""
     import orjson
 
     _, body, _ = get(base + "/api/v1/communes?fields=code&limit=5000")
@@ -63,11 +75,109 @@ end
 """
 
 
+class HealthProbe(threading.Thread):
+    """``/healthz`` on a fresh connection every 0.2 s; latencies split at ``mark()``."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(daemon=True)
+        self.port = port
+        self.stop = threading.Event()
+        self.during: list[float] = []
+        self.after: list[float] = []
+        self._target = self.during
+
+    def mark(self) -> None:
+        self._target = self.after
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            start = time.monotonic()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+                conn.request("GET", "/healthz")
+                ok = conn.getresponse().status == 200
+                conn.close()
+            except OSError:
+                ok = False
+            self._target.append(time.monotonic() - start if ok else float("inf"))
+            self.stop.wait(0.2)
+
+
+@dataclass
+class Run:
+    workers: int
+    label: str
+    requests: int
+    rps: float
+    p50: str
+    p99: str
+    errors: int
+    health_during: float
+    health_after: float
+    rss: str
+    load: str
+
+
+def _wrk(base: str, paths: list[str], connections: int, duration: int) -> str:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(LUA % ", ".join(f'"{p}"' for p in paths))
+        script = fh.name
+    try:
+        return subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "30s"]
+            + ["--latency", "-s", script, base],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(script)
+
+
+def _errors(out: str) -> int:
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: (.*)", out)
+    return (int(non2xx.group(1)) if non2xx else 0) + (
+        sum(int(x) for x in re.findall(r"\d+", sock.group(1))) if sock else 0
+    )
+
+
+def measure(server: Server, workers: int, label: str, paths: list[str], args) -> Run:
+    for p in paths:  # built once per worker, as after an import
+        for _ in range(2 * workers):
+            get(server.base + p)
+    rss_before = _rss_kb(server.proc.pid)
+    probe = HealthProbe(server.port)
+    load_before = os.getloadavg()[0]
+    probe.start()
+    out = _wrk(server.base, paths, args.connections, args.duration)
+    probe.mark()
+    time.sleep(AFTER_SECONDS)
+    probe.stop.set()
+    probe.join(15)
+    rss_after = _rss_kb(server.proc.pid)
+    print(out, flush=True)
+    return Run(
+        workers=workers,
+        label=label,
+        requests=int(re.search(r"(\d+) requests in", out).group(1)),
+        rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        p50=re.search(r"\s50%\s+(\S+)", out).group(1),
+        p99=re.search(r"\s99%\s+(\S+)", out).group(1),
+        errors=_errors(out),
+        health_during=max(probe.during, default=float("inf")),
+        health_after=max(probe.after, default=float("inf")),
+        rss=f"{rss_before / 1024:.0f} → {rss_after / 1024:.0f} MB",
+        load=f"{load_before:.1f} → {os.getloadavg()[0]:.1f}",
+    )
+
+
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--connections", type=int, default=200)
     ap.add_argument("--duration", type=int, default=60)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", default="1,2", help="worker counts to run, e.g. 1,2")
+    ap.add_argument("--full-mix", action="store_true", help="also the older 67-path mix")
     ap.add_argument("--database-url", default=None, help="default: a demo database 'iocmap_load'")
     args = ap.parse_args()
 
@@ -79,80 +189,86 @@ def main() -> int:
     from geo.migrate import upgrade
     from iocmap import devdb as localdb
 
-    url = args.database_url or make_url(localdb.up().url).set(database=DB_NAME).render_as_string(
-        hide_password=False
-    )
-    ensure_database(url)
-    upgrade(url)
-    engine = make_engine(url)
-    load_demo(engine)
-    engine.dispose()
+    url = args.database_url
+    if not url:
+        url = make_url(localdb.up().url).set(database=DB_NAME).render_as_string(hide_password=False)
+        ensure_database(url)
+        upgrade(url)
+        engine = make_engine(url)
+        load_demo(engine)
+        engine.dispose()
 
     (ROOT / "var").mkdir(exist_ok=True)
-    exe = str(Path(sys.executable).parent / "uvicorn")
-    server = Server(
-        "load",
-        [exe, "api.main:app", "--workers", str(args.workers), "--log-level", "warning"],
-        {"IOCMAP_DATABASE_URL": url, "IOCMAP_LOG_LEVEL": "WARNING"},
-        "/readyz",
-    )
-    try:
-        paths = _paths(server.base)
-        for p in paths:  # warm every path once, so memory growth is not first-use growth
-            get(server.base + p)
-        rss_before = _rss_kb(server.proc.pid)
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
-            fh.write(LUA % ", ".join(f'"{p}"' for p in paths))
-            script = fh.name
-        t0 = time.monotonic()
-        out = subprocess.run(
-            [
-                "wrk",
-                "-t2",
-                f"-c{args.connections}",
-                f"-d{args.duration}s",
-                "--timeout",
-                "30s",
-                "--latency",
-                "-s",
-                script,
-                server.base,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        elapsed = time.monotonic() - t0
-        rss_after = _rss_kb(server.proc.pid)
-        ready, _, _ = get(server.base + "/readyz")
-    finally:
-        server.stop()
+    exe = str(Path(sys.executable).parent / "iocmap")
+    runs: list[Run] = []
+    for workers in [int(w) for w in args.workers.split(",")]:
+        server = Server(
+            f"load-{workers}",
+            [exe, "serve", "--workers", str(workers)],
+            {"IOCMAP_DATABASE_URL": url, "IOCMAP_LOG_LEVEL": "WARNING"},
+            "/readyz",
+            ready_timeout=180,  # workers import the app in parallel on a shared box
+        )
+        try:
+            scenarios = [(p, [p]) for p in PAGE_PATHS]
+            if args.full_mix:
+                mix = _full_mix(server.base)
+                scenarios.append((f"mix of {len(mix)} paths", mix))
+            for label, paths in scenarios:
+                print(f"{workers} worker(s), {label}: wrk -c{args.connections} …", flush=True)
+                runs.append(measure(server, workers, label, paths, args))
+                _write(_table(runs, args))
+            ready, _, _ = get(server.base + "/readyz")
+        finally:
+            server.stop()
+        if ready != 200:
+            print(f"/readyz answered {ready} after the runs")
+            return 1
 
-    print(out)
-    n = int(re.search(r"(\d+) requests in", out).group(1))
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = re.search(r"\s50%\s+(\S+)", out).group(1)
-    p99 = re.search(r"\s99%\s+(\S+)", out).group(1)
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    sock = re.search(r"Socket errors: (.*)", out)
-    errors = (int(non2xx.group(1)) if non2xx else 0) + (
-        sum(int(x) for x in re.findall(r"\d+", sock.group(1))) if sock else 0
+    table = _table(runs, args)
+    print(table)
+    _write(table)
+    ok = all(
+        r.errors == 0 and r.health_during <= HEALTHZ_LIMIT and r.health_after <= HEALTHZ_LIMIT
+        for r in runs
     )
-    growth = 100.0 * (rss_after - rss_before) / rss_before
-    table = (
-        f"| connections | duration | requests | req/s | p50 | p99 | errors | RSS before → after |\n"
-        f"|---|---|---|---|---|---|---|---|\n"
-        f"| {args.connections} | {elapsed:.0f} s | {n} | {rps:.0f} | {p50} | {p99} | {errors} |"
-        f" {rss_before / 1024:.0f} → {rss_after / 1024:.0f} MB ({growth:+.1f} %) |\n"
-    )
-    print(f"mix of {len(paths)} paths, {args.workers} uvicorn workers\n\n{table}")
-    (ROOT / "bench" / "load_results.md").write_text(
-        f"# Load run (bench/load.py)\n\nMix of {len(paths)} paths (pages, GeoJSON, commune "
-        f"detail, task lists, MVT tiles, rankings, search), {args.workers} uvicorn workers, "
-        f"wrk on loopback.\n\n{table}"
-    )
-    ok = errors == 0 and ready == 200
     return 0 if ok else 1
+
+
+NOTES = "<!-- notes: kept by bench/load.py -->"
+
+
+def _write(table: str) -> None:
+    """The new table, and the hand-written notes below the marker kept as they were."""
+    path = ROOT / "bench" / "load_results.md"
+    old = path.read_text() if path.exists() else ""
+    notes = old[old.index(NOTES) :] if NOTES in old else ""
+    path.write_text(table + ("\n" + notes if notes else ""))
+
+
+def _table(runs: list[Run], args) -> str:
+    lines = [
+        "# Load runs (bench/load.py)",
+        "",
+        f"`iocmap serve --workers N` on loopback, wrk 2 threads, {args.connections} keep-alive "
+        f"connections for {args.duration} s per row, gzip accepted, pages built once before "
+        f"the run. `/healthz` is probed on a fresh connection every 0.2 s during the run and "
+        f"for {AFTER_SECONDS:g} s after it (max latency shown; limit {HEALTHZ_LIMIT:g} s). "
+        f"Machine: {os.cpu_count()} cores, shared with other work (load average before → "
+        f"after each row). Generated on {time.strftime('%Y-%m-%d %H:%M')}.",
+        "",
+        "| workers | path | requests | req/s | p50 | p99 | errors | /healthz max during |"
+        " after | RSS | load avg |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in runs:
+        ok = "✅" if r.health_during <= HEALTHZ_LIMIT and r.health_after <= HEALTHZ_LIMIT else "❌"
+        lines.append(
+            f"| {r.workers} | `{r.label}` | {r.requests:,} | {r.rps:,.0f} | {r.p50} | {r.p99} |"
+            f" {r.errors} | {r.health_during:.3f} s {ok} | {r.health_after:.3f} s | {r.rss} |"
+            f" {r.load} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -118,7 +118,14 @@ def ensure_tipg() -> Path:
 class Server:
     """A uvicorn process on a free loopback port, stopped by its own process group."""
 
-    def __init__(self, name: str, cmd: list[str], env: dict[str, str], ready_path: str):
+    def __init__(
+        self,
+        name: str,
+        cmd: list[str],
+        env: dict[str, str],
+        ready_path: str,
+        ready_timeout: float = 60,
+    ):
         self.name = name
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -132,7 +139,7 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self._wait(ready_path)
+        self._wait(ready_path, ready_timeout)
 
     def _wait(self, path: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -226,6 +233,57 @@ def wrk(url: str, duration: int, connections: int, threads: int = 2) -> WrkResul
     return WrkResult(rps, p50, p99, n, err.group(1) if err else "")
 
 
+NGINX_SCENARIOS = ("d", "a")  # one commune; one province's communes
+NGINX_TARGET = 0.5  # iocmap's warm hit at least half of what nginx does with the same bytes
+
+
+def nginx_rows(ours: Server, workers: int, connections: int, duration: int) -> list[dict]:
+    """iocmap's warm hit against nginx sending the same bytes as a static file (same
+    worker count, same connections, identity bodies): the physical limit of the box."""
+    from bench.static import StaticNginx
+
+    chosen = [sc for sc in SCENARIOS if sc.key in NGINX_SCENARIOS]
+    files = {}
+    for sc in chosen:
+        for _ in range(2 * workers):
+            timed_get(ours.base + sc.ours)
+        _, body, hdr = get(ours.base + sc.ours)
+        files[f"/{sc.key}.body"] = (body, hdr.get("content-type", "application/octet-stream"))
+    rows = []
+    with StaticNginx(files, workers=workers) as nginx:
+        for sc in chosen:
+            print(f"({sc.key}) {sc.title}: nginx static vs iocmap, wrk {duration}s × 2 …")
+            r_n = wrk(nginx.base + f"/{sc.key}.body", duration, connections)
+            r_o = wrk(ours.base + sc.ours, duration, connections)
+            size = len(files[f"/{sc.key}.body"][0])
+            rows.append({"sc": sc, "nginx": r_n, "ours": r_o, "bytes": size})
+    return rows
+
+
+def nginx_report(rows: list[dict], workers: int, connections: int) -> str:
+    lines = [
+        "",
+        f"## Against the physical limit: nginx serving the same bytes as a static file "
+        f"({workers} worker(s) each, {connections} connections, identity bodies)",
+        "",
+        "| scenario | server | req/s | p50 ms | p99 ms | bytes | ratio (req/s) | target |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in rows:
+        sc, o, n = row["sc"], row["ours"], row["nginx"]
+        ratio = o.rps / n.rps if n.rps else float("nan")
+        ok = "✅" if ratio >= NGINX_TARGET else "❌"
+        lines.append(
+            f"| ({sc.key}) {sc.title} | nginx static | {n.rps:,.0f} | {n.p50:.1f} | "
+            f"{n.p99:.1f} | {fmt_bytes(row['bytes'])} | | |"
+        )
+        lines.append(
+            f"| | **iocmap** | **{o.rps:,.0f}** | {o.p50:.1f} | {o.p99:.1f} | "
+            f"{fmt_bytes(row['bytes'])} | **{ratio:.2f}** | ≥ {NGINX_TARGET} {ok} |"
+        )
+    return "\n".join(lines)
+
+
 def fmt_bytes(n: int) -> str:
     return f"{n / 1e6:.2f} MB" if n >= 1e6 else f"{n / 1e3:.1f} KB"
 
@@ -237,6 +295,11 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--rebuild", action="store_true", help="rebuild the bench data")
     ap.add_argument("--quick", action="store_true", help="3 s per scenario (smoke run)")
+    ap.add_argument(
+        "--nginx-only",
+        action="store_true",
+        help="only iocmap against nginx static (no tipg); prints, writes nothing",
+    )
     args = ap.parse_args()
 
     base_url = os.environ.get("IOCMAP_DATABASE_URL") or _local_url()
@@ -255,19 +318,12 @@ def main() -> int:
     data.make_tipg_table(engine, as_of)
     vertices = data.vertex_count(engine)
     print(f"communes: 3,321, vertices: {vertices:,}", flush=True)
+    duration_scale = 0.3 if args.quick else 1.0
+    if args.nginx_only:
+        return _nginx_only(url_s, args, max(3, int(10 * duration_scale)))
     uvicorn_tipg = ensure_tipg()
 
-    common = [
-        "--workers",
-        str(args.workers),
-        "--http",
-        "httptools",
-        "--loop",
-        "uvloop",
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
+    common = _uvicorn_flags(args.workers)
     servers: list[Server] = []
     rows: list[dict] = []
     try:
@@ -286,7 +342,11 @@ def main() -> int:
         ours = Server(
             "iocmap",
             [str(ROOT / ".venv" / "bin" / "uvicorn"), "api.main:app", *common],
-            {"IOCMAP_DATABASE_URL": url_s, "IOCMAP_LOG_LEVEL": "WARNING"},
+            {
+                "IOCMAP_DATABASE_URL": url_s,
+                "IOCMAP_LOG_LEVEL": "WARNING",
+                "IOCMAP_WORKERS": str(args.workers),
+            },
             "/healthz",
         )
         servers.append(ours)
@@ -297,7 +357,6 @@ def main() -> int:
         time.sleep(1.2)
         rebuild_ms = min(timed_get(ours.base + SCENARIOS[1].ours)[0] for _ in range(1))
 
-        duration_scale = 0.3 if args.quick else 1.0
         for sc in SCENARIOS:
             dur = max(3, int(sc.duration * duration_scale))
             # warm both (every worker: a few requests each)
@@ -346,12 +405,18 @@ def main() -> int:
         r_exact = wrk(
             exact.base + SCENARIOS[3].ours, max(3, int(10 * duration_scale)), args.connections
         )
+        exact.stop()
+        servers.remove(exact)
+        tipg.stop()
+        servers.remove(tipg)
+        near = nginx_rows(ours, args.workers, args.connections, max(3, int(10 * duration_scale)))
     finally:
         for s in servers:
             s.stop()
         engine.dispose()
 
     report = _report(rows, cold_ours, cold_tipg, rebuild_ms, sizes, r_exact, vertices, args)
+    report += "\n" + nginx_report(near, args.workers, args.connections)
     print("\n" + report)
     RESULTS.write_text(report + "\n")
     print(f"written to {RESULTS.relative_to(ROOT)}")
@@ -414,6 +479,46 @@ def _report(rows, cold_ours, cold_tipg, rebuild_ms, sizes, r_exact, vertices, ar
         "resolution. (e) is each server's first request after start.",
     ]
     return "\n".join(lines)
+
+
+def _nginx_only(url_s: str, args: argparse.Namespace, duration: int) -> int:
+    """The nginx comparison alone (a few minutes less than the whole run, no tipg)."""
+    ours = Server(
+        "iocmap",
+        [
+            str(ROOT / ".venv" / "bin" / "uvicorn"),
+            "api.main:app",
+            *_uvicorn_flags(args.workers),
+        ],
+        {
+            "IOCMAP_DATABASE_URL": url_s,
+            "IOCMAP_LOG_LEVEL": "WARNING",
+            "IOCMAP_WORKERS": str(args.workers),
+        },
+        "/healthz",
+    )
+    try:
+        rows = nginx_rows(ours, args.workers, args.connections, duration)
+    finally:
+        ours.stop()
+    print(nginx_report(rows, args.workers, args.connections))
+    return 0
+
+
+def _uvicorn_flags(workers: int) -> list[str]:
+    """What both servers run with (ours is told the worker count by IOCMAP_WORKERS, to
+    take its share of IOCMAP_DB_CONCURRENCY: uvicorn's --workers does not say it)."""
+    return [
+        "--workers",
+        str(workers),
+        "--http",
+        "httptools",
+        "--loop",
+        "uvloop",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
 
 
 def _local_url() -> str:

@@ -232,7 +232,7 @@ def start_api(t: Topology, i: int) -> subprocess.Popen:
     env |= {
         "IOCMAP_DATABASE_URL": Topology.dsn(t.primary),
         "IOCMAP_READ_DATABASE_URL": Topology.dsn(t.replica),
-        "IOCMAP_POOL_SIZE": "5",
+        "IOCMAP_DB_CONCURRENCY": "5",  # one worker: 5 build slots, pool 7 + 5
     }
     cmd = [
         sys.executable,

@@ -134,19 +134,46 @@ def demo(
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
-    workers: int = typer.Option(1, help="uvicorn worker processes"),
+    workers: int | None = typer.Option(
+        None,
+        min=1,
+        max=64,
+        help="uvicorn worker processes (default: from IOCMAP_DB_CONCURRENCY, see README)",
+    ),
+    loop: str = typer.Option(
+        "asyncio",
+        help="event loop: asyncio (default: serves ready connections in turn, so /healthz "
+        "is not starved by a crowd) or uvloop (more req/s, less fair under a burst)",
+    ),
 ) -> None:
     """Serve the API and the maps (Ctrl-C stops cleanly)."""
     import uvicorn
 
+    from api.settings import Settings
+
+    settings = Settings(workers=workers) if workers else Settings()
+    count = settings.worker_count()
+    # every worker must know the count to take its share of IOCMAP_DB_CONCURRENCY
+    os.environ["IOCMAP_WORKERS"] = str(count)
+    typer.echo(
+        f"{count} worker(s), each: {settings.db_slots()} database slots, "
+        f"pool {settings.pool_kwargs()['pool_size']}+{settings.pool_kwargs()['max_overflow']}"
+    )
     uvicorn.run(
         "api.main:app",
         host=host,
         port=port,
-        workers=workers,
+        workers=count,
         http="httptools",
-        loop="uvloop",
+        loop=loop,
         log_level="info",
+        # the app writes its own JSON access line per request (api/observability.py,
+        # path without the query string); uvicorn's would repeat it, with ?token= in it
+        access_log=False,
+        backlog=4096,
+        # uvicorn's supervisor kills a worker that misses a 5 s ping; a worker importing
+        # the app on a busy box, or holding the GIL through a burst, is not dead
+        timeout_worker_healthcheck=30,
     )
 
 

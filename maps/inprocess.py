@@ -34,7 +34,7 @@ class InProcessAPI:
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """The JSON body of ``GET path?params``; APIError naming the URL unless 200."""
-        status, body = self._portal.call(_get, self._app, path, params or {})
+        status, body = self._portal.call(asgi_get, self._app, path, params or {})
         if status != 200:
             raise APIError(f"GET {path} {params or ''}: HTTP {status}: {body[:300]!r}")
         return orjson.loads(body)
@@ -50,8 +50,13 @@ def in_process_api(app: Any) -> Iterator[InProcessAPI]:
         yield InProcessAPI(app, portal)
 
 
-async def _get(app: ASGIApp, path: str, params: dict[str, Any]) -> tuple[int, bytes]:
-    """One ASGI HTTP GET: (status, body)."""
+async def asgi_get(
+    app: ASGIApp,
+    path: str,
+    params: dict[str, Any],
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> tuple[int, bytes]:
+    """One ASGI HTTP GET on the caller's event loop: (status, body)."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -62,7 +67,7 @@ async def _get(app: ASGIApp, path: str, params: dict[str, Any]) -> tuple[int, by
         "raw_path": path.encode(),
         "root_path": "",
         "query_string": urlencode(params).encode(),
-        "headers": [(b"host", b"localhost")],
+        "headers": headers or [(b"host", b"localhost")],
         "client": ("127.0.0.1", 0),
         "server": ("localhost", 80),
         "state": {},

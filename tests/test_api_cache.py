@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 
 import pytest
@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from api.app import create_app
-from api.cache import ResponseCache
+from api.cache import ResponseCache, StateCache
 from api.settings import Settings
 
 
@@ -86,45 +86,69 @@ def test_exact_mode_sees_a_new_version_at_once(client, bump):
 
 
 def test_concurrent_misses_share_one_build_and_errors_are_not_cached():
-    cache = ResponseCache(max_entries=10)
-    calls: list[int] = []
-    gate = threading.Event()
+    async def scenario() -> None:
+        cache = ResponseCache(max_entries=10)
+        calls: list[int] = []
+        gate = asyncio.Event()
 
-    def slow() -> bytes:
-        calls.append(1)
-        gate.wait(2)
-        return b"x" * 2000
+        async def slow() -> bytes:
+            calls.append(1)
+            await gate.wait()
+            return b"x" * 2000
 
-    results: list = []
-    start = threading.Barrier(8)
+        waiting = [asyncio.ensure_future(cache.get_or_build(1, "k", slow, "a/b")) for _ in range(8)]
+        await asyncio.sleep(0.05)
+        waiting[0].cancel()  # a client that leaves does not cancel the others' build
+        gate.set()
+        results = await asyncio.gather(*waiting[1:])
+        assert len(calls) == 1 and len({id(e) for e in results}) == 1
+        await cache.ensure_gzip(results[0], lambda fn: asyncio.to_thread(fn))
+        assert results[0].gzip_ready and len(results[0].gzipped) < 100
 
-    def ask() -> None:
-        start.wait(5)  # all eight ask at once
-        results.append(cache.get_or_build(1, "k", slow, "a/b"))
+        async def boom() -> bytes:
+            raise ValueError("bad")
 
-    threads = [threading.Thread(target=ask) for _ in range(8)]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + 5
-    while not calls:  # the build has started (the others queue behind it)
-        assert time.monotonic() < deadline, "no build started"
-        time.sleep(0.01)
-    gate.set()
-    for t in threads:
-        t.join()
-    assert len(calls) == 1 and len({id(e) for e in results}) == 1
-    assert results[0].gzipped is not None and len(results[0].gzipped) < 100
+        with pytest.raises(ValueError):
+            await cache.get_or_build(1, "e", boom, "a/b")
+        assert cache.get(1, "e") is None
 
-    def boom() -> bytes:
-        raise ValueError("bad")
+    asyncio.run(scenario())
 
-    with pytest.raises(ValueError):
-        cache.get_or_build(1, "e", boom, "a/b")
-    assert cache.get(1, "e") is None
+
+def test_the_version_check_is_one_read_for_a_crowd():
+    """200 requests arriving when the version is stale cost one read, not 200."""
+
+    async def scenario() -> None:
+        reads: list[int] = []
+
+        async def read() -> int:
+            reads.append(1)
+            await asyncio.sleep(0.02)
+            return len(reads)
+
+        states: StateCache[int] = StateCache(ttl=0.2, read=read)
+        got = await asyncio.gather(*(states.get() for _ in range(200)))
+        assert got == [1] * 200 and len(reads) == 1
+        assert states.fresh() == 1
+        await asyncio.sleep(0.12)  # past half the TTL: still served, one read in the background
+        assert [states.fresh() for _ in range(200)] == [1] * 200
+        await asyncio.sleep(0.06)
+        assert len(reads) == 2 and states.fresh() == 2
+        await asyncio.sleep(0.25)  # past the TTL without traffic: never served
+        assert states.fresh() is None
+
+    asyncio.run(scenario())
 
 
 def test_cache_is_bounded_by_bytes():
     cache = ResponseCache(max_entries=100, max_bytes=10_000)
-    for i in range(5):
-        cache.get_or_build(1, str(i), lambda: b"y" * 4000, "a/b")
+
+    async def body() -> bytes:
+        return b"y" * 4000
+
+    async def fill() -> None:
+        for i in range(5):
+            await cache.get_or_build(1, str(i), body, "a/b")
+
+    asyncio.run(fill())
     assert cache.get(1, "0") is None and cache.get(1, "4") is not None

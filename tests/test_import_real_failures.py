@@ -19,7 +19,7 @@ import pytest
 import shapely
 from sqlalchemy import text
 
-from geo.errors import BadInput, FileTooLarge
+from geo.errors import BadInput, LimitExceeded
 from geo.ingest import vector
 from geo.ingest.boundaries import import_boundaries
 from geo.ingest.repair import repair
@@ -317,11 +317,11 @@ def test_limits_on_vertices_and_features(scratch, tmp_path, monkeypatch):
     gdf = gpd.GeoDataFrame({"ma_xa": src.code}, geometry=src.geometry, crs=4326)
     path = write_layer(gdf, tmp_path / "xa.gpkg")
     monkeypatch.setattr(vector, "MAX_VERTICES_PER_FEATURE", 10)
-    with pytest.raises(FileTooLarge, match="vertices"):
+    with pytest.raises(LimitExceeded, match="vertices"):
         import_boundaries(scratch, path, "commune")
     monkeypatch.setattr(vector, "MAX_VERTICES_PER_FEATURE", 10**6)
     monkeypatch.setattr(vector, "MAX_FEATURES", 2)
-    with pytest.raises(FileTooLarge, match="features"):
+    with pytest.raises(LimitExceeded, match="features"):
         import_boundaries(scratch, path, "commune")
 
 

@@ -4,13 +4,12 @@ geometry resolution, and the metadata every data response carries."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, cast
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
-from api.cache import request_key
 from api.errors import BadParameter
 from geo.ingest.topology import DEFAULT_LEVELS
 from geo.read.features import RESOLUTIONS, band_for_zoom
@@ -186,9 +185,3 @@ def meta(state: DataState, as_of: dt.date | None = None) -> dict:
 
 def meta_headers(as_of: dt.date) -> dict[str, str]:
     return {"X-As-Of": as_of.isoformat()}
-
-
-def cache_key(request: Request) -> str:
-    """Host + path + sorted query: absolute links in a body depend on the host (and the
-    cache fast path finds these entries before routing, see api.cache.CacheFastPath)."""
-    return request_key(cast(dict, request.scope))  # an ASGI scope is a dict

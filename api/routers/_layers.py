@@ -16,7 +16,7 @@ import orjson
 from fastapi import Query, Request, Response
 from sqlalchemy import Connection
 
-from api.deps import LazyConn, cached_response_async, resolve_as_of
+from api.deps import LazyConn, cached_response, resolve_as_of
 from api.errors import BadParameter
 from api.routers._common import (
     GEOJSON,
@@ -32,7 +32,6 @@ from api.routers._common import (
     Year,
     Zoom,
     base_url,
-    cache_key,
     check_limit,
     meta,
     meta_headers,
@@ -76,7 +75,7 @@ class LayerParams:
     offset: int = 0
 
 
-def layer_query(
+async def layer_query(
     status: Status = None,
     q: Q = None,
     bbox: Bbox = None,
@@ -93,7 +92,8 @@ def layer_query(
     offset: Offset = 0,
 ) -> LayerParams:
     """The query parameters every collection route shares, declared once (a dependency,
-    so OpenAPI and the strict unknown-parameter check still see each of them)."""
+    so OpenAPI and the strict unknown-parameter check still see each of them); async, so
+    it costs no worker thread per request."""
     return LayerParams(
         None, status, q, bbox, as_of, year, period, fields, precision, zoom, resolution,
         limit, offset,
@@ -178,9 +178,7 @@ async def collection(
             links=links,
         )
 
-    return await cached_response_async(
-        request, state, build, GEOJSON, meta_headers(day), key=cache_key(request)
-    )
+    return await cached_response(request, state, build, GEOJSON, meta_headers(day))
 
 
 async def detail(
@@ -237,6 +235,4 @@ async def detail(
         feature.update(meta(state, day))
         return orjson.dumps(feature)
 
-    return await cached_response_async(
-        request, state, build, GEOJSON, meta_headers(day), key=cache_key(request)
-    )
+    return await cached_response(request, state, build, GEOJSON, meta_headers(day))

@@ -20,9 +20,9 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 from sqlalchemy import Connection
-from starlette.concurrency import run_in_threadpool
 
-from api.cache import ResponseCache
+from api.cache import ResponseCache, etag_matches, request_key
+from api.dbgate import db_gate
 from api.deps import LazyConnDep, StateDep, resolve_as_of
 from api.errors import BadParameter
 from api.instance import private_dir
@@ -212,12 +212,17 @@ async def download(
     )
     parse_bbox(bbox)
     cache: ResponseCache = request.app.state.cache
-    key = f"{request.url.path}?{sorted(request.query_params.multi_items())}"
+    key = request_key(request.scope)
     etag = cache.etag_for(state.version, key)
     name = f"{layer}_{code}_{day.isoformat()}" if code else f"{layer}_{day.isoformat()}"
 
     def build() -> tuple[FsPath, dict]:
-        conn = db.conn
+        try:
+            return write(db.conn)
+        finally:
+            db.close()  # on the lane thread that used it, before the slot is given back
+
+    def write(conn: Connection) -> tuple[FsPath, dict]:
         folder = cache_dir(request, conn)
         if province:
             _layers.ensure_province(conn, province)
@@ -260,10 +265,9 @@ async def download(
     }
     if state.reporting_date:
         headers["X-Data-As-Of"] = state.reporting_date.isoformat()
-    inm = request.headers.get("if-none-match", "")
-    if inm and any(t.strip().removeprefix("W/") == etag for t in inm.split(",")):
+    if etag_matches(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers=headers)
-    path, meta = await run_in_threadpool(build)
+    path, meta = await db_gate(request).run(build)
     headers.update(
         {
             "X-Source": header_value(meta["source"]),

@@ -222,5 +222,5 @@ async def post_import(
         shutil.rmtree(folder, ignore_errors=True)
     response = _respond(report)
     if report.version is not None and not dry_run:
-        schedule_warm(request.app)  # the map pages of the new data version, built now
+        schedule_warm(request.app, None, request)  # the new version's map pages, built now
     return response

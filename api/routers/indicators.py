@@ -7,10 +7,10 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Path, Query, Request
 
-from api.deps import LazyConnDep, StateDep, cached_response_async
+from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
 from api.models import IndicatorList, IndicatorValues, ok
-from api.routers._common import JSON, PERIOD_PATTERN, cache_key, meta
+from api.routers._common import JSON, PERIOD_PATTERN, meta
 from geo.read import queries
 
 router = APIRouter(tags=["indicators"])
@@ -68,7 +68,7 @@ async def list_indicators(request: Request, db: LazyConnDep, state: StateDep):
     def build() -> bytes:
         return orjson.dumps({**meta(state), "indicators": queries.indicators(db.conn)})
 
-    return await cached_response_async(request, state, build, JSON, key=cache_key(request))
+    return await cached_response(request, state, build, JSON)
 
 
 @router.get(
@@ -95,4 +95,4 @@ async def indicator_values(
         body["values"] = body.pop("items")
         return orjson.dumps({**meta(state), **body})
 
-    return await cached_response_async(request, state, build, JSON, key=cache_key(request))
+    return await cached_response(request, state, build, JSON)

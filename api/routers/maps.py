@@ -4,17 +4,19 @@
 
 Pages are cached like data (keyed by the data version and the query), so a reload costs a
 304 until the next import; ``warm_pages`` builds them for a new data version in the
-background, so the first visitor after an import gets a warm page. A browser that asks
-for a page with a bad parameter gets an HTML page saying which, not raw JSON.
+background, so the first visitor after an import gets a warm page. The routes are async and
+open a connection only to build a page: a crowd of walls on a cached page costs no thread
+and no connection. A browser that asks for a page with a bad parameter gets an HTML page
+saying which, not raw JSON.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import html
 import logging
 import os
-import threading
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -24,8 +26,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.deps import ConnDep, StateDep, cached_response, resolve_as_of
+from api.deps import LazyConn, LazyConnDep, StateDep, cached_response, resolve_as_of
 from api.errors import BadParameter
+from geo.read.progress import DataState
 from maps.assets_local import ASSETS_DIR
 from maps.i18n import pick_lang, strings
 from maps.mappage import PageParamError, assemble, render_map_page
@@ -95,14 +98,24 @@ Year = Annotated[
 ]
 
 
-def _map_page(request, conn, state, province_code, measure, period, lang, as_of, year):
+async def _map_page(
+    request: Request,
+    db: LazyConn,
+    state: DataState,
+    province_code: str | None,
+    measure: str | None,
+    period: str | None,
+    lang: str | None,
+    as_of: dt.date | None,
+    year: int | None,
+) -> Response:
     day = resolve_as_of(as_of, state)
-    schedule_warm(request.app, state.version)
+    schedule_warm(request.app, state.version, request)
 
     def build() -> bytes:
         try:
             page = assemble(
-                conn,
+                db.conn,
                 as_of=day,
                 reporting_year=(state.reporting_date or day).year,
                 province_code=province_code,
@@ -118,13 +131,13 @@ def _map_page(request, conn, state, province_code, measure, period, lang, as_of,
             raise HTTPException(404, str(exc)) from exc
         return render_map_page(page).encode()
 
-    return cached_response(request, state, build, HTML)
+    return await cached_response(request, state, build, HTML)
 
 
 @router.get("/", response_class=HTMLResponse)
-def national(
+async def national(
     request: Request,
-    conn: ConnDep,
+    db: LazyConnDep,
     state: StateDep,
     measure: Measure = None,
     period: Period = None,
@@ -133,13 +146,13 @@ def national(
     year: Year = None,
 ):
     """National choropleth of the 34 provinces (click one for its details and communes)."""
-    return _map_page(request, conn, state, None, measure, period, lang, as_of, year)
+    return await _map_page(request, db, state, None, measure, period, lang, as_of, year)
 
 
 @router.get("/p/{province_code}", response_class=HTMLResponse)
-def province(
+async def province(
     request: Request,
-    conn: ConnDep,
+    db: LazyConnDep,
     state: StateDep,
     province_code: Annotated[str, Path(pattern=r"^\d{2}$")],
     measure: Measure = None,
@@ -149,7 +162,7 @@ def province(
     year: Year = None,
 ):
     """A province's communes (click one for its tasks and indicators)."""
-    return _map_page(request, conn, state, province_code, measure, period, lang, as_of, year)
+    return await _map_page(request, db, state, province_code, measure, period, lang, as_of, year)
 
 
 Views = Annotated[
@@ -164,9 +177,9 @@ Views = Annotated[
 
 
 @router.get("/wall", response_class=HTMLResponse)
-def wall(
+async def wall(
     request: Request,
-    conn: ConnDep,
+    db: LazyConnDep,
     state: StateDep,
     refresh: Annotated[
         float | None, Query(ge=0.05, le=3600, description="seconds between data refreshes")
@@ -190,12 +203,12 @@ def wall(
     seconds = refresh or float(request.app.state.settings.wall_refresh_seconds)
     playlist = views.split(",") if views else list(DEFAULT_PLAYLIST)
     query = {"year": str(basis_year), **({"as_of": as_of.isoformat()} if as_of else {})}
-    schedule_warm(request.app, state.version)
+    schedule_warm(request.app, state.version, request)
 
     def build() -> bytes:
         try:
             page = assemble_wall(
-                conn,
+                db.conn,
                 as_of=day,
                 data_as_of=state.reporting_date,
                 year=basis_year,
@@ -210,7 +223,7 @@ def wall(
             raise BadParameter("views", str(exc)) from exc
         return render_wall(page).encode()
 
-    return cached_response(request, state, build, HTML)
+    return await cached_response(request, state, build, HTML)
 
 
 @router.get("/upload", response_class=HTMLResponse)
@@ -226,62 +239,76 @@ def upload(request: Request, lang: Lang = None):
 # Warming: build the pages of a new data version before anyone asks for them.
 
 WARM_PATHS_FIXED = ("/", "/wall")
-_warm_lock = threading.Lock()
 
 
 def _warm_enabled() -> bool:
     return os.environ.get("IOCMAP_WARM_PAGES", "1").lower() not in ("0", "false", "no")
 
 
-def schedule_warm(app, version: int | None = None) -> threading.Thread | None:
-    """Warm this worker's page cache for ``version`` (None: whatever is current) in a
-    background thread, once per version. Called by the import route after an import
-    (``api/routers/imports.py``) and by the page routes when they first see a version
-    (so every worker of a multi-worker server warms itself). Returns the thread started."""
+def _host(request: Request | None) -> str:
+    return (request.headers.get("host") if request is not None else None) or "localhost"
+
+
+def schedule_warm(
+    app: Any, version: int | None = None, request: Request | None = None
+) -> asyncio.Task | None:
+    """Warm this worker's page cache for ``version`` (None: whatever is current), once per
+    version, as a task on the server's own event loop. Called by the import route after an
+    import (``api/routers/imports.py``) and by the page routes when they first see a version
+    (so every worker of a multi-worker server warms itself). Returns the task started.
+
+    Why a task on the server's loop, not a thread with a test client: the response cache's
+    single-flight and the database lanes are asyncio objects bound to that loop; and the
+    warm requests carry the host the visitors use, since the host is part of the cache key."""
     if not _warm_enabled() or not hasattr(app.state, "cache"):
         return None
-    with _warm_lock:
-        if version is not None and getattr(app.state, "maps_warm_version", None) == version:
-            return None
-        running = getattr(app.state, "maps_warm_thread", None)
-        if running is not None and running.is_alive():
-            app.state.maps_warm_again = True  # the running one goes round once more
-            return None
-        app.state.maps_warm_version = version
-        app.state.maps_warm_again = False
-        thread = threading.Thread(target=warm_pages, args=(app,), daemon=True, name="warm")
-        app.state.maps_warm_thread = thread
-        thread.start()
-        return thread
+    if request is not None:
+        app.state.maps_warm_host = _host(request)
+    if version is not None and getattr(app.state, "maps_warm_version", None) == version:
+        return None
+    running = getattr(app.state, "maps_warm_task", None)
+    if running is not None and not running.done():
+        app.state.maps_warm_again = True  # the running one goes round once more
+        return None
+    app.state.maps_warm_version = version
+    app.state.maps_warm_again = False
+    task = asyncio.get_running_loop().create_task(warm_pages(app), name="warm")
+    app.state.maps_warm_task = task
+    return task
 
 
-def warm_pages(app) -> int:
-    """Request every default page once, in-process, so the cache holds them for the
-    current data version; returns the pages built. A newer version stops the round and
+async def warm_pages(app: Any) -> int:
+    """Request every default page once through the app itself, so the cache holds them for
+    the current data version; returns the pages built. A newer version stops the round and
     starts another (an import during warming must not leave the old pages warm)."""
-    from fastapi.testclient import TestClient
-
     from geo.read.progress import data_state, province_kpis
+    from maps.inprocess import asgi_get
+
+    def current() -> tuple[int, list[str]]:
+        with app.state.engine.connect() as conn:
+            state = data_state(conn)
+            kpis = province_kpis(conn, state.default_as_of(), None)
+            return state.version, [p["code"] for p in kpis]
 
     built = 0
     while True:
-        with app.state.engine.connect() as conn:
-            state = data_state(conn)
-            version = state.version
-            provinces = [p["code"] for p in province_kpis(conn, state.default_as_of(), None)]
+        try:
+            version, provinces = await asyncio.to_thread(current)
+        except Exception as exc:  # noqa: BLE001 - a warm-up must never take the server down
+            log.warning("warming skipped: %s", exc)
+            return built
         app.state.maps_warm_version = version
-        paths = [*WARM_PATHS_FIXED, *(f"/p/{c}" for c in provinces)]
-        client = TestClient(app, headers={"Accept": "text/html", "X-Iocmap-Warm": "1"})
-        for path in paths:
+        host = getattr(app.state, "maps_warm_host", "localhost")
+        headers = [(b"host", host.encode("latin-1")), (b"accept", b"text/html")]
+        for path in [*WARM_PATHS_FIXED, *(f"/p/{c}" for c in provinces)]:
             if getattr(app.state, "maps_warm_again", False):
                 break
             try:
-                r = client.get(path)
-                built += r.status_code == 200
-            except Exception as exc:  # a warm-up must never take the server down
+                status, _ = await asgi_get(app, path, {}, headers)
+                built += status == 200
+            except Exception as exc:  # noqa: BLE001 - a warm-up must never take the server down
                 log.warning("warming %s failed: %s", html.escape(path), exc)
                 break
-        with _warm_lock:
-            if not getattr(app.state, "maps_warm_again", False):
-                return built
-            app.state.maps_warm_again = False
+        if not getattr(app.state, "maps_warm_again", False):
+            return built
+        app.state.maps_warm_again = False

@@ -17,10 +17,10 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from api.deps import LazyConnDep, StateDep, cached_response_async
+from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
 from api.models import OgcFeatureCollection, UnitFeature
-from api.routers._common import GEOJSON, GeoJSONResponse, base_url, cache_key, page_links
+from api.routers._common import GEOJSON, GeoJSONResponse, base_url, page_links
 from api.routers._ogc_docs import (
     COLLECTIONS,
     CONFORMANCE,
@@ -67,14 +67,13 @@ async def _respond(
 ) -> Response:
     """JSON (or GeoJSON) by default; ``f=html`` wraps the same document in a page."""
     if f == "html":
-        return await cached_response_async(
+        return await cached_response(
             request,
             state,
             lambda: html_page(orjson.loads(build())),
             "text/html; charset=utf-8",
-            key=cache_key(request),
         )
-    return await cached_response_async(request, state, build, media, key=cache_key(request))
+    return await cached_response(request, state, build, media)
 
 
 @router.get("", response_class=Response, responses=_JSON_OR_HTML, summary="Landing page")
@@ -318,9 +317,7 @@ async def items(
     headers = {"Content-Crs": f"<{crs_uri(out_crs, crs is None or crs == CRS84)}>"}
     if f == "html":
         return await _respond(request, state, build, GEOJSON, f)
-    return await cached_response_async(
-        request, state, build, GEOJSON, headers, key=cache_key(request)
-    )
+    return await cached_response(request, state, build, GEOJSON, headers)
 
 
 @router.get(
@@ -372,6 +369,4 @@ async def item(
     headers = {"Content-Crs": f"<{crs_uri(out_crs, crs is None or crs == CRS84)}>"}
     if f == "html":
         return await _respond(request, state, build, GEOJSON, f)
-    return await cached_response_async(
-        request, state, build, GEOJSON, headers, key=cache_key(request)
-    )
+    return await cached_response(request, state, build, GEOJSON, headers)

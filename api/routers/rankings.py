@@ -7,9 +7,9 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Query, Request
 
-from api.deps import LazyConnDep, StateDep, cached_response_async
+from api.deps import LazyConnDep, StateDep, cached_response
 from api.models import Rankings, ok
-from api.routers._common import JSON, cache_key, meta
+from api.routers._common import JSON, meta
 from api.routers.indicators import IndicatorPeriod, Level, ProvinceFilter, indicator_slice
 
 router = APIRouter(tags=["indicators"])
@@ -55,4 +55,4 @@ async def rankings(
         body["items"] = [{k: it[k] for k in _KEYS} for it in body["items"]]
         return orjson.dumps({**meta(state), **body})
 
-    return await cached_response_async(request, state, build, JSON, key=cache_key(request))
+    return await cached_response(request, state, build, JSON)

@@ -7,10 +7,10 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Query, Request
 
-from api.deps import LazyConnDep, StateDep, cached_response_async
+from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
 from api.models import SearchResults, ok
-from api.routers._common import JSON, cache_key, meta
+from api.routers._common import JSON, meta
 from geo.read import queries
 from geo.text import search_key
 
@@ -48,4 +48,4 @@ async def search(
         results = queries.search(db.conn, key, limit, level)
         return orjson.dumps({**meta(state), "q": q, "results": results})
 
-    return await cached_response_async(request, state, build, JSON, key=cache_key(request))
+    return await cached_response(request, state, build, JSON)

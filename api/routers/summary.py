@@ -8,7 +8,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Query, Request
 
-from api.deps import ConnDep, StateDep, cached_response, resolve_as_of
+from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
 from api.models import Summary, ok
 from geo.read.progress import national_summary, province_kpis
 
@@ -20,9 +20,9 @@ router = APIRouter(tags=["summary"])
     summary="National totals of Resolution 57 tasks and Plan 02 progress",
     responses=ok(Summary),
 )
-def summary(
+async def summary(
     request: Request,
-    conn: ConnDep,
+    db: LazyConnDep,
     state: StateDep,
     as_of: Annotated[
         dt.date | None, Query(description="default: the data's reporting date")
@@ -39,6 +39,7 @@ def summary(
     slice_year = year or (state.reporting_date or day).year
 
     def build() -> bytes:
+        conn = db.conn
         body = {
             "data_as_of": state.reporting_date.isoformat() if state.reporting_date else None,
             "as_of": day.isoformat(),
@@ -48,4 +49,4 @@ def summary(
         }
         return orjson.dumps(body)
 
-    return cached_response(request, state, build)
+    return await cached_response(request, state, build)

@@ -13,9 +13,9 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Path, Request, Response
 
-from api.deps import LazyConnDep, StateDep, cached_response_async
+from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
-from api.routers._common import base_url, cache_key, meta
+from api.routers._common import base_url, meta
 from geo.ingest.topology import DEFAULT_LEVELS
 from geo.read import tiles
 from geo.read.features import band_for_zoom
@@ -58,11 +58,7 @@ async def tile(
     def build() -> bytes:
         return tiles.render_tile(db.conn, layer, level, z, x, y, band, day)
 
-    response = await cached_response_async(request, state, build, MVT, key=cache_key(request))
-    if response.status_code == 200 and not response.body:
-        response.status_code = 204
-        del response.headers["content-length"]
-    return response
+    return await cached_response(request, state, build, MVT)  # an empty tile is a 204
 
 
 @router.get("/{layer}.json", summary="TileJSON 3.0 of a layer")
@@ -96,4 +92,4 @@ async def tilejson(
             }
         )
 
-    return await cached_response_async(request, state, build, key=cache_key(request))
+    return await cached_response(request, state, build)

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import orjson
 from fastapi import APIRouter, Path, Query, Request
 
-from api.deps import LazyConnDep, StateDep, cached_response_async, resolve_as_of
+from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
 from api.errors import BadParameter
 from api.models import History, TaskList, ok
 from api.routers._common import (
@@ -17,7 +17,6 @@ from api.routers._common import (
     AsOf,
     Offset,
     base_url,
-    cache_key,
     check_limit,
     meta,
     page_links,
@@ -100,7 +99,7 @@ async def unit_tasks(
         }
         return orjson.dumps(body)
 
-    return await cached_response_async(request, state, build, JSON, key=cache_key(request))
+    return await cached_response(request, state, build, JSON)
 
 
 @router.get(
@@ -138,4 +137,4 @@ async def unit_history(
         }
         return orjson.dumps(body)
 
-    return await cached_response_async(request, state, build, JSON, key=cache_key(request))
+    return await cached_response(request, state, build, JSON)

@@ -24,7 +24,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from geo.errors import BadInput, FileTooLarge
+from geo.errors import BadInput, LimitExceeded
 from geo.ingest import encodings
 from geo.ingest.report import ImportReport
 from geo.ingest.sheets import header_key
@@ -291,7 +291,10 @@ def read_layer(
         raise BadInput(f"{name}: the layer has no geometry", file=name)
     count = int(info.get("features") or 0)
     if count > MAX_FEATURES:
-        raise FileTooLarge(f"{name}: {count:,} features (limit {MAX_FEATURES:,} per file)")
+        raise LimitExceeded(
+            f"{name}: {count:,} features (limit {MAX_FEATURES:,} per file)",
+            file=name, limit="max_features", value=MAX_FEATURES,
+        )  # fmt: skip
     shapefile = driver == "ESRI Shapefile"
     try:
         gdf = pyogrio.read_dataframe(
@@ -303,7 +306,10 @@ def read_layer(
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
         raise BadInput(f"{name}: the layer has no geometry column", file=name)
     if len(gdf) > MAX_FEATURES:
-        raise FileTooLarge(f"{name}: more than {MAX_FEATURES:,} features (limit per file)")
+        raise LimitExceeded(
+            f"{name}: more than {MAX_FEATURES:,} features (limit per file)",
+            file=name, limit="max_features", value=MAX_FEATURES,
+        )  # fmt: skip
     report.read = len(gdf)
     if not len(gdf):
         raise BadInput(f"{name}: the layer has no features", file=name)
@@ -322,13 +328,19 @@ def _check_vertices(gdf: gpd.GeoDataFrame, report: ImportReport) -> None:
     big = np.flatnonzero(counts > MAX_VERTICES_PER_FEATURE)
     if len(big):
         i = int(big[0])
-        raise FileTooLarge(
+        raise LimitExceeded(
             f"{report.file}: feature {i} has {int(counts[i]):,} vertices (limit"
-            f" {MAX_VERTICES_PER_FEATURE:,} per feature)"
+            f" {MAX_VERTICES_PER_FEATURE:,} per feature)",
+            file=report.file,
+            limit="max_vertices_per_feature",
+            value=MAX_VERTICES_PER_FEATURE,
         )
     if counts.sum() > MAX_VERTICES_PER_FILE:
-        raise FileTooLarge(
-            f"{report.file}: {int(counts.sum()):,} vertices (limit {MAX_VERTICES_PER_FILE:,})"
+        raise LimitExceeded(
+            f"{report.file}: {int(counts.sum()):,} vertices (limit {MAX_VERTICES_PER_FILE:,})",
+            file=report.file,
+            limit="max_vertices_per_file",
+            value=MAX_VERTICES_PER_FILE,
         )
 
 

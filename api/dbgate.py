@@ -1,0 +1,81 @@
+"""Database work off the event loop, bounded so that threads never wait on the pool.
+
+Why: a blocking call (psycopg, Folium, orjson over a big page) must not run on the event
+loop, or every client waits behind it, ``/healthz`` included. But one thread per waiting
+request is what starved the service before: 40 worker threads, each holding or waiting
+for one of 40 pooled connections, while cache hits queued behind them for the pool's 15 s
+timeout. A ``DbGate`` admits at most ``slots`` jobs at once (an asyncio semaphore: the
+waiting is done by coroutines, which cost nothing) and runs each on a thread of its own
+lane of exactly ``slots`` threads; the pool is sized so that every thread of every lane
+finds a connection (see ``api.settings.Settings.pool_kwargs``). A request that cannot get
+a slot within ``wait_seconds`` is answered 503 with ``Retry-After``: a bounded wait,
+never a hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TypeVar
+
+import anyio.to_thread
+from anyio import CapacityLimiter
+from fastapi import HTTPException, Request
+
+T = TypeVar("T")
+RETRY_AFTER = "2"
+
+
+class DbGate:
+    """At most ``slots`` blocking jobs at once, each on a thread of this gate's lane.
+
+    Create it on the event loop that will use it (the app's lifespan does).
+    """
+
+    def __init__(self, name: str, slots: int, wait_seconds: float) -> None:
+        self.name = name
+        self.slots = slots
+        self.wait_seconds = wait_seconds
+        self._admit = asyncio.Semaphore(slots)
+        self._threads = CapacityLimiter(slots)
+        self.waiting = 0  # coroutines queued for a slot (for /metrics)
+
+    @property
+    def busy(self) -> int:
+        """Jobs running now."""
+        return self.slots - self._admit._value  # noqa: SLF001 - asyncio exposes no getter
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """``fn(*args)`` on a lane thread once a slot is free; 503 after ``wait_seconds``."""
+        self.waiting += 1
+        try:
+            async with asyncio.timeout(self.wait_seconds):
+                await self._admit.acquire()
+        except TimeoutError:
+            raise HTTPException(
+                503,
+                f"server busy: no {self.name} slot free within {self.wait_seconds:g} s, "
+                "retry shortly",
+                headers={"Retry-After": RETRY_AFTER},
+            ) from None
+        finally:
+            self.waiting -= 1
+        try:
+            return await anyio.to_thread.run_sync(fn, *args, limiter=self._threads)
+        finally:
+            self._admit.release()
+
+
+def db_gate(request: Request) -> DbGate:
+    """The gate of the data builds (one per worker process)."""
+    return request.app.state.db_gate
+
+
+def control_gate(request: Request) -> DbGate:
+    """The small lane of the version check and readiness: never queued behind builds."""
+    return request.app.state.control_gate
+
+
+async def run_in_thread(fn: Callable[..., T], *args: object) -> T:
+    """CPU work that needs no database (gzip): anyio's default, bounded thread pool."""
+    return await anyio.to_thread.run_sync(fn, *args)
