@@ -308,8 +308,10 @@ def test_two_instances_never_share_downloads(
         conn.execute(text("update admin_unit set name = 'Riêng của bản sao' where code = '40'"))
         conn.execute(text("update data_state set version = :v"), {"v": version})
     url = "/api/v1/download/provinces.csv?code=40"
-    mine = client.get(url)
     with serve(scratch_url) as (host, other_app):
+        # the same Host as the other instance: the same cache key, so only the instance
+        # directory can keep the two files apart
+        mine = client.get(url, headers={"host": host})
         response, rows = _download_csv(host, url)
         other_dir = Path(other_app.state.work_dir)
     assert mine.status_code == response.status == 200

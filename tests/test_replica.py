@@ -73,8 +73,8 @@ def test_get_requests_read_the_read_database(split_client, engine):
 def test_writes_go_to_the_primary(split_client):
     state = split_client.app.state
     assert state.read_engine is not state.write_engine
-    # imports (the only writers) take api.routers.imports._engine: the primary
-    from api.routers.imports import _engine
+    # imports (the only writers) take api.auth.write_engine: the primary
+    from api.auth import write_engine as _engine
 
     probe = type("R", (), {"app": split_client.app})()
     assert _engine(probe) is state.write_engine is state.engine

@@ -14,6 +14,7 @@ per feature are bounded while reading.
 from __future__ import annotations
 
 import functools
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -406,9 +407,9 @@ def _short(exc: Exception) -> str:
     """GDAL's message without server paths (the temp folder of an upload means nothing to
     the sender, and error bodies must not show them)."""
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    for marker in ("/vsizip/", "/tmp/", "/var/"):
-        while marker in msg:
-            start = msg.index(marker)
-            end = msg.find(" ", start)
-            msg = msg[:start] + "<file>" + (msg[end:] if end != -1 else "")
-    return msg[:300]
+    return _ABSOLUTE_PATH.sub("<file>", msg)[:300]
+
+
+# an absolute path (``/vsizip//srv/x/var/…/a.zip``, ``/tmp/…``): anything from a slash that
+# does not follow a word character up to the next space or quote
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.])/[^\s'\"]+")
