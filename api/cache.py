@@ -341,7 +341,7 @@ class CacheFastPath:
         cache: ResponseCache | None = getattr(app_state, "cache", None)
         state = states.fresh() if states is not None else None
         entry = cache.get(state.version, request_key(scope)) if state and cache else None
-        if entry is None:
+        if entry is None or state is None:
             await self.app(scope, receive, send)
             return
         req_headers = dict(scope["headers"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from collections.abc import Sequence
 
 from pyproj import CRS, Transformer
 from pyproj.crs import CoordinateOperation
@@ -155,7 +156,7 @@ def wgs84_transformer(crs: CRS) -> tuple[Transformer, list[str]]:
     return Transformer.from_crs(crs, 4326, always_xy=True), notes
 
 
-def looks_geographic(bounds: tuple[float, float, float, float]) -> bool:
+def looks_geographic(bounds: Sequence[float]) -> bool:
     """Coordinates that can only be degrees (for files without a CRS)."""
     minx, miny, maxx, maxy = bounds
     return -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90

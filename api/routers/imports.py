@@ -206,6 +206,7 @@ async def post_import(
         )
         engine = write_engine(request)
         if kind == "boundaries":
+            assert level is not None  # checked above, before the upload was read
             report = await run_in_threadpool(
                 import_boundaries, engine, path, level, code_field=code_field,
                 name_field=name_field, parent_field=parent_field, crs=crs, layer=layer,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
@@ -250,7 +251,7 @@ def _against_stored(feats: Features, current: Layer, report, tolerance_m2: float
     official = np.array([current.quality[others[k]] == "official" for k in right], dtype=bool)
     approx = len({feats.codes[j] for j in left[~(new | official)]})
     left, right = left[new | official], right[new | official]  # only these need the area
-    areas = area_m2(shapely.intersection(feats.geoms[left], geoms[right])) if len(left) else []
+    areas: Any = area_m2(shapely.intersection(feats.geoms[left], geoms[right])) if len(left) else []
     for j, k, a in zip(left.tolist(), right.tolist(), list(areas), strict=True):
         code, other = feats.codes[j], others[k]
         if a > tolerance_m2:

@@ -99,7 +99,7 @@ def _vni_table() -> dict[str, str]:
 
 
 _VNI_DECODE = _vni_table()
-_VNI_ENCODE = {}
+_VNI_ENCODE: dict[str, str] = {}
 for _seq, _ch in sorted(_VNI_DECODE.items(), key=lambda kv: -len(kv[0])):
     _VNI_ENCODE.setdefault(_ch, _seq)
 _VNI_ENCODE["Ỵ"], _VNI_ENCODE["ỵ"] = "Î", "î"

@@ -311,7 +311,10 @@ def _stage(
                 "select id, indicator_code, unit_code, period, value, rank from indicator_value"
                 " where indicator_code = any(:i) and period = any(:p)"
             ),
-            {"i": sorted({v.indicator for v in good}), "p": sorted({v.period for v in good})},
+            {
+                "i": sorted({str(v.indicator) for v in good}),
+                "p": sorted({str(v.period) for v in good}),
+            },
         )
     }
     inserts, updates = [], []

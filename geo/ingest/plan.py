@@ -166,6 +166,8 @@ def unit_rows(
             or current.kind.get(code)
             or (off.kind if off else ("Tỉnh" if level == "province" else "Xã"))
         )
+        area_src: str | None
+        pop_src: str | None
         area, area_src = feats.area_km2[j], "file"
         if area is None:
             area, area_src = (off.area_km2, "official") if off and off.area_km2 else (None, None)

@@ -99,7 +99,7 @@ def _province_from_communes(p, merged, provinces: Layer, members, touched, repor
         by_code = {u.code: u.population for u in touched}
         pops = [by_code.get(c) for c in members]
         if all(x is not None for x in pops):
-            pop, pop_src = int(sum(pops)), "sum of communes"
+            pop, pop_src = int(sum(x for x in pops if x is not None)), "sum of communes"
     source = provinces.source.get(p) or ""
     if provinces.quality.get(p) != "official":
         source = f"union of communes: {report.file}"

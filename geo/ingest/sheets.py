@@ -58,10 +58,10 @@ def map_headers(headers: Sequence[str], aliases: Mapping[str, Sequence[str]]) ->
     used: set[str] = set()
     for fld, keys in aliases.items():
         for k in keys:
-            h = by_key.get(header_key(k))
-            if h is not None and h not in used:
-                out[fld] = h
-                used.add(h)
+            found = by_key.get(header_key(k))
+            if found is not None and found not in used:
+                out[fld] = found
+                used.add(found)
                 break
     return out
 

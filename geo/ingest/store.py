@@ -61,6 +61,7 @@ def _ewkb(geom) -> str | None:
 def _copy(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
     """COPY rows into table through the connection's psycopg cursor (same transaction)."""
     raw = conn.connection.driver_connection
+    assert raw is not None  # a live pooled connection always has its psycopg connection
     n = 0
     cols = ", ".join(columns)
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
@@ -152,7 +153,7 @@ def insert_tasks(
             yield tuple(_none(getattr(rec, c)) for c in TASK_COLUMNS)
 
     n = _copy(conn, "task", TASK_COLUMNS, rows())
-    ids = dict(conn.execute(text("select external_id, id from task")).all())
+    ids: dict[str, int] = dict(conn.execute(text("select external_id, id from task")).all())
 
     def events():
         for rec in tasks.itertuples(index=False):

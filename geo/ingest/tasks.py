@@ -99,7 +99,9 @@ class TaskSheet(SheetSpec):
         )
         for row in rows:
             before = len(row.notes)
-            self.plans[row.row_no] = _plan(row, self.existing.get(row.values.get("external_id")))
+            eid = row.values.get("external_id")
+            current = self.existing.get(eid) if isinstance(eid, str) else None
+            self.plans[row.row_no] = _plan(row, current)
             self.plan_notes += [f"row {row.row_no}: {n}" for n in row.notes[before:]]
 
     def units_touched(self, items: list[SheetItem]) -> set[str]:
@@ -292,7 +294,7 @@ def _plan(row: Row, current: dict | None) -> Plan:
             if given.get(f) is None and f not in failed:
                 row.problems.append((f, f"a new task needs '{f}'"))
         level = row.values.get("_unit_level")
-        record = {f: None for f in FIELDS}
+        record: dict[str, Any] = {f: None for f in FIELDS}
         record["program"] = "KH02" if level == "commune" and given.get("group_no") else "NQ57"
         record["phase"] = 1 if record["program"] == "KH02" else None
         record.update(given)
@@ -348,7 +350,7 @@ def _apply(
     updates = [(row, p) for row, p in good if p.action == "update"]
     if not creates and not updates:
         return False
-    events = []
+    events: list[tuple[Any, str, str | None, str]] = []
     if creates:
         ids = conn.execute(
             text(

@@ -373,7 +373,7 @@ def decode_dbf(gdf, columns, fields, declared, encoding, report: ImportReport) -
     else:
         found = encodings.detect(
             [v for v in raw[probe] if v][:DETECT_SAMPLE],
-            official=official_name_keys(),
+            official=set(official_name_keys()),
             key=name_key,
             declared=declared,
         )
