@@ -1,5 +1,9 @@
 """iocmap against tipg on the same PostGIS and the same real-sized geometry, with wrk.
 
+Why one module (≈530 lines): a benchmark is read top to bottom as one procedure (build the
+data, start both servers, run each scenario, write results.md); splitting it would hide the
+order the numbers depend on.
+
 Run: ``make bench`` (= ``.venv/bin/python -m bench.run``). Steps: build the bench
 database once (``iocmap_bench``, see bench/data.py), install tipg into its own venv
 (var/bench-venv, so its pins never touch ours), start both servers with uvicorn

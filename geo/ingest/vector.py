@@ -9,6 +9,10 @@ never by their name; the driver GDAL then picks must be the one we sniffed; netw
 virtual file systems are switched off for the whole process (``harden_gdal``); every
 archive, whatever its name, goes through the zip-bomb check; features per file and vertices
 per feature are bounded while reading.
+
+Why one module (≈400 lines): each guard is a few lines, and they only make sense in the order
+a file is opened (sniff → archive → layer → fields → limits → decode); split apart, the
+order that keeps GDAL away from unsupported input would be spread over several files.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import shapely
 from geo.errors import BadInput, LimitExceeded
 from geo.ingest import encodings
 from geo.ingest.report import ImportReport
-from geo.ingest.sheets import header_key
+from geo.ingest.sheets import LEVEL_WORDS, header_key
 from geo.official import official_units, split_kind
 from geo.text import normalise_name
 
@@ -75,7 +79,8 @@ FIELD_ALIASES: dict[str, dict[str, list[str]]] = {
     },
 }  # fmt: skip
 REQUIRED = ("code",)
-LAYER_WORDS = {"commune": ("xa", "phuong", "commune", "ward"), "province": ("tinh", "province")}
+# the words that say which level a layer holds are the sheets' (one rule: sheets.LEVEL_WORDS)
+LAYER_WORDS = LEVEL_WORDS
 
 
 @functools.cache
