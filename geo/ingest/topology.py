@@ -10,7 +10,6 @@ identical borders at every level.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import shapely
@@ -35,14 +34,9 @@ def coverage_levels(
     if len(source) and not checked and not shapely.coverage_is_valid(source):
         raise ValueError("input is not a valid polygonal coverage (overlaps or unmatched edges)")
     order = sorted(tolerances.items(), key=lambda kv: kv[1])
-    # The levels are independent simplifications of one source and GEOS releases the GIL:
-    # two threads use both cores (the import's slowest step after cleaning).
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        raw = dict(zip(
-            [name for name, _ in order],
-            pool.map(lambda kv: _simplify(source, float(kv[1])), order),
-            strict=True,
-        ))  # fmt: skip
+    # One level after the other, in this thread: coverage_simplify run from two threads on the
+    # same source geometries crashed the process (a segfault inside GEOS) in a test run.
+    raw = {name: _simplify(source, float(tol)) for name, tol in order}
     levels: dict[str, np.ndarray] = {}
     finer = source
     for name, _ in order:
