@@ -28,6 +28,7 @@ import uvicorn
 from sqlalchemy import Engine, text
 
 from api.app import create_app
+from api.instance import PROJECT_ROOT
 from api.settings import Settings
 from tests.import_fixtures import demo_communes, table_checksums, write_layer
 
@@ -322,4 +323,5 @@ def test_two_instances_never_share_downloads(
     assert main_dir != other_dir
     for folder in (main_dir, main_dir / "downloads", other_dir):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
-        assert not str(folder).startswith("/tmp/")
+        # the instance's own directory under the project's var/, not a shared temp path
+        assert folder.resolve().is_relative_to((PROJECT_ROOT / "var").resolve()), folder
