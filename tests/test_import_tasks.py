@@ -98,7 +98,8 @@ def test_every_bad_row_is_reported_and_nothing_is_imported(scratch, tmp_path):
         [
             [1, "T-OK", "Đúng", "01", "00070", 1, None, None, "31/12/2025", None, None],
             [2, "T-UNIT", "Sai mã", "01", "99999", 1, None, None, "31/12/2025", None, None],
-            [3, "T-DATE", "Sai ngày", "01", "00070", 1, None, None, "32/13/2025", None, None],
+            [3, "T-DATE", "+cmd|' /C calc'!A0 Sai ngày", "01", "00070", 1, None, None,
+             "32/13/2025", None, None],
             [4, "T-ORDER", "Xong trước khi bắt đầu", "01", "00070", 1, None, "01/09/2025",
              "31/12/2025", "15/08/2025", None],
             [5, "T-DUP", "Một", "01", "00070", 1, None, None, "31/12/2025", None, None],
@@ -134,6 +135,10 @@ def test_every_bad_row_is_reported_and_nothing_is_imported(scratch, tmp_path):
     assert lines[0][0] == "Dòng (row)" and lines[0][-1] == "Lỗi (error)"
     assert [r[0] for r in lines[1:]] == ["3", "4", "5", "6", "7", "8", "9"]
     assert "unknown commune code" in lines[1][-1]
+    # The rejects file is opened in a spreadsheet to be fixed: a formula from the upload is
+    # shown as text, not evaluated (OWASP CSV injection rule).
+    assert "'+cmd|' /C calc'!A0 Sai ngày" in lines[2]
+    assert not any(c.startswith(("=", "+", "@")) for r in lines for c in r)
 
 
 def test_csv_utf8_bom_and_windows_1258(scratch, tmp_path):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from geo.errors import BadInput
 from geo.ingest.sheet_files import CONTROL, SheetLimits, read_csv_rows, read_xlsx_rows
-from geo.safe_text import file_label
+from geo.safe_text import file_label, spreadsheet_cell
 from geo.text import search_key
 
 __all__ = ["SheetLimits"]  # re-exported: importers configure limits through this module
@@ -263,12 +263,16 @@ def parse_int(value: object) -> int | None:
 def write_rejects(
     path: Path, headers: Sequence[str], rows: Iterable[tuple[int, dict, str]]
 ) -> Path:
-    """The rows that were not imported, with the reason, as UTF-8 CSV with BOM (Excel)."""
+    """The rows that were not imported, with the reason, as UTF-8 CSV with BOM (Excel).
+
+    Every text cell is neutralised (OWASP): the file is opened in a spreadsheet to be fixed,
+    and its cells — and the headers — come from an upload."""
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["Dòng (row)", *headers, "Lỗi (error)"])
+        w.writerow([spreadsheet_cell(h) for h in ["Dòng (row)", *headers, "Lỗi (error)"]])
         for row_no, cells, reason in rows:
-            w.writerow([row_no, *[_cell_text(cells.get(h)) for h in headers], reason])
+            texts = [_cell_text(cells.get(h)) for h in headers]
+            w.writerow([row_no, *[spreadsheet_cell(t) for t in texts], spreadsheet_cell(reason)])
     return path
 
 
