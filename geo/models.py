@@ -208,6 +208,11 @@ class ImportRun(Base):
     __table_args__ = (
         CheckConstraint("kind in ('boundaries', 'tasks', 'indicators')", name="import_run_kind"),
         Index("import_run_kind_at_idx", "kind", "at"),
+        Index("import_run_at_idx", "at", "id"),  # the listing, newest first (0006)
+        CheckConstraint(
+            "outcome is null or outcome in ('imported', 'no_changes', 'dry_run', 'rejected')",
+            name="import_run_outcome",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -221,3 +226,7 @@ class ImportRun(Base):
     unchanged: Mapped[int] = mapped_column(Integer)
     rejected: Mapped[int] = mapped_column(Integer)
     version: Mapped[int | None] = mapped_column(BigInteger)
+    # 0006: dry runs and rejected imports are recorded too (outcome NULL: before 0006)
+    dry_run: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    outcome: Mapped[str | None] = mapped_column(Text)
+    version_before: Mapped[int | None] = mapped_column(BigInteger)
