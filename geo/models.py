@@ -27,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -44,6 +45,12 @@ class AdminUnit(Base):
         CheckConstraint("level in ('province', 'commune')", name="admin_unit_level"),
         Index("admin_unit_parent_idx", "parent_code"),
         Index("admin_unit_name_key_idx", "name_key"),
+        # search on the compact key (geo/read/search.py; migration 0006_search_trgm)
+        Index(
+            "admin_unit_compact_key_trgm",
+            text("(replace(name_key, ' '::text, ''::text)) gin_trgm_ops"),
+            postgresql_using="gin",
+        ),
     )
 
     code: Mapped[str] = mapped_column(String(5), primary_key=True)
