@@ -93,7 +93,8 @@ def test_crs_on_layers_equals_pyproj(client, epsg):
     assert r.headers["content-crs"] == f"<http://www.opengis.net/def/crs/EPSG/0/{epsg}>"
     t = Transformer.from_crs(4326, epsg, always_xy=True)
     expected = shapely.transform(
-        shapely.geometry.shape(plain["geometry"]), lambda xy: list(zip(*t.transform(*xy.T)))
+        shapely.geometry.shape(plain["geometry"]),
+        lambda xy: list(zip(*t.transform(*xy.T), strict=True)),
     )
     got = shapely.geometry.shape(r.json()["geometry"])
     assert got.geom_type == expected.geom_type

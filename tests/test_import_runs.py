@@ -36,9 +36,8 @@ def bearer(token: str) -> dict:
 
 def test_imports_list_after_a_dry_run_and_an_applied_import(api, scratch, tokens, tmp_path):
     token_id, token = tokens["ca-mau"]
-    path = write_xlsx(
-        tmp_path / "nhiệm vụ ../Cà Mau.xlsx", HEADER, [["CM-RUN-1", "Việc", "96", None, "31/12/2025"]]
-    )
+    row = ["CM-RUN-1", "Việc", "96", None, "31/12/2025"]
+    path = write_xlsx(tmp_path / "nv.xlsx", HEADER, [row])
     upload = {"file": ("../tải lên/nhiệm_vụ_Cà_Mau.xlsx", path.read_bytes(), XLSX)}
     version0 = api.get("/api/v1/summary").json()["data_version"]
     dry = api.post("/api/v1/imports/tasks", params={"dry_run": "true"}, files=upload,

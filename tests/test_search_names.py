@@ -45,7 +45,8 @@ def test_partial_and_diacritic_free_names(client):
     assert r["results"][0]["name"] == "Ba Đình"
     assert first(client, "Phường Ba Đình")["kind"] == "Phường"
     # prefix before contains: "thanh" lists names starting with it first
-    names = [x["name"] for x in client.get("/api/v1/search", params={"q": "thanh"}).json()["results"]]
+    found = client.get("/api/v1/search", params={"q": "thanh"}).json()["results"]
+    names = [x["name"] for x in found]
     assert names and search_key(names[0]).startswith("thanh")
 
 
