@@ -155,3 +155,31 @@ def test_fit_wkt_simplifies_a_commune_with_many_vertices_valid():
     assert shapely.hausdorff_distance(out, geom) < 0.002  # ≈ 200 m at most
     small, none = fit_wkt(shapely.box(105, 21, 105.1, 21.1), 6, degrees=True)
     assert none is None and small.startswith("POLYGON")
+
+
+def test_xlsx_cells_that_look_like_formulas_are_neutralised(tmp_path):
+    import pandas as pd
+
+    from api.routers._download_files import write_xlsx
+
+    frame = pd.DataFrame(
+        {"code": ["99001"], "name": ['=HYPERLINK("http://x","Xã")'], "completion_pct": [-12.5]}
+    )
+    out = tmp_path / "x.xlsx"
+    write_xlsx([("commune", frame)], {"source": "@cmd"}, {}, str(out))
+    wb = load_workbook(out)  # not read-only: data_type tells a formula from text
+    ws = wb["Xã, phường, đặc khu"]
+    assert [c.value for c in ws[1]] == ["Mã", "Tên", "Tỷ lệ hoàn thành (%)"]
+    assert ws["B2"].value == "'" + frame.name[0] and ws["B2"].data_type == "s"
+    assert ws["C2"].value == -12.5  # numbers stay numbers
+    assert wb["Thông tin"]["B2"].value == "'@cmd"
+
+
+def test_shapefile_in_vn2000_carries_its_prj(client, tmp_path):
+    r = client.get("/api/v1/download/provinces.shp", params={"code": "40", "crs": "EPSG:3405"})
+    assert r.status_code == 200, r.text
+    path = tmp_path / "p.shp.zip"
+    path.write_bytes(r.content)
+    assert b"VN_2000" in zipfile.ZipFile(path).read("provinces.prj").replace(b"-", b"_")
+    gdf = gpd.read_file(path)
+    assert gdf.crs.to_epsg() == 3405 and gdf.total_bounds[0] > 100_000

@@ -1,5 +1,5 @@
-"""Read queries behind /api/v1 that are not map layers: task lists, history, indicators,
-rankings and search.
+"""Read queries behind /api/v1 that are not map layers: task lists, history, indicators
+and rankings (search: ``geo/read/search.py``; the imports list: ``geo/read/imports.py``).
 
 Why here and not in the routers: they are domain questions (which tasks are overdue on
 a date, how a rank changed since the previous period) that the CLI, reports and tests ask
