@@ -77,6 +77,10 @@ def test_xlsx_has_a_sheet_per_layer_vietnamese_headers_and_no_formulas(client, t
     assert {"Mã", "Tên", "Tỉnh/thành"} <= set(communes[0])
     assert not any("geometry" in str(h) or "wkt" in str(h) for h in provinces[0] + communes[0])
     assert len(provinces) == 2 and len(communes) == 131  # header + Nghệ An / its 130
+    one = client.get("/api/v1/download/communes.xlsx", params={"name": "cu mgar"})
+    wb1 = load_workbook(io.BytesIO(one.content), read_only=True)
+    rows1 = list(wb1["Xã, phường, đặc khu"].iter_rows(values_only=True))
+    assert [r[rows1[0].index("Tên")] for r in rows1[1:]] == ["Cư M'gar"]
     name = provinces[0].index("Tên")
     assert provinces[1][name] == "Nghệ An"
     cells = [c for row in provinces + communes for c in row if isinstance(c, str)]

@@ -251,6 +251,9 @@ async def download(
         ),
     ] = False,
     crs: Annotated[str | None, Query(max_length=100, description=CRS_DESCRIPTION)] = None,
+    name: Annotated[
+        str | None, Query(max_length=100, description="name match, as on the layers")
+    ] = None,
 ):
     """Every attribute (figures, indicators of the period, area, label point, source) with
     a dated file name such as ``communes_2025-11-13.gpkg``. ``shp`` is a zip
@@ -265,8 +268,9 @@ async def download(
     epsg = parse_output_crs(crs)
     day = resolve_as_of(as_of, state)
     params = _layers.LayerParams(
-        province, status, q, bbox, as_of, year, period, None, precision, None, resolution
-    )
+        province, status, q, bbox, as_of, year, period, None, precision, None, resolution,
+        name=name,
+    )  # fmt: skip
     parse_bbox(bbox)
     cache: ResponseCache = request.app.state.cache
     key = request_key(request.scope)
