@@ -75,7 +75,7 @@ class LayerParams:
     limit: int | None = None
     offset: int = 0
     crs: str | None = None  # output CRS as given (``_out_crs.parse_output_crs``)
-    name: str | None = None  # same matcher as q (geo.read.search), names only in spirit
+    name: str | None = None  # an alias of q: the same matcher (geo.read.search)
 
 
 async def layer_query(
