@@ -27,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -44,6 +45,12 @@ class AdminUnit(Base):
         CheckConstraint("level in ('province', 'commune')", name="admin_unit_level"),
         Index("admin_unit_parent_idx", "parent_code"),
         Index("admin_unit_name_key_idx", "name_key"),
+        # search on the compact key (geo/read/search.py; migration 0006_search_trgm)
+        Index(
+            "admin_unit_compact_key_trgm",
+            text("(replace(name_key, ' '::text, ''::text)) gin_trgm_ops"),
+            postgresql_using="gin",
+        ),
     )
 
     code: Mapped[str] = mapped_column(String(5), primary_key=True)
@@ -208,6 +215,11 @@ class ImportRun(Base):
     __table_args__ = (
         CheckConstraint("kind in ('boundaries', 'tasks', 'indicators')", name="import_run_kind"),
         Index("import_run_kind_at_idx", "kind", "at"),
+        Index("import_run_at_idx", "at", "id"),  # the listing, newest first (0006)
+        CheckConstraint(
+            "outcome is null or outcome in ('imported', 'no_changes', 'dry_run', 'rejected')",
+            name="import_run_outcome",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -221,3 +233,7 @@ class ImportRun(Base):
     unchanged: Mapped[int] = mapped_column(Integer)
     rejected: Mapped[int] = mapped_column(Integer)
     version: Mapped[int | None] = mapped_column(BigInteger)
+    # 0006: dry runs and rejected imports are recorded too (outcome NULL: before 0006)
+    dry_run: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    outcome: Mapped[str | None] = mapped_column(Text)
+    version_before: Mapped[int | None] = mapped_column(BigInteger)

@@ -59,6 +59,6 @@ def test_geojson_download_of_one_unit_with_metadata(client):
 
 def test_download_errors(client):
     assert client.get("/api/v1/download/roads.gpkg").status_code == 404
-    assert client.get("/api/v1/download/communes.shp").status_code == 404
+    assert client.get("/api/v1/download/communes.shx").status_code == 404
     assert client.get("/api/v1/download/communes.gpkg", params={"code": "99999"}).status_code == 404
     assert client.get("/api/v1/download/communes.gpkg", params={"bbox": "9,9"}).status_code == 400

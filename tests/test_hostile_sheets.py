@@ -237,8 +237,16 @@ def test_every_import_records_its_actor(api, scratch, tmp_path):
         ("indicators", "chi_so.csv", "token:admin", 1, 0),
         ("tasks", "nv.xlsx", "cli:someone", 0, 0),
     ]
-    # a dry run and a failed import leave no trace
+    # a dry run is recorded as one (GET /api/v1/imports lists it); a failed import leaves
+    # no trace
     import_tasks(scratch, tasks, dry_run=True)
     with pytest.raises(InjectedFailure):
         import_tasks(scratch, tasks, hook="staged")
-    assert len(rows(scratch, "select id from import_run")) == 3
+    got = rows(scratch, "select outcome, dry_run, version from import_run order by id")
+    assert [tuple(g)[:2] for g in got] == [
+        ("imported", False),
+        ("imported", False),
+        ("no_changes", False),
+        ("dry_run", True),
+    ]
+    assert got[-1][2] is None

@@ -30,6 +30,7 @@ from api.routers._common import (
     Year,
     Zoom,
 )
+from api.routers._out_crs import CRS_DESCRIPTION
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,10 @@ def layer_router(level: str, tag: str, docs: LayerDocs) -> APIRouter:
         precision: Precision = 6,
         zoom: Zoom = None,
         resolution: Resolution = None,
+        crs: Annotated[str | None, Query(max_length=100, description=CRS_DESCRIPTION)] = None,
     ) -> Response:
         return await _layers.detail(
-            request, db, state, level, code, as_of, year, period, precision, zoom, resolution
+            request, db, state, level, code, as_of, year, period, precision, zoom, resolution, crs
         )
 
     router.add_api_route(

@@ -40,6 +40,7 @@ from api.routers._common import (
     parse_list,
     pick_band,
 )
+from api.routers._out_crs import CRS_DESCRIPTION, content_crs, parse_output_crs
 from geo.read import queries
 from geo.read.features import (
     FULL,
@@ -73,6 +74,8 @@ class LayerParams:
     resolution: str | None = None
     limit: int | None = None
     offset: int = 0
+    crs: str | None = None  # output CRS as given (``_out_crs.parse_output_crs``)
+    name: str | None = None  # an alias of q: the same matcher (geo.read.search)
 
 
 async def layer_query(
@@ -90,13 +93,23 @@ async def layer_query(
         int, Query(ge=1, description="page size (default and cap 5000: all 3,321 fit)")
     ] = 5000,
     offset: Offset = 0,
+    crs: Annotated[str | None, Query(max_length=100, description=CRS_DESCRIPTION)] = None,
+    name: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="Units whose name contains this, without diacritics, spaces or "
+            "apostrophes mattering ('ba dinh', 'cu mgar'), abbreviations resolved ('HCM'), "
+            "typos tolerated when nothing contains it (pg_trgm); like q",
+        ),
+    ] = None,
 ) -> LayerParams:
     """The query parameters every collection route shares, declared once (a dependency,
     so OpenAPI and the strict unknown-parameter check still see each of them); async, so
     it costs no worker thread per request."""
     return LayerParams(
         None, status, q, bbox, as_of, year, period, fields, precision, zoom, resolution,
-        limit, offset,
+        limit, offset, crs, name,
     )  # fmt: skip
 
 
@@ -122,6 +135,16 @@ def resolve_fields(
     return fixed, inds, period
 
 
+def _name_key(p: LayerParams) -> str | None:
+    """The search key of ``q`` or ``name`` (one of them: both at once is a 400)."""
+    if p.q and p.name:
+        raise BadParameter("name", "give q or name, not both")
+    raw = p.q or p.name
+    if not raw:
+        return None
+    return search_key(raw) or None  # only punctuation: no filter, as before
+
+
 def unit_query(
     conn: Connection, level: str, p: LayerParams, as_of: dt.date, **overrides: Any
 ) -> UnitQuery:
@@ -138,11 +161,12 @@ def unit_query(
         limit=p.limit,
         offset=p.offset,
         status=p.status,
-        q=search_key(p.q) if p.q else None,
+        q=_name_key(p),
         bbox=parse_bbox(p.bbox),
         fields=fixed,
         period=period,
         indicators=inds,
+        crs=parse_output_crs(p.crs),
     )
     return dataclasses.replace(q, **overrides) if overrides else q
 
@@ -160,6 +184,7 @@ async def collection(
         check_limit(p.limit, max_limit)
     parse_bbox(p.bbox)  # fail fast on malformed input, before any database work
     pick_band(p.zoom, p.resolution)
+    epsg = parse_output_crs(p.crs)
     day = resolve_as_of(p.as_of, state)
 
     def build() -> bytes:
@@ -178,7 +203,8 @@ async def collection(
             links=links,
         )
 
-    return await cached_response(request, state, build, GEOJSON, meta_headers(day))
+    headers = {**meta_headers(day), "Content-Crs": content_crs(epsg)}
+    return await cached_response(request, state, build, GEOJSON, headers)
 
 
 async def detail(
@@ -193,9 +219,11 @@ async def detail(
     precision: int,
     zoom: int | None,
     resolution: str | None,
+    crs: str | None = None,
 ) -> Response:
     """One unit as a Feature with every property, its indicators and links."""
     band = pick_band(zoom, resolution)
+    epsg = parse_output_crs(crs)
     day = resolve_as_of(as_of, state)
 
     def build() -> bytes:
@@ -208,6 +236,7 @@ async def detail(
             band=band,
             precision=precision,
             fields=FULL[level],
+            crs=epsg,
         )
         page = unit_page(conn, q)
         if page.number_returned == 0:
@@ -235,4 +264,5 @@ async def detail(
         feature.update(meta(state, day))
         return orjson.dumps(feature)
 
-    return await cached_response(request, state, build, GEOJSON, meta_headers(day))
+    headers = {**meta_headers(day), "Content-Crs": content_crs(epsg)}
+    return await cached_response(request, state, build, GEOJSON, headers)

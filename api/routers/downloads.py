@@ -1,10 +1,13 @@
-"""Downloads for GIS analysts: GeoJSON, GeoPackage, FlatGeobuf, CSV, with metadata.
+"""Downloads for GIS analysts: GeoJSON, GeoPackage, FlatGeobuf, CSV, zipped Shapefile,
+GeoParquet and XLSX, with metadata, in any output CRS of ``_out_crs``.
 
 Why files and not just the API: analysts open a GeoPackage in QGIS or a CSV in Excel.
 Each file is written once per data version and query (pyogrio to a temporary file,
 renamed into a cache directory), then streamed from disk with a dated name, an ETag and
 the metadata (source, as_of, licence, geometry quality) both inside the file and in
-headers. CSV is UTF-8 with a BOM so that Excel shows Vietnamese correctly.
+headers. CSV is UTF-8 with a BOM so that Excel shows Vietnamese correctly. The rules of
+the Shapefile, GeoParquet and XLSX writers and of the CSV WKT column live in
+``_download_files``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,13 @@ from api.errors import BadParameter
 from api.instance import private_dir
 from api.routers import _layers
 from api.routers._common import AsOf, Bbox, Period, Q, Resolution, Status, Year, parse_bbox
+from api.routers._download_files import (
+    fit_wkt,
+    write_geoparquet,
+    write_shapefile_zip,
+    write_xlsx,
+)
+from api.routers._out_crs import CRS_DESCRIPTION, content_crs, crs_label, parse_output_crs
 from geo.read import queries
 from geo.read.features import (
     FULL,
@@ -47,7 +57,12 @@ FORMATS = {
     "gpkg": "application/geopackage+sqlite3",
     "fgb": "application/flatgeobuf",
     "csv": "text/csv; charset=utf-8",
+    "shp": "application/zip",
+    "parquet": "application/vnd.apache.parquet",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+EXTENSIONS = {"shp": "shp.zip"}  # the file name's extension when not the format's name
+OTHER_LEVEL = {"province": "commune", "commune": "province"}
 LICENCE = "CC BY 4.0"
 
 
@@ -62,7 +77,9 @@ def cache_dir(request: Request, conn: Connection) -> FsPath:
     return private_dir(downloads / str(incarnation))
 
 
-def _metadata(conn: Connection, state: DataState, as_of: dt.date, level: str) -> dict[str, str]:
+def _metadata(
+    conn: Connection, state: DataState, as_of: dt.date, level: str, epsg: int = 4326
+) -> dict[str, str]:
     """What the file says about itself (and the response headers repeat)."""
     row = queries.level_provenance(conn, level)
     return {
@@ -73,7 +90,7 @@ def _metadata(conn: Connection, state: DataState, as_of: dt.date, level: str) ->
         "as_of": as_of.isoformat(),
         "licence": LICENCE,
         "geometry_quality": row["quality"] or "",
-        "crs": "EPSG:4326 (WGS84 lon/lat)",
+        "crs": crs_label(epsg),
     }
 
 
@@ -87,8 +104,9 @@ def _snap(geom, grid: float):
         return shapely.set_precision(shapely.make_valid(geom), grid)
 
 
-def _frame(conn: Connection, q):
-    """Properties and geometries of the query as a GeoDataFrame (geometry from WKB)."""
+def _frame(conn: Connection, q, epsg: int = 4326):
+    """Properties and geometries of the query as a GeoDataFrame (geometry from WKB), in
+    ``epsg`` (pyproj through geopandas), snapped to ``q.precision`` decimals of its unit."""
     import geopandas as gpd
     import pandas as pd
     import shapely
@@ -98,7 +116,10 @@ def _frame(conn: Connection, q):
     codes = [r["code"] for r in page.rows or []]
     geoms = queries.unit_wkb(conn, codes, q.band)
     series = shapely.from_wkb([geoms[c] for c in codes]) if codes else []
-    if len(series) and q.precision < STORED_DECIMALS:
+    if len(series) and epsg != 4326:
+        series = gpd.GeoSeries(series, crs=4326).to_crs(epsg).values
+        series = [_snap(g, 10.0**-q.precision) for g in series]
+    elif len(series) and q.precision < STORED_DECIMALS:
         # snap-round (valid output), never round at serialisation: see output_geometry_sql
         series = [_snap(g, 10.0**-q.precision) for g in series]
     for col in props.columns:  # JSON columns (source_attributes) as JSON text in files
@@ -106,29 +127,53 @@ def _frame(conn: Connection, q):
             props[col] = props[col].map(
                 lambda v: orjson.dumps(v).decode() if isinstance(v, dict | list) else v
             )
-    return gpd.GeoDataFrame(props, geometry=list(series), crs=4326)
+    return gpd.GeoDataFrame(props, geometry=list(series), crs=epsg)
 
 
 def _write(
-    conn: Connection, state: DataState, level: str, fmt: str, q, meta: dict, wkt: bool, out: str
+    conn: Connection,
+    state: DataState,
+    level: str,
+    fmt: str,
+    q,
+    meta: dict,
+    wkt: bool,
+    out: str,
+    other=None,
 ) -> None:
-    """Write one file to ``out`` (a temporary path next to its final place)."""
+    """Write one file to ``out`` (a temporary path next to its final place); ``other`` is
+    the query of the other layer (XLSX's second sheet)."""
+    epsg = q.crs
     if fmt == "geojson":
         page = unit_page(conn, q)
-        FsPath(out).write_bytes(feature_collection(page, name=_layers.PLURAL[level], metadata=meta))
+        features = feature_collection(page, name=_layers.PLURAL[level], metadata=meta)
+        FsPath(out).write_bytes(features)
         return
-    gdf = _frame(conn, q)
+    if fmt == "xlsx":
+        sheets = [(level, _frame(conn, q).drop(columns="geometry"))]
+        if other is not None:
+            sheets.append((other.level, _frame(conn, other).drop(columns="geometry")))
+        names = {i["code"]: i["name"] for i in queries.indicators(conn)}
+        write_xlsx(sheets, meta, names, out)
+        return
+    gdf = _frame(conn, q, epsg)
     if fmt == "csv":
         table = gdf.drop(columns="geometry")
         if wkt:
-            table["wkt"] = gdf.geometry.to_wkt(rounding_precision=q.precision)
+            fitted = [fit_wkt(g, q.precision, epsg in (4326, 4756)) for g in gdf.geometry]
+            table["wkt"] = [t for t, _ in fitted]
+            table["wkt_simplified"] = [None if tol is None else f"{tol:g}" for _, tol in fitted]
         # a spreadsheet runs cells that start with = + - @ (OWASP CSV injection)
         neutralise_frame(table).to_csv(out, index=False, encoding="utf-8-sig")
         return
     import pyogrio
 
     layer = _layers.PLURAL[level]
-    if fmt == "gpkg":
+    if fmt == "shp":
+        write_shapefile_zip(gdf, layer, out)
+    elif fmt == "parquet":
+        write_geoparquet(gdf, meta, out)
+    elif fmt == "gpkg":
         pyogrio.write_dataframe(
             gdf,
             out,
@@ -177,14 +222,15 @@ def _cached_file(folder: FsPath, version: int, key: str, fmt: str, make) -> FsPa
         200: {"content": {m: {} for m in FORMATS.values()}, "description": "the file"},
         404: {"description": "unknown layer, format or code"},
     },
-    summary="Download a layer as GeoJSON, GeoPackage, FlatGeobuf or CSV",
+    summary="Download a layer as GeoJSON, GeoPackage, FlatGeobuf, CSV, Shapefile (zip),"
+    " GeoParquet or XLSX",
 )
 async def download(
     request: Request,
     db: LazyConnDep,
     state: StateDep,
     layer: Annotated[str, Path(description="provinces | communes")],
-    fmt: Annotated[str, Path(description="geojson | gpkg | fgb | csv")],
+    fmt: Annotated[str, Path(description="geojson | gpkg | fgb | csv | shp | parquet | xlsx")],
     code: Annotated[
         str | None, Query(pattern=r"^\d{2}(\d{3})?$", description="one unit only")
     ] = None,
@@ -197,19 +243,34 @@ async def download(
     period: Period = None,
     resolution: Resolution = None,
     precision: Annotated[int, Query(ge=0, le=15)] = 6,
-    wkt: Annotated[bool, Query(description="CSV: add the geometry as a WKT column")] = False,
+    wkt: Annotated[
+        bool,
+        Query(
+            description="CSV: add the geometry as a WKT column (simplified to fit Excel's "
+            "32,767-character cell when longer; see the wkt_simplified column)"
+        ),
+    ] = False,
+    crs: Annotated[str | None, Query(max_length=100, description=CRS_DESCRIPTION)] = None,
+    name: Annotated[
+        str | None, Query(max_length=100, description="name match, as on the layers")
+    ] = None,
 ):
     """Every attribute (figures, indicators of the period, area, label point, source) with
-    a dated file name such as ``communes_2025-11-13.gpkg``."""
+    a dated file name such as ``communes_2025-11-13.gpkg``. ``shp`` is a zip
+    (``communes_2025-11-13.shp.zip``) with 10-character field names (``fields.csv`` inside
+    maps them); ``xlsx`` has a sheet per layer (the other layer with the same filters),
+    Vietnamese headers and no geometry."""
     level = {"provinces": "province", "communes": "commune"}.get(layer)
     if level is None:
         raise BadParameter("layer", f"unknown layer '{layer}'; use provinces or communes", 404)
     if fmt not in FORMATS:
         raise BadParameter("format", f"unknown format '{fmt}'; use {', '.join(FORMATS)}", 404)
+    epsg = parse_output_crs(crs)
     day = resolve_as_of(as_of, state)
     params = _layers.LayerParams(
-        province, status, q, bbox, as_of, year, period, None, precision, None, resolution
-    )
+        province, status, q, bbox, as_of, year, period, None, precision, None, resolution,
+        name=name,
+    )  # fmt: skip
     parse_bbox(bbox)
     cache: ResponseCache = request.app.state.cache
     key = request_key(request.scope)
@@ -226,21 +287,12 @@ async def download(
         folder = cache_dir(request, conn)
         if province:
             _layers.ensure_province(conn, province)
-        uq = _layers.unit_query(conn, level, params, day)
-        period_used = uq.period or latest_period(conn, level)
-        codes = tuple(indicator_codes(conn, level))
-        uq = uq.__class__(
-            **{
-                **uq.__dict__,
-                "fields": FULL[level],
-                "indicators": codes,
-                "period": period_used,
-                "code": code or uq.code,
-                "limit": None,
-                "offset": 0,
-            }
-        )
-        meta = _metadata(conn, state, day, level)
+        uq = _full_query(conn, level, params, day, epsg, code)
+        period_used = uq.period
+        other = None
+        if fmt == "xlsx" and not code:
+            other = _full_query(conn, OTHER_LEVEL[level], params, day, epsg, None)
+        meta = _metadata(conn, state, day, level, epsg)
         meta["indicator_period"] = period_used or ""
         if (
             code
@@ -252,8 +304,8 @@ async def download(
             folder,
             state.version,
             key,
-            fmt,
-            lambda out: _write(conn, state, level, fmt, uq, meta, wkt, out),
+            EXTENSIONS.get(fmt, fmt),
+            lambda out: _write(conn, state, level, fmt, uq, meta, wkt, out, other),
         )
         return path, meta
 
@@ -262,6 +314,7 @@ async def download(
         "Cache-Control": "no-cache",
         "X-Data-Version": str(state.version),
         "X-As-Of": day.isoformat(),
+        "Content-Crs": content_crs(epsg),
     }
     if state.reporting_date:
         headers["X-Data-As-Of"] = state.reporting_date.isoformat()
@@ -275,4 +328,22 @@ async def download(
             "X-Geometry-Quality": header_value(meta["geometry_quality"]),
         }
     )
-    return FileResponse(path, media_type=FORMATS[fmt], filename=f"{name}.{fmt}", headers=headers)
+    filename = f"{name}.{EXTENSIONS.get(fmt, fmt)}"
+    return FileResponse(path, media_type=FORMATS[fmt], filename=filename, headers=headers)
+
+
+def _full_query(conn: Connection, level: str, params, day: dt.date, epsg: int, code: str | None):
+    """The layer's query with every property, the indicators of the period, no paging."""
+    uq = _layers.unit_query(conn, level, params, day)
+    return uq.__class__(
+        **{
+            **uq.__dict__,
+            "fields": FULL[level],
+            "indicators": tuple(indicator_codes(conn, level)),
+            "period": uq.period or latest_period(conn, level),
+            "code": code or uq.code,
+            "limit": None,
+            "offset": 0,
+            "crs": epsg,
+        }
+    )

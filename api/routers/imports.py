@@ -26,14 +26,18 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.auth import require_admin, require_writer, write_engine
+from api.auth import principal, require_admin, require_writer, write_engine
+from api.dbgate import db_gate
+from api.deps import LazyConnDep
 from api.errors import FileTooLarge, ImportRejected
 from api.instance import private_dir
+from api.models import ImportRuns, ok
+from api.routers._common import page_links
 from api.routers.maps import schedule_warm
 from geo.errors import BadInput, Forbidden
 from geo.ingest.boundaries import import_boundaries
@@ -41,6 +45,8 @@ from geo.ingest.indicators import import_indicators
 from geo.ingest.sheet_import import ImportOptions
 from geo.ingest.sheets import SheetLimits
 from geo.ingest.tasks import import_tasks
+from geo.read.imports import MAX_LIMIT as MAX_RUNS
+from geo.read.imports import import_runs
 from geo.safe_text import file_label
 from geo.tokens import Principal
 
@@ -225,3 +231,73 @@ async def post_import(
     if report.version is not None and not dry_run:
         schedule_warm(request.app, None, request)  # the new version's map pages, built now
     return response
+
+
+@router.get(
+    "/imports",
+    summary="Every import, newest first: who, when, which file, what it did",
+    responses={
+        **ok(ImportRuns),
+        401: {"description": "no valid token"},
+        403: {"description": "a viewer token"},
+    },
+)
+async def list_imports(
+    request: Request,
+    db: LazyConnDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_RUNS, description="page size")] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    kind: Annotated[Literal["boundaries", "tasks", "indicators"] | None, Query()] = None,
+) -> JSONResponse:
+    """Imports as ``import_run`` recorded them — committed, dry runs and rejected ones
+    (a file refused before it reached the data, e.g. unreadable, is not listed): kind,
+    file name (cleaned), actor and token (id and label), when, counts, data version before
+    and after, outcome. Who may read: an editor or admin token — the ones that may import
+    (the list names people and tokens, so it is not public data). Not cached: an audit
+    view must show the import that just finished."""
+    who = await db_gate(request).run(principal, request, False)
+    if who is None:
+        raise HTTPException(
+            401,
+            "a valid API token is required: Authorization: Bearer <token>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if who.role not in ("editor", "admin"):
+        raise HTTPException(403, f"role '{who.role}' may not read the import list")
+
+    def build() -> tuple[int, list[dict]]:
+        try:
+            return import_runs(db.conn, limit, offset, kind)
+        finally:
+            db.close()
+
+    total, rows = await db_gate(request).run(build)
+    items = [
+        {
+            "id": r["id"],
+            "kind": r["kind"],
+            "file": file_label(r["file"]),
+            "actor": r["actor"],
+            "token_id": r["token_id"],
+            "token_name": r["token_name"],
+            "at": r["at"].isoformat(),
+            "dry_run": r["dry_run"],
+            "outcome": r["outcome"],
+            "created": r["created"],
+            "updated": r["updated"],
+            "unchanged": r["unchanged"],
+            "rejected": r["rejected"],
+            "version_before": r["version_before"],
+            "version_after": r["version"],
+        }
+        for r in rows
+    ]
+    body = {
+        "numberMatched": total,
+        "numberReturned": len(items),
+        "limit": limit,
+        "offset": offset,
+        "imports": items,
+        "links": page_links(request, offset, limit, len(items), total, "application/json"),
+    }
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})

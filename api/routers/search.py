@@ -11,7 +11,7 @@ from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
 from api.models import SearchResults, ok
 from api.routers._common import JSON, meta
-from geo.read import queries
+from geo.read import search as unit_search
 from geo.text import search_key
 
 router = APIRouter(tags=["search"])
@@ -38,14 +38,17 @@ async def search(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     level: Annotated[str | None, Query(pattern="^(province|commune)$")] = None,
 ):
-    """Ranked: exact match first, then names starting with the query, then containing it.
-    Each result has a ``bbox`` to zoom to."""
+    """Ranked: exact match first, then names starting with the query, then containing it,
+    then look-alikes (typos, trigram similarity). Diacritics, spaces and apostrophes do not
+    matter (``cu mgar`` finds Cư M'gar); abbreviations resolve (``TP.HCM``, ``HN``, ``ĐN``);
+    a leading ``Tỉnh``/``Thành phố``/``Phường``/``Xã`` narrows the kind. Each result has a
+    ``bbox`` to zoom to."""
     key = search_key(q)
     if not key:
         raise BadParameter("q", "q needs at least one letter or digit")
 
     def build() -> bytes:
-        results = queries.search(db.conn, key, limit, level)
+        results = unit_search.search(db.conn, key, limit, level)
         return orjson.dumps({**meta(state), "q": q, "results": results})
 
     return await cached_response(request, state, build, JSON)

@@ -238,17 +238,22 @@ def import_transaction(
 ) -> Iterator[Connection]:
     """One transaction per import: locked per kind; rolled back on error, on a dry run and
     when the report carries errors; committed otherwise, with its ``import_run`` row
-    (``actor``: who, None if the caller does not say; ``token_id``: the API token)."""
+    (``actor``: who, None if the caller does not say; ``token_id``: the API token). A dry
+    run or a rejected import is recorded too, after the rollback, in a transaction of its
+    own (the listing ``GET /api/v1/imports`` shows every attempt that reached the data)."""
     start = time.perf_counter()
     conn = engine.connect()
     trans = conn.begin()
     try:
         lock_import(conn, kind, lock_timeout_s, holder_label(kind, report, actor))
+        before = conn.execute(text("select version from data_state where id = 1")).scalar()
         yield conn
         if report.dry_run or report.errors:
             trans.rollback()
+            with conn.begin():
+                record_run(conn, kind, report, actor, token_id, before)
         else:
-            record_run(conn, kind, report, actor, token_id)
+            record_run(conn, kind, report, actor, token_id, before)
             trans.commit()
     except BaseException:
         trans.rollback()
@@ -258,15 +263,31 @@ def import_transaction(
         report.seconds += time.perf_counter() - start
 
 
+def run_outcome(report: ImportReport) -> str:
+    """What an import came to, as ``import_run.outcome`` records it (``finish``'s rule)."""
+    if report.errors:
+        return "rejected"
+    if report.dry_run:
+        return "dry_run"
+    return "imported" if report.changed else "no_changes"
+
+
 def record_run(
-    conn: Connection, kind: str, report: ImportReport, actor: str | None, token_id: int | None
+    conn: Connection,
+    kind: str,
+    report: ImportReport,
+    actor: str | None,
+    token_id: int | None,
+    version_before: int | None = None,
 ) -> None:
-    """The audit row of one committed import (the transaction's last write)."""
+    """The audit row of one import (a committed one's is the transaction's last write)."""
+    outcome = run_outcome(report)
     conn.execute(
         text(
             "insert into import_run (kind, file, actor, token_id, created, updated, unchanged,"
-            " rejected, version) values (:kind, :file, :actor, :token_id, :created, :updated,"
-            " :unchanged, :rejected, :version)"
+            " rejected, version, dry_run, outcome, version_before) values (:kind, :file,"
+            " :actor, :token_id, :created, :updated, :unchanged, :rejected, :version,"
+            " :dry_run, :outcome, :version_before)"
         ),
         {
             "kind": kind,
@@ -277,7 +298,10 @@ def record_run(
             "updated": report.updated,
             "unchanged": report.unchanged,
             "rejected": report.rejected_count,
-            "version": report.version,
+            "version": report.version if outcome in ("imported", "no_changes") else None,
+            "dry_run": report.dry_run,
+            "outcome": outcome,
+            "version_before": version_before,
         },
     )
 

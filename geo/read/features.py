@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import Connection, text
 
 from geo.read.progress import KH02_GROUPS, STATUSES, unit_counts_sql
+from geo.read.search import name_filter_sql
 
 LEVELS = ("province", "commune")
 STORED_DECIMALS = 6  # stored geometry lies on this grid (geo.ingest.coverage.STORED_DECIMALS)
@@ -217,10 +218,8 @@ def _where(q: UnitQuery, params: dict) -> str:
         clauses.append("u.parent_code = :parent")
     if q.code:
         clauses.append("u.code = :code")
-    if q.q:
-        clauses.append("(u.name_key like :qlike or u.code = :qcode)")
-        params["qlike"] = f"%{q.q}%"
-        params["qcode"] = q.q
+    if q.q:  # diacritics, apostrophes, abbreviations, typos: geo.read.search
+        clauses.append(name_filter_sql(params, q.q, q.level))
     if q.bbox:
         clauses.append(
             "u.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) and "

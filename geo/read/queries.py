@@ -1,5 +1,5 @@
-"""Read queries behind /api/v1 that are not map layers: task lists, history, indicators,
-rankings and search.
+"""Read queries behind /api/v1 that are not map layers: task lists, history, indicators
+and rankings (search: ``geo/read/search.py``; the imports list: ``geo/read/imports.py``).
 
 Why here and not in the routers: they are domain questions (which tasks are overdue on
 a date, how a rank changed since the previous period) that the CLI, reports and tests ask
@@ -29,13 +29,6 @@ TASK_SORTS = {
     "status": "s.status, t.deadline, t.id",
     "group_no": "t.group_no nulls last, t.id",
     "title": "t.title, t.id",
-}
-KIND_KEYS = {
-    "thanh pho": "Thành phố",
-    "tinh": "Tỉnh",
-    "phuong": "Phường",
-    "dac khu": "Đặc khu",
-    "xa": "Xã",
 }
 _QUARTER = re.compile(r"^\d{4}-Q[1-4]$")
 _YEAR = re.compile(r"^\d{4}$")
@@ -277,51 +270,6 @@ def unit_indicators(conn: Connection, code: str, period: str | None) -> list[dic
         )
     order = list(defs)
     out.sort(key=lambda i: order.index(i["code"]) if i["code"] in order else len(order))
-    return out
-
-
-def search(conn: Connection, key: str, limit: int, level: str | None = None) -> list[dict]:
-    """Units whose diacritic-free name key matches: exact first, then prefix, then contains
-    (then provinces before communes, then by name). A leading kind ("xa", "phuong",
-    "tinh", …) narrows to that kind: ``phuong ba dinh`` finds Phường Ba Đình."""
-    kind = None
-    for prefix, name in KIND_KEYS.items():
-        if key.startswith(prefix + " ") and len(key) > len(prefix) + 1:
-            key, kind = key[len(prefix) + 1 :], name
-            break
-    rows = conn.execute(
-        text(
-            """select u.code, u.name, u.kind, u.level, u.kind || ' ' || u.name as full_name,
-                      u.parent_code as province_code, p.name as province_name,
-                      ST_XMin(b) as minx, ST_YMin(b) as miny, ST_XMax(b) as maxx,
-                      ST_YMax(b) as maxy
-               from admin_unit u
-               left join admin_unit p on p.code = u.parent_code
-               cross join lateral (select ST_Envelope(u.geom) as b) e
-               where (u.name_key like :like or u.code = :key)
-                 and (cast(:kind as text) is null or u.kind = cast(:kind as text))
-                 and (cast(:level as text) is null or u.level = cast(:level as text))
-               order by case when u.name_key = :key or u.code = :key then 0
-                             when u.name_key like :prefix then 1 else 2 end,
-                        case u.level when 'province' then 0 else 1 end, u.name_key, u.code
-               limit :limit"""
-        ),
-        {
-            "key": key,
-            "like": f"%{key}%",
-            "prefix": f"{key}%",
-            "kind": kind,
-            "level": level,
-            "limit": limit,
-        },
-    ).mappings()
-    out = []
-    for r in rows:
-        item = {k: r[k] for k in ("code", "name", "kind", "level", "full_name")}
-        item["province_code"] = r["province_code"]
-        item["province_name"] = r["province_name"]
-        item["bbox"] = [round(r[k], 6) for k in ("minx", "miny", "maxx", "maxy")]
-        out.append(item)
     return out
 
 

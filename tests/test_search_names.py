@@ -1,0 +1,78 @@
+"""Search and name filters as people type them: no diacritics, typos, abbreviations,
+apostrophes, kind words (issue 13)."""
+
+from __future__ import annotations
+
+import pytest
+
+from geo.read.search import parse_query
+from geo.text import search_key
+
+
+def first(client, q, **params):
+    r = client.get("/api/v1/search", params={"q": q, **params})
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert results, f"nothing found for {q!r}"
+    return results[0]
+
+
+@pytest.mark.parametrize(
+    "q", ["TP.HCM", "TPHCM", "tp hcm", "HCM", "hcm", "Thành phố Hồ Chí Minh", "ho chi minh"]
+)
+def test_ho_chi_minh_city_by_every_usual_spelling(client, q):
+    hit = first(client, q)
+    assert (hit["code"], hit["name"]) == ("79", "Hồ Chí Minh")
+
+
+@pytest.mark.parametrize(
+    ("q", "code"),
+    [("HN", "01"), ("Hà Nội", "01"), ("ĐN", "48"), ("DN", "48"), ("HP", "31"), ("CT", "92"),
+     ("Huế", "46"), ("hue", "46"), ("Tỉnh Nghệ An", "40"), ("nghe an", "40")],
+)  # fmt: skip
+def test_abbreviations_and_kind_words_resolve(client, q, code):
+    assert first(client, q)["code"] == code
+
+
+@pytest.mark.parametrize("q", ["Cư M'gar", "Cư Mgar", "Cu M’gar", "cu mgar", "cumgar", "CU M GAR"])
+def test_apostrophe_variants_match(client, q):
+    hit = first(client, q)
+    assert hit["name"] == "Cư M'gar"
+
+
+def test_partial_and_diacritic_free_names(client):
+    r = client.get("/api/v1/search", params={"q": "ba dinh", "level": "commune"}).json()
+    assert r["results"][0]["name"] == "Ba Đình"
+    assert first(client, "Phường Ba Đình")["kind"] == "Phường"
+    # prefix before contains: "thanh" lists names starting with it first
+    found = client.get("/api/v1/search", params={"q": "thanh"}).json()["results"]
+    names = [x["name"] for x in found]
+    assert names and search_key(names[0]).startswith("thanh")
+
+
+def test_typos_find_the_unit_and_results_are_bounded(client):
+    assert first(client, "nghe ann")["code"] == "40"
+    assert first(client, "Ba Dinhh", level="commune")["name"] == "Ba Đình"
+    many = client.get("/api/v1/search", params={"q": "a", "limit": 100}).json()["results"]
+    assert len(many) == 100
+    assert client.get("/api/v1/search", params={"q": "a", "limit": 101}).status_code == 422
+
+
+def test_name_filter_on_layers(client):
+    r = client.get("/api/v1/communes", params={"name": "ba dinh", "fields": "code,name"})
+    assert r.status_code == 200, r.text
+    assert "Ba Đình" in [f["properties"]["name"] for f in r.json()["features"]]
+    r = client.get("/api/v1/communes", params={"q": "cu mgar", "fields": "code,name"}).json()
+    assert [f["properties"]["name"] for f in r["features"]] == ["Cư M'gar"]
+    # a typo finds look-alikes only when nothing contains the query
+    typo = client.get("/api/v1/provinces", params={"name": "Nghe Ann"}).json()
+    assert [f["id"] for f in typo["features"]] == ["40"]
+    exact = client.get("/api/v1/provinces", params={"name": "HCM"}).json()
+    assert [f["id"] for f in exact["features"]] == ["79"]
+    assert client.get("/api/v1/provinces", params={"name": "a", "q": "b"}).status_code == 400
+
+
+def test_parse_query_rules():
+    assert parse_query(search_key("TP.HCM")) == ("hochiminh", None)
+    assert parse_query(search_key("Thành phố Huế")) == ("hue", "Thành phố")
+    assert parse_query(search_key("Xã Cư M'gar")) == ("cumgar", "Xã")
