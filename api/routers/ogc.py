@@ -17,10 +17,19 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from api.deps import LazyConnDep, StateDep, cached_response
+from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
 from api.errors import BadParameter
 from api.models import OgcFeatureCollection, UnitFeature
-from api.routers._common import GEOJSON, GeoJSONResponse, base_url, page_links
+from api.routers._common import (
+    GEOJSON,
+    AsOf,
+    GeoJSONResponse,
+    Period,
+    Year,
+    base_url,
+    page_links,
+    parse_list,
+)
 from api.routers._ogc_docs import (
     COLLECTIONS,
     CONFORMANCE,
@@ -31,7 +40,6 @@ from api.routers._ogc_docs import (
     JSON,
     MAX_ITEMS,
     OAS30,
-    QUERYABLES,
     SCHEMA,
     bbox_in_wgs84,
     collection_doc,
@@ -41,10 +49,20 @@ from api.routers._ogc_docs import (
     html_page,
     openapi_doc,
     parse_crs,
+    property_schemas,
     root_url,
 )
+from api.routers._ogc_query import sort_keys, unit_filter, valid_interval
 from geo.read import tiles
-from geo.read.features import FULL, UnitQuery, feature_collection, unit_page
+from geo.read.features import (
+    FULL,
+    UnitQuery,
+    feature_collection,
+    indicator_codes,
+    latest_period,
+    split_fields,
+    unit_page,
+)
 from geo.read.progress import DataState
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
@@ -207,30 +225,62 @@ async def collection(
 )
 async def queryables(
     request: Request,
+    db: LazyConnDep,
     state: StateDep,
     collection_id: Annotated[str, Path(alias="collectionId")],
     f: F = None,
 ):
-    """Properties usable as ``name=value`` filters on items (JSON Schema)."""
+    """Every property usable in ``filter`` and ``sortby`` (JSON Schema), figures and the
+    indicator values of the latest period included."""
+    return await _respond(
+        request, state, lambda: _property_schema(request, db, collection_id, "queryables"),
+        JSON if f == "json" else SCHEMA, f,
+    )  # fmt: skip
+
+
+@router.get(
+    "/collections/{collectionId}/schema",
+    response_class=Response,
+    responses=_SCHEMA_OR_HTML,
+    summary="Schema of the features (Part 5)",
+)
+async def schema(
+    request: Request,
+    db: LazyConnDep,
+    state: StateDep,
+    collection_id: Annotated[str, Path(alias="collectionId")],
+    f: F = None,
+):
+    """The properties a feature of the collection carries, with their types."""
+    return await _respond(
+        request, state, lambda: _property_schema(request, db, collection_id, "schema"),
+        JSON if f == "json" else SCHEMA, f,
+    )  # fmt: skip
+
+
+def _property_schema(request: Request, db: Any, collection_id: str, kind: str) -> bytes:
     meta = collection_or_404(collection_id)
-    names = [n for n in QUERYABLES if n != "province_code" or meta["level"] == "commune"]
-
-    def build() -> bytes:
-        return orjson.dumps(
-            {
-                "$schema": "https://json-schema.org/draft/2019-09/schema",
-                "$id": f"{root_url(request)}/collections/{collection_id}/queryables",
-                "type": "object",
-                "title": meta["title"],
-                "properties": {
-                    **{n: {"type": QUERYABLES[n][0], "title": QUERYABLES[n][1]} for n in names},
-                    "geometry": {"$ref": "https://geojson.org/schema/MultiPolygon.json"},
-                },
-                "additionalProperties": False,
-            }
-        )
-
-    return await _respond(request, state, build, SCHEMA, f)
+    conn = db.conn
+    codes = indicator_codes(conn, meta["level"])
+    period = latest_period(conn, meta["level"])
+    props = property_schemas(meta["level"], codes, period)
+    geometry: dict[str, Any] = {"format": "geometry-multipolygon"}
+    if kind == "schema":
+        geometry["x-ogc-role"] = "primary-geometry"
+        props = {"code": {**props["code"], "x-ogc-role": "id"}, **props}
+    doc: dict[str, Any] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{root_url(request)}/collections/{collection_id}/{kind}",
+        "type": "object",
+        "title": meta["title"],
+        "properties": {**props, "geometry": geometry},
+        "additionalProperties": kind == "schema",
+    }
+    if kind == "queryables":
+        # the draft's list form (an annotation to JSON Schema): GDAL ≤ 3.6's OAPIF driver
+        # reads only this to decide which -where terms it may send as a server filter
+        doc["queryables"] = [{"id": n, "type": p.get("type")} for n, p in props.items()]
+    return orjson.dumps(doc)
 
 
 @router.get(
@@ -252,8 +302,28 @@ async def items(
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs")] = None,
     crs: Annotated[str | None, Query(description="output CRS URI (see the collection)")] = None,
     datetime: Annotated[
-        str | None, Query(description="accepted; units have no time dimension")
+        str | None,
+        Query(
+            description="validity of the units: an instant or an interval a/b, ../b, a/..; "
+            "units are valid from their valid_from on (1 July 2025 for the current units)"
+        ),
     ] = None,
+    filter_: Annotated[
+        str | None, Query(alias="filter", description="CQL2 filter (Part 3), see queryables")
+    ] = None,
+    filter_lang: Annotated[
+        str | None, Query(alias="filter-lang", description="cql2-text (default) | cql2-json")
+    ] = None,
+    filter_crs: Annotated[
+        str | None, Query(alias="filter-crs", description="CRS of filter geometries (CRS84)")
+    ] = None,
+    sortby: Annotated[str | None, Query(description="+prop,-prop (ties: code ascending)")] = None,
+    properties: Annotated[
+        str | None, Query(description="comma-separated property names to return")
+    ] = None,
+    as_of: AsOf = None,
+    year: Year = None,
+    period: Period = None,
     code: Annotated[str | None, Query(max_length=5)] = None,
     name: Annotated[str | None, Query(max_length=200)] = None,
     kind: Annotated[str | None, Query(max_length=20)] = None,
@@ -279,19 +349,39 @@ async def items(
     )
     if province_code is not None and meta["level"] != "commune":
         raise BadParameter("province_code", "province_code filters the communes collection only")
-    day = state.default_as_of()
+    day = resolve_as_of(as_of, state)
+    valid_at = valid_interval(datetime)
+    filter_srid = parse_crs(filter_crs, "filter-crs")
+    flip = filter_srid in GEOGRAPHIC and filter_crs not in (None, CRS84)
+    level = meta["level"]
 
     def build() -> bytes:
         conn = db.conn
+        codes = indicator_codes(conn, level)
+        where = unit_filter(filter_, filter_lang, level, codes, filter_srid, flip)
+        sort = sort_keys(sortby, level, codes)
+        fields, inds = FULL[level], tuple(codes) if period else ()
+        if properties is not None:
+            fields, inds, unknown = split_fields(level, parse_list(properties) or (), codes)
+            if unknown:
+                raise BadParameter("properties", f"unknown properties: {', '.join(unknown)}")
+        uses_ind = bool(inds) or bool(where and where.indicators)
+        uses_ind = uses_ind or any(n.removesuffix("_rank") in codes for n, _ in sort)
         q = UnitQuery(
-            level=meta["level"],
+            level=level,
             as_of=day,
+            year=year,
             limit=limit,
             offset=offset,
             bbox=box,
             filters=filters,
-            fields=FULL[meta["level"]],
+            fields=fields,
+            indicators=inds,
+            period=period or (latest_period(conn, level) if uses_ind else None),
             crs=out_crs,
+            where=where,
+            sort=sort,
+            valid_at=valid_at,
         )
         page = unit_page(conn, q)
         features = page.features
