@@ -137,6 +137,12 @@ async def landing(request: Request, state: StateDep, f: F = None):
                         "title": "Collections",
                         "href": root + "/collections",
                     },
+                    {
+                        "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+                        "type": JSON,
+                        "title": "Tile matrix sets (OGC API – Tiles)",
+                        "href": root + "/tileMatrixSets",
+                    },
                 ],
             }
         )
