@@ -40,6 +40,7 @@ from api.routers._common import (
     parse_list,
     pick_band,
 )
+from api.routers._ogc_query import sort_keys
 from geo.read import queries
 from geo.read.features import (
     FULL,
@@ -73,6 +74,20 @@ class LayerParams:
     resolution: str | None = None
     limit: int | None = None
     offset: int = 0
+    sortby: str | None = None
+
+
+SortBy = Annotated[
+    str | None,
+    Query(
+        description="Sort keys: +prop,-prop (any property or indicator code; ties by code)",
+        openapi_examples={"5 highest": {"value": "-completion_pct"}},
+    ),
+]
+Properties = Annotated[
+    str | None,
+    Query(description="Same as fields (the OGC API name); give one of the two"),
+]
 
 
 async def layer_query(
@@ -90,13 +105,17 @@ async def layer_query(
         int, Query(ge=1, description="page size (default and cap 5000: all 3,321 fit)")
     ] = 5000,
     offset: Offset = 0,
+    sortby: SortBy = None,
+    properties: Properties = None,
 ) -> LayerParams:
     """The query parameters every collection route shares, declared once (a dependency,
     so OpenAPI and the strict unknown-parameter check still see each of them); async, so
     it costs no worker thread per request."""
+    if properties is not None and fields is not None:
+        raise BadParameter("properties", "give fields or properties, not both")
     return LayerParams(
-        None, status, q, bbox, as_of, year, period, fields, precision, zoom, resolution,
-        limit, offset,
+        None, status, q, bbox, as_of, year, period, fields or properties, precision, zoom,
+        resolution, limit, offset, sortby,
     )  # fmt: skip
 
 
@@ -127,6 +146,10 @@ def unit_query(
 ) -> UnitQuery:
     """A UnitQuery from request parameters (validated; bad ones raise 400/404)."""
     fixed, inds, period = resolve_fields(conn, level, parse_list(p.fields), p.period)
+    codes = indicator_codes(conn, level)
+    sort = sort_keys(p.sortby, level, codes)
+    if period is None and any(n.removesuffix("_rank") in codes for n, _ in sort):
+        period = latest_period(conn, level)
     q = UnitQuery(
         level=level,
         as_of=as_of,
@@ -143,6 +166,7 @@ def unit_query(
         fields=fixed,
         period=period,
         indicators=inds,
+        sort=sort,
     )
     return dataclasses.replace(q, **overrides) if overrides else q
 

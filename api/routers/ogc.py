@@ -273,7 +273,7 @@ def _property_schema(request: Request, db: Any, collection_id: str, kind: str) -
     geometry: dict[str, Any] = {"format": "geometry-multipolygon"}
     if kind == "schema":
         geometry["x-ogc-role"] = "primary-geometry"
-        props = {"code": {**props["code"], "x-ogc-role": "id"}, **props}
+        props["code"] = {**props["code"], "x-ogc-role": "id"}
     doc: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{root_url(request)}/collections/{collection_id}/{kind}",

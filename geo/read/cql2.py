@@ -192,7 +192,7 @@ class _SqlEvaluator(Evaluator):
         if geom.is_empty or not all(math.isfinite(v) for v in geom.bounds):
             raise FilterError("filter geometry is empty or has non-finite coordinates")
         if self.flip:
-            geom = shapely.ops.transform(lambda x, y: (y, x), geom)
+            geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
         if not geom.is_valid:
             reason = shapely.is_valid_reason(geom)
             raise FilterError(f"filter geometry is not valid: {reason}")
