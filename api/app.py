@@ -29,6 +29,7 @@ from api.routers import (
     indicators,
     maps,
     ogc,
+    ogc_schemas,
     ogc_tiles,
     provinces,
     rankings,
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router, prefix="/api/v1", dependencies=reads)
     app.include_router(imports.router, prefix="/api/v1", dependencies=strict)
     app.include_router(ogc.router, dependencies=reads)
+    app.include_router(ogc_schemas.router, dependencies=reads)
     app.include_router(ogc_tiles.router, dependencies=reads)
     app.include_router(tiles.router, dependencies=reads)
     docs.install(app)

@@ -1,11 +1,10 @@
-"""OGC API – Features (Part 1 Core, GeoJSON, OpenAPI 3.0; Part 2 CRS) at /ogc.
+"""OGC API – Features at /ogc: Part 1 (Core, GeoJSON, OpenAPI 3.0), Part 2 (CRS), Part 3
+(CQL2 ``filter``, see ``api/routers/_ogc_query.py``), ``sortby``, ``properties``.
 
-Why a standard next to /api/v1: analysts open the layers in QGIS/ArcGIS/GDAL without
-writing code. The same cached, one-statement layer builder serves both, so the OGC
-view costs nothing extra. Real clients shape the details: GDAL's OAPIF driver reads the
-collections, fetches ``items?limit=N`` and follows ``next`` links; unknown query
-parameters are a 400 (Part 1, /req/core/query-param-unknown); a ``limit`` over the cap is
-clamped, as Part 1 asks, not refused.
+Why a standard next to /api/v1: analysts open the layers in QGIS/ArcGIS/GDAL without code;
+the same cached, one-statement layer builder serves both. Real clients shape the details:
+GDAL's OAPIF driver follows ``next`` links and pushes ``-where`` as a filter; unknown
+parameters are a 400 (/req/core/query-param-unknown); a ``limit`` over the cap is clamped.
 """
 
 from __future__ import annotations
@@ -49,7 +48,6 @@ from api.routers._ogc_docs import (
     html_page,
     openapi_doc,
     parse_crs,
-    property_schemas,
     root_url,
 )
 from api.routers._ogc_query import sort_keys, unit_filter, valid_interval
@@ -221,72 +219,6 @@ async def collection(
         return orjson.dumps(collection_doc(request, collection_id, ext))
 
     return await _respond(request, state, build, JSON, f)
-
-
-@router.get(
-    "/collections/{collectionId}/queryables",
-    response_class=Response,
-    responses=_SCHEMA_OR_HTML,
-    summary="Queryable properties",
-)
-async def queryables(
-    request: Request,
-    db: LazyConnDep,
-    state: StateDep,
-    collection_id: Annotated[str, Path(alias="collectionId")],
-    f: F = None,
-):
-    """Every property usable in ``filter`` and ``sortby`` (JSON Schema), figures and the
-    indicator values of the latest period included."""
-    return await _respond(
-        request, state, lambda: _property_schema(request, db, collection_id, "queryables"),
-        JSON if f == "json" else SCHEMA, f,
-    )  # fmt: skip
-
-
-@router.get(
-    "/collections/{collectionId}/schema",
-    response_class=Response,
-    responses=_SCHEMA_OR_HTML,
-    summary="Schema of the features (Part 5)",
-)
-async def schema(
-    request: Request,
-    db: LazyConnDep,
-    state: StateDep,
-    collection_id: Annotated[str, Path(alias="collectionId")],
-    f: F = None,
-):
-    """The properties a feature of the collection carries, with their types."""
-    return await _respond(
-        request, state, lambda: _property_schema(request, db, collection_id, "schema"),
-        JSON if f == "json" else SCHEMA, f,
-    )  # fmt: skip
-
-
-def _property_schema(request: Request, db: Any, collection_id: str, kind: str) -> bytes:
-    meta = collection_or_404(collection_id)
-    conn = db.conn
-    codes = indicator_codes(conn, meta["level"])
-    period = latest_period(conn, meta["level"])
-    props = property_schemas(meta["level"], codes, period)
-    geometry: dict[str, Any] = {"format": "geometry-multipolygon"}
-    if kind == "schema":
-        geometry["x-ogc-role"] = "primary-geometry"
-        props["code"] = {**props["code"], "x-ogc-role": "id"}
-    doc: dict[str, Any] = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"{root_url(request)}/collections/{collection_id}/{kind}",
-        "type": "object",
-        "title": meta["title"],
-        "properties": {**props, "geometry": geometry},
-        "additionalProperties": kind == "schema",
-    }
-    if kind == "queryables":
-        # the draft's list form (an annotation to JSON Schema): GDAL ≤ 3.6's OAPIF driver
-        # reads only this to decide which -where terms it may send as a server filter
-        doc["queryables"] = [{"id": n, "type": p.get("type")} for n, p in props.items()]
-    return orjson.dumps(doc)
 
 
 @router.get(

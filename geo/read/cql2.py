@@ -67,6 +67,7 @@ class Expr:
     sql: str
     kind: str
     literal: bool = False
+    value: Any = None  # the Python value of a text literal (checked before it is cast)
 
 
 def parse_filter(raw: str, lang: str | None) -> ast.Node:
@@ -143,7 +144,7 @@ class _SqlEvaluator(Evaluator):
         name = f"cq{len(self.params)}"
         self.params[name] = value
         casts = {"integer": "float8", "number": "float8", "string": "text", "date": "date"}
-        return Expr(f"cast(:{name} as {casts.get(kind, 'text')})", kind, literal=True)
+        return Expr(f"cast(:{name} as {casts.get(kind, 'text')})", kind, True, value)
 
     # --- values -------------------------------------------------------------------------
     @handle(ast.Attribute)
@@ -169,9 +170,13 @@ class _SqlEvaluator(Evaluator):
 
     @handle(int, float)
     def number(self, node: float) -> Expr:
-        if not math.isfinite(node):
+        try:
+            value = float(node)
+        except OverflowError:
+            raise FilterError("a number in the filter is too large") from None
+        if not math.isfinite(value):
             raise FilterError("numbers in the filter must be finite")
-        return self.bind(float(node), "number")
+        return self.bind(value, "number")
 
     @handle(dt.date, dt.datetime)
     def date(self, node: dt.date) -> Expr:
@@ -191,6 +196,8 @@ class _SqlEvaluator(Evaluator):
             raise FilterError(f"filter geometry has over {MAX_VERTICES} vertices")
         if geom.is_empty or not all(math.isfinite(v) for v in geom.bounds):
             raise FilterError("filter geometry is empty or has non-finite coordinates")
+        if geom.geom_type == "GeometryCollection":
+            raise FilterError("geometry collections are not supported in the filter")
         if self.flip:
             geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
         if not geom.is_valid:
@@ -250,11 +257,14 @@ class _SqlEvaluator(Evaluator):
         raw = node.pattern  # not a sub-node in pygeofilter: a text or CASEI(text)
         if isinstance(raw, ast.Function) and raw.name == "lower" and len(raw.arguments) == 1:
             inner = self.evaluate(raw.arguments[0], False)
-            pattern = Expr(f"lower({inner.sql})", inner.kind, True)
+            pattern = Expr(f"lower({inner.sql})", inner.kind, True, inner.value)
         elif isinstance(raw, str):
             pattern = self.bind(raw, "string")
         else:
             raise FilterError("the LIKE pattern must be a text literal")
+        text = pattern.value if pattern.value is not None else ""
+        if isinstance(text, str) and (len(text) - len(text.rstrip("\\"))) % 2 == 1:
+            raise FilterError("the LIKE pattern ends with a lone escape character '\\'")
         if lhs.kind != "string" or pattern.kind != "string":
             raise FilterError("LIKE compares a text property with a text pattern")
         op = ("not " if node.not_ else "") + ("ilike" if node.nocase else "like")
@@ -298,14 +308,12 @@ def _same_kind(lhs: Expr, rhs: Expr, op: str) -> tuple[Expr, Expr]:
         if a.kind == "geometry" or a.kind == "condition":
             raise FilterError(f"{op} cannot compare a {a.kind}; use S_INTERSECTS etc.")
         if a.kind == "date" and b.kind == "string" and b.literal:
-            return (
-                (a, Expr(f"cast({b.sql} as date)", "date", True))
-                if a is lhs
-                else (
-                    Expr(f"cast({b.sql} as date)", "date", True),
-                    a,
-                )
-            )
+            try:
+                dt.date.fromisoformat(str(b.value))
+            except ValueError:
+                raise FilterError(f"'{b.value}' is not a date (YYYY-MM-DD)") from None
+            as_date = Expr(f"cast({b.sql} as date)", "date", True)
+            return (a, as_date) if a is lhs else (as_date, a)
     if lhs.kind == rhs.kind or (lhs.kind in NUMERIC and rhs.kind in NUMERIC):
         return lhs, rhs
     raise FilterError(f"{op} compares a {lhs.kind} with a {rhs.kind}")
