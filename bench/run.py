@@ -456,7 +456,8 @@ def main() -> int:
 def _only_report(rows: list[dict]) -> int:
     """The chosen rows alone, with the load average (the machine is shared)."""
     lines = [
-        "# iocmap vs tipg — OGC filter and sort rows (`python -m bench.run --only f,g`)",
+        "# iocmap vs tipg — chosen rows "
+        f"(`python -m bench.run --only {','.join(r['sc'].key for r in rows)}`)",
         "",
         f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
         "",
