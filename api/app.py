@@ -17,6 +17,7 @@ from api.auth import read_guard
 from api.cache import CacheFastPath, ResponseCache, StateCache
 from api.dbgate import DbGate
 from api.deps import state_reader, strict_query
+from api.head import HeadAsGet
 from api.instance import instance_dir
 from api.observability import Metrics, ObservabilityMiddleware, configure_logging
 from api.routers import (
@@ -28,6 +29,8 @@ from api.routers import (
     indicators,
     maps,
     ogc,
+    ogc_schemas,
+    ogc_tiles,
     provinces,
     rankings,
     search,
@@ -67,6 +70,7 @@ class IocmapAPI(FastAPI):
                 allow_headers=["Authorization", "If-None-Match", "Content-Type"],
                 expose_headers=["ETag", "X-Data-Version", "X-Data-As-Of", "X-Request-ID"],
             )
+        stack = HeadAsGet(stack)  # HEAD wherever GET is: same cache entry, no body
         stack = ParamGuard(stack)  # control characters, oversized values: before any cache
         stack = ObservabilityMiddleware(stack, metrics=self.state.metrics)
         return stack
@@ -124,6 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router, prefix="/api/v1", dependencies=reads)
     app.include_router(imports.router, prefix="/api/v1", dependencies=strict)
     app.include_router(ogc.router, dependencies=reads)
+    app.include_router(ogc_schemas.router, dependencies=reads)
+    app.include_router(ogc_tiles.router, dependencies=reads)
     app.include_router(tiles.router, dependencies=reads)
     docs.install(app)
     app.include_router(maps.router, dependencies=reads)

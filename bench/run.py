@@ -27,6 +27,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -41,6 +42,7 @@ RESULTS = Path(__file__).resolve().parent / "results.md"
 NORTH_Z6 = (6, 50, 28)  # the z=6 tile over Hà Nội and the northern provinces
 PROVINCE = "40"  # Nghệ An, 130 communes
 COMMUNE = "00004"  # Phường Ba Đình
+CQL2_FILTER = f"completion_pct > 50 AND province_code = '{PROVINCE}'"
 
 
 @dataclass
@@ -87,6 +89,22 @@ SCENARIOS = [
         "one commune by code",
         f"/api/v1/communes/{COMMUNE}",
         f"/collections/tipg.communes/items/{COMMUNE}",
+        target=3,
+    ),
+    # OGC API – Features Part 3 and sorting (issue 13): the same CQL2 text and sort keys
+    Scenario(
+        "f",
+        "CQL2 filter: completion_pct > 50 AND province_code = '40'",
+        "/ogc/collections/communes/items?limit=1000&filter=" + quote(CQL2_FILTER),
+        "/collections/tipg.communes/items?limit=1000&filter-lang=cql2-text&filter="
+        + quote(CQL2_FILTER),
+        target=3,
+    ),
+    Scenario(
+        "g",
+        "sorted page: sortby=-completion_pct,code, 100 communes",
+        "/ogc/collections/communes/items?limit=100&sortby=-completion_pct,code",
+        "/collections/tipg.communes/items?limit=100&sortby=-completion_pct,code",
         target=3,
     ),
 ]
@@ -304,6 +322,11 @@ def main() -> int:
         action="store_true",
         help="only iocmap against nginx static (no tipg); prints, writes nothing",
     )
+    ap.add_argument(
+        "--only",
+        help="comma-separated scenario keys (e.g. f,g): those rows against tipg only, "
+        "printed and written to bench/results_ogc.md (results.md untouched)",
+    )
     args = ap.parse_args()
 
     base_url = os.environ.get("IOCMAP_DATABASE_URL") or _local_url()
@@ -361,7 +384,8 @@ def main() -> int:
         time.sleep(1.2)
         rebuild_ms = min(timed_get(ours.base + SCENARIOS[1].ours)[0] for _ in range(1))
 
-        for sc in SCENARIOS:
+        chosen = [sc for sc in SCENARIOS if not args.only or sc.key in args.only.split(",")]
+        for sc in chosen:
             dur = max(3, int(sc.duration * duration_scale))
             # warm both (every worker: a few requests each)
             for _ in range(2 * args.workers):
@@ -383,6 +407,8 @@ def main() -> int:
                     "connections": conns,
                 }
             )
+        if args.only:
+            return _only_report(rows)
         # (b′) display-resolution sizes (ours only), gzip as a browser would get it
         sizes = {}
         for label, path in (
@@ -424,6 +450,32 @@ def main() -> int:
     print("\n" + report)
     RESULTS.write_text(report + "\n")
     print(f"written to {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+def _only_report(rows: list[dict]) -> int:
+    """The chosen rows alone, with the load average (the machine is shared)."""
+    lines = [
+        "# iocmap vs tipg — chosen rows "
+        f"(`python -m bench.run --only {','.join(r['sc'].key for r in rows)}`)",
+        "",
+        f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        "",
+        "| scenario | server | req/s | p50 ms | p99 ms | body | ratio |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        sc, o, t = row["sc"], row["ours"], row["tipg"]
+        ratio = o.rps / t.rps if t.rps else float("inf")
+        ok = "✅" if sc.target is None or ratio >= sc.target else "❌"
+        lines.append(f"| ({sc.key}) {sc.title} | tipg | {t.rps:,.1f} | {t.p50:.1f} | "
+                     f"{t.p99:.1f} | {fmt_bytes(row['tipg_bytes'])} | |")  # fmt: skip
+        body = fmt_bytes(row["ours_bytes"])
+        lines.append(f"| | **iocmap** | {o.rps:,.1f} | {o.p50:.1f} | {o.p99:.1f} | {body} | "
+                     f"{ratio:.1f}× (≥ {sc.target}× {ok}) |")  # fmt: skip
+    report = "\n".join(lines)
+    print("\n" + report)
+    (RESULTS.parent / "results_ogc.md").write_text(report + "\n")
     return 0
 
 

@@ -41,6 +41,7 @@ from api.routers._common import (
     pick_band,
 )
 from api.routers._out_crs import CRS_DESCRIPTION, content_crs, parse_output_crs
+from api.routers._ogc_query import sort_keys
 from geo.read import queries
 from geo.read.features import (
     FULL,
@@ -76,6 +77,20 @@ class LayerParams:
     offset: int = 0
     crs: str | None = None  # output CRS as given (``_out_crs.parse_output_crs``)
     name: str | None = None  # an alias of q: the same matcher (geo.read.search)
+    sortby: str | None = None
+
+
+SortBy = Annotated[
+    str | None,
+    Query(
+        description="Sort keys: +prop,-prop (any property or indicator code; ties by code)",
+        openapi_examples={"5 highest": {"value": "-completion_pct"}},
+    ),
+]
+Properties = Annotated[
+    str | None,
+    Query(description="Same as fields (the OGC API name); give one of the two"),
+]
 
 
 async def layer_query(
@@ -103,13 +118,17 @@ async def layer_query(
             "typos tolerated when nothing contains it (pg_trgm); like q",
         ),
     ] = None,
+    sortby: SortBy = None,
+    properties: Properties = None,
 ) -> LayerParams:
     """The query parameters every collection route shares, declared once (a dependency,
     so OpenAPI and the strict unknown-parameter check still see each of them); async, so
     it costs no worker thread per request."""
+    if properties is not None and fields is not None:
+        raise BadParameter("properties", "give fields or properties, not both")
     return LayerParams(
-        None, status, q, bbox, as_of, year, period, fields, precision, zoom, resolution,
-        limit, offset, crs, name,
+        None, status, q, bbox, as_of, year, period, fields or properties, precision, zoom,
+        resolution, limit, offset, crs, name, sortby,
     )  # fmt: skip
 
 
@@ -150,6 +169,10 @@ def unit_query(
 ) -> UnitQuery:
     """A UnitQuery from request parameters (validated; bad ones raise 400/404)."""
     fixed, inds, period = resolve_fields(conn, level, parse_list(p.fields), p.period)
+    codes = indicator_codes(conn, level)
+    sort = sort_keys(p.sortby, level, codes)
+    if period is None and any(n.removesuffix("_rank") in codes for n, _ in sort):
+        period = latest_period(conn, level)
     q = UnitQuery(
         level=level,
         as_of=as_of,
@@ -167,6 +190,7 @@ def unit_query(
         period=period,
         indicators=inds,
         crs=parse_output_crs(p.crs),
+        sort=sort,
     )
     return dataclasses.replace(q, **overrides) if overrides else q
 

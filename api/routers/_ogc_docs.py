@@ -32,6 +32,31 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    # Part 3 (filtering) and CQL2: what geo.read.cql2 translates, nothing more
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    # Part 5 (schemas) and the sorting / property-selection extensions
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas",
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
+    "http://www.opengis.net/spec/ogcapi-features-6/1.0/conf/properties",
+    # OGC API – Tiles (vector tiles of both collections, WebMercatorQuad)
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
 ]
 COLLECTIONS = {
     "provinces": {
@@ -58,6 +83,45 @@ LICENCE = "CC BY 4.0 (figures); geometry: see 'source' and 'geometry_quality'"
 MAX_ITEMS = 10000
 DEFAULT_ITEMS = 100
 HTML = "text/html"
+
+
+TITLES = {
+    "tasks_total": "Số nhiệm vụ (tasks)",
+    "tasks_completed": "Đã hoàn thành (completed, incl. late)",
+    "tasks_completed_late": "Hoàn thành trễ hạn (completed late)",
+    "tasks_on_time": "Đang thực hiện, trong hạn (on time)",
+    "tasks_overdue": "Quá hạn (overdue)",
+    "completion_pct": "Tỷ lệ hoàn thành % (completion)",
+    "population": "Dân số (population)",
+    "area_km2": "Diện tích km² (area)",
+    "groups_done": "Nhóm nhiệm vụ KH02 đã xong (task groups done)",
+    "communes": "Số xã (communes)",
+    "valid_from": "Hiệu lực từ (valid from)",
+}
+
+
+def property_schemas(level: str, indicator_codes: list[str], period: str | None) -> dict:
+    """JSON Schema of every served property (queryables and the Part 5 schema)."""
+    from geo.read.features import property_names, property_sql
+
+    out: dict[str, dict] = {}
+    for name in property_names(level, indicator_codes):
+        found = property_sql(name, level, indicator_codes)
+        if found is None:
+            continue
+        kind = found[1]
+        schema: dict[str, Any] = (
+            {"type": "string", "format": "date"} if kind == "date" else {"type": kind}
+        )
+        title = TITLES.get(name) or QUERYABLES.get(name, (None, None))[1]
+        if name in indicator_codes:
+            title = f"Chỉ số {name} ({period or 'latest period'})"
+        elif name.endswith("_rank") and name[:-5] in indicator_codes:
+            title = f"Thứ hạng {name[:-5]} (rank, {period or 'latest period'})"
+        if title:
+            schema["title"] = title
+        out[name] = schema
+    return out
 
 
 def root_url(request: Request) -> str:
@@ -130,6 +194,24 @@ def collection_doc(request: Request, cid: str, extent: list[float]) -> dict:
                 "type": SCHEMA,
                 "title": "Queryables",
                 "href": f"{root}/collections/{cid}/queryables",
+            },
+            {  # the draft's rel and plain JSON: what GDAL ≤ 3.6 follows to filter server-side
+                "rel": "queryables",
+                "type": JSON,
+                "title": "Queryables (application/json)",
+                "href": f"{root}/collections/{cid}/queryables?f=json",
+            },
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/schema",
+                "type": SCHEMA,
+                "title": "Schema of the features",
+                "href": f"{root}/collections/{cid}/schema",
+            },
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                "type": JSON,
+                "title": "Vector tiles",
+                "href": f"{root}/collections/{cid}/tiles",
             },
             {
                 "rel": "license",
@@ -211,6 +293,18 @@ def openapi_doc(request: Request) -> dict:
         param("bbox-crs", {"type": "string", "format": "uri", "enum": CRS_LIST}),
         param("crs", {"type": "string", "format": "uri", "enum": CRS_LIST}),
         param("datetime", {"type": "string"}),
+        param("filter", {"type": "string"}, desc="CQL2 filter (see the queryables)"),
+        param(
+            "filter-lang",
+            {"type": "string", "enum": ["cql2-text", "cql2-json", "cql-text"]},
+            desc="cql-text: the CQL2 text as GDAL < 3.7 names it",
+        ),
+        param("filter-crs", {"type": "string", "format": "uri", "enum": CRS_LIST}),
+        param("sortby", {"type": "string"}, desc="+prop,-prop"),
+        param("properties", {"type": "string"}, desc="comma-separated property names"),
+        param("as_of", {"type": "string", "format": "date"}),
+        param("year", {"type": "integer"}),
+        param("period", {"type": "string"}),
         *[param(n, {"type": "string"}) for n in QUERYABLES],
         param("f", {"type": "string", "enum": ["json", "geojson", "html"]}),
     ]

@@ -1,11 +1,10 @@
-"""OGC API – Features (Part 1 Core, GeoJSON, OpenAPI 3.0; Part 2 CRS) at /ogc.
+"""OGC API – Features at /ogc: Part 1 (Core, GeoJSON, OpenAPI 3.0), Part 2 (CRS), Part 3
+(CQL2 ``filter``, see ``api/routers/_ogc_query.py``), ``sortby``, ``properties``.
 
-Why a standard next to /api/v1: analysts open the layers in QGIS/ArcGIS/GDAL without
-writing code. The same cached, one-statement layer builder serves both, so the OGC
-view costs nothing extra. Real clients shape the details: GDAL's OAPIF driver reads the
-collections, fetches ``items?limit=N`` and follows ``next`` links; unknown query
-parameters are a 400 (Part 1, /req/core/query-param-unknown); a ``limit`` over the cap is
-clamped, as Part 1 asks, not refused.
+Why a standard next to /api/v1: analysts open the layers in QGIS/ArcGIS/GDAL without code;
+the same cached, one-statement layer builder serves both. Real clients shape the details:
+GDAL's OAPIF driver follows ``next`` links and pushes ``-where`` as a filter; unknown
+parameters are a 400 (/req/core/query-param-unknown); a ``limit`` over the cap is clamped.
 """
 
 from __future__ import annotations
@@ -17,10 +16,19 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from api.deps import LazyConnDep, StateDep, cached_response
+from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
 from api.errors import BadParameter
 from api.models import OgcFeatureCollection, UnitFeature
-from api.routers._common import GEOJSON, GeoJSONResponse, base_url, page_links
+from api.routers._common import (
+    GEOJSON,
+    AsOf,
+    GeoJSONResponse,
+    Period,
+    Year,
+    base_url,
+    page_links,
+    parse_list,
+)
 from api.routers._ogc_docs import (
     COLLECTIONS,
     CONFORMANCE,
@@ -31,7 +39,6 @@ from api.routers._ogc_docs import (
     JSON,
     MAX_ITEMS,
     OAS30,
-    QUERYABLES,
     SCHEMA,
     bbox_in_wgs84,
     collection_doc,
@@ -43,8 +50,17 @@ from api.routers._ogc_docs import (
     parse_crs,
     root_url,
 )
+from api.routers._ogc_query import sort_keys, unit_filter, valid_interval
 from geo.read import tiles
-from geo.read.features import FULL, UnitQuery, feature_collection, unit_page
+from geo.read.features import (
+    FULL,
+    UnitQuery,
+    feature_collection,
+    indicator_codes,
+    latest_period,
+    split_fields,
+    unit_page,
+)
 from geo.read.progress import DataState
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
@@ -118,6 +134,12 @@ async def landing(request: Request, state: StateDep, f: F = None):
                         "type": JSON,
                         "title": "Collections",
                         "href": root + "/collections",
+                    },
+                    {
+                        "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+                        "type": JSON,
+                        "title": "Tile matrix sets (OGC API – Tiles)",
+                        "href": root + "/tileMatrixSets",
                     },
                 ],
             }
@@ -200,40 +222,6 @@ async def collection(
 
 
 @router.get(
-    "/collections/{collectionId}/queryables",
-    response_class=Response,
-    responses=_SCHEMA_OR_HTML,
-    summary="Queryable properties",
-)
-async def queryables(
-    request: Request,
-    state: StateDep,
-    collection_id: Annotated[str, Path(alias="collectionId")],
-    f: F = None,
-):
-    """Properties usable as ``name=value`` filters on items (JSON Schema)."""
-    meta = collection_or_404(collection_id)
-    names = [n for n in QUERYABLES if n != "province_code" or meta["level"] == "commune"]
-
-    def build() -> bytes:
-        return orjson.dumps(
-            {
-                "$schema": "https://json-schema.org/draft/2019-09/schema",
-                "$id": f"{root_url(request)}/collections/{collection_id}/queryables",
-                "type": "object",
-                "title": meta["title"],
-                "properties": {
-                    **{n: {"type": QUERYABLES[n][0], "title": QUERYABLES[n][1]} for n in names},
-                    "geometry": {"$ref": "https://geojson.org/schema/MultiPolygon.json"},
-                },
-                "additionalProperties": False,
-            }
-        )
-
-    return await _respond(request, state, build, SCHEMA, f)
-
-
-@router.get(
     "/collections/{collectionId}/items",
     response_class=GeoJSONResponse,
     responses={200: {"model": OgcFeatureCollection, "description": "OK", "content": {HTML: {}}}},
@@ -252,8 +240,28 @@ async def items(
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs")] = None,
     crs: Annotated[str | None, Query(description="output CRS URI (see the collection)")] = None,
     datetime: Annotated[
-        str | None, Query(description="accepted; units have no time dimension")
+        str | None,
+        Query(
+            description="validity of the units: an instant or an interval a/b, ../b, a/..; "
+            "units are valid from their valid_from on (1 July 2025 for the current units)"
+        ),
     ] = None,
+    filter_: Annotated[
+        str | None, Query(alias="filter", description="CQL2 filter (Part 3), see queryables")
+    ] = None,
+    filter_lang: Annotated[
+        str | None, Query(alias="filter-lang", description="cql2-text (default) | cql2-json")
+    ] = None,
+    filter_crs: Annotated[
+        str | None, Query(alias="filter-crs", description="CRS of filter geometries (CRS84)")
+    ] = None,
+    sortby: Annotated[str | None, Query(description="+prop,-prop (ties: code ascending)")] = None,
+    properties: Annotated[
+        str | None, Query(description="comma-separated property names to return")
+    ] = None,
+    as_of: AsOf = None,
+    year: Year = None,
+    period: Period = None,
     code: Annotated[str | None, Query(max_length=5)] = None,
     name: Annotated[str | None, Query(max_length=200)] = None,
     kind: Annotated[str | None, Query(max_length=20)] = None,
@@ -279,19 +287,39 @@ async def items(
     )
     if province_code is not None and meta["level"] != "commune":
         raise BadParameter("province_code", "province_code filters the communes collection only")
-    day = state.default_as_of()
+    day = resolve_as_of(as_of, state)
+    valid_at = valid_interval(datetime)
+    filter_srid = parse_crs(filter_crs, "filter-crs")
+    flip = filter_srid in GEOGRAPHIC and filter_crs not in (None, CRS84)
+    level = meta["level"]
 
     def build() -> bytes:
         conn = db.conn
+        codes = indicator_codes(conn, level)
+        where = unit_filter(filter_, filter_lang, level, codes, filter_srid, flip)
+        sort = sort_keys(sortby, level, codes)
+        fields, inds = FULL[level], tuple(codes) if period else ()
+        if properties is not None:
+            fields, inds, unknown = split_fields(level, parse_list(properties) or (), codes)
+            if unknown:
+                raise BadParameter("properties", f"unknown properties: {', '.join(unknown)}")
+        uses_ind = bool(inds) or bool(where and where.indicators)
+        uses_ind = uses_ind or any(n.removesuffix("_rank") in codes for n, _ in sort)
         q = UnitQuery(
-            level=meta["level"],
+            level=level,
             as_of=day,
+            year=year,
             limit=limit,
             offset=offset,
             bbox=box,
             filters=filters,
-            fields=FULL[meta["level"]],
+            fields=fields,
+            indicators=inds,
+            period=period or (latest_period(conn, level) if uses_ind else None),
             crs=out_crs,
+            where=where,
+            sort=sort,
+            valid_at=valid_at,
         )
         page = unit_page(conn, q)
         features = page.features

@@ -13,12 +13,13 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Path, Request, Response
 
-from api.deps import LazyConnDep, StateDep, cached_response
+from api.deps import LazyConn, LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
 from api.routers._common import base_url, meta
 from geo.ingest.topology import DEFAULT_LEVELS
 from geo.read import tiles
 from geo.read.features import band_for_zoom
+from geo.read.progress import DataState
 from geo.read.tiles import FIELDS
 
 router = APIRouter(prefix="/tiles", tags=["vector tiles"])
@@ -49,9 +50,30 @@ async def tile(
     y: Annotated[int, Path(ge=0)],
 ):
     """Lean properties (code, name, figures); geometry from the simplified level for z."""
+    return await tile_response(request, db, state, layer, z, x, y)
+
+
+async def tile_response(
+    request: Request,
+    db: LazyConn,
+    state: DataState,
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    param: str = "x",
+    status: int = 400,
+) -> Response:
+    """One cached MVT of a layer: the /tiles route and OGC API – Tiles
+    (``api/routers/ogc_tiles.py``) both answer through it; ``param`` names the
+    out-of-grid parameter (``x`` here, ``tileRow`` there, where OGC asks for a 404)."""
     level = _layer_or_404(layer)
+    if z > MAX_ZOOM:
+        raise BadParameter("tileMatrix", f"zoom {z} is over the maximum of {MAX_ZOOM}", 404)
     if x >= 2**z or y >= 2**z:
-        raise BadParameter("x", f"tile {z}/{x}/{y} is outside the {2**z}×{2**z} grid at zoom {z}")
+        raise BadParameter(
+            param, f"tile {z}/{x}/{y} is outside the {2**z}×{2**z} grid at zoom {z}", status
+        )
     band = band_for_zoom(z, list(DEFAULT_LEVELS))
     day = state.default_as_of()
 

@@ -6,13 +6,20 @@ spends its time); Python only glues the per-feature pieces together with orjson,
 keeps the JSON compact, the property order stable and the choice of properties free
 (``fields``). Every value from the caller is a bound parameter; the only SQL composed here
 is chosen from the fixed fragments of ``PROPERTIES`` (names checked against it first).
+
+Why one module (over 400 lines): the property expressions, their types, the filter/sort
+plumbing and the one statement that uses them must change together — a property added
+here is at once servable, selectable (``fields``/``properties``), filterable (CQL2,
+``geo.read.cql2``) and sortable (``sortby``); split apart they drifted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection, text
@@ -88,6 +95,50 @@ FILTERABLE: dict[str, str] = {
     "province_code": "u.parent_code",
 }
 _STATUS_OF = {s: s for s in STATUSES}
+# JSON-Schema type of each property (queryables, the Part 5 schema, filter type checks).
+PROPERTY_TYPES: dict[str, str] = {
+    **{n: "string" for n in ("code", "name", "kind", "full_name", "geometry_quality",
+                              "province_code", "province_name", "area_source",
+                              "population_source", "source")},
+    **{n: "integer" for n in ("tasks_total", "tasks_completed", "tasks_completed_late",
+                               "tasks_on_time", "tasks_overdue", "communes",
+                               "communes_all_groups_done", "groups_done", "groups_total",
+                               "population")},
+    **{n: "number" for n in ("completion_pct", "area_km2", "label_lon", "label_lat")},
+    "valid_from": "date",
+    "source_attributes": "object",
+}  # fmt: skip
+_GROUP = re.compile(r"\b([crp])\.")
+_INDICATOR_CODE = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+
+@dataclass(frozen=True)
+class UnitFilter:
+    """A compiled filter (``geo.read.cql2``): a WHERE fragment over the aliases of
+    ``PROPERTIES`` plus ``iv`` (indicator values), its bound parameters, the joins it
+    needs (``c`` counts, ``r`` rollup, ``p`` parent, ``iv``) and the indicators it reads."""
+
+    sql: str
+    params: tuple[tuple[str, Any], ...]
+    groups: frozenset[str]
+    indicators: tuple[str, ...] = ()
+
+
+def property_sql(
+    name: str, level: str, indicator_codes: Iterable[str] = ()
+) -> tuple[str, str, frozenset[str]] | None:
+    """(SQL expression, JSON-Schema type, joins needed) of a filterable/sortable property
+    at ``level``, or None. Indicator codes come from our own ``indicator`` table and are
+    checked to be identifiers before they are written into the expression as literals."""
+    if name in PROPERTIES and level in PROPERTIES[name][1] and name != "source_attributes":
+        expr = PROPERTIES[name][0]
+        return expr, PROPERTY_TYPES[name], frozenset(_GROUP.findall(expr))
+    codes = set(indicator_codes)
+    code, rank = (name[:-5], True) if name.endswith("_rank") else (name, False)
+    if code in codes and _INDICATOR_CODE.fullmatch(code):
+        part, cast, kind = ("1", "int", "integer") if rank else ("0", "float8", "number")
+        return f"(iv.v -> '{code}' ->> {part})::{cast}", kind, frozenset({"iv"})
+    return None
 
 
 @dataclass(frozen=True)
@@ -118,6 +169,9 @@ class UnitQuery:
     filters: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     geometry: bool = True
     crs: int = 4326  # output CRS (EPSG code); 4326 = RFC 7946 lon/lat
+    where: UnitFilter | None = None  # a compiled CQL2 filter
+    sort: tuple[tuple[str, bool], ...] = ()  # (property, descending); ties by code
+    valid_at: tuple[dt.date | None, dt.date | None] | None = None  # OGC datetime interval
 
 
 @dataclass(frozen=True)
@@ -190,7 +244,7 @@ def _counts_sql(restrict: str) -> str:
     return unit_counts_sql(restrict)
 
 
-_ROLLUP_SQL = f"""
+_ROLLUP_TEMPLATE = f"""
 select u.parent_code as province_code,
        count(*) as communes,
        count(*) filter (where coalesce(k.groups_done, 0) >= {KH02_GROUPS}) as communes_all_done
@@ -203,12 +257,51 @@ left join (
     select unit_code, group_no, task_status(deadline, completed_at, cast(:as_of as date)) as s
     from task
     where program = 'KH02'
-      and unit_code in (select code from admin_unit where parent_code in (select code from page))
+      and unit_code in (select code from admin_unit where parent_code in ({{restrict}}))
   ) x
   group by unit_code
 ) k on k.unit_code = u.code
-where u.level = 'commune' and u.parent_code in (select code from page)
+where u.level = 'commune' and u.parent_code in ({{restrict}})
 group by u.parent_code"""
+
+
+def _rollup_sql(restrict: str) -> str:
+    """Plan 02 rollup of the provinces in ``restrict`` (a subquery of our own)."""
+    return _ROLLUP_TEMPLATE.format(restrict=restrict)
+
+
+def _ivals_sql(restrict: str) -> str:
+    return (
+        "select unit_code, jsonb_object_agg(indicator_code,"
+        " jsonb_build_array(value, rank)) as v from indicator_value"
+        f" where period = :period and unit_code in ({restrict})"
+        " group by unit_code"
+    )
+
+
+def _matched_ctes(q: UnitQuery, params: dict) -> tuple[list[str], set[str]]:
+    """The CTEs up to ``matched`` (and the joins computed over the whole level for it)."""
+    where = _where(q, params)
+    needs = _needs(q)
+    every = "select code from admin_unit where level = :level"
+    ctes: list[str] = []
+    joins: list[str] = []
+    if "c" in needs:
+        ctes.append(f"counts as ({_counts_sql(every)})")
+        joins.append("left join counts c on c.unit_code = u.code")
+    if "r" in needs:
+        ctes.append(f"rollup as ({_rollup_sql(every)})")
+        joins.append("left join rollup r on r.province_code = u.code")
+    if "iv" in needs:
+        ctes.append(f"ivals as ({_ivals_sql(every)})")
+        joins.append("left join ivals iv on iv.unit_code = u.code")
+    if "p" in needs:
+        joins.append("left join admin_unit p on p.code = u.parent_code")
+    keys = "".join(f", {expr} as k{i}" for i, (expr, _) in enumerate(_sort_keys(q)))
+    ctes.append(
+        f"matched as (select u.code{keys} from admin_unit u {' '.join(joins)} where {where})"
+    )
+    return ctes, needs
 
 
 def _where(q: UnitQuery, params: dict) -> str:
@@ -239,7 +332,42 @@ def _where(q: UnitQuery, params: dict) -> str:
     for i, (name, value) in enumerate(q.filters):
         clauses.append(f"{FILTERABLE[name]} = :flt{i}")
         params[f"flt{i}"] = value
+    if q.valid_at is not None:  # a unit is valid from valid_from on (no end recorded)
+        start, end = q.valid_at
+        if end is not None:
+            clauses.append("u.valid_from <= :valid_end")
+            params["valid_end"] = end
+        del start  # every served unit is still valid: any start overlaps [valid_from, ∞)
+    if q.where is not None:
+        clauses.append(f"coalesce({q.where.sql}, false)")
+        params.update(q.where.params)
     return " and ".join(clauses)
+
+
+def _sort_keys(q: UnitQuery) -> list[tuple[str, bool]]:
+    """(SQL expression, descending) of each sortby key (names were checked by the API)."""
+    keys = []
+    for name, desc in q.sort:
+        found = property_sql(name, q.level, _indicator_names(q))
+        if found is None:
+            raise ValueError(f"unknown sort property {name!r}")
+        keys.append((found[0], desc))
+    return keys
+
+
+def _indicator_names(q: UnitQuery) -> tuple[str, ...]:
+    used = q.where.indicators if q.where else ()
+    return (*used, *(n.removesuffix("_rank") for n, _ in q.sort))
+
+
+def _needs(q: UnitQuery) -> set[str]:
+    """Joins the matched set needs before paging (figures in the filter or the sort)."""
+    needs: set[str] = set(q.where.groups) if q.where else set()
+    for name, _ in q.sort:
+        found = property_sql(name, q.level, _indicator_names(q))
+        if found is not None:
+            needs |= found[2]
+    return needs
 
 
 def selected_properties(q: UnitQuery) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -250,7 +378,6 @@ def selected_properties(q: UnitQuery) -> tuple[tuple[str, ...], tuple[str, ...]]
 
 
 def _sql(q: UnitQuery, fixed: Sequence[str], indicators: Sequence[str], params: dict) -> str:
-    where = _where(q, params)
     province = q.level == "province"
     cols = [f'{PROPERTIES[name][0]} as "{name}"' for name in fixed]
     for i, code in enumerate(indicators):
@@ -264,34 +391,43 @@ def _sql(q: UnitQuery, fixed: Sequence[str], indicators: Sequence[str], params: 
     geom_src = output_geometry_sql(geom_src, q.precision, q.crs, params)
     if q.geometry:
         cols.append(f"ST_AsGeoJSON({geom_src}, :precision, 0) as geometry")
+    ctes, needs = _matched_ctes(q, params)
+    keys = _sort_keys(q)
+    order = ", ".join(
+        f"k{i} {'desc' if desc else 'asc'} nulls last" for i, (_, desc) in enumerate(keys)
+    )
+    page_cols = "code" + "".join(f", k{i}" for i in range(len(keys)))
+    by = f"{order}, code" if order else "code"
+    ctes.append(
+        f"page as (select {page_cols} from matched order by {by} limit :limit offset :offset)"
+    )
     joins = ["left join counts c on c.unit_code = u.code"]
-    ctes = [
-        f"matched as (select u.code from admin_unit u where {where})",
-        "page as (select code from matched order by code limit :limit offset :offset)",
-        f"counts as ({_counts_sql('select code from page')})",
-    ]
-    if province and any(n in ("communes", "communes_all_groups_done") for n in fixed):
-        ctes.append(f"rollup as ({_ROLLUP_SQL})")
+    if "c" not in needs:
+        ctes.append(f"counts as ({_counts_sql('select code from page')})")
+    wants_rollup = any(n in ("communes", "communes_all_groups_done") for n in fixed)
+    if province and wants_rollup:
+        if "r" not in needs:
+            ctes.append(f"rollup as ({_rollup_sql('select code from page')})")
         joins.append("left join rollup r on r.province_code = u.code")
     if not province and "province_name" in fixed:
         joins.append("left join admin_unit p on p.code = u.parent_code")
     if indicators:
-        ctes.append(
-            "ivals as (select unit_code, jsonb_object_agg(indicator_code,"
-            " jsonb_build_array(value, rank)) as v from indicator_value"
-            " where period = :period and unit_code in (select code from page)"
-            " group by unit_code)"
-        )
+        if "iv" not in needs:
+            ctes.append(f"ivals as ({_ivals_sql('select code from page')})")
         joins.append("left join ivals iv on iv.unit_code = u.code")
     if q.band and q.geometry:
         joins.append("left join unit_geometry_level l on l.unit_code = u.code and l.band = :band")
+    final = ", ".join(
+        [f"s.k{i} {'desc' if desc else 'asc'} nulls last" for i, (_, desc) in enumerate(keys)]
+        + ["u.code"]
+    )
     return f"""
 with {", ".join(ctes)}
 select (select count(*) from matched) as number_matched, u.code as id, {", ".join(cols)}
 from page s
 join admin_unit u on u.code = s.code
 {" ".join(joins)}
-order by u.code"""
+order by {final}"""
 
 
 def unit_page(conn: Connection, q: UnitQuery, keep_rows: bool = False) -> Page:
@@ -337,9 +473,9 @@ def unit_page(conn: Connection, q: UnitQuery, keep_rows: bool = False) -> Page:
         )
     if matched is None:  # an empty page still needs the count (offset past the end)
         params2 = dict(params)
-        where = _where(q, params2)
+        ctes, _ = _matched_ctes(q, params2)
         matched = conn.execute(
-            text(f"select count(*) from admin_unit u where {where}"), params2
+            text(f"with {', '.join(ctes)} select count(*) from matched"), params2
         ).scalar_one()
     return Page(b",".join(parts), int(matched), len(parts), rows if keep_rows else None)
 
