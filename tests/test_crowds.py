@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import http.client
 import os
 import socket
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -62,8 +64,8 @@ def _get(port: int, path: str, timeout: float) -> int:
         conn.close()
 
 
-@pytest.fixture()
-def server(engine, db_url: str, tmp_path: Path):
+@contextlib.contextmanager
+def _serve(db_url: str, tmp_path: Path, **env_extra: str) -> Iterator[subprocess.Popen]:
     """``iocmap serve`` with production settings (derived workers, 1 s version TTL)."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOCMAP_")}
@@ -71,6 +73,7 @@ def server(engine, db_url: str, tmp_path: Path):
         "IOCMAP_DATABASE_URL": db_url,
         "IOCMAP_VERSION_TTL": "1",
         "IOCMAP_LOG_LEVEL": "WARNING",
+        **env_extra,
     }
     log = (tmp_path / "serve.log").open("w")
     cli = [sys.executable, "-c", "from iocmap.cli import app; app()"]
@@ -82,6 +85,7 @@ def server(engine, db_url: str, tmp_path: Path):
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    proc.port = port  # type: ignore[attr-defined]
     deadline = time.monotonic() + 60
     while True:
         assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
@@ -92,14 +96,22 @@ def server(engine, db_url: str, tmp_path: Path):
             pass
         assert time.monotonic() < deadline, "iocmap serve did not start within 60 s"
         time.sleep(0.2)
-    yield port
-    proc.terminate()
     try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture()
+def server(engine, db_url: str, tmp_path: Path) -> Iterator[int]:
+    with _serve(db_url, tmp_path) as proc:
+        yield proc.port  # type: ignore[attr-defined]
 
 
 async def _client(
@@ -219,3 +231,98 @@ def test_200_connections_on_pages_and_summary_do_not_starve_healthz(server):
     assert samples and samples[-1][0] > CROWD_SECONDS, "the probe stopped early"
     # and the database side is fine too (no connection leaked or stuck)
     assert _get(port, "/readyz", 5) == 200
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident memory of the server and its worker processes."""
+    out = subprocess.run(
+        ["ps", "-o", "rss=", "--ppid", str(pid), "-p", str(pid)],
+        capture_output=True, text=True, check=False,
+    ).stdout  # fmt: skip
+    return sum(int(x) for x in out.split()) / 1024
+
+
+def _upload(port: int, path: str, name: str, body: bytes, token: str) -> tuple[int, bytes]:
+    boundary = "iocmap-hostile-boundary"
+    payload = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + body
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        conn.request(
+            "POST",
+            path,
+            body=payload,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+            },
+        )
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_hostile_uploads_leave_healthz_fast_memory_bounded_and_data_unchanged(
+    scratch, scratch_url: str, tmp_path: Path
+) -> None:
+    """Issue 12's acceptance, as an operator sees it: while every hostile sheet (and a zip
+    bomb sent as a boundary archive) is uploaded to a real server, ``/healthz`` answers
+    within 1 s, the server stays under 1 GB, each upload is a 4xx, and no stored byte
+    changes."""
+    from tests import hostile_files as hostile
+    from tests.import_fixtures import table_checksums
+
+    token = "crowds-hostile-admin-token"
+    legitimate = {"bogus_dimension"}  # a lying <dimension> reads normally: it imports
+    files = [
+        (name, build(tmp_path / name))
+        for case, (build, name) in hostile.CASES.items()
+        if case not in legitimate
+    ]
+    files.append(("xa.shz", hostile.zip_bomb(tmp_path / "xa.shz")))
+    uploads = [
+        (f"/api/v1/imports/{kind}", name, path)
+        for name, path in files
+        if name != "xa.shz"
+        for kind in ("tasks", "indicators")
+    ]
+    uploads.append(("/api/v1/imports/boundaries?level=commune", "xa.shz", files[-1][1]))
+    before = table_checksums(scratch)
+    with _serve(scratch_url, tmp_path, IOCMAP_ADMIN_TOKEN=token) as proc:
+        port = proc.port  # type: ignore[attr-defined]
+        peak = [_rss_mb(proc.pid)]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.1):
+                peak.append(_rss_mb(proc.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        prober = _probe(port, 600)
+        t0 = time.monotonic()
+        outcomes = {}
+        for route, name, path in uploads:
+            status, body = _upload(port, route, name, path.read_bytes(), token)
+            outcomes[(route, name)] = status
+            assert 400 <= status < 500, (route, name, status, body[:300])
+        elapsed = time.monotonic() - t0
+        time.sleep(AFTER_SECONDS)
+        prober.terminate()
+        out, _ = prober.communicate(timeout=10)
+        done.set()
+        sampler.join(5)
+    samples = [(float(t), lat) for t, lat in (line.split() for line in out.splitlines())]
+    assert len(samples) >= max(5, elapsed / 0.4), "the probe hardly ran"
+    slow = [(round(t, 1), lat) for t, lat in samples if lat == "inf" or float(lat) > HEALTHZ_LIMIT]
+    assert not slow, f"/healthz over {HEALTHZ_LIMIT} s during hostile uploads at {slow[:10]}"
+    assert max(peak) < 1024, f"server memory peaked at {max(peak):.0f} MB"
+    assert len(outcomes) == len(uploads)
+    assert table_checksums(scratch) == before
