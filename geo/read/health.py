@@ -38,7 +38,8 @@ select u.code, u.name, u.kind, u.level, rep.last_at,
 from admin_unit u
 left join (
   select {owner} as code, max(i.at) as last_at
-  from import_run_unit r join import_run i on i.id = r.import_run_id
+  from import_run_unit r
+  join import_run i on i.id = r.import_run_id and i.kind in ('tasks', 'indicators')
   join admin_unit x on x.code = r.unit_code
   group by 1
 ) rep on rep.code = u.code
@@ -74,7 +75,8 @@ select a.code, a.name, a.kind, 'agency' as level, rep.last_at,
 from agency a
 left join (
   select r.unit_code as code, max(i.at) as last_at
-  from import_run_unit r join import_run i on i.id = r.import_run_id
+  from import_run_unit r
+  join import_run i on i.id = r.import_run_id and i.kind in ('tasks', 'indicators')
   group by 1
 ) rep on rep.code = a.code
 left join (
