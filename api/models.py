@@ -13,6 +13,11 @@ tests (and schemathesis' schema conformance check) fail. GeoJSON geometry is des
 its type and a free coordinate array, on purpose: validating every coordinate of 3,321
 communes against a JSON schema would make the schema check cost seconds per response;
 geometry validity is tested in PostGIS instead.
+
+Why one module (over 400 lines): it is a list of declarations with no logic, the whole
+response contract in one place, and the bodies share their pieces (``DatedMeta``, ``Link``,
+``LevelTasks``, ``DataHealth``, ``TargetResult`` appear in several); split by resource, each
+file would import most of the others.
 """
 
 from __future__ import annotations
