@@ -207,5 +207,12 @@ def record_demo_reports(conn: Connection, codes: list[str]) -> int:
             text("insert into import_run_unit (import_run_id, unit_code) values (:r, :u)"),
             {"r": run, "u": code},
         )
+        conn.execute(  # a province's sheet covers its communes
+            text(
+                "insert into import_run_unit (import_run_id, unit_code)"
+                " select :r, code from admin_unit where parent_code = :u"
+            ),
+            {"r": run, "u": code},
+        )
         n += 1
     return n

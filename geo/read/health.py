@@ -28,9 +28,14 @@ _COMPLETE = " and ".join(f"t.{f} is not null" for f in REPORT_FIELDS)
 
 
 def _unit_sql(level: str) -> str:
+    """One level's rows; with :code the aggregates read only that unit's rows (a panel
+    asks for one unit, and must not pay for 3,321)."""
     owner = "case when x.level = 'commune' then x.parent_code else x.code end"
+    mine = "(x.code = cast(:code as text) or x.parent_code = cast(:code as text))"
     if level == "commune":
         owner = "x.code"
+        mine = "x.code = cast(:code as text)"
+    only = f"(cast(:code as text) is null or {mine})"
     return f"""
 select u.code, u.name, u.kind, u.level, rep.last_at,
        coalesce(tk.tasks, 0) as tasks, coalesce(tk.complete, 0) as complete,
@@ -41,11 +46,13 @@ left join (
   from import_run_unit r
   join import_run i on i.id = r.import_run_id and i.kind in ('tasks', 'indicators')
   join admin_unit x on x.code = r.unit_code
+  where {only}
   group by 1
 ) rep on rep.code = u.code
 left join (
   select {owner} as code, count(*) as tasks, count(*) filter (where {_COMPLETE}) as complete
   from task t join admin_unit x on x.code = t.unit_code
+  where {only}
   group by 1
 ) tk on tk.code = u.code
 left join (
@@ -61,7 +68,7 @@ left join (
   ) li
   left join indicator_value v
     on v.indicator_code = li.code and v.unit_code = w.code and v.period = li.period
-  where w.level = :level
+  where w.level = :level and (cast(:code as text) is null or w.code = cast(:code as text))
   group by w.code
 ) mi on mi.code = u.code
 where u.level = :level and (cast(:code as text) is null or u.code = cast(:code as text))
