@@ -51,7 +51,7 @@ async def summary(
         conn = db.conn
         provinces = national_summary(conn, day, slice_year)
         central = central_summary(agency_kpis(conn, day, slice_year))
-        reported = last_report_dates(conn, day)
+        reported = last_report_dates(conn)
         body = {
             "data_as_of": state.reporting_date.isoformat() if state.reporting_date else None,
             "as_of": day.isoformat(),

@@ -157,6 +157,16 @@ def sort_health(rows: list[dict], sort: str) -> list[dict]:
     return sorted(ordered, key=value, reverse=desc)
 
 
-def last_report_dates(conn: Connection, as_of: dt.date) -> dict[str, str | None]:
-    """Province code → date of its last report (the summary's per-province ``data_as_of``)."""
-    return {r["code"]: r["last_report_date"] for r in data_health(conn, "province", as_of, 0)}
+def last_report_dates(conn: Connection) -> dict[str, str]:
+    """Province code → day (Asia/Ho_Chi_Minh) of its last report, its communes' included:
+    the summary's per-province ``data_as_of`` (only the dates, not the whole health)."""
+    rows = conn.execute(
+        text(
+            """select coalesce(x.parent_code, x.code) as code, max(i.at) as last_at
+               from import_run_unit r
+               join import_run i on i.id = r.import_run_id and i.kind in ('tasks', 'indicators')
+               join admin_unit x on x.code = r.unit_code
+               group by 1"""
+        )
+    )
+    return {r.code: r.last_at.astimezone(VN_TZ).date().isoformat() for r in rows}
