@@ -21,7 +21,9 @@ from api.head import HeadAsGet
 from api.instance import instance_dir
 from api.observability import Metrics, ObservabilityMiddleware, configure_logging
 from api.routers import (
+    agencies,
     communes,
+    datahealth,
     docs,
     downloads,
     health,
@@ -35,6 +37,7 @@ from api.routers import (
     rankings,
     search,
     summary,
+    targets,
     tiles,
     units,
 )
@@ -125,6 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(provinces.router, prefix="/api/v1", dependencies=reads)
     app.include_router(summary.router, prefix="/api/v1", dependencies=reads)
     for module in (communes, units, indicators, rankings, search, downloads):
+        app.include_router(module.router, prefix="/api/v1", dependencies=reads)
+    for module in (agencies, datahealth, targets):
         app.include_router(module.router, prefix="/api/v1", dependencies=reads)
     app.include_router(imports.router, prefix="/api/v1", dependencies=strict)
     app.include_router(ogc.router, dependencies=reads)

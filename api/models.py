@@ -14,9 +14,10 @@ its type and a free coordinate array, on purpose: validating every coordinate of
 communes against a JSON schema would make the schema check cost seconds per response;
 geometry validity is tested in PostGIS instead.
 
-Why one module past 400 lines: it is the API's whole response contract, read (and
-reviewed) side by side; the models share ``_Body``/``DataMeta`` and split by route would
-scatter one document over many files.
+Why one module (over 400 lines): it is a list of declarations with no logic, the whole
+response contract in one place, and the bodies share their pieces (``DatedMeta``, ``Link``,
+``LevelTasks``, ``DataHealth``, ``TargetResult`` appear in several); split by resource, each
+file would import most of the others.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Status = Literal["completed", "completed_late", "on_time", "overdue"]
 Level = Literal["province", "commune"]
+HolderLevel = Literal["province", "commune", "agency"]
+TargetState = Literal["met", "not_met", "at_risk", "no_data"]
 
 
 class _Body(BaseModel):
@@ -107,6 +110,132 @@ class ProvinceKpi(_Body):
     completion_pct: float | None
     communes: int
     communes_all_groups_done: int
+    data_as_of: dt.date | None = Field(
+        None, description="day of the province's last report (last import naming it)"
+    )
+
+
+class LevelTasks(_Body):
+    """One level's task figures (the central level, or central + provinces)."""
+
+    tasks_total: int
+    tasks_completed: int = Field(description="on time or late")
+    tasks_completed_late: int
+    tasks_in_progress: int
+    tasks_on_time: int
+    tasks_overdue: int
+    completion_pct: float | None
+
+
+class CentralTasks(LevelTasks):
+    """The central level: tasks held by ministries and central bodies."""
+
+    agencies: int
+
+
+class AgencyKpi(LevelTasks):
+    """One ministry or central body's task figures."""
+
+    code: str
+    name: str
+    name_en: str
+    kind: str
+
+
+class AgencyList(DatedMeta):
+    """Every agency's figures, most overdue first, and the central level's totals."""
+
+    year: int
+    central: CentralTasks
+    agencies: list[AgencyKpi]
+
+
+class DataHealth(_Body):
+    """A unit's data health ("đúng, đủ, sạch, sống"): reporting, completeness, values."""
+
+    code: str
+    name: str
+    kind: str
+    level: HolderLevel
+    last_report_at: dt.datetime | None = Field(description="last import naming the unit (UTC)")
+    last_report_date: dt.date | None = Field(description="that day in Asia/Ho_Chi_Minh")
+    days_since_report: int | None = Field(description="to the as-of date; null: never")
+    stale: bool = Field(description="no report within stale_days")
+    tasks: int
+    tasks_complete: int = Field(description="tasks with every field a report must give")
+    complete_pct: float | None
+    indicators_expected: int
+    values_missing: list[str] = Field(description="indicators without a latest-period value")
+
+
+class DataHealthList(DatedMeta):
+    """One page of units' data health."""
+
+    level: HolderLevel
+    stale_days: int
+    sort: str
+    numberMatched: int
+    numberReturned: int
+    stale_count: int
+    units: list[DataHealth]
+    links: list[Link]
+
+
+class AgencyDetail(DatedMeta):
+    """One agency: identity, its task figures (all years), data health, links."""
+
+    code: str
+    name: str
+    name_en: str
+    kind: str
+    figures: LevelTasks
+    data_health: DataHealth | None
+    links: list[Link]
+
+
+class TargetResult(_Body):
+    """A target and its evaluation on the as-of date."""
+
+    id: int
+    unit_code: str
+    unit_name: str
+    subject: str
+    kind: Literal["rank_max", "value_min", "completion_min", "all_green"]
+    threshold: float | None
+    due: dt.date
+    label: str | None
+    state: TargetState
+    period: str | None = Field(description="indicator period evaluated (latest on as_of)")
+    current: float | None = Field(description="rank, value, completion % or share green %")
+    previous: float | None = Field(description="the same in the period before")
+    detail: str
+
+
+class TargetList(DatedMeta):
+    """Targets and their evaluation."""
+
+    numberMatched: int
+    counts: dict[str, int]
+    targets: list[TargetResult]
+
+
+class Phase2Province(_Body):
+    """Plan 02 phase 2 for one province: indicators green and the share green."""
+
+    code: str
+    name: str
+    green: int
+    total: int
+    share_green: float | None
+    indicators: list[dict[str, Any]]
+
+
+class Phase2(DatedMeta):
+    """Plan 02 phase-2 greening per province (the national system's view)."""
+
+    period: str | None
+    indicators: list[dict[str, Any]]
+    provinces: list[Phase2Province]
 
 
 class Summary(DatedMeta):
@@ -123,6 +252,8 @@ class Summary(DatedMeta):
     completion_pct: float | None
     plan02: Plan02Rollup
     provinces: list[ProvinceKpi]
+    central: CentralTasks | None = Field(None, description="ministries and central bodies")
+    total: LevelTasks | None = Field(None, description="central level and provinces together")
 
 
 # ---------------------------------------------------------------- GeoJSON layers
@@ -195,10 +326,13 @@ class UnitProperties(BaseModel):
 
 
 class UnitDetailProperties(UnitProperties):
-    """Every property of one unit, its province (communes) and its indicators."""
+    """Every property of one unit, its province (communes), its indicators, its data
+    health and (provinces) its targets."""
 
     province: UnitRef | None = None
     indicators: list[UnitIndicator]
+    data_health: DataHealth | None = None
+    targets: list[TargetResult] | None = None
 
 
 class UnitFeature(BaseModel):
@@ -255,7 +389,7 @@ class UnitIdentity(_Body):
     code: str
     name: str
     kind: str
-    level: Level
+    level: HolderLevel
     full_name: str
 
 

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     )
     max_limit: int = 5000
     wall_refresh_seconds: int = 60
+    stale_report_days: int = Field(
+        default=7,
+        ge=0,
+        le=365,
+        description="a unit that has not reported (imported a sheet) for more days than this"
+        " is listed as stale by /api/v1/data-health and on the wall",
+    )
     log_level: str = "INFO"
     read_requires_token: bool = Field(
         default=False, description="reading the API and maps needs a token of any role"

@@ -90,6 +90,23 @@ class UnitGeometryLevel(Base):
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False)
 
 
+class Agency(Base):
+    """A ministry or central body: holds tasks like a unit, has no territory or geometry.
+
+    Codes are the letter abbreviations the bodies use in their document numbers
+    (``BKHCN`` as in 1709/BKHCN-CĐSQG), ASCII with Đ → D; see ``geo/agencies.py``."""
+
+    __tablename__ = "agency"
+    __table_args__ = (CheckConstraint("code ~ '^[A-Z]{2,16}$'", name="agency_code_letters"),)
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)  # Bộ | Cơ quan ngang bộ | Cơ quan thuộc Chính phủ
+    name_key: Mapped[str] = mapped_column(Text)
+    sort_order: Mapped[int] = mapped_column(SmallInteger)
+
+
 class Task(Base):
     """A Resolution 57 / Plan 02 task held by one unit; status is derived, never stored."""
 
@@ -97,10 +114,12 @@ class Task(Base):
     __table_args__ = (
         Index("task_unit_idx", "unit_code"),
         Index("task_program_year_idx", "program", "year"),
+        Index("task_agency_idx", "agency_code"),
         CheckConstraint(
             "completed_at is null or start_date is null or completed_at >= start_date",
             name="task_completed_after_start",
         ),
+        CheckConstraint("(unit_code is null) <> (agency_code is null)", name="task_holder"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -110,7 +129,8 @@ class Task(Base):
     phase: Mapped[int | None] = mapped_column(SmallInteger)
     year: Mapped[int] = mapped_column(SmallInteger)  # the year the deadline falls in
     title: Mapped[str] = mapped_column(Text)
-    unit_code: Mapped[str] = mapped_column(String(5), ForeignKey("admin_unit.code"))
+    unit_code: Mapped[str | None] = mapped_column(String(5), ForeignKey("admin_unit.code"))
+    agency_code: Mapped[str | None] = mapped_column(String(16), ForeignKey("agency.code"))
     lead_agency: Mapped[str | None] = mapped_column(Text)
     start_date: Mapped[dt.date | None] = mapped_column(Date)
     deadline: Mapped[dt.date] = mapped_column(Date)
@@ -144,7 +164,7 @@ class ApiToken(Base):
     __table_args__ = (
         CheckConstraint("role in ('viewer', 'editor', 'admin')", name="api_token_role"),
         CheckConstraint(
-            "scope_level is null or scope_level in ('province', 'commune')",
+            "scope_level is null or scope_level in ('province', 'commune', 'agency')",
             name="api_token_scope_level",
         ),
     )
@@ -155,7 +175,7 @@ class ApiToken(Base):
     token_prefix: Mapped[str] = mapped_column(Text)
     role: Mapped[str] = mapped_column(Text)
     scope_level: Mapped[str | None] = mapped_column(Text)
-    scope_code: Mapped[str | None] = mapped_column(String(5))
+    scope_code: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -174,6 +194,8 @@ class Indicator(Base):
     unit: Mapped[str] = mapped_column(Text)  # points | %
     higher_is_better: Mapped[bool] = mapped_column(Boolean, default=True)
     level: Mapped[str] = mapped_column(Text)  # province | commune | both
+    programme: Mapped[str | None] = mapped_column(Text)  # KH02-2: a Plan 02 phase-2 indicator
+    green_at: Mapped[float | None] = mapped_column(Float)  # the value that turns it green
 
 
 class IndicatorValue(Base):
@@ -213,7 +235,9 @@ class ImportRun(Base):
 
     __tablename__ = "import_run"
     __table_args__ = (
-        CheckConstraint("kind in ('boundaries', 'tasks', 'indicators')", name="import_run_kind"),
+        CheckConstraint(
+            "kind in ('boundaries', 'tasks', 'indicators', 'targets')", name="import_run_kind"
+        ),
         Index("import_run_kind_at_idx", "kind", "at"),
         Index("import_run_at_idx", "at", "id"),  # the listing, newest first (0006)
         CheckConstraint(
@@ -237,3 +261,43 @@ class ImportRun(Base):
     dry_run: Mapped[bool] = mapped_column(Boolean, server_default=false())
     outcome: Mapped[str | None] = mapped_column(Text)
     version_before: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ImportRunUnit(Base):
+    """Which units (or agencies) one committed import named: a unit's "last report"."""
+
+    __tablename__ = "import_run_unit"
+    __table_args__ = (Index("import_run_unit_code_idx", "unit_code"),)
+
+    import_run_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("import_run.id"), primary_key=True
+    )
+    unit_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class Target(Base):
+    """A unit's published target, evaluated for an as-of date (``geo/read/targets.py``).
+
+    ``subject`` is an indicator code (rank_max, value_min), a programme (completion_min:
+    NQ57 | KH02) or an indicator programme (all_green: KH02-2)."""
+
+    __tablename__ = "target"
+    __table_args__ = (
+        UniqueConstraint("unit_code", "subject", "kind"),
+        CheckConstraint(
+            "kind in ('rank_max', 'value_min', 'completion_min', 'all_green')", name="target_kind"
+        ),
+        CheckConstraint("(kind = 'all_green') = (threshold is null)", name="target_threshold"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(5), ForeignKey("admin_unit.code"))
+    subject: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    due: Mapped[dt.date] = mapped_column(Date)
+    label: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

@@ -5,7 +5,8 @@ hash buys nothing, while a fast lookup by hash keeps every write request cheap. 
 plain token is shown once, at creation.
 
 Roles: ``viewer`` (read, when reading is configured to need a token), ``editor`` (writes
-tasks of its scope: a province's own tasks and its communes' tasks, or one commune's),
+tasks of its scope: a province's own tasks and its communes' tasks, one commune's, or one
+agency's — a ministry or central body, ``agency:BKHCN``),
 ``admin`` (central steering committee: everything, incl. boundaries and indicators).
 """
 
@@ -34,7 +35,7 @@ class Principal:
     token_id: int | None  # None for the bootstrap admin token from the environment
     name: str
     role: str
-    scope_level: str | None  # province | commune | None (national)
+    scope_level: str | None  # province | commune | agency | None (national)
     scope_code: str | None
 
     @property
@@ -48,7 +49,7 @@ class Principal:
             return []
         if self.role != "editor" or not self.scope_code:
             return codes
-        if self.scope_level == "commune":
+        if self.scope_level in ("commune", "agency"):
             return [c for c in codes if c != self.scope_code]
         allowed = set(
             conn.execute(
@@ -67,12 +68,18 @@ def hash_token(token: str) -> str:
 
 
 def parse_scope(scope: str | None) -> tuple[str | None, str | None]:
-    """``province:96`` / ``commune:31078`` / None (national) → (level, code)."""
+    """``province:96`` / ``commune:31078`` / ``agency:BKHCN`` / None (national) → (level,
+    code)."""
     if not scope:
         return None, None
+    agency = re.fullmatch(r"agency:([A-Za-z]{2,16})", scope.strip())
+    if agency:
+        return "agency", agency.group(1).upper()
     m = re.fullmatch(r"(province|commune):(\d+)", scope.strip())
     if not m:
-        raise TokenError(f"scope must look like province:96 or commune:31078, got {scope!r}")
+        raise TokenError(
+            f"scope must look like province:96, commune:31078 or agency:BKHCN, got {scope!r}"
+        )
     level, code = m.groups()
     code = code.zfill(2 if level == "province" else 5)
     if (level == "province" and len(code) != 2) or (level == "commune" and len(code) != 5):
@@ -86,13 +93,15 @@ def create_token(conn: Connection, name: str, role: str, scope: str | None) -> t
         raise TokenError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     level, code = parse_scope(scope)
     if role == "editor" and not code:
-        raise TokenError("an editor token needs a scope (province:NN or commune:NNNNN)")
-    if (
-        code
-        and not conn.execute(
-            text("select 1 from admin_unit where code = :c and level = :l"), {"c": code, "l": level}
-        ).first()
-    ):
+        raise TokenError(
+            "an editor token needs a scope (province:NN, commune:NNNNN or agency:CODE)"
+        )
+    known = (
+        "select 1 from agency where code = :c and :l = 'agency'"
+        if level == "agency"
+        else "select 1 from admin_unit where code = :c and level = :l"
+    )
+    if code and not conn.execute(text(known), {"c": code, "l": level}).first():
         raise TokenError(f"unknown {level} code {code} in scope")
     plain = PREFIX + secrets.token_urlsafe(32)
     token_id = conn.execute(

@@ -1,4 +1,5 @@
-"""``iocmap import boundaries|tasks|indicators``: run an import, show progress and the report.
+"""``iocmap import boundaries|tasks|indicators|targets``: run an import, show progress and
+the report.
 
 Thin on purpose: the work is in geo/ingest/ (boundaries.py, and the sheet skeleton
 ``sheet_import.py`` that tasks.py and indicators.py plug into); this module turns flags into
@@ -269,4 +270,26 @@ def indicators(
         import_indicators, path, as_json, period=period, actor=actor, sheet_name=sheet,
         encoding=encoding, legacy_codes=legacy_codes, dry_run=dry_run,
         skip_invalid=skip_invalid, lock_timeout_s=lock_wait,
+    )  # fmt: skip
+
+
+@import_app.command("targets")
+def targets(
+    path: Path = typer.Argument(
+        ..., exists=True, help="CSV or XLSX target sheet (unit, subject, kind, threshold, due)"
+    ),
+    actor: str = typer.Option(None, "--actor", help="who to record (default: cli:<login>)"),
+    sheet: str = Sheet,
+    encoding: str = Encoding,
+    dry_run: bool = DryRun,
+    skip_invalid: bool = SkipInvalid,
+    lock_wait: float = LockWait,
+    as_json: bool = AsJson,
+) -> None:
+    """Upsert units' targets by (unit, subject, kind)."""
+    from geo.ingest.targets import import_targets
+
+    _run_sheet(
+        import_targets, path, as_json, actor=actor, sheet_name=sheet, encoding=encoding,
+        dry_run=dry_run, skip_invalid=skip_invalid, lock_timeout_s=lock_wait,
     )  # fmt: skip

@@ -19,7 +19,9 @@ def _engine():
 def create(
     name: str = typer.Option(..., help="who holds it, e.g. 'so-khcn-ca-mau'"),
     role: str = typer.Option("editor", help="viewer | editor | admin"),
-    scope: str = typer.Option(None, help="province:96 or commune:31078 (editors need one)"),
+    scope: str = typer.Option(
+        None, help="province:96, commune:31078 or agency:BKHCN (editors need one)"
+    ),
 ) -> None:
     """Create a token and print it once (only its hash is stored)."""
     from geo.tokens import TokenError, create_token

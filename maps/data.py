@@ -105,10 +105,15 @@ def layer(
     )
     features, names, values = [], {}, {}
     approximate = False
+    days: dict[str, int | None] = {}
+    if measure.code == "days_since_report":  # data health, not a unit property
+        from geo.read.health import data_health
+
+        days = {r["code"]: r["days_since_report"] for r in data_health(conn, level, as_of, 0)}
     for f in fc["features"]:
         p = f["properties"]
         code = p["code"]
-        v = _value(p, measure)
+        v = _value(p, measure) if not days else days.get(code)
         names[code] = p["full_name"]
         values[code] = v
         approximate = approximate or p.get("geometry_quality") == "approximate"

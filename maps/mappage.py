@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
+from functools import partial
 from urllib.parse import urlencode
 
 from maps import theme
@@ -54,6 +55,8 @@ class MapPage:
     link_province: str = "/p/{code}"  # {code} is replaced
     linked_provinces: list[str] | None = None  # export: provinces with a page (None: all)
     refine_path: str | None = None  # API path + "…&zoom=" for geometry that fits the zoom
+    agencies: list[dict] = field(default_factory=list)  # national page: the central level
+    central: dict = field(default_factory=dict)
 
 
 def _query(page: MapPage, level: str, lang: str | None = None) -> str:
@@ -145,6 +148,7 @@ def render_map_page(page: MapPage) -> str:
         measures=page.measures,
         hatch_defs=HATCH_DEFS,
         basis=basis_text(s, page.basis_year, page.as_of),
+        vn=partial(theme.fmt_number, lang=page.lang),
     )
     config = {
         "kind": "map",
@@ -227,10 +231,11 @@ def assemble(
 ) -> MapPage:
     """Read what a page shows from the database (raises PageParamError for bad input)."""
     from geo.read import queries
-    from geo.read.progress import national_summary, province_kpis
+    from geo.read.progress import agency_kpis, central_summary, national_summary, province_kpis
     from maps import data, measures
 
     level = "commune" if province_code else "province"
+    agencies: list[dict] = []
     defs = queries.indicators(conn)
     code = measure_code or measures.DEFAULT_MEASURE
     measure = measures.find(code, level, defs)
@@ -281,6 +286,7 @@ def assemble(
         )
         band = "z6"
         refine = "/provinces?precision=5&zoom="
+        agencies = agency_kpis(conn, as_of, basis_year)
     refine = refine.replace("?", f"?year={basis_year}&", 1)
     if as_of_given:
         refine = refine.replace("?", f"?as_of={as_of.isoformat()}&", 1)
@@ -303,4 +309,6 @@ def assemble(
         basis_year=basis_year,
         as_of_given=as_of_given,
         refine_path=refine,
+        agencies=agencies,
+        central=central_summary(agencies) if agencies else {},
     )

@@ -67,6 +67,16 @@ TASK_MEASURES: tuple[Measure, ...] = (
         method="natural_breaks",
     ),
     Measure(
+        "days_since_report",
+        "Số ngày từ lần báo cáo cuối",
+        "Days since last report",
+        "",
+        0,
+        ("province", "commune"),
+        higher_is_better=False,
+        method="natural_breaks",
+    ),
+    Measure(
         "all_groups_pct",
         "Tỷ lệ xã hoàn thành đủ 16 nhóm KH02",
         "Share of communes with all 16 Plan 02 groups done",

@@ -42,8 +42,11 @@ INSET_LABELS = {  # label point (lon, lat) of each archipelago in the inset
 # Provinces by region, from their official code ranges (north: 01–37, Hà Nội … Ninh Bình;
 # centre with the Central Highlands: 38–68, Thanh Hóa … Lâm Đồng; south: 75–96).
 REGION_CODES = {"north": ("01", "37"), "central": ("38", "68"), "south": ("69", "99")}
-DEFAULT_PLAYLIST = ("national", "regions", "overdue", "service_index", "dti")
-BASE_VIEWS = ("national", "north", "central", "south", "regions", "overdue")
+# ministries: agencies by overdue tasks; reporting: units silent past IOCMAP_STALE_REPORT_DAYS
+# (map: days since the last report); targets: met / not met / at risk
+WHOLE_VIEWS = ("ministries", "reporting", "targets")
+DEFAULT_PLAYLIST = ("national", "regions", "overdue", "service_index", "dti", *WHOLE_VIEWS)
+BASE_VIEWS = ("national", "north", "central", "south", "regions", "overdue", *WHOLE_VIEWS)
 OVERDUE_PROVINCES = 3
 # The side column, top to bottom: a layout, not a fixed set of boxes. Each name is a card
 # in templates/wall_cards.html (server-rendered first frame) and ioc-wall.js (refresh);
@@ -86,6 +89,11 @@ class WallPage:
     api: str | None = "/api/v1"
     approximate: bool = True
     extra: dict = field(default_factory=dict)
+    agencies: list[dict] = field(default_factory=list)  # agency_kpis, most overdue first
+    central: dict = field(default_factory=dict)  # the central level's block of the summary
+    health: list[dict] = field(default_factory=list)  # provinces' data health, stalest first
+    stale_days: int = 7
+    targets: list[dict] = field(default_factory=list)
 
 
 def expand_playlist(views: list[str], indicator_codes: list[str]) -> list[str]:
@@ -182,8 +190,22 @@ def render_wall(page: WallPage) -> str:
                 display_unit(m.unit, s),
                 m.higher_is_better,
             )
+    if "reporting" in page.playlist:
+        days = [h["days_since_report"] for h in page.health]
+        add_measure("days_since", s["days_since"], "", days, "natural_breaks", 0, s["days"], False)
     views: list[dict[str, object]] = []
     for v in page.playlist:
+        if v in WHOLE_VIEWS:
+            views.append(
+                {
+                    "id": v,
+                    "kind": v,
+                    "measure": "days_since" if v == "reporting" else "completion",
+                    "bounds": REGIONS["national"],
+                    "label": s[f"view_{v}"],
+                }
+            )
+            continue
         if v in REGIONS:
             views.append(
                 {
@@ -247,6 +269,7 @@ def render_wall(page: WallPage) -> str:
         hatch_defs=HATCH_DEFS,
         basis=basis_text(s, page.year, page.as_of),
         provinces_n=s["provinces_n"].format(n=len(summ["provinces"])),
+        central=page.central,
         kpi_tasks=s["kpi_tasks"].format(year=page.year),
     )
     config = {
@@ -275,6 +298,10 @@ def render_wall(page: WallPage) -> str:
             "icons": theme.STATUS_ICONS,
         },
         "strings": s,
+        "agencies": page.agencies,
+        "health": page.health,
+        "staleDays": page.stale_days,
+        "targets": page.targets,
         **page.extra,
     }
     root = figure_of(fmap)
@@ -308,13 +335,15 @@ def assemble_wall(
     dwell_seconds: float,
     force: bool = False,
     query: dict[str, str] | None = None,
+    stale_days: int = 7,
 ) -> WallPage:
     """Read the wall's first frame from the database (raises PlaylistError).
 
     Every figure uses one basis — programme tasks due in ``year``, status on ``as_of`` —
     the same question ``/api/v1/summary?year=&as_of=`` answers."""
-    from geo.read import queries
-    from geo.read.progress import national_summary, province_kpis
+    from geo.read import health, queries
+    from geo.read import targets as read_targets
+    from geo.read.progress import agency_kpis, central_summary, national_summary, province_kpis
     from maps import data
 
     defs = queries.indicators(conn)
@@ -339,7 +368,16 @@ def assemble_wall(
             if periods:
                 ind_periods[code] = periods[-1]
                 ind_values[code] = queries.indicator_value_map(conn, code, periods[-1], "province")
+    agencies = agency_kpis(conn, as_of, year)
+    reporting = health.sort_health(
+        health.data_health(conn, "province", as_of, stale_days), "-days_since"
+    )
     return WallPage(
+        agencies=agencies,
+        central=central_summary(agencies),
+        health=reporting,
+        stale_days=stale_days,
+        targets=read_targets.targets(conn, as_of),
         as_of=as_of,
         data_as_of=data_as_of,
         year=year,

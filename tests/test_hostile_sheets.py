@@ -221,6 +221,8 @@ def test_a_busy_lock_is_a_quick_409_naming_the_import_that_holds_it(api, scratch
 
 
 def test_every_import_records_its_actor(api, scratch, tmp_path):
+    # the demo's own reporting record (one run per unit) comes before this test's imports
+    demo = rows(scratch, "select coalesce(max(id), 0) as n from import_run")[0].n
     tasks = write_xlsx(tmp_path / "nv.xlsx", HEADER, [["ACT-1", "Ai", "96", None, "31/12/2025"]])
     assert api.post("/api/v1/imports/tasks", files=upload(tasks), headers=AUTH).status_code == 200
     values = write_csv(
@@ -231,7 +233,11 @@ def test_every_import_records_its_actor(api, scratch, tmp_path):
     r = api.post("/api/v1/imports/indicators", files=upload(values, "text/csv"), headers=AUTH)
     assert r.status_code == 200, r.text
     import_tasks(scratch, tasks, actor="cli:someone")  # no changes: recorded all the same
-    got = rows(scratch, "select kind, file, actor, created, updated from import_run order by id")
+    got = rows(
+        scratch,
+        "select kind, file, actor, created, updated from import_run where id > :n order by id",
+        n=demo,
+    )
     assert [tuple(g) for g in got] == [
         ("tasks", "nv.xlsx", "token:admin", 1, 0),
         ("indicators", "chi_so.csv", "token:admin", 1, 0),
@@ -242,7 +248,9 @@ def test_every_import_records_its_actor(api, scratch, tmp_path):
     import_tasks(scratch, tasks, dry_run=True)
     with pytest.raises(InjectedFailure):
         import_tasks(scratch, tasks, hook="staged")
-    got = rows(scratch, "select outcome, dry_run, version from import_run order by id")
+    got = rows(
+        scratch, "select outcome, dry_run, version from import_run where id > :n order by id", n=demo
+    )
     assert [tuple(g)[:2] for g in got] == [
         ("imported", False),
         ("imported", False),

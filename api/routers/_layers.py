@@ -43,6 +43,8 @@ from api.routers._common import (
 from api.routers._out_crs import CRS_DESCRIPTION, content_crs, parse_output_crs
 from api.routers._ogc_query import sort_keys
 from geo.read import queries
+from geo.read import health, queries
+from geo.read import targets as read_targets
 from geo.read.features import (
     FULL,
     UnitQuery,
@@ -270,6 +272,12 @@ async def detail(
         if level == "commune":
             props["province"] = {"code": props["province_code"], "name": props["province_name"]}
         props["indicators"] = queries.unit_indicators(conn, code, period)
+        stale_days = request.app.state.settings.stale_report_days
+        props["data_health"] = next(
+            iter(health.data_health(conn, level, day, stale_days, code)), None
+        )
+        if level == "province":
+            props["targets"] = read_targets.targets(conn, day, code)
         root = base_url(request) + "/api/v1"
         feature["links"] = [
             {"rel": "self", "type": GEOJSON, "href": f"{root}/{PLURAL[level]}/{code}"},

@@ -1,4 +1,4 @@
-"""``POST /api/v1/imports/{boundaries|tasks|indicators}``: the CLI's imports over HTTP.
+"""``POST /api/v1/imports/{boundaries|tasks|indicators|targets}``: the CLI's imports over HTTP.
 
 Why the same functions and the same report: a provincial office uploading a sheet must get
 exactly what ``iocmap import`` prints (counts, and every problem with file, row and
@@ -11,9 +11,9 @@ stored. Waiting for another import of the same kind is bounded
 (``IOCMAP_IMPORT_LOCK_TIMEOUT_S``); the 409 names the import that holds the lock.
 
 Who may write (see api/auth.py and geo/tokens.py): boundaries and indicators need an
-admin token; task sheets an editor token scoped to the province/commune of every row (or
-an admin). The kind is checked before the upload is read, and a scoped editor's units
-before any validation problem is reported (a 403, not a report on other units' rows).
+admin token; task and target sheets an editor token scoped to the province/commune/agency
+of every row (or an admin). The kind is checked before the upload is read, and a scoped
+editor's units before any validation problem is reported (a 403, not a report on other units' rows).
 ``IOCMAP_ADMIN_TOKEN`` is a bootstrap admin; others come from ``iocmap token create``.
 Without any token the server is read-only.
 """
@@ -44,6 +44,7 @@ from geo.ingest.boundaries import import_boundaries
 from geo.ingest.indicators import import_indicators
 from geo.ingest.sheet_import import ImportOptions
 from geo.ingest.sheets import SheetLimits
+from geo.ingest.targets import import_targets
 from geo.ingest.tasks import import_tasks
 from geo.read.imports import MAX_LIMIT as MAX_RUNS
 from geo.read.imports import import_runs
@@ -55,10 +56,13 @@ CHUNK = 1 << 20
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
 
 
+SCOPED = ("tasks", "targets")  # an editor writes these for the units of its scope
+
+
 def import_principal(request: Request, kind: str) -> Principal:
     """Who writes: boundaries and indicators need an admin token; task sheets an editor
     or admin token (a scoped editor is then checked per unit inside the transaction)."""
-    return require_writer(request) if kind == "tasks" else require_admin(request)
+    return require_writer(request) if kind in SCOPED else require_admin(request)
 
 
 def scope_check(who: Principal):
@@ -158,7 +162,7 @@ Text = Annotated[str | None, Query(max_length=200)]
     },
 )
 async def post_import(
-    kind: Literal["boundaries", "tasks", "indicators"],
+    kind: Literal["boundaries", "tasks", "indicators", "targets"],
     request: Request,
     level: Annotated[
         Literal["province", "commune"] | None, Query(description="boundaries: which level")
@@ -208,7 +212,7 @@ async def post_import(
             token_id=who.token_id,
             lock_timeout_s=float(settings.import_lock_timeout_s),
             limits=SheetLimits(max_bytes=cap),
-            authorize=scope_check(who) if kind == "tasks" else None,
+            authorize=scope_check(who) if kind in SCOPED else None,
         )
         engine = write_engine(request)
         if kind == "boundaries":
@@ -223,6 +227,8 @@ async def post_import(
             )  # fmt: skip
         elif kind == "tasks":
             report = await run_in_threadpool(import_tasks, engine, path, options)
+        elif kind == "targets":
+            report = await run_in_threadpool(import_targets, engine, path, options)
         else:
             report = await run_in_threadpool(import_indicators, engine, path, options)
     finally:

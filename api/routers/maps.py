@@ -218,6 +218,7 @@ async def wall(
                 dwell_seconds=dwell,
                 force=force,
                 query=query,
+                stale_days=request.app.state.settings.stale_report_days,
             )
         except PlaylistError as exc:
             raise BadParameter("views", str(exc)) from exc

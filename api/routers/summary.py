@@ -10,7 +10,14 @@ from fastapi import APIRouter, Query, Request
 
 from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
 from api.models import Summary, ok
-from geo.read.progress import national_summary, province_kpis
+from geo.read.health import last_report_dates
+from geo.read.progress import (
+    agency_kpis,
+    central_summary,
+    combined_total,
+    national_summary,
+    province_kpis,
+)
 
 router = APIRouter(tags=["summary"])
 
@@ -34,18 +41,28 @@ async def summary(
 ):
     """The provinces' programme tasks due in ``year`` (default: the reporting year, so the
     headline matches the published 2025 figures), the Plan 02 commune rollup, and each
-    province's figures for the same slice."""
+    province's figures for the same slice (with its ``data_as_of``: the day of its last
+    report). ``central`` is the same slice of the ministries' and central bodies' tasks,
+    ``total`` both levels together; the top-level figures stay the provinces'."""
     day = resolve_as_of(as_of, state)
     slice_year = year or (state.reporting_date or day).year
 
     def build() -> bytes:
         conn = db.conn
+        provinces = national_summary(conn, day, slice_year)
+        central = central_summary(agency_kpis(conn, day, slice_year))
+        reported = last_report_dates(conn)
         body = {
             "data_as_of": state.reporting_date.isoformat() if state.reporting_date else None,
             "as_of": day.isoformat(),
             "data_version": state.version,
-            **national_summary(conn, day, slice_year),
-            "provinces": province_kpis(conn, day, slice_year),
+            **provinces,
+            "provinces": [
+                {**p, "data_as_of": reported.get(p["code"])}
+                for p in province_kpis(conn, day, slice_year)
+            ],
+            "central": central,
+            "total": combined_total(provinces, central),
         }
         return orjson.dumps(body)
 

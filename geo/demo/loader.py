@@ -18,6 +18,7 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Engine, text
 
+from geo.demo import central
 from geo.demo import figures as demo_figures
 from geo.ingest import coverage, store
 from geo.ingest.topology import DEFAULT_LEVELS, coverage_levels, dissolved_levels
@@ -133,14 +134,20 @@ def load_demo(engine: Engine, use_cache: bool = True) -> dict[str, int]:
     figures = demo_figures.generate(
         units[units.level == "commune"].rename(columns={"parent_code": "province_code"})
     )
+    provinces = sorted(units.code[units.level == "province"])
+    tasks = pd.concat([figures.tasks, central.agency_tasks()], ignore_index=True)
     with engine.begin() as conn:
         store.clear_all(conn)
         n_units = store.insert_units(conn, units, levels)
         conn.execute(
             text("update admin_unit set area_source = 'official' where area_km2 is not null")
         )
-        n_tasks = store.insert_tasks(conn, figures.tasks, actor="demo", source="iocmap demo")
-        n_values = store.insert_indicators(conn, figures.indicators, figures.indicator_values)
+        central.load_central(conn, provinces)
+        n_tasks = store.insert_tasks(conn, tasks, actor="demo", source="iocmap demo")
+        n_values = store.insert_indicators(
+            conn, figures.indicators, central.pin_dak_lak(figures.indicator_values)
+        )
+        central.load_central_after(conn, provinces)
         version = store.bump_version(conn, figures.reporting_date, SOURCE)
     return {"units": n_units, "tasks": n_tasks, "indicator_values": n_values, "version": version}
 

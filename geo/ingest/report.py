@@ -33,11 +33,11 @@ from sqlalchemy.exc import DBAPIError
 
 from geo.errors import ImportBusy
 
-Kind = Literal["boundaries", "tasks", "indicators"]
+Kind = Literal["boundaries", "tasks", "indicators", "targets"]
 Status = Literal["imported", "no_changes", "dry_run", "rejected"]
 # pg_advisory_xact_lock(namespace, kind): 57 = Resolution 57, one key per import kind.
 LOCK_NAMESPACE = 57
-LOCK_KEYS: dict[str, int] = {"boundaries": 1, "tasks": 2, "indicators": 3}
+LOCK_KEYS: dict[str, int] = {"boundaries": 1, "tasks": 2, "indicators": 3, "targets": 4}
 DEFAULT_LOCK_WAIT_S = 10.0  # how long an import waits for another of its kind (then 409)
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 # Called at each named point of an import ("staged": rows written, "swapped": data changed,
@@ -92,6 +92,9 @@ class ImportReport:
     version: int | None = None  # data version after the import (None: not bumped)
     rejects_file: str | None = None
     seconds: float = 0.0
+    # units (or agencies) the committed sheet reported for: data health's "last report";
+    # recorded in import_run_unit, not part of the JSON body
+    units_reported: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -138,6 +141,7 @@ class ImportReport:
     def to_dict(self) -> dict:
         """JSON-ready (the API's response body)."""
         d = asdict(self)
+        d.pop("units_reported")
         d["changed"] = self.changed
         d["rejected_count"] = self.rejected_count
         d["summary"] = self.summary()
@@ -280,14 +284,15 @@ def record_run(
     token_id: int | None,
     version_before: int | None = None,
 ) -> None:
-    """The audit row of one import (a committed one's is the transaction's last write)."""
+    """The audit row of one import (a committed one's is the transaction's last write),
+    with the units a committed one reported for (data health's "last report")."""
     outcome = run_outcome(report)
-    conn.execute(
+    run_id = conn.execute(
         text(
             "insert into import_run (kind, file, actor, token_id, created, updated, unchanged,"
             " rejected, version, dry_run, outcome, version_before) values (:kind, :file,"
             " :actor, :token_id, :created, :updated, :unchanged, :rejected, :version,"
-            " :dry_run, :outcome, :version_before)"
+            " :dry_run, :outcome, :version_before) returning id"
         ),
         {
             "kind": kind,
@@ -303,7 +308,15 @@ def record_run(
             "outcome": outcome,
             "version_before": version_before,
         },
-    )
+    ).scalar_one()
+    if report.units_reported and outcome in ("imported", "no_changes"):
+        conn.execute(
+            text(
+                "insert into import_run_unit (import_run_id, unit_code)"
+                " select :r, u from unnest(cast(:units as text[])) as u"
+            ),
+            {"r": run_id, "units": sorted(set(report.units_reported))},
+        )
 
 
 def finish(report: ImportReport) -> ImportReport:
@@ -330,6 +343,8 @@ def checksums(conn: Connection) -> dict[str, tuple[int, str]]:
         ("task", "id"),
         ("task_event", "id"),
         ("indicator_value", "id"),
+        ("agency", "code"),
+        ("target", "id"),
         ("data_state", "id"),
     ):
         row = conn.execute(

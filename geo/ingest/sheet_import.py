@@ -166,6 +166,7 @@ def run_sheet_import(
         good = [it for it in items if it.row_no not in bad_rows]
         progress("write", 2, 3)
         spec.stage(conn, good, report)
+        report.units_reported = sorted(spec.units_touched(good))
         fail_point("staged", options.hook)
         changed = spec.write(conn, report)
         fail_point("swapped", options.hook)

@@ -42,6 +42,7 @@ TASK_COLUMNS = (
     "year",
     "title",
     "unit_code",
+    "agency_code",
     "lead_agency",
     "start_date",
     "deadline",
@@ -147,6 +148,8 @@ def insert_tasks(
     """Insert tasks and write their history: a ``create`` event at the
     start date and an ``update`` event at the completion date, so the demo has history."""
     tasks = tasks.astype({c: "Int64" for c in ("group_no", "phase", "year")})
+    if "agency_code" not in tasks:
+        tasks = tasks.assign(agency_code=None)  # a unit's tasks
 
     def rows():
         for rec in tasks.itertuples(index=False):
@@ -209,6 +212,8 @@ def clear_all(conn: Connection) -> None:
     for table in (
         "task_event",
         "task",
+        "agency",
+        "target",
         "indicator_value",
         "indicator",
         "unit_geometry_level",

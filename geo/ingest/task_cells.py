@@ -44,6 +44,8 @@ ALIASES: dict[str, list[str]] = {
     ],
     "unit_code": [
         "Mã đơn vị",
+        "Mã bộ, ngành",
+        "Mã cơ quan",
         "Mã xã",
         "Mã phường",
         "Mã xã/phường",

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from geo.agencies import is_agency_code
 from geo.errors import BadInput
 from geo.ingest.report import ImportReport, default_actor
 from geo.ingest.resolve import UnitResolver
@@ -35,8 +36,8 @@ from geo.ingest.sheets import (
 from geo.ingest.task_cells import ALIASES, parse_group, parse_program, parse_status
 from geo.text import normalise_name
 
-FIELDS = ("program", "group_no", "phase", "year", "title", "unit_code", "lead_agency",
-          "start_date", "deadline", "completed_at")  # fmt: skip
+FIELDS = ("program", "group_no", "phase", "year", "title", "unit_code", "agency_code",
+          "lead_agency", "start_date", "deadline", "completed_at")  # fmt: skip
 REQUIRED_NEW = ("title", "unit_code", "deadline")
 KH02_GROUPS = 16
 
@@ -63,6 +64,7 @@ class TaskSheet(SheetSpec):
     def __init__(self) -> None:
         self.cols: dict[str, str] = {}
         self.resolver: UnitResolver | None = None
+        self.agencies: set[str] = set()
         self.existing: dict[str, dict] = {}
         self.plans: dict[int, Plan] = {}
         self.plan_notes: list[str] = []
@@ -80,13 +82,15 @@ class TaskSheet(SheetSpec):
 
     def load(self, conn: Connection, resolver: UnitResolver, options: ImportOptions) -> None:
         self.resolver = resolver
+        self.agencies = set(conn.execute(text("select code from agency")).scalars())
 
     def parse(self, sheet: Sheet, report: ImportReport) -> list[SheetItem]:
         assert self.resolver is not None, "load() runs before parse()"
         rows = [Row(n, cells=cells) for n, cells in sheet.rows]
         for row in rows:
             _parse_row(row, self.cols)
-            _resolve_unit(row, self.cols, self.resolver)
+            if not _resolve_agency(row, self.cols, self.agencies):
+                _resolve_unit(row, self.cols, self.resolver)
             report.notes.extend(f"row {row.row_no}: {note}" for note in row.notes)
         return list(rows)
 
@@ -110,13 +114,15 @@ class TaskSheet(SheetSpec):
 
     def units_touched(self, items: list[SheetItem]) -> set[str]:
         rows = [r for r in items if isinstance(r, Row)]
-        touched = {r.values.get("unit_code") for r in rows}
-        touched |= {p.record.get("unit_code") for p in self.plans.values() if p.record}
-        touched |= {
-            self.existing[r.values["external_id"]]["unit_code"]
-            for r in rows
-            if r.values.get("external_id") in self.existing
-        }
+        touched: set[str | None] = set()
+        for holder in ("unit_code", "agency_code"):  # an agency's code is its "unit" here
+            touched |= {r.values.get(holder) for r in rows}
+            touched |= {p.record.get(holder) for p in self.plans.values() if p.record}
+            touched |= {
+                self.existing[r.values["external_id"]][holder]
+                for r in rows
+                if r.values.get("external_id") in self.existing
+            }
         return {c for c in touched if c}
 
     def stage(self, conn: Connection, good: list[SheetItem], report: ImportReport) -> None:
@@ -257,6 +263,25 @@ def _resolve_unit(row: Row, cols: dict[str, str], resolver: UnitResolver) -> Non
     row.values["_unit_level"] = unit.level
 
 
+def _resolve_agency(row: Row, cols: dict[str, str], agencies: set[str]) -> bool:
+    """A unit cell holding letters names a ministry or central body (``BKHCN``): True when
+    the row was settled here (held by a known agency, or a problem naming the code)."""
+    if "unit_code" not in cols:
+        return False
+    value = text_value(row.cells.get(cols["unit_code"]))
+    if value is None or not any(ch.isalpha() for ch in value):
+        return False
+    code = value.strip().upper()
+    if not is_agency_code(code):
+        return False
+    if code not in agencies:
+        row.problems.append(("unit_code", f"unknown agency code '{code}'"))
+        return True
+    row.values["agency_code"] = code
+    row.values["_unit_level"] = "agency"
+    return True
+
+
 def _empty(value) -> bool:
     return text_value(value) is None
 
@@ -267,7 +292,7 @@ def _existing(conn: Connection, ids: list[str]) -> dict[str, dict]:
     rows = conn.execute(
         text(
             "select id, external_id, program, group_no, phase, year, title, unit_code,"
-            " lead_agency, start_date, deadline, completed_at from task"
+            " agency_code, lead_agency, start_date, deadline, completed_at from task"
             " where external_id = any(:ids)"
         ),
         {"ids": ids},
@@ -294,6 +319,8 @@ def _plan(row: Row, current: dict | None) -> Plan:
     status = row.values.get("status")
     if current is None:
         failed = {f for f, _ in row.problems} | ({"unit_code"} if row.problems else set())
+        if given.get("agency_code") is not None:
+            failed.add("unit_code")  # held by an agency
         for f in REQUIRED_NEW:
             if given.get(f) is None and f not in failed:
                 row.problems.append((f, f"a new task needs '{f}'"))
@@ -305,6 +332,10 @@ def _plan(row: Row, current: dict | None) -> Plan:
     else:
         record = {f: current[f] for f in FIELDS}
         record.update(given)
+    if "agency_code" in given:  # one holder: a unit or an agency
+        record["unit_code"] = None
+    elif "unit_code" in given:
+        record["agency_code"] = None
     if record.get("deadline") is not None:
         record["year"] = record["deadline"].year
     if record.get("program") == "KH02" and record.get("group_no") not in (
@@ -359,11 +390,13 @@ def _apply(
         ids = conn.execute(
             text(
                 "insert into task (external_id, program, group_no, phase, year, title, unit_code,"
-                " lead_agency, start_date, deadline, completed_at) select * from unnest("
-                " cast(:id as text[]), cast(:program as text[]), cast(:group_no as smallint[]),"
+                " agency_code, lead_agency, start_date, deadline, completed_at) select * from"
+                " unnest(cast(:id as text[]), cast(:program as text[]),"
+                " cast(:group_no as smallint[]),"
                 " cast(:phase as smallint[]), cast(:year as smallint[]), cast(:title as text[]),"
-                " cast(:unit as text[]), cast(:lead as text[]), cast(:start as date[]),"
-                " cast(:deadline as date[]), cast(:done as date[])) returning id, external_id"
+                " cast(:unit as text[]), cast(:agency as text[]), cast(:lead as text[]),"
+                " cast(:start as date[]), cast(:deadline as date[]), cast(:done as date[]))"
+                " returning id, external_id"
             ),
             _columns_of(
                 [row.values["external_id"] for row, _ in creates], [p.record for _, p in creates]
@@ -380,13 +413,15 @@ def _apply(
             text(
                 "update task t set program = v.program, group_no = v.group_no, phase = v.phase,"
                 " year = v.year, title = v.title, unit_code = v.unit_code,"
-                " lead_agency = v.lead_agency, start_date = v.start_date, deadline = v.deadline,"
+                " agency_code = v.agency_code, lead_agency = v.lead_agency,"
+                " start_date = v.start_date, deadline = v.deadline,"
                 " completed_at = v.completed_at, updated_at = now() from unnest("
                 " cast(:id as int[]), cast(:program as text[]), cast(:group_no as smallint[]),"
                 " cast(:phase as smallint[]), cast(:year as smallint[]), cast(:title as text[]),"
-                " cast(:unit as text[]), cast(:lead as text[]), cast(:start as date[]),"
-                " cast(:deadline as date[]), cast(:done as date[])) as v(id, program, group_no,"
-                " phase, year, title, unit_code, lead_agency, start_date, deadline, completed_at)"
+                " cast(:unit as text[]), cast(:agency as text[]), cast(:lead as text[]),"
+                " cast(:start as date[]), cast(:deadline as date[]), cast(:done as date[]))"
+                " as v(id, program, group_no, phase, year, title, unit_code, agency_code,"
+                " lead_agency, start_date, deadline, completed_at)"
                 " where t.id = v.id"
             ),
             _columns_of([p.task_id for _, p in updates], [p.record for _, p in updates]),
@@ -422,6 +457,7 @@ def _columns_of(ids: list, records: list[dict]) -> dict[str, list]:
         "year": [r["year"] for r in records],
         "title": [r["title"] for r in records],
         "unit": [r["unit_code"] for r in records],
+        "agency": [r["agency_code"] for r in records],
         "lead": [r["lead_agency"] for r in records],
         "start": [r["start_date"] for r in records],
         "deadline": [r["deadline"] for r in records],

@@ -192,3 +192,97 @@ def province_kpis(
         }
         for r in rows
     ]
+
+
+# Per-agency counts of tasks by derived status (same rule, same parameters as above).
+AGENCY_COUNTS_SQL = """
+select agency_code,
+       count(*) as total,
+       count(*) filter (where s = 'completed') as completed,
+       count(*) filter (where s = 'completed_late') as completed_late,
+       count(*) filter (where s = 'on_time') as on_time,
+       count(*) filter (where s = 'overdue') as overdue
+from (
+  select agency_code, task_status(deadline, completed_at, cast(:as_of as date)) as s
+  from task
+  where agency_code is not null
+    and (cast(:program as text) is null or program = cast(:program as text))
+    and (cast(:year as int) is null or year = cast(:year as int))
+) t
+group by agency_code"""
+
+
+def _block(total: int, done: int, late: int, on_time: int, overdue: int) -> dict:
+    """One level's task figures, in the summary's field names."""
+    return {
+        "tasks_total": total,
+        "tasks_completed": done,
+        "tasks_completed_late": late,
+        "tasks_in_progress": on_time + overdue,
+        "tasks_on_time": on_time,
+        "tasks_overdue": overdue,
+        "completion_pct": pct(done, total),
+    }
+
+
+def agency_kpis(
+    conn: Connection, as_of: dt.date, year: int | None, program: str | None = "NQ57"
+) -> list[dict]:
+    """Every agency's figures, most overdue first (the wall's ranking), then by code order."""
+    rows = conn.execute(
+        text(
+            f"""
+            select a.code, a.name, a.name_en, a.kind,
+                   coalesce(c.total, 0) as total,
+                   coalesce(c.completed, 0) + coalesce(c.completed_late, 0) as done,
+                   coalesce(c.completed_late, 0) as late,
+                   coalesce(c.on_time, 0) as on_time, coalesce(c.overdue, 0) as overdue
+            from agency a left join ({AGENCY_COUNTS_SQL}) c on c.agency_code = a.code
+            order by coalesce(c.overdue, 0) desc, a.sort_order
+            """
+        ),
+        {"as_of": as_of, "program": program, "year": year},
+    ).mappings()
+    return [
+        {
+            "code": r["code"],
+            "name": r["name"],
+            "name_en": r["name_en"],
+            "kind": r["kind"],
+            **_block(r["total"], r["done"], r["late"], r["on_time"], r["overdue"]),
+        }
+        for r in rows
+    ]
+
+
+def central_summary(agencies: list[dict]) -> dict:
+    """The central level's block of the national summary, from ``agency_kpis`` rows."""
+    sums = {
+        k: sum(a[k] for a in agencies)
+        for k in ("tasks_total", "tasks_completed", "tasks_completed_late", "tasks_on_time",
+                  "tasks_overdue")
+    }  # fmt: skip
+    return {
+        "agencies": len(agencies),
+        **_block(
+            sums["tasks_total"],
+            sums["tasks_completed"],
+            sums["tasks_completed_late"],
+            sums["tasks_on_time"],
+            sums["tasks_overdue"],
+        ),
+    }
+
+
+def combined_total(provinces: dict, central: dict) -> dict:
+    """Central level and provinces together (the national summary's ``total``)."""
+    keys = ("tasks_total", "tasks_completed", "tasks_completed_late", "tasks_on_time",
+            "tasks_overdue")  # fmt: skip
+    s = {k: int(provinces[k]) + int(central[k]) for k in keys}
+    return _block(
+        s["tasks_total"],
+        s["tasks_completed"],
+        s["tasks_completed_late"],
+        s["tasks_on_time"],
+        s["tasks_overdue"],
+    )

@@ -66,11 +66,12 @@ class TaskFilter:
 
 
 def tasks(conn: Connection, code: str, as_of: dt.date, f: TaskFilter) -> tuple[int, list[dict]]:
-    """(number matched, one page of tasks) of a unit with their status on ``as_of``."""
+    """(number matched, one page of tasks) of a unit (or an agency: codes never collide,
+    digits vs letters) with their status on ``as_of``."""
     if f.status is not None and f.status not in STATUSES:
         raise ValueError(f"unknown status {f.status!r}")
     order = TASK_SORTS[f.sort]
-    where = """t.unit_code = :code
+    where = """(t.unit_code = :code or t.agency_code = :code)
       and (cast(:program as text) is null or t.program = cast(:program as text))
       and (cast(:grp as int) is null or t.group_no = cast(:grp as int))
       and (cast(:status as text) is null or s.status = cast(:status as text))
@@ -114,7 +115,7 @@ def history(
 ) -> tuple[int, list[dict]]:
     """(number matched, one page of task events) of a unit, newest first."""
     params = {"code": code, "task": task, "limit": limit, "offset": offset}
-    where = """t.unit_code = :code
+    where = """(t.unit_code = :code or t.agency_code = :code)
       and (cast(:task as text) is null or t.external_id = cast(:task as text))"""
     total = conn.execute(
         text(f"select count(*) from task_event e join task t on t.id = e.task_id where {where}"),

@@ -318,6 +318,29 @@
         IOC.esc(IOC.t('change')) + '">±</th></tr></thead><tbody>' + rows + '</tbody></table></section>';
     }
 
+    /** A province's targets, met / not met / at risk on the page's as-of date. */
+    function targetsList(list) {
+      if (!list || !list.length) return '';
+      var rows = list.map(function (t) {
+        return '<li class="target t-' + IOC.esc(t.state) + '" data-target="' + IOC.esc(t.subject) + '" data-state="' +
+          IOC.esc(t.state) + '"><span class="n">' + IOC.esc(t.label || t.subject) + '</span> <b class="st">' +
+          IOC.esc(IOC.t('target_' + t.state)) + '</b><br><small>' + IOC.esc(t.detail) + '</small></li>';
+      }).join('');
+      return '<section class="panel-sec" aria-labelledby="ioc-targets-h"><h3 id="ioc-targets-h">' +
+        IOC.esc(IOC.t('targets_title')) + '</h3><ul class="targets" id="ioc-targets">' + rows + '</ul></section>';
+    }
+
+    /** When the unit last reported, and how complete its figures are. */
+    function healthLine(h) {
+      if (!h) return '';
+      var when = h.last_report_date ? h.last_report_date.split('-').reverse().join('/') : '—';
+      var days = h.days_since_report === null ? '—' : IOC.fmt(h.days_since_report, 0) + ' ' + IOC.t('days');
+      return '<p class="panel-health' + (h.stale ? ' stale' : '') + '" id="ioc-health">' + IOC.esc(IOC.t('days_since')) +
+        ': <b class="num">' + IOC.esc(days) + '</b> (' + IOC.esc(when) + ')' +
+        (h.values_missing && h.values_missing.length ? ' · ' + IOC.esc(IOC.t('least_complete')) + ': ' +
+          IOC.esc(h.values_missing.join(', ')) : '') + '</p>';
+    }
+
     function renderPanel(code, detail, tasks) {
       var f = detail || {};
       var p = f.properties || f;
@@ -336,6 +359,8 @@
         html += '<div class="panel-sec"><h3>' + IOC.esc(IOC.t('groups_done')) + ': <span class="num">' +
           IOC.fmt(p.groups_done, 0) + '/' + IOC.fmt(p.groups_total, 0) + '</span></h3></div>';
       }
+      html += healthLine(p.data_health);
+      html += targetsList(p.targets);
       if (p.indicators) html += indicatorsTable(p.indicators);
       if (tasks) html += tasksTable(tasks);
       else html += '<p class="panel-msg">' + IOC.esc(IOC.t('offline_details')) + '</p>';

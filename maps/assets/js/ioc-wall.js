@@ -192,8 +192,78 @@
       }
     }
 
+    /* ---------- the whole picture: central level, reporting, targets ---------- */
+    st.whole = { ministries: cfg.agencies || [], reporting: cfg.health || [], targets: cfg.targets || [] };
+    var WHOLE = { ministries: true, reporting: true, targets: true };
+    var asOfQ = (cfg.query && cfg.query.as_of) ? 'as_of=' + encodeURIComponent(cfg.query.as_of) : '';
+    function withAsOf(url) { return asOfQ ? url + (url.indexOf('?') >= 0 ? '&' : '?') + asOfQ : url; }
+
+    /** Rows with a text value (targets: met / not met), same 2×5 list. */
+    function fillText(listId, items) {
+      var rows = $(listId).children;
+      for (var i = 0; i < rows.length; i++) {
+        var li = rows[i];
+        var it = items[i];
+        li.hidden = !it;
+        if (!it) continue;
+        li.dataset.code = it.code;
+        li.dataset.state = it.state || '';
+        setText(li.children[0], String(it.rank));
+        setText(li.children[1], it.name);
+        setText(li.children[2], it.text);
+        li.children[3].firstChild.style.transform = 'scaleX(' + (it.bar || 0) + ')';
+      }
+    }
+
+    function renderWhole(v) {
+      var topTitle, topSub, bottomTitle, bottomSub, days = { decimals: 0, unit: IOC.t('days') };
+      $('rank-top').parentNode.classList.add('bad');
+      if (v.kind === 'ministries') {
+        var ag = st.whole.ministries;
+        fillRank('rank-top', ag.filter(function (a) { return a.tasks_overdue > 0; }).slice(0, 5)
+          .map(function (a, i) { return { code: a.code, name: a.name, value: a.tasks_overdue, rank: i + 1 }; }), { decimals: 0, unit: '' });
+        var low = ag.filter(function (a) { return a.completion_pct !== null; })
+          .sort(function (a, b) { return a.completion_pct - b.completion_pct || (a.code < b.code ? -1 : 1); });
+        fillRank('rank-bottom', low.slice(0, 5).map(function (a, i) { return { code: a.code, name: a.name, value: a.completion_pct, rank: low.length - i }; }), M.completion);
+        topTitle = IOC.t('central_overdue'); topSub = IOC.t('tasks');
+        bottomTitle = IOC.t('central_low'); bottomSub = IOC.t('completion');
+      } else if (v.kind === 'reporting') {
+        var units = st.whole.reporting;
+        var stale = units.filter(function (u) { return u.stale; });
+        fillRank('rank-top', stale.slice(0, 5).map(function (u, i) { return { code: u.code, name: u.kind + ' ' + u.name, value: u.days_since_report, rank: i + 1 }; }), days);
+        var incomplete = units.filter(function (u) { return u.complete_pct !== null; })
+          .sort(function (a, b) { return a.complete_pct - b.complete_pct || (a.code < b.code ? -1 : 1); });
+        fillRank('rank-bottom', incomplete.slice(0, 5).map(function (u, i) { return { code: u.code, name: u.kind + ' ' + u.name, value: u.complete_pct, rank: i + 1 }; }), { decimals: 0, unit: '%' });
+        topTitle = IOC.t('not_reported').replace('{n}', String(cfg.staleDays)); topSub = '';
+        bottomTitle = IOC.t('least_complete'); bottomSub = '%';
+      } else {
+        var ts = st.whole.targets.map(function (t, i) {
+          return { code: t.unit_code, name: t.unit_name + ' · ' + (t.label || t.subject), text: IOC.t('target_' + t.state),
+            state: t.state, rank: i + 1, bar: t.state === 'met' ? 1 : t.state === 'at_risk' ? 0.5 : 0 };
+        });
+        var bad = ts.filter(function (t) { return t.state !== 'met'; });
+        fillText('rank-top', bad.slice(0, 5));
+        fillText('rank-bottom', ts.filter(function (t) { return t.state === 'met'; }).slice(0, 5));
+        topTitle = IOC.t('targets_title') + ' · ' + IOC.t('target_not_met'); topSub = '';
+        bottomTitle = IOC.t('targets_title') + ' · ' + IOC.t('target_met'); bottomSub = '';
+      }
+      setText($('rank-top-title'), topTitle);
+      setText($('rank-top-sub'), topSub);
+      setText($('rank-bottom-title'), bottomTitle);
+      setText($('rank-bottom-sub'), bottomSub);
+    }
+
+    function colourWhole(v) {
+      if (v.kind === 'reporting' && M.days_since) {
+        var vals = {};
+        st.whole.reporting.forEach(function (u) { vals[u.code] = u.days_since_report; });
+        colourProvinces(vals, M.days_since);
+      } else colourProvinces(st.completion, M.completion);
+    }
+
     function renderRanking(v) {
       var m, top, bottom, topSub, bottomSub;
+      if (WHOLE[v.kind]) { renderWhole(v); return; }
       if (v.kind === 'provinces') {
         m = M.completion;
         var ranked = st.provinces.filter(function (p) { return p.completion_pct !== null && (!v.region || cfg.regions[p.code] === v.region); })
@@ -342,6 +412,12 @@
         setText($('kpi-green'), IOC.fmt(s.plan02.communes_all_groups_done, 0));
         setText($('kpi-communes'), IOC.fmt(s.plan02.communes, 0));
       }
+      if (s.central && $('kpi-central-pct')) {
+        setText($('kpi-central-pct'), IOC.fmtUnit(s.central.completion_pct, 0, '%'));
+        setText($('kpi-central-done'), IOC.fmt(s.central.tasks_completed, 0));
+        setText($('kpi-central-total'), IOC.fmt(s.central.tasks_total, 0));
+        setText($('kpi-central-overdue'), IOC.fmt(s.central.tasks_overdue, 0));
+      }
       st.provinces = s.provinces || [];
       st.provinces.forEach(function (p) { st.completion[p.code] = p.completion_pct; });
       var v = views[st.viewIndex];
@@ -349,6 +425,13 @@
     }
 
     function applyView(v, data) {
+      if (WHOLE[v.kind]) {
+        st.whole[v.kind] = v.kind === 'ministries' ? (data.agencies || []) :
+          v.kind === 'reporting' ? (data.units || []) : (data.targets || []);
+        colourWhole(v);
+        renderWhole(v);
+        return;
+      }
       if (v.kind === 'indicator') {
         st.indicator[v.indicator] = data;
         var vals = {};
@@ -378,6 +461,9 @@
     }
 
     function viewUrl(v) {
+      if (v.kind === 'ministries') return withAsOf(api + '/agencies');
+      if (v.kind === 'reporting') return withAsOf(api + '/data-health?limit=1000');
+      if (v.kind === 'targets') return withAsOf(api + '/targets');
       if (v.kind === 'indicator') {
         return api + '/rankings?indicator=' + encodeURIComponent(v.indicator) + '&level=province' +
           (v.period ? '&period=' + encodeURIComponent(v.period) : '');
@@ -493,7 +579,7 @@
       setText($('wall-view-label'), v.label);
       pills.forEach(function (li) { li.classList.toggle('active', li.dataset.view === v.id); });
       legends.forEach(function (el) { el.hidden = el.dataset.measure !== v.measure; });
-      var national = v.kind === 'indicator' || (v.kind === 'provinces' && !v.region);
+      var national = v.kind === 'indicator' || WHOLE[v.kind] || (v.kind === 'provinces' && !v.region);
       if (insetEl) insetEl.hidden = !national;
       showLabels(v.kind === 'provinces' ? v.region : null);
       if (v.kind === 'overdue') {
@@ -505,6 +591,7 @@
         if (map.hasLayer(communeLayer)) map.removeLayer(communeLayer);
         dimProvinces(null);
         if (v.kind === 'provinces') { colourProvinces(st.completion, M.completion); renderRanking(v); }
+        else if (WHOLE[v.kind]) { colourWhole(v); renderWhole(v); }
         else if (st.indicator[v.indicator]) applyView(v, st.indicator[v.indicator]);
         var b = v.bounds;
         if (first) {
