@@ -31,6 +31,7 @@ from api.routers import (
     provinces,
     rankings,
     search,
+    series,
     summary,
     tiles,
     units,
@@ -120,7 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(provinces.router, prefix="/api/v1", dependencies=reads)
     app.include_router(summary.router, prefix="/api/v1", dependencies=reads)
-    for module in (communes, units, indicators, rankings, search, downloads):
+    for module in (communes, units, series, indicators, rankings, search, downloads):
         app.include_router(module.router, prefix="/api/v1", dependencies=reads)
     app.include_router(imports.router, prefix="/api/v1", dependencies=strict)
     app.include_router(ogc.router, dependencies=reads)

@@ -2,18 +2,15 @@
 
 Why models that the routes never instantiate: every data response is built once per data
 version as bytes (orjson, PostGIS ``ST_AsGeoJSON``) and served from the cache, so
-re-serialising through pydantic would cost time on the hot path for nothing. The models
-are declared on the routes with ``responses={200: {"model": ...}}`` (documentation only,
-no validation at run time) and the tests validate real responses against them
-(``Model.model_validate(body)``, as tipg does), so the documentation cannot drift from
-what is sent.
+re-serialising through pydantic would cost time on the hot path for nothing. Models are
+declared on the routes (``responses=``, documentation only) and the tests validate real
+responses against them (``Model.model_validate``, as tipg does), so they cannot drift.
 
 Bodies are ``extra="forbid"``: a field added to a response must be added here too, or the
 tests (and schemathesis' schema conformance check) fail. GeoJSON geometry is described by
 its type and a free coordinate array, on purpose: validating every coordinate of 3,321
-communes against a JSON schema would make the schema check cost seconds per response;
-geometry validity is tested in PostGIS instead.
-"""
+communes against a JSON schema would cost seconds per response; PostGIS tests validity.
+Series models live in ``api/series_models.py``."""
 
 from __future__ import annotations
 
@@ -21,6 +18,8 @@ import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from api.series_models import Changes
 
 Status = Literal["completed", "completed_late", "on_time", "overdue"]
 Level = Literal["province", "commune"]
@@ -118,6 +117,7 @@ class Summary(DatedMeta):
     tasks_overdue: int
     completion_pct: float | None
     plan02: Plan02Rollup
+    change: Changes
     provinces: list[ProvinceKpi]
 
 
@@ -195,6 +195,7 @@ class UnitDetailProperties(UnitProperties):
 
     province: UnitRef | None = None
     indicators: list[UnitIndicator]
+    change: Changes | None = None
 
 
 class UnitFeature(BaseModel):

@@ -51,6 +51,7 @@ from geo.read.features import (
     unit_page,
 )
 from geo.read.progress import DataState
+from geo.read.series import changes
 from geo.text import search_key
 
 PLURAL = {"province": "provinces", "commune": "communes"}
@@ -217,11 +218,14 @@ async def detail(
         if level == "commune":
             props["province"] = {"code": props["province_code"], "name": props["province_name"]}
         props["indicators"] = queries.unit_indicators(conn, code, period)
+        program = "NQ57" if level == "province" else "KH02"
+        props["change"] = changes(conn, day, program, year, code)
         root = base_url(request) + "/api/v1"
         feature["links"] = [
             {"rel": "self", "type": GEOJSON, "href": f"{root}/{PLURAL[level]}/{code}"},
             {"rel": "tasks", "type": "application/json", "href": f"{root}/units/{code}/tasks"},
             {"rel": "history", "type": "application/json", "href": f"{root}/units/{code}/history"},
+            {"rel": "series", "type": "application/json", "href": f"{root}/units/{code}/series"},
             {
                 "rel": "download",
                 "type": GEOJSON,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
 from api.models import Summary, ok
 from geo.read.progress import national_summary, province_kpis
+from geo.read.series import changes
 
 router = APIRouter(tags=["summary"])
 
@@ -34,7 +35,8 @@ async def summary(
 ):
     """The provinces' programme tasks due in ``year`` (default: the reporting year, so the
     headline matches the published 2025 figures), the Plan 02 commune rollup, and each
-    province's figures for the same slice."""
+    province's figures for the same slice; ``change`` compares with the end of the
+    previous quarter and with a week before (from the task history)."""
     day = resolve_as_of(as_of, state)
     slice_year = year or (state.reporting_date or day).year
 
@@ -45,6 +47,7 @@ async def summary(
             "as_of": day.isoformat(),
             "data_version": state.version,
             **national_summary(conn, day, slice_year),
+            "change": changes(conn, day, "NQ57", slice_year),
             "provinces": province_kpis(conn, day, slice_year),
         }
         return orjson.dumps(body)

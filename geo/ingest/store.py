@@ -144,8 +144,9 @@ def insert_units(
 def insert_tasks(
     conn: Connection, tasks: pd.DataFrame, actor: str, source: str, at: dt.datetime | None = None
 ) -> int:
-    """Insert tasks and write their history: a ``create`` event at the
-    start date and an ``update`` event at the completion date, so the demo has history."""
+    """Insert tasks and write their history: a ``create`` event when the task was
+    recorded (column ``recorded_at`` if the frame has one, else the start date) and an
+    ``update`` event at the completion date, so the demo has history to replay."""
     tasks = tasks.astype({c: "Int64" for c in ("group_no", "phase", "year")})
 
     def rows():
@@ -158,7 +159,10 @@ def insert_tasks(
     def events():
         for rec in tasks.itertuples(index=False):
             tid = ids[rec.external_id]
-            created = _as_time(rec.start_date) if not pd.isna(rec.start_date) else at
+            when = getattr(rec, "recorded_at", None)
+            if when is None or pd.isna(when):
+                when = rec.start_date
+            created = _as_time(when) if not pd.isna(when) else at
             snapshot = {
                 "deadline": str(rec.deadline),
                 "completed_at": None,
