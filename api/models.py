@@ -10,7 +10,10 @@ Bodies are ``extra="forbid"``: a field added to a response must be added here to
 tests (and schemathesis' schema conformance check) fail. GeoJSON geometry is described by
 its type and a free coordinate array, on purpose: validating every coordinate of 3,321
 communes against a JSON schema would cost seconds per response; PostGIS tests validity.
-Series models live in ``api/series_models.py``."""
+Series models live in ``api/series_models.py``.
+
+Why one module (≈400 lines): the bodies nest (a summary holds province KPIs, a detail holds
+indicators and changes), and the contract is read as one document next to /openapi.json."""
 
 from __future__ import annotations
 
@@ -88,6 +91,7 @@ class Plan02Rollup(_Body):
     groups_done: int
     groups_total: int
     tasks_overdue: int
+    tasks_overdue_without_reason: int = Field(description="overdue, no reason stated")
 
 
 class ProvinceKpi(_Body):
@@ -116,6 +120,7 @@ class Summary(DatedMeta):
     tasks_on_time: int
     tasks_overdue: int
     completion_pct: float | None
+    tasks_overdue_without_reason: int = Field(description="overdue, no reason stated")
     plan02: Plan02Rollup
     change: Changes
     provinces: list[ProvinceKpi]
@@ -196,6 +201,7 @@ class UnitDetailProperties(UnitProperties):
     province: UnitRef | None = None
     indicators: list[UnitIndicator]
     change: Changes | None = None
+    tasks_overdue_without_reason: int | None = None
 
 
 class UnitFeature(BaseModel):
@@ -270,6 +276,9 @@ class Task(_Body):
     start_date: dt.date | None
     deadline: dt.date
     completed_at: dt.date | None
+    reason: str | None = Field(description="nguyên nhân chậm / khó khăn, vướng mắc")
+    proposal: str | None = Field(description="giải pháp, kiến nghị")
+    missing_reason: bool = Field(description="overdue and no reason stated (a data problem)")
     status: Status
     days_overdue: int
     status_label_vi: str

@@ -108,6 +108,8 @@ class Task(Base):
     start_date: Mapped[dt.date | None] = mapped_column(Date)
     deadline: Mapped[dt.date] = mapped_column(Date)
     completed_at: Mapped[dt.date | None] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)  # nguyên nhân chậm / khó khăn, vướng mắc
+    proposal: Mapped[str | None] = mapped_column(Text)  # giải pháp, kiến nghị
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

@@ -40,7 +40,7 @@ from api.routers._common import (
     parse_list,
     pick_band,
 )
-from geo.read import queries
+from geo.read import followup, queries
 from geo.read.features import (
     FULL,
     UnitQuery,
@@ -220,6 +220,9 @@ async def detail(
         props["indicators"] = queries.unit_indicators(conn, code, period)
         program = "NQ57" if level == "province" else "KH02"
         props["change"] = changes(conn, day, program, year, code)
+        props["tasks_overdue_without_reason"] = followup.overdue_without_reason(
+            conn, day, program, year, code
+        )
         root = base_url(request) + "/api/v1"
         feature["links"] = [
             {"rel": "self", "type": GEOJSON, "href": f"{root}/{PLURAL[level]}/{code}"},

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 
 from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
 from api.models import Summary, ok
+from geo.read import followup
 from geo.read.progress import national_summary, province_kpis
 from geo.read.series import changes
 
@@ -42,11 +43,18 @@ async def summary(
 
     def build() -> bytes:
         conn = db.conn
+        summary = national_summary(conn, day, slice_year)
+        summary["plan02"]["tasks_overdue_without_reason"] = followup.overdue_without_reason(
+            conn, day, "KH02", None, None, "commune"
+        )
         body = {
             "data_as_of": state.reporting_date.isoformat() if state.reporting_date else None,
             "as_of": day.isoformat(),
             "data_version": state.version,
-            **national_summary(conn, day, slice_year),
+            **summary,
+            "tasks_overdue_without_reason": followup.overdue_without_reason(
+                conn, day, "NQ57", slice_year, None
+            ),
             "change": changes(conn, day, "NQ57", slice_year),
             "provinces": province_kpis(conn, day, slice_year),
         }

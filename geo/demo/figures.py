@@ -100,10 +100,6 @@ INDICATORS = [
     ("data_reuse_rate", "Tỷ lệ tái sử dụng dữ liệu", "Data reuse rate", "%", True, "both"),
 ]
 PERIODS = ["2025-Q2", "2025-Q3"]
-# When the tasks entered the monitoring system (the history's ``create`` events): the
-# provinces' programme tasks at the start of 2025, Plan 02 with the new communes (1 July).
-NQ57_RECORDED = dt.date(YEAR, 1, 2)
-KH02_RECORDED = dt.date(YEAR, 7, 1)
 
 
 @dataclass
@@ -361,32 +357,15 @@ def _commune_indicator_values(
     return pd.concat(frames, ignore_index=True)
 
 
-def _catch_up(rng: np.random.Generator, tasks: pd.DataFrame) -> None:
-    """Late programme tasks are finished sooner after the mid-year review (as the Q3 reports
-    say: more completed, fewer overdue than Q2): up to 75 days late before July, up to 20
-    after. Only the completion day moves, so every status on the reporting date stays.
-
-    A separate generator, so the other figures keep their seeded values."""
-    late = (tasks.program == "NQ57") & tasks.completed_at.notna()
-    late &= tasks.completed_at > tasks.deadline
-    for i in tasks.index[late]:
-        deadline = tasks.at[i, "deadline"]
-        most = 75 if deadline < dt.date(YEAR, 7, 1) else 20
-        most = min(most, (REPORTING_DATE - deadline).days)
-        tasks.at[i, "completed_at"] = deadline + dt.timedelta(days=int(rng.integers(1, most + 1)))
-
-
 def generate(communes: pd.DataFrame, seed: int = 57) -> DemoFigures:
     """Tasks and indicator values for the given communes (columns code, province_code)."""
     rng = np.random.default_rng(seed)
     communes = communes.sort_values("code")
     provinces = sorted(communes.province_code.unique())
     tasks = pd.DataFrame(_province_tasks(rng, provinces) + _commune_tasks(rng, communes))
-    _catch_up(np.random.default_rng(seed + 1), tasks)
-    tasks["recorded_at"] = [
-        KH02_RECORDED if program == "KH02" else min(start, NQ57_RECORDED)
-        for program, start in zip(tasks.program, tasks.start_date, strict=True)
-    ]
+    from geo.demo import history  # shapes the history after the draws; imports us
+
+    history.shape(tasks, seed)
     pvals = _province_indicator_values(rng, provinces)
     cvals = _commune_indicator_values(rng, communes, pvals)
     return DemoFigures(tasks=tasks, indicator_values=pd.concat([pvals, cvals], ignore_index=True))

@@ -46,6 +46,8 @@ TASK_COLUMNS = (
     "start_date",
     "deadline",
     "completed_at",
+    "reason",
+    "proposal",
 )
 
 
@@ -151,7 +153,7 @@ def insert_tasks(
 
     def rows():
         for rec in tasks.itertuples(index=False):
-            yield tuple(_none(getattr(rec, c)) for c in TASK_COLUMNS)
+            yield tuple(_none(getattr(rec, c, None)) for c in TASK_COLUMNS)
 
     n = _copy(conn, "task", TASK_COLUMNS, rows())
     ids: dict[str, int] = dict(conn.execute(text("select external_id, id from task")).all())
@@ -168,6 +170,8 @@ def insert_tasks(
                 "completed_at": None,
                 "title": rec.title,
                 "lead_agency": _none(rec.lead_agency),
+                "reason": _none(getattr(rec, "reason", None)),
+                "proposal": _none(getattr(rec, "proposal", None)),
             }
             yield (tid, created, actor, source, "create", None, json.dumps(snapshot))
             if not pd.isna(rec.completed_at):
