@@ -30,6 +30,7 @@ from api.routers import (
     ogc,
     provinces,
     rankings,
+    reminders,
     search,
     series,
     summary,
@@ -124,6 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (communes, units, series, indicators, rankings, search, downloads):
         app.include_router(module.router, prefix="/api/v1", dependencies=reads)
     app.include_router(imports.router, prefix="/api/v1", dependencies=strict)
+    app.include_router(reminders.router, prefix="/api/v1", dependencies=strict)
+    app.include_router(reminders.read_router, prefix="/api/v1", dependencies=reads)
     app.include_router(ogc.router, dependencies=reads)
     app.include_router(tiles.router, dependencies=reads)
     docs.install(app)

@@ -223,3 +223,22 @@ class ImportRun(Base):
     unchanged: Mapped[int] = mapped_column(Integer)
     rejected: Mapped[int] = mapped_column(Integer)
     version: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Reminder(Base):
+    """One reminder notice to one unit: who, when, which tasks (with their round), reply-by
+    date (append-only, like ``task_event``)."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (Index("reminder_unit_idx", "unit_code", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(Text)
+    token_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("api_token.id"))
+    unit_code: Mapped[str] = mapped_column(String(5), ForeignKey("admin_unit.code"))
+    program: Mapped[str] = mapped_column(Text)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    reply_by: Mapped[dt.date] = mapped_column(Date)
+    issuer: Mapped[str] = mapped_column(Text)
+    tasks: Mapped[list] = mapped_column(JSONB)

@@ -215,6 +215,7 @@ def clear_all(conn: Connection) -> None:
     set is the one exception, allowed for this transaction only."""
     conn.execute(text("set local iocmap.allow_history_reset = 'on'"))
     for table in (
+        "reminder",
         "task_event",
         "task",
         "indicator_value",
