@@ -19,8 +19,14 @@ from api.series_models import Series
 from geo.read import queries
 from geo.read.progress import DataState
 from geo.read.series import MAX_POINTS, STEPS, figures_at, points
+from maps.trend_svg import trend_svg
+
+SVG = "image/svg+xml"
 
 router = APIRouter(tags=["series"])
+UnitCode = Annotated[
+    str, Path(pattern=r"^\d{2}(\d{3})?$", description="province (2 digits) or commune (5 digits)")
+]
 
 From = Annotated[
     dt.date | None,
@@ -99,6 +105,34 @@ async def national_series(
 
 
 @router.get(
+    "/series.svg",
+    summary="National trend chart (completion % line, overdue bars) as SVG",
+    responses={200: {"content": {SVG: {}}}, 400: {"description": "bad range or step"}},
+)
+async def national_series_svg(
+    request: Request,
+    db: LazyConnDep,
+    state: StateDep,
+    start: From = None,
+    to: To = None,
+    step: Step = "week",
+    program: Program = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+):
+    """The same points as ``/series``, drawn on the server (works offline, no JS library)."""
+    first, last, pts = _points(state, start, to, step)
+    prog = program or "NQ57"
+    slice_year = year or state.default_as_of().year
+
+    def build() -> bytes:
+        got = figures_at(db.conn, [p.day for p in pts], prog, slice_year)
+        body = _body(state, step, first, last, prog, slice_year, pts, got)
+        return trend_svg(body["points"], "Cả nước").encode()
+
+    return await cached_response(request, state, build, SVG)
+
+
+@router.get(
     "/units/{code}/series",
     summary="A province's or commune's progress over time",
     responses={**ok(Series), 400: {"description": "bad range or step"}, 404: {}},
@@ -107,10 +141,7 @@ async def unit_series(
     request: Request,
     db: LazyConnDep,
     state: StateDep,
-    code: Annotated[
-        str,
-        Path(pattern=r"^\d{2}(\d{3})?$", description="province (2 digits) or commune (5 digits)"),
-    ],
+    code: UnitCode,
     start: From = None,
     to: To = None,
     step: Step = "month",
@@ -134,3 +165,35 @@ async def unit_series(
         return orjson.dumps(body)
 
     return await cached_response(request, state, build, JSON)
+
+
+@router.get(
+    "/units/{code}/series.svg",
+    summary="A unit's trend chart (completion % line, overdue bars) as SVG",
+    responses={200: {"content": {SVG: {}}}, 400: {"description": "bad range or step"}, 404: {}},
+)
+async def unit_series_svg(
+    request: Request,
+    db: LazyConnDep,
+    state: StateDep,
+    code: UnitCode,
+    start: From = None,
+    to: To = None,
+    step: Step = "week",
+    program: Program = None,
+    year: Year = None,
+):
+    """The same points as ``/units/{code}/series``, drawn for the click panel."""
+    first, last, pts = _points(state, start, to, step)
+
+    def build() -> bytes:
+        conn = db.conn
+        unit = queries.unit(conn, code)
+        if unit is None:
+            raise BadParameter("code", f"unknown unit code '{code}'", 404)
+        prog = program or ("NQ57" if unit["level"] == "province" else "KH02")
+        got = figures_at(conn, [p.day for p in pts], prog, year, code)
+        body = _body(state, step, first, last, prog, year, pts, got)
+        return trend_svg(body["points"], unit["name"]).encode()
+
+    return await cached_response(request, state, build, SVG)
