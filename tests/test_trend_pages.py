@@ -59,3 +59,48 @@ def test_panel_shows_trend_chart_change_and_reasons(browser, live_server, client
     assert watch.errors == [] and watch.foreign == []
     page.screenshot(path=str(ARTIFACTS / "panel_trend.png"))
     page.close()
+
+
+def test_wall_trend_card_shows_weekly_chart_and_q2_vs_q3(browser, live_server, client):
+    from tests.test_wall import open_wall
+
+    page, watch = open_wall(browser, live_server, "views=national&refresh=1&dwell=0")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#wall-trend');"
+        " return i && i.complete && i.naturalWidth > 0; }"
+    )
+    q = {
+        p["period"]: p
+        for p in client.get(
+            "/api/v1/series", params={"step": "quarter", "from": "2025-01-01"}
+        ).json()["points"]
+    }
+    done = page.inner_text('#wall-quarters td[data-q="Q3/2025"][data-k="done"]')
+    overdue = page.inner_text('#wall-quarters td[data-q="Q2/2025"][data-k="overdue"]')
+    assert done == f"{q['2025-Q3']['tasks_completed']:,}".replace(",", ".")
+    assert overdue == str(q["2025-Q2"]["tasks_overdue"])
+    assert page.locator("#wall-trend").is_visible()
+    assert watch.errors == [] and watch.foreign == []
+    page.screenshot(path=str(ARTIFACTS / "wall_trend.png"))
+    page.close()
+
+
+def test_wall_alert_rail_lists_units_reminded_and_still_overdue(scratch, scratch_url):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+    from geo.remind.issue import RemindRequest, issue
+
+    notices = issue(scratch, RemindRequest(program="NQ57"), actor="cli:t")
+    assert notices
+    with TestClient(create_app(Settings(database_url=scratch_url))) as client:
+        html = client.get("/wall", params={"views": "national"}).text
+    assert "Đã nhắc, vẫn quá hạn" in html
+    rail = html[html.index('id="wall-reminded"') :]
+    rail = rail[: rail.index("</ul>")]
+    import re
+
+    listed = set(re.findall(r'<li data-code="(\d+)">', rail))
+    assert len(listed) == min(5, len(notices))
+    assert listed <= {n.unit_code for n in notices}
