@@ -35,7 +35,9 @@ from api.routers import (
     ogc_tiles,
     provinces,
     rankings,
+    reminders,
     search,
+    series,
     summary,
     targets,
     tiles,
@@ -127,11 +129,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(provinces.router, prefix="/api/v1", dependencies=reads)
     app.include_router(summary.router, prefix="/api/v1", dependencies=reads)
-    for module in (communes, units, indicators, rankings, search, downloads):
+    for module in (communes, units, series, indicators, rankings, search, downloads):
         app.include_router(module.router, prefix="/api/v1", dependencies=reads)
     for module in (agencies, datahealth, targets):
         app.include_router(module.router, prefix="/api/v1", dependencies=reads)
     app.include_router(imports.router, prefix="/api/v1", dependencies=strict)
+    app.include_router(reminders.router, prefix="/api/v1", dependencies=strict)
+    app.include_router(reminders.read_router, prefix="/api/v1", dependencies=reads)
     app.include_router(ogc.router, dependencies=reads)
     app.include_router(ogc_schemas.router, dependencies=reads)
     app.include_router(ogc_tiles.router, dependencies=reads)

@@ -2,17 +2,16 @@
 
 Why models that the routes never instantiate: every data response is built once per data
 version as bytes (orjson, PostGIS ``ST_AsGeoJSON``) and served from the cache, so
-re-serialising through pydantic would cost time on the hot path for nothing. The models
-are declared on the routes with ``responses={200: {"model": ...}}`` (documentation only,
-no validation at run time) and the tests validate real responses against them
-(``Model.model_validate(body)``, as tipg does), so the documentation cannot drift from
-what is sent.
+re-serialising through pydantic would cost time on the hot path for nothing. Models are
+declared on the routes (``responses=``, documentation only) and the tests validate real
+responses against them (``Model.model_validate``, as tipg does), so they cannot drift.
 
 Bodies are ``extra="forbid"``: a field added to a response must be added here too, or the
 tests (and schemathesis' schema conformance check) fail. GeoJSON geometry is described by
 its type and a free coordinate array, on purpose: validating every coordinate of 3,321
 communes against a JSON schema would make the schema check cost seconds per response;
-geometry validity is tested in PostGIS instead.
+geometry validity is tested in PostGIS instead. Series models live in
+``api/series_models.py``.
 
 Why one module (over 400 lines): it is a list of declarations with no logic, the whole
 response contract in one place, and the bodies share their pieces (``DatedMeta``, ``Link``,
@@ -26,6 +25,8 @@ import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from api.series_models import Changes
 
 Status = Literal["completed", "completed_late", "on_time", "overdue"]
 Level = Literal["province", "commune"]
@@ -96,6 +97,7 @@ class Plan02Rollup(_Body):
     groups_done: int
     groups_total: int
     tasks_overdue: int
+    tasks_overdue_without_reason: int = Field(description="overdue, no reason stated")
 
 
 class ProvinceKpi(_Body):
@@ -250,7 +252,9 @@ class Summary(DatedMeta):
     tasks_on_time: int
     tasks_overdue: int
     completion_pct: float | None
+    tasks_overdue_without_reason: int = Field(description="overdue, no reason stated")
     plan02: Plan02Rollup
+    change: Changes
     provinces: list[ProvinceKpi]
     central: CentralTasks | None = Field(None, description="ministries and central bodies")
     total: LevelTasks | None = Field(None, description="central level and provinces together")
@@ -333,6 +337,8 @@ class UnitDetailProperties(UnitProperties):
     indicators: list[UnitIndicator]
     data_health: DataHealth | None = None
     targets: list[TargetResult] | None = None
+    change: Changes | None = None
+    tasks_overdue_without_reason: int | None = None
 
 
 class UnitFeature(BaseModel):
@@ -407,6 +413,9 @@ class Task(_Body):
     start_date: dt.date | None
     deadline: dt.date
     completed_at: dt.date | None
+    reason: str | None = Field(description="nguyên nhân chậm / khó khăn, vướng mắc")
+    proposal: str | None = Field(description="giải pháp, kiến nghị")
+    missing_reason: bool = Field(description="overdue and no reason stated (a data problem)")
     status: Status
     days_overdue: int
     status_label_vi: str

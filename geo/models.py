@@ -135,6 +135,8 @@ class Task(Base):
     start_date: Mapped[dt.date | None] = mapped_column(Date)
     deadline: Mapped[dt.date] = mapped_column(Date)
     completed_at: Mapped[dt.date | None] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)  # nguyên nhân chậm / khó khăn, vướng mắc
+    proposal: Mapped[str | None] = mapped_column(Text)  # giải pháp, kiến nghị
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -301,3 +303,22 @@ class Target(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+
+class Reminder(Base):
+    """One reminder notice to one unit: who, when, which tasks (with their round), reply-by
+    date (append-only, like ``task_event``)."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (Index("reminder_unit_idx", "unit_code", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(Text)
+    token_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("api_token.id"))
+    unit_code: Mapped[str] = mapped_column(String(5), ForeignKey("admin_unit.code"))
+    program: Mapped[str] = mapped_column(Text)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    reply_by: Mapped[dt.date] = mapped_column(Date)
+    issuer: Mapped[str] = mapped_column(Text)
+    tasks: Mapped[list] = mapped_column(JSONB)

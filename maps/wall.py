@@ -51,7 +51,7 @@ OVERDUE_PROVINCES = 3
 # The side column, top to bottom: a layout, not a fixed set of boxes. Each name is a card
 # in templates/wall_cards.html (server-rendered first frame) and ioc-wall.js (refresh);
 # a new view's card (trend, follow-up) is one more entry and one more macro.
-SIDE_CARDS = ("rank_top", "rank_bottom", "alerts")
+SIDE_CARDS = ("rank_top", "rank_bottom", "alerts")  # the trend card sits on the map
 
 
 def region_of(code: str) -> str:
@@ -368,11 +368,21 @@ def assemble_wall(
             if periods:
                 ind_periods[code] = periods[-1]
                 ind_values[code] = queries.indicator_value_map(conn, code, periods[-1], "province")
+    from geo.read.followup import reminded_still_overdue
+    from geo.read.series import figures_at
+
+    quarter_ends = [d for d in (dt.date(year, 6, 30), dt.date(year, 9, 30)) if d <= as_of]
+    quarters = figures_at(conn, quarter_ends, "NQ57", year)
+    trend = {
+        "quarters": [{"label": f"Q{d.month // 3}/{year}", **quarters[d]} for d in sorted(quarters)],
+        "reminded": reminded_still_overdue(conn, as_of, limit=5),
+    }
     agencies = agency_kpis(conn, as_of, year)
     reporting = health.sort_health(
         health.data_health(conn, "province", as_of, stale_days), "-days_since"
     )
     return WallPage(
+        extra={"trend": trend},
         agencies=agencies,
         central=central_summary(agencies),
         health=reporting,

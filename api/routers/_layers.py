@@ -42,8 +42,7 @@ from api.routers._common import (
 )
 from api.routers._out_crs import CRS_DESCRIPTION, content_crs, parse_output_crs
 from api.routers._ogc_query import sort_keys
-from geo.read import queries
-from geo.read import health, queries
+from geo.read import followup, health, queries
 from geo.read import targets as read_targets
 from geo.read.features import (
     FULL,
@@ -55,6 +54,7 @@ from geo.read.features import (
     unit_page,
 )
 from geo.read.progress import DataState
+from geo.read.series import changes
 from geo.text import search_key
 
 PLURAL = {"province": "provinces", "commune": "communes"}
@@ -278,11 +278,17 @@ async def detail(
         )
         if level == "province":
             props["targets"] = read_targets.targets(conn, day, code)
+        program = "NQ57" if level == "province" else "KH02"
+        props["change"] = changes(conn, day, program, year, code)
+        props["tasks_overdue_without_reason"] = followup.overdue_without_reason(
+            conn, day, program, year, code
+        )
         root = base_url(request) + "/api/v1"
         feature["links"] = [
             {"rel": "self", "type": GEOJSON, "href": f"{root}/{PLURAL[level]}/{code}"},
             {"rel": "tasks", "type": "application/json", "href": f"{root}/units/{code}/tasks"},
             {"rel": "history", "type": "application/json", "href": f"{root}/units/{code}/history"},
+            {"rel": "series", "type": "application/json", "href": f"{root}/units/{code}/series"},
             {
                 "rel": "download",
                 "type": GEOJSON,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 
 from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
 from api.models import Summary, ok
+from geo.read import followup
 from geo.read.health import last_report_dates
 from geo.read.progress import (
     agency_kpis,
@@ -18,6 +19,7 @@ from geo.read.progress import (
     national_summary,
     province_kpis,
 )
+from geo.read.series import changes
 
 router = APIRouter(tags=["summary"])
 
@@ -43,13 +45,18 @@ async def summary(
     headline matches the published 2025 figures), the Plan 02 commune rollup, and each
     province's figures for the same slice (with its ``data_as_of``: the day of its last
     report). ``central`` is the same slice of the ministries' and central bodies' tasks,
-    ``total`` both levels together; the top-level figures stay the provinces'."""
+    ``total`` both levels together; the top-level figures stay the provinces'. ``change``
+    compares with the end of the previous quarter and with a week before (from the task
+    history)."""
     day = resolve_as_of(as_of, state)
     slice_year = year or (state.reporting_date or day).year
 
     def build() -> bytes:
         conn = db.conn
         provinces = national_summary(conn, day, slice_year)
+        provinces["plan02"]["tasks_overdue_without_reason"] = followup.overdue_without_reason(
+            conn, day, "KH02", None, None, "commune"
+        )
         central = central_summary(agency_kpis(conn, day, slice_year))
         reported = last_report_dates(conn)
         body = {
@@ -57,6 +64,10 @@ async def summary(
             "as_of": day.isoformat(),
             "data_version": state.version,
             **provinces,
+            "tasks_overdue_without_reason": followup.overdue_without_reason(
+                conn, day, "NQ57", slice_year, None
+            ),
+            "change": changes(conn, day, "NQ57", slice_year),
             "provinces": [
                 {**p, "data_as_of": reported.get(p["code"])}
                 for p in province_kpis(conn, day, slice_year)

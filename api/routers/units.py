@@ -66,6 +66,10 @@ async def unit_tasks(
     ] = None,
     group: Annotated[int | None, Query(ge=1, le=99, description="Plan 02 task group")] = None,
     overdue: Annotated[bool | None, Query(description="only overdue (true) or not")] = None,
+    missing_reason: Annotated[
+        bool | None,
+        Query(description="true: only overdue tasks that state no reason (a data problem)"),
+    ] = None,
     sort: Annotated[
         str,
         Query(
@@ -77,10 +81,11 @@ async def unit_tasks(
     offset: Offset = 0,
 ):
     """Each task: deadline, status (and its Vietnamese label), days overdue, lead agency,
-    and a link to its history."""
+    reason and proposal (``missing_reason``: overdue with no reason), and a link to its
+    history."""
     check_limit(limit, TASK_CAP)
     day = resolve_as_of(as_of, state)
-    f = queries.TaskFilter(status, program, group, overdue, sort, limit, offset)
+    f = queries.TaskFilter(status, program, group, overdue, sort, limit, offset, missing_reason)
 
     def build() -> bytes:
         conn = db.conn

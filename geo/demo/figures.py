@@ -363,6 +363,9 @@ def generate(communes: pd.DataFrame, seed: int = 57) -> DemoFigures:
     communes = communes.sort_values("code")
     provinces = sorted(communes.province_code.unique())
     tasks = pd.DataFrame(_province_tasks(rng, provinces) + _commune_tasks(rng, communes))
+    from geo.demo import history  # shapes the history after the draws; imports us
+
+    history.shape(tasks, seed)
     pvals = _province_indicator_values(rng, provinces)
     cvals = _commune_indicator_values(rng, communes, pvals)
     return DemoFigures(tasks=tasks, indicator_values=pd.concat([pvals, cvals], ignore_index=True))

@@ -47,6 +47,8 @@ TASK_COLUMNS = (
     "start_date",
     "deadline",
     "completed_at",
+    "reason",
+    "proposal",
 )
 
 
@@ -145,15 +147,16 @@ def insert_units(
 def insert_tasks(
     conn: Connection, tasks: pd.DataFrame, actor: str, source: str, at: dt.datetime | None = None
 ) -> int:
-    """Insert tasks and write their history: a ``create`` event at the
-    start date and an ``update`` event at the completion date, so the demo has history."""
+    """Insert tasks and write their history: a ``create`` event when the task was
+    recorded (column ``recorded_at`` if the frame has one, else the start date) and an
+    ``update`` event at the completion date, so the demo has history to replay."""
     tasks = tasks.astype({c: "Int64" for c in ("group_no", "phase", "year")})
     if "agency_code" not in tasks:
         tasks = tasks.assign(agency_code=None)  # a unit's tasks
 
     def rows():
         for rec in tasks.itertuples(index=False):
-            yield tuple(_none(getattr(rec, c)) for c in TASK_COLUMNS)
+            yield tuple(_none(getattr(rec, c, None)) for c in TASK_COLUMNS)
 
     n = _copy(conn, "task", TASK_COLUMNS, rows())
     ids: dict[str, int] = dict(conn.execute(text("select external_id, id from task")).all())
@@ -161,12 +164,17 @@ def insert_tasks(
     def events():
         for rec in tasks.itertuples(index=False):
             tid = ids[rec.external_id]
-            created = _as_time(rec.start_date) if not pd.isna(rec.start_date) else at
+            when = getattr(rec, "recorded_at", None)
+            if when is None or pd.isna(when):
+                when = rec.start_date
+            created = _as_time(when) if not pd.isna(when) else at
             snapshot = {
                 "deadline": str(rec.deadline),
                 "completed_at": None,
                 "title": rec.title,
                 "lead_agency": _none(rec.lead_agency),
+                "reason": _none(getattr(rec, "reason", None)),
+                "proposal": _none(getattr(rec, "proposal", None)),
             }
             yield (tid, created, actor, source, "create", None, json.dumps(snapshot))
             if not pd.isna(rec.completed_at):
@@ -210,6 +218,7 @@ def clear_all(conn: Connection) -> None:
     set is the one exception, allowed for this transaction only."""
     conn.execute(text("set local iocmap.allow_history_reset = 'on'"))
     for table in (
+        "reminder",
         "task_event",
         "task",
         "agency",

@@ -8,7 +8,7 @@ grows with every new sheet seen; ``tasks.py`` is the rule of the import.
 from __future__ import annotations
 
 from geo.ingest.sheets import CellError, parse_int, text_value
-from geo.text import search_key
+from geo.text import normalise_name, search_key
 
 # Our field → header texts seen in the wild, best first (compared without case/diacritics).
 ALIASES: dict[str, list[str]] = {
@@ -76,7 +76,50 @@ ALIASES: dict[str, list[str]] = {
     ],
     "completed_at": ["Ngày hoàn thành", "completed_at", "completion_date", "completed", "done_at"],
     "status": ["Tình trạng", "Trạng thái", "Kết quả", "status"],
+    "reason": [
+        "Nguyên nhân chậm",
+        "Nguyên nhân chậm tiến độ",
+        "Nguyên nhân chưa hoàn thành",
+        "Nguyên nhân",
+        "Khó khăn, vướng mắc",
+        "Khó khăn vướng mắc",
+        "Khó khăn, vướng mắc, nguyên nhân",
+        "Nguyên nhân, khó khăn, vướng mắc",
+        "Vướng mắc",
+        "Khó khăn",
+        "Lý do chậm",
+        "Lý do",
+        "reason",
+        "delay_reason",
+    ],
+    "proposal": [
+        "Giải pháp, kiến nghị",
+        "Giải pháp kiến nghị",
+        "Kiến nghị, đề xuất",
+        "Đề xuất, kiến nghị",
+        "Giải pháp, đề xuất",
+        "Giải pháp khắc phục",
+        "Giải pháp",
+        "Kiến nghị",
+        "Đề xuất",
+        "proposal",
+        "solution",
+    ],
 }
+NOTE_MAX = 2000  # characters of a reason or proposal cell
+
+
+def parse_note(value: object) -> str | None:
+    """A reason/proposal cell: NFC text, whitespace collapsed, bounded."""
+    text = text_value(value)
+    if text is None:
+        return None
+    text = " ".join(normalise_name(text).split())
+    if len(text) > NOTE_MAX:
+        raise CellError(f"longer than {NOTE_MAX} characters ({len(text)})")
+    return text or None
+
+
 DONE = {"da hoan thanh", "hoan thanh", "hoan thanh qua han", "hoan thanh dung han", "xong",
         "completed", "completed late", "done", "finished"}  # fmt: skip
 NOT_DONE = {"dang thuc hien", "chua hoan thanh", "trong han", "dung tien do", "qua han",

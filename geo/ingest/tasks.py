@@ -33,11 +33,18 @@ from geo.ingest.sheets import (
     parse_date,
     text_value,
 )
-from geo.ingest.task_cells import ALIASES, parse_group, parse_program, parse_status
+from geo.ingest.task_cells import (
+    ALIASES,
+    parse_group,
+    parse_note,
+    parse_program,
+    parse_status,
+)
 from geo.text import normalise_name
 
 FIELDS = ("program", "group_no", "phase", "year", "title", "unit_code", "agency_code",
-          "lead_agency", "start_date", "deadline", "completed_at")  # fmt: skip
+          "lead_agency", "start_date", "deadline", "completed_at", "reason",
+          "proposal")  # fmt: skip
 REQUIRED_NEW = ("title", "unit_code", "deadline")
 KH02_GROUPS = 16
 
@@ -198,6 +205,8 @@ def _parse_row(row: Row, cols: dict[str, str]) -> None:
     attempt("group_no", parse_group)
     attempt("phase", parse_group)
     attempt("status", parse_status)
+    attempt("reason", parse_note)
+    attempt("proposal", parse_note)
     if "title" in row.values and row.values["title"] is None:
         row.values.pop("title")  # an empty title keeps the stored one; required for new tasks
     if "deadline" in row.values and row.values["deadline"] is None:
@@ -292,7 +301,8 @@ def _existing(conn: Connection, ids: list[str]) -> dict[str, dict]:
     rows = conn.execute(
         text(
             "select id, external_id, program, group_no, phase, year, title, unit_code,"
-            " agency_code, lead_agency, start_date, deadline, completed_at from task"
+            " agency_code, lead_agency, start_date, deadline, completed_at, reason, proposal"
+            " from task"
             " where external_id = any(:ids)"
         ),
         {"ids": ids},
@@ -390,13 +400,13 @@ def _apply(
         ids = conn.execute(
             text(
                 "insert into task (external_id, program, group_no, phase, year, title, unit_code,"
-                " agency_code, lead_agency, start_date, deadline, completed_at) select * from"
-                " unnest(cast(:id as text[]), cast(:program as text[]),"
-                " cast(:group_no as smallint[]),"
+                " agency_code, lead_agency, start_date, deadline, completed_at, reason, proposal)"
+                " select * from unnest("
+                " cast(:id as text[]), cast(:program as text[]), cast(:group_no as smallint[]),"
                 " cast(:phase as smallint[]), cast(:year as smallint[]), cast(:title as text[]),"
                 " cast(:unit as text[]), cast(:agency as text[]), cast(:lead as text[]),"
-                " cast(:start as date[]), cast(:deadline as date[]), cast(:done as date[]))"
-                " returning id, external_id"
+                " cast(:start as date[]), cast(:deadline as date[]), cast(:done as date[]),"
+                " cast(:reason as text[]), cast(:proposal as text[])) returning id, external_id"
             ),
             _columns_of(
                 [row.values["external_id"] for row, _ in creates], [p.record for _, p in creates]
@@ -415,13 +425,15 @@ def _apply(
                 " year = v.year, title = v.title, unit_code = v.unit_code,"
                 " agency_code = v.agency_code, lead_agency = v.lead_agency,"
                 " start_date = v.start_date, deadline = v.deadline,"
-                " completed_at = v.completed_at, updated_at = now() from unnest("
+                " completed_at = v.completed_at, reason = v.reason, proposal = v.proposal,"
+                " updated_at = now() from unnest("
                 " cast(:id as int[]), cast(:program as text[]), cast(:group_no as smallint[]),"
                 " cast(:phase as smallint[]), cast(:year as smallint[]), cast(:title as text[]),"
                 " cast(:unit as text[]), cast(:agency as text[]), cast(:lead as text[]),"
-                " cast(:start as date[]), cast(:deadline as date[]), cast(:done as date[]))"
+                " cast(:start as date[]), cast(:deadline as date[]), cast(:done as date[]),"
+                " cast(:reason as text[]), cast(:proposal as text[]))"
                 " as v(id, program, group_no, phase, year, title, unit_code, agency_code,"
-                " lead_agency, start_date, deadline, completed_at)"
+                " lead_agency, start_date, deadline, completed_at, reason, proposal)"
                 " where t.id = v.id"
             ),
             _columns_of([p.task_id for _, p in updates], [p.record for _, p in updates]),
@@ -462,4 +474,6 @@ def _columns_of(ids: list, records: list[dict]) -> dict[str, list]:
         "start": [r["start_date"] for r in records],
         "deadline": [r["deadline"] for r in records],
         "done": [r["completed_at"] for r in records],
+        "reason": [r["reason"] for r in records],
+        "proposal": [r["proposal"] for r in records],
     }

@@ -63,6 +63,7 @@ class TaskFilter:
     sort: str = "deadline"
     limit: int = 100
     offset: int = 0
+    missing_reason: bool | None = None  # true: only overdue tasks that state no reason
 
 
 def tasks(conn: Connection, code: str, as_of: dt.date, f: TaskFilter) -> tuple[int, list[dict]]:
@@ -76,8 +77,11 @@ def tasks(conn: Connection, code: str, as_of: dt.date, f: TaskFilter) -> tuple[i
       and (cast(:grp as int) is null or t.group_no = cast(:grp as int))
       and (cast(:status as text) is null or s.status = cast(:status as text))
       and (cast(:overdue as boolean) is null
-           or (s.status = 'overdue') = cast(:overdue as boolean))"""
+           or (s.status = 'overdue') = cast(:overdue as boolean))
+      and (cast(:missing as boolean) is null or (s.status = 'overdue' and t.reason is null)
+           = cast(:missing as boolean))"""
     params = {
+        "missing": f.missing_reason,
         "code": code,
         "as_of": as_of,
         "program": f.program,
@@ -95,18 +99,15 @@ def tasks(conn: Connection, code: str, as_of: dt.date, f: TaskFilter) -> tuple[i
     rows = conn.execute(
         text(
             f"""select t.id, t.external_id, t.program, t.group_no, t.phase, t.year, t.title,
-                   t.lead_agency, t.start_date, t.deadline, t.completed_at, s.status,
+                   t.lead_agency, t.start_date, t.deadline, t.completed_at, t.reason, t.proposal,
+                   s.status, (s.status = 'overdue' and t.reason is null) as missing_reason,
                    case when s.status = 'overdue' then cast(:as_of as date) - t.deadline
                         else 0 end as days_overdue
             {base} order by {order} limit :limit offset :offset"""
         ),
         params,
     ).mappings()
-    out = []
-    for r in rows:
-        item = dict(r)
-        item["status_label_vi"] = STATUS_LABEL_VI[r["status"]]
-        out.append(item)
+    out = [dict(r) | {"status_label_vi": STATUS_LABEL_VI[r["status"]]} for r in rows]
     return int(total), out
 
 

@@ -279,7 +279,10 @@
         return '<tr class="task st-row-' + IOC.esc(k.status) + '" data-task-id="' + IOC.esc(k.id) + '">' +
           (groups ? '<td class="num">' + (k.group_no === null || k.group_no === undefined ? '—' : IOC.esc(k.group_no)) + '</td>' : '') +
           '<td><div class="task-title">' + IOC.esc(k.title) + '</div>' +
-          (k.lead_agency ? '<div class="task-agency">' + IOC.esc(IOC.t('lead_agency')) + ': ' + IOC.esc(k.lead_agency) + '</div>' : '') + '</td>' +
+          (k.lead_agency ? '<div class="task-agency">' + IOC.esc(IOC.t('lead_agency')) + ': ' + IOC.esc(k.lead_agency) + '</div>' : '') +
+          (k.reason ? '<div class="task-reason">' + IOC.esc(IOC.t('reason')) + ': ' + IOC.esc(k.reason) + '</div>' : '') +
+          (k.proposal ? '<div class="task-proposal">' + IOC.esc(IOC.t('proposal')) + ': ' + IOC.esc(k.proposal) + '</div>' : '') +
+          (k.missing_reason ? '<div class="task-missing-reason">⚠ ' + IOC.esc(IOC.t('missing_reason')) + '</div>' : '') + '</td>' +
           '<td class="num">' + IOC.fmtDate(k.deadline) + '</td>' +
           '<td>' + IOC.statusBadge(k.status, cfg.lang === 'en' ? null : k.status_label_vi) + days + '</td></tr>';
       }).join('');
@@ -341,6 +344,28 @@
           IOC.esc(h.values_missing.join(', ')) : '') + '</p>';
     }
 
+    function trendSection(code, p) {
+      // server-drawn SVG (no charting library; cached per data version); none in an export
+      var q = p.change && p.change.previous_quarter;
+      var html = '<section class="panel-sec panel-trend" aria-labelledby="ioc-trend-h"><h3 id="ioc-trend-h">' +
+        IOC.esc(IOC.t('trend')) + '</h3>';
+      if (cfg.api && !cfg.standalone) {
+        html += '<img class="trend-chart" width="320" height="120" alt="' + IOC.esc(IOC.t('trend')) + '" src="' +
+          IOC.esc(cfg.api + '/units/' + code + '/series.svg?step=week') + '">';
+      }
+      if (q) {
+        html += '<p class="trend-change">' + IOC.esc(IOC.t('since_quarter')) + ' (' + IOC.fmtDate(q.since) + '): ' +
+          IOC.esc(IOC.t('tasks_done')) + ' ' + change(q.tasks_completed, 0, true) + ' · ' +
+          IOC.esc(IOC.t('overdue')) + ' ' + change(q.tasks_overdue, 0, false) + ' · ' +
+          IOC.esc(IOC.t('completion')) + ' ' + change(q.completion_pct, 2, true) + '</p>';
+      }
+      if (p.tasks_overdue_without_reason) {
+        html += '<p class="trend-missing">⚠ ' + IOC.esc(IOC.t('overdue_no_reason')) + ': <span class="num">' +
+          IOC.fmt(p.tasks_overdue_without_reason, 0) + '</span></p>';
+      }
+      return html + '</section>';
+    }
+
     function renderPanel(code, detail, tasks) {
       var f = detail || {};
       var p = f.properties || f;
@@ -355,6 +380,7 @@
         kpi(IOC.t('tasks_done'), '<span class="num">' + IOC.fmt(p.tasks_completed, 0) + '/' + IOC.fmt(p.tasks_total, 0) + '</span>') +
         kpi(IOC.t('overdue'), (p.tasks_overdue ? IOC.statusBadge('overdue', IOC.fmt(p.tasks_overdue, 0)) : '<span class="num">0</span>'), '', p.tasks_overdue ? 'bad' : '') +
         '</div>';
+      html += trendSection(code, p);
       if (!isProv && p.groups_total) {
         html += '<div class="panel-sec"><h3>' + IOC.esc(IOC.t('groups_done')) + ': <span class="num">' +
           IOC.fmt(p.groups_done, 0) + '/' + IOC.fmt(p.groups_total, 0) + '</span></h3></div>';

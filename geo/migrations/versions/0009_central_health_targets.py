@@ -18,8 +18,8 @@ green.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_central_health_targets"
-down_revision = "0006_search_trgm"
+revision = "0009_central_health_targets"
+down_revision = "0008_reminders"
 branch_labels = None
 depends_on = None
 

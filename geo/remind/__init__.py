@@ -1,0 +1,1 @@
+"""Reminder notices (phiếu nhắc việc / văn bản đôn đốc) to slow units."""
