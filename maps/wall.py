@@ -25,6 +25,7 @@ from maps.i18n import strings
 from maps.mappage import basis_text, display_unit
 from maps.measures import TASK_MEASURES, indicator_measures
 from maps.render import HATCH_DEFS, InitScript, config_script, finish, render_template
+from maps.wall_extras import reporting, wall_trend
 
 # Where each view looks (minlon, minlat, maxlon, maxlat). "national" is the mainland only:
 # Hoàng Sa and Trường Sa are shown in a labelled inset, so the country fills the card.
@@ -341,7 +342,7 @@ def assemble_wall(
 
     Every figure uses one basis — programme tasks due in ``year``, status on ``as_of`` —
     the same question ``/api/v1/summary?year=&as_of=`` answers."""
-    from geo.read import health, queries
+    from geo.read import queries
     from geo.read import targets as read_targets
     from geo.read.progress import agency_kpis, central_summary, national_summary, province_kpis
     from maps import data
@@ -368,24 +369,12 @@ def assemble_wall(
             if periods:
                 ind_periods[code] = periods[-1]
                 ind_values[code] = queries.indicator_value_map(conn, code, periods[-1], "province")
-    from geo.read.followup import reminded_still_overdue
-    from geo.read.series import figures_at
-
-    quarter_ends = [d for d in (dt.date(year, 6, 30), dt.date(year, 9, 30)) if d <= as_of]
-    quarters = figures_at(conn, quarter_ends, "NQ57", year)
-    trend = {
-        "quarters": [{"label": f"Q{d.month // 3}/{year}", **quarters[d]} for d in sorted(quarters)],
-        "reminded": reminded_still_overdue(conn, as_of, limit=5),
-    }
     agencies = agency_kpis(conn, as_of, year)
-    reporting = health.sort_health(
-        health.data_health(conn, "province", as_of, stale_days), "-days_since"
-    )
     return WallPage(
-        extra={"trend": trend},
+        extra={"trend": wall_trend(conn, as_of, year)},
         agencies=agencies,
         central=central_summary(agencies),
-        health=reporting,
+        health=reporting(conn, as_of, stale_days),
         stale_days=stale_days,
         targets=read_targets.targets(conn, as_of),
         as_of=as_of,

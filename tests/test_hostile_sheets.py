@@ -249,7 +249,9 @@ def test_every_import_records_its_actor(api, scratch, tmp_path):
     with pytest.raises(InjectedFailure):
         import_tasks(scratch, tasks, hook="staged")
     got = rows(
-        scratch, "select outcome, dry_run, version from import_run where id > :n order by id", n=demo
+        scratch,
+        "select outcome, dry_run, version from import_run where id > :n order by id",
+        n=demo,
     )
     assert [tuple(g)[:2] for g in got] == [
         ("imported", False),

@@ -40,8 +40,8 @@ from api.routers._common import (
     parse_list,
     pick_band,
 )
-from api.routers._out_crs import CRS_DESCRIPTION, content_crs, parse_output_crs
 from api.routers._ogc_query import sort_keys
+from api.routers._out_crs import CRS_DESCRIPTION, content_crs, parse_output_crs
 from geo.read import followup, health, queries
 from geo.read import targets as read_targets
 from geo.read.features import (
