@@ -22,7 +22,7 @@ from iocmap.cli import app
 from tests.import_fixtures import rows, scalar
 
 OVERDUE_NQ57 = (
-    "select unit_code, external_id from task where program = 'NQ57'"
+    "select unit_code, external_id from task where program = 'NQ57' and unit_code is not null"
     " and task_status(deadline, completed_at, date '2025-11-13') = 'overdue'"
 )
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-REPORTING_DATE = dt.date(2025, 11, 13)
-YEAR = 2025
+from geo.demo.dates import REPORTING_DATE, YEAR
+
 NATIONAL_TOTAL = 3430
 NATIONAL_COMPLETED = 1954
 NGHE_AN, CA_MAU, DAK_LAK = "40", "96", "66"
@@ -363,7 +363,7 @@ def generate(communes: pd.DataFrame, seed: int = 57) -> DemoFigures:
     communes = communes.sort_values("code")
     provinces = sorted(communes.province_code.unique())
     tasks = pd.DataFrame(_province_tasks(rng, provinces) + _commune_tasks(rng, communes))
-    from geo.demo import history  # shapes the history after the draws; imports us
+    from geo.demo import history  # shapes the history after the draws
 
     history.shape(tasks, seed)
     pvals = _province_indicator_values(rng, provinces)

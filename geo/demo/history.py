@@ -14,7 +14,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from geo.demo.figures import REPORTING_DATE, YEAR
+from geo.demo.dates import REPORTING_DATE, YEAR
 
 # When the tasks entered the monitoring system (the history's ``create`` events): the
 # provinces' programme tasks at the start of 2025, Plan 02 with the new communes (1 July).
