@@ -25,8 +25,12 @@ MAP_CHROME = [
     ".leaflet-control-scale",
     "#ioc-panel",
 ]
-WALL_BLOCKS = [".wall-head", ".wall-kpis .kpi", ".wall-map", ".wall-card", ".wall-foot"]
-WALL_IN_MAP = [".legend-slot:not([hidden])", "#wall-inset:not([hidden])"]
+# The grid's blocks; a card drawn over the map (the trend card) is checked with the other
+# overlays of the map instead: inside the viewport, apart from the legend and the inset.
+WALL_BLOCKS = [
+    ".wall-head", ".wall-kpis .kpi", ".wall-map", ".wall-card:not(.map-overlay)", ".wall-foot"
+]  # fmt: skip
+WALL_IN_MAP = [".legend-slot:not([hidden])", "#wall-inset:not([hidden])", ".map-overlay"]
 
 BOXES_JS = """(sels) => sels.flatMap(sel => Array.from(document.querySelectorAll(sel))
   .filter(e => { const r = e.getBoundingClientRect(); const cs = getComputedStyle(e);
