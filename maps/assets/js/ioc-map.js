@@ -338,7 +338,7 @@
       if (!h) return '';
       var when = h.last_report_date ? h.last_report_date.split('-').reverse().join('/') : '—';
       var days = h.days_since_report === null ? '—' : IOC.fmt(h.days_since_report, 0) + ' ' + IOC.t('days');
-      return '<p class="panel-health' + (h.stale ? ' stale' : '') + '" id="ioc-health">' + IOC.esc(IOC.t('days_since')) +
+      return '<p class="panel-sec panel-health' + (h.stale ? ' stale' : '') + '" id="ioc-health">' + IOC.esc(IOC.t('days_since')) +
         ': <b class="num">' + IOC.esc(days) + '</b> (' + IOC.esc(when) + ')' +
         (h.values_missing && h.values_missing.length ? ' · ' + IOC.esc(IOC.t('least_complete')) + ': ' +
           IOC.esc(h.values_missing.join(', ')) : '') + '</p>';
