@@ -57,7 +57,6 @@ def test_cleaning_closes_the_same_gaps_grouped_or_not(monkeypatch) -> None:
     codes = [f"{k:05d}" for k in range(len(layer))]
     _, one = coverage.clean(codes, layer)
     monkeypatch.setattr(coverage, "GROUP_SIZE", 40)
-    monkeypatch.setattr(coverage.layer_holes, "__defaults__", (40,))
     _, grouped = coverage.clean(codes, layer)
     assert grouped.gaps_closed == one.gaps_closed > 20
     assert len(grouped.gaps_left) == len(one.gaps_left) == 1  # the lake is wider than 100 m

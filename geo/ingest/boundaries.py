@@ -32,7 +32,7 @@ import shapely
 from sqlalchemy import Engine
 
 from geo.errors import BadInput, IocmapError
-from geo.ingest import coverage, plan, store
+from geo.ingest import coverage, parallel, plan, store
 from geo.ingest import provinces as hierarchy
 from geo.ingest.coverage import area_m2
 from geo.ingest.repair import repair
@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 LEVELS = ("province", "commune")
 DEFAULT_OVERLAP_M2 = 1000.0  # overlaps/outside-province areas below this are digitising noise
 SHOWN = 20  # places listed per kind of problem in the report
+PARALLEL_MIN_BYTES = 2_000_000  # smaller files are done before a helper process is ready
 Layer = plan.Layer
 
 
@@ -61,6 +62,7 @@ def read_features(
     code_field: str | None = None, name_field: str | None = None,
     parent_field: str | None = None, crs: str | None = None, encoding: str | None = None,
     allow_new_units: bool = False, engine: Engine | None = None,
+    workers: parallel.Workers = parallel.INLINE,
 ) -> Features:  # fmt: skip
     """Read, decode, reproject, take the attributes and repair; per-feature problems go to
     the report (the file-level ones raise ``BadInput``)."""
@@ -68,7 +70,7 @@ def read_features(
     raw = read_layer(Path(path), level, report, layer=layer, given=given, encoding=encoding)
     geoms = to_wgs84(raw.frame, crs, report)
     feats, _ = unit_fields(raw, geoms, level, report, allow_new_units=allow_new_units)
-    fixed, repaired, problems, notes = repair(feats.geoms, engine)
+    fixed, repaired, problems, notes = repair(feats.geoms, engine, workers)
     report.repaired = repaired
     report.notes.extend(notes)
     ok = []
@@ -145,19 +147,31 @@ def _run(engine, path, level, report: ImportReport, advance, *, skip_invalid, fa
          lock_timeout_s, overlap_tolerance_m2, gap_max_width_m, province_outline, actor,
          **read) -> None:  # fmt: skip
     advance("read", 0)
-    feats = read_features(path, level, report, engine=engine, **read)
-    if report.errors and skip_invalid:
-        report.rejected.extend(report.errors)
-        report.errors = []
-        bad = {p.row for p in report.rejected}
-        feats = feats.subset([j for j, i in enumerate(feats.index) if i not in bad])
-    if report.errors:
-        return
-    if not feats.codes:
-        report.error("no usable feature in the file")
-        return
+    big = Path(path).stat().st_size >= PARALLEL_MIN_BYTES
+    with parallel.Workers() if big else parallel.INLINE as workers:
+        feats = read_features(path, level, report, engine=engine, workers=workers, **read)
+        if report.errors and skip_invalid:
+            report.rejected.extend(report.errors)
+            report.errors = []
+            bad = {p.row for p in report.rejected}
+            feats = feats.subset([j for j, i in enumerate(feats.index) if i not in bad])
+        if report.errors:
+            return
+        if not feats.codes:
+            report.error("no usable feature in the file")
+            return
+        _build(engine, feats, level, report, advance, workers, skip_invalid=skip_invalid,
+               fail_at=fail_at, lock_timeout_s=lock_timeout_s, actor=actor,
+               overlap_tolerance_m2=overlap_tolerance_m2, gap_max_width_m=gap_max_width_m,
+               province_outline=province_outline)  # fmt: skip
+
+
+def _build(engine, feats: Features, level, report: ImportReport, advance, workers, *,
+           skip_invalid, fail_at, lock_timeout_s, overlap_tolerance_m2, gap_max_width_m,
+           province_outline, actor) -> None:  # fmt: skip
+    """Clean, validate against the stored units, simplify, stage and swap."""
     advance("clean coverage", 1)
-    feats.geoms = _clean(feats, level, report, gap_max_width_m)
+    feats.geoms = _clean(feats, level, report, gap_max_width_m, workers)
     if report.errors:
         return
     advance("validate", 2)
@@ -179,7 +193,9 @@ def _run(engine, path, level, report: ImportReport, advance, *, skip_invalid, fa
         touched = [u for u in units if plan.differs(u, current) is not False]
         advance("simplify", 3)
         if level == "commune":
-            extra, levels = hierarchy.commune_levels(conn, touched, current, provinces, report)
+            extra, levels = hierarchy.commune_levels(
+                conn, touched, current, provinces, report, workers
+            )
             touched += extra
         else:
             levels = hierarchy.province_levels(conn, touched, current, report)
@@ -199,9 +215,11 @@ def _run(engine, path, level, report: ImportReport, advance, *, skip_invalid, fa
         advance("done", 6)
 
 
-def _clean(feats: Features, level: str, report: ImportReport, gap_max_width_m: float):
+def _clean(feats: Features, level: str, report: ImportReport, gap_max_width_m: float, workers):
     """The file's clean coverage; what moved and what is left goes to the report."""
-    cleaned, stats = coverage.clean(feats.codes, feats.geoms, gap_max_width_m=gap_max_width_m)
+    cleaned, stats = coverage.clean(
+        feats.codes, feats.geoms, gap_max_width_m=gap_max_width_m, workers=workers
+    )
     if stats.overlaps_m2 >= 1:
         worst = ", ".join(f"{c} {m:+,.0f} m²" for c, m in stats.moved[:5])
         report.notes.append(

@@ -231,27 +231,31 @@ def stage(conn: Connection, units: list[Unit], levels: dict[str, dict], actor: s
         )
     )
 
+    geoms = store.ewkb_many([u.geometry for u in units])
+    labels = store.ewkb_many([u.label_point for u in units])
+
     def rows():
-        for u in units:
+        for u, geom, label in zip(units, geoms, labels, strict=True):
             attrs = json.dumps(u.attributes, ensure_ascii=False) if u.attributes else None
             yield (
                 u.code, u.level, u.name, search_key(u.name), u.kind, u.parent_code, u.area_km2,
                 u.area_source, u.population, u.population_source, attrs,
-                store.ewkb(u.geometry), store.ewkb(u.label_point), u.source, u.quality,
-                REORGANISATION, u.outline_kept, actor,
+                geom, label, u.source, u.quality, REORGANISATION, u.outline_kept, actor,
             )  # fmt: skip
 
     store.copy_rows(conn, "import_unit", _COLS, rows())
+    staged = [
+        (code, band, g)
+        for band, by_code in levels.items()
+        for code, g in by_code.items()
+        if g is not None and not g.is_empty
+    ]
+    hexes = store.ewkb_many([g for _, _, g in staged])
     store.copy_rows(
         conn,
         "import_level",
         ("unit_code", "band", "geom"),
-        (
-            (code, band, store.ewkb(g))
-            for band, by_code in levels.items()
-            for code, g in by_code.items()
-            if g is not None and not g.is_empty
-        ),
+        ((code, band, h) for (code, band, _), h in zip(staged, hexes, strict=True)),
     )
 
 

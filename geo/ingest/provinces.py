@@ -11,14 +11,17 @@ coverage of provinces.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import shapely
 from sqlalchemy import Connection
 
 from geo.ingest import coverage, plan
 from geo.ingest.coverage import area_m2
+from geo.ingest.parallel import INLINE, Workers
 from geo.ingest.report import ImportReport
-from geo.ingest.topology import DEFAULT_LEVELS, as_multipolygon, coverage_levels
+from geo.ingest.topology import DEFAULT_LEVELS, as_multipolygon, start_levels
 from geo.ingest.unitfields import Features
 
 Layer = plan.Layer
@@ -36,26 +39,35 @@ def _group(touched: list[plan.Unit], current: Layer) -> tuple[list[str], np.ndar
 
 
 def _levels(
-    codes: list[str], geoms: np.ndarray, clean: bool = False
-) -> dict[str, dict[str, shapely.Geometry]]:
-    """Coverage-simplified levels; a group that is not a clean coverage (official units of
+    codes: list[str], geoms: np.ndarray, clean: bool = False, workers: Workers = INLINE
+) -> Callable[[], dict[str, dict[str, shapely.Geometry]]]:
+    """Coverage-simplified levels, begun (call the result to get them: helpers work on the
+    coarser levels meanwhile). A group that is not a clean coverage (official units of
     separate imports that disagree) is simplified from a cleaned copy. ``clean``: the group
     is one file's cleaned layer (no need to check it again)."""
     if len(geoms) and not clean and not shapely.coverage_is_valid(geoms):
         geoms, _ = coverage.snap(
             np.array([as_multipolygon(g) for g in shapely.coverage_clean(geoms)], dtype=object)
         )
-    simplified = coverage_levels(geoms, DEFAULT_LEVELS, checked=True)
-    return {band: dict(zip(codes, g, strict=True)) for band, g in simplified.items()}
+    pending = start_levels(geoms, DEFAULT_LEVELS, checked=True, workers=workers)
+
+    def collect() -> dict[str, dict[str, shapely.Geometry]]:
+        simplified = pending.result()
+        return {band: dict(zip(codes, g, strict=True)) for band, g in simplified.items()}
+
+    return collect
 
 
-def commune_levels(conn: Connection, touched, current: Layer, provinces: Layer, report):
+def commune_levels(
+    conn: Connection, touched, current: Layer, provinces: Layer, report,
+    workers: Workers = INLINE,
+):  # fmt: skip
     """Commune levels, plus the province rows that become the union of their communes (all
     official, outline not kept) and the province levels dissolved from the communes'."""
     if not touched:
         return [], {}
     codes, geoms = _group(touched, current)
-    levels = _levels(codes, geoms, clean=len(codes) == len(touched))
+    collect = _levels(codes, geoms, clean=len(codes) == len(touched), workers=workers)
     geom = dict(current.geom) | {u.code: u.geometry for u in touched}
     parent = dict(current.parent) | {u.code: u.parent_code for u in touched}
     official = {c for c in current.codes if current.quality[c] == "official"}
@@ -66,6 +78,7 @@ def commune_levels(conn: Connection, touched, current: Layer, provinces: Layer, 
         by_prov.setdefault(parent.get(c) or "", []).append(c)
     affected = {u.parent_code for u in touched}
     rows: list[plan.Unit] = []
+    unions: dict[str, list[str]] = {}  # province → its communes, where it is their union
     for p in sorted(affected):
         if p not in provinces.name or not by_prov.get(p):
             continue
@@ -76,6 +89,9 @@ def commune_levels(conn: Connection, touched, current: Layer, provinces: Layer, 
             continue
         merged = coverage.union(np.array([geom[c] for c in members], dtype=object))
         rows.append(_province_from_communes(p, merged, provinces, members, touched, report))
+        unions[p] = members
+    levels = collect()
+    for p, members in unions.items():
         for band in levels:
             parts = [levels[band].get(c, stored.get(band, {}).get(c)) for c in members]
             levels[band][p] = coverage.union(np.array([g for g in parts if g is not None]))
@@ -172,7 +188,7 @@ def province_levels(conn: Connection, touched, current: Layer, report: ImportRep
     levels: dict[str, dict] = {band: {} for band in DEFAULT_LEVELS}
     if own:
         codes, geoms = _group(own, current)
-        levels = _levels(codes, geoms)
+        levels = _levels(codes, geoms)()
         mine = {u.code for u in own}
         levels = {b: {c: g for c, g in by.items() if c in mine} for b, by in levels.items()}
     for u in touched:

@@ -24,6 +24,7 @@ import numpy as np
 import shapely
 from sqlalchemy import Engine, text
 
+from geo.ingest.parallel import INLINE, Workers, split
 from geo.ingest.topology import as_multipolygon
 
 SNAP_GRID = 1e-8  # degrees ≈ 1 mm: far below any surveyed detail
@@ -96,8 +97,16 @@ def postgis_make_valid(engine: Engine | None, g: shapely.Geometry) -> shapely.Ge
     return shapely.from_wkb(bytes(wkb)) if wkb is not None else None
 
 
+def _repair_many(geoms: np.ndarray) -> tuple[np.ndarray, list[str], list[list[str]]]:
+    """``repair_one`` of each geometry (a share of the work, maybe in a helper process)."""
+    done = [repair_one(g) for g in geoms]
+    fixed = np.empty(len(done), dtype=object)
+    fixed[:] = [f for f, _, _ in done]
+    return fixed, [h for _, h, _ in done], [f for _, _, f in done]
+
+
 def repair(
-    geoms: np.ndarray, engine: Engine | None = None
+    geoms: np.ndarray, engine: Engine | None = None, workers: Workers = INLINE
 ) -> tuple[np.ndarray, int, list[str | None], list[str]]:
     """Valid MultiPolygons with RFC 7946 rings.
 
@@ -112,6 +121,17 @@ def repair(
     valid = np.zeros(len(geoms), dtype=bool)
     valid[~empty] = shapely.is_valid(geoms[~empty])
     fallbacks: dict[str, int] = {}
+    types = np.full(len(geoms), -1)
+    types[~empty] = shapely.get_type_id(geoms[~empty])
+    polygonal = np.isin(types, (3, 6, 7))
+    todo = np.flatnonzero(~empty & ~valid & polygonal)
+    chained: dict[int, tuple] = {}
+    if len(todo):
+        shares = workers.map(
+            _repair_many, [(geoms[todo[b]],) for b in split(len(todo), workers.shares)]
+        )
+        results = [r for f, h, why in shares for r in zip(f, h, why, strict=True)]
+        chained = dict(zip(todo.tolist(), results, strict=True))
     for i, g in enumerate(geoms):
         out[i] = shapely.MultiPolygon()
         if empty[i]:
@@ -127,7 +147,7 @@ def repair(
                 problems[i] = "geometry has no area (dropped)"
             out[i] = mp
             continue
-        fixed, how, failures = repair_one(g)
+        fixed, how, failures = chained[i]
         if fixed is None:
             fixed = _usable(postgis_make_valid(engine, g))
             how = "PostGIS ST_MakeValid" if fixed is not None else ""

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import Connection, text
@@ -53,12 +54,36 @@ TASK_COLUMNS = (
 
 
 def _ewkb(geom) -> str | None:
-    """Hex EWKB for COPY; polygons get RFC 7946 rings (exterior counter-clockwise)."""
+    """Hex EWKB for COPY; polygons get RFC 7946 rings (exterior counter-clockwise).
+
+    (Binary WKB then ``bytes.hex``: GEOS's own hex writer is 6× slower, 2 s of a national
+    import.)"""
     if geom is None or geom.is_empty:
         return None
     if geom.geom_type in ("Polygon", "MultiPolygon"):
         geom = shapely.orient_polygons(geom, exterior_cw=False)
-    return shapely.to_wkb(shapely.set_srid(geom, 4326), hex=True, include_srid=True)
+    return shapely.to_wkb(shapely.set_srid(geom, 4326), include_srid=True).hex().upper()
+
+
+def ewkb_many(geoms) -> list[str | None]:
+    """``ewkb`` of each geometry, in vectorised calls (0.1 s for a national layer's levels
+    instead of 2 s one by one)."""
+    arr = np.empty(len(geoms), dtype=object)
+    arr[:] = list(geoms)
+    out: list[str | None] = [None] * len(arr)
+    live = ~shapely.is_missing(arr)
+    live[live] = ~shapely.is_empty(arr[live])
+    idx = np.flatnonzero(live)
+    if not len(idx):
+        return out
+    g = arr[idx]
+    poly = np.isin(shapely.get_type_id(g), (3, 6))
+    g[poly] = shapely.orient_polygons(g[poly], exterior_cw=False)
+    for i, raw in zip(
+        idx.tolist(), shapely.to_wkb(shapely.set_srid(g, 4326), include_srid=True), strict=True
+    ):
+        out[i] = raw.hex().upper()
+    return out
 
 
 def _copy(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:

@@ -15,6 +15,8 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from geo.ingest.parallel import INLINE, Workers
+
 # Tolerances in degrees (EPSG:4326), keyed by the web-map zoom they are meant for. Roughly the
 # side of the smallest triangle Visvalingam-Whyatt may drop: ~1.1 km, ~220 m, ~22 m.
 DEFAULT_LEVELS: Mapping[str, float] = {"z6": 0.01, "z9": 0.002, "z12": 0.0002}
@@ -25,23 +27,49 @@ def coverage_levels(
     tolerances: Mapping[str, float],
     *,
     checked: bool = False,
+    workers: Workers = INLINE,
 ) -> dict[str, np.ndarray]:
     """Simplify a polygonal coverage once per level, keeping shared borders gap-free.
 
     ``checked``: the caller already knows the input is a valid coverage (the check costs
     about as much as one simplification on a real layer)."""
+    return start_levels(geoms, tolerances, checked=checked, workers=workers).result()
+
+
+class PendingLevels:
+    """Levels being simplified: the coarser ones in helper processes (each in its own
+    process: ``coverage_simplify`` from two threads on the same geometries crashed the
+    process, a segfault inside GEOS), the finest here when ``result()`` is asked — so the
+    caller can do other work in between."""
+
+    def __init__(self, source: np.ndarray, tolerances: Mapping[str, float], workers: Workers):
+        self.source, self.tolerances = source, tolerances
+        order = sorted(tolerances.items(), key=lambda kv: kv[1])
+        self.order = order
+        self.jobs = {name: workers.submit(_simplify, source, float(tol)) for name, tol in order[1:]}
+
+    def result(self) -> dict[str, np.ndarray]:
+        raw = {name: _simplify(self.source, float(tol)) for name, tol in self.order[:1]}
+        raw |= {name: job.result() for name, job in self.jobs.items()}
+        levels: dict[str, np.ndarray] = {}
+        finer = self.source
+        for name, _ in self.order:
+            finer = levels[name] = _fill_degenerate(raw[name], self.source, finer)
+        return {name: levels[name] for name in self.tolerances}
+
+
+def start_levels(
+    geoms: Sequence[BaseGeometry] | np.ndarray,
+    tolerances: Mapping[str, float],
+    *,
+    checked: bool = False,
+    workers: Workers = INLINE,
+) -> PendingLevels:
+    """``coverage_levels`` begun: helpers start on the coarser levels at once."""
     source = np.array([as_multipolygon(g) for g in np.asarray(geoms, dtype=object)])
     if len(source) and not checked and not shapely.coverage_is_valid(source):
         raise ValueError("input is not a valid polygonal coverage (overlaps or unmatched edges)")
-    order = sorted(tolerances.items(), key=lambda kv: kv[1])
-    # One level after the other, in this thread: coverage_simplify run from two threads on the
-    # same source geometries crashed the process (a segfault inside GEOS) in a test run.
-    raw = {name: _simplify(source, float(tol)) for name, tol in order}
-    levels: dict[str, np.ndarray] = {}
-    finer = source
-    for name, _ in order:
-        finer = levels[name] = _fill_degenerate(raw[name], source, finer)
-    return {name: levels[name] for name in tolerances}
+    return PendingLevels(source, tolerances, workers)
 
 
 def _simplify(source: np.ndarray, tolerance: float) -> np.ndarray | None:

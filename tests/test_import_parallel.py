@@ -1,0 +1,77 @@
+"""A national import spreads its geometry work over helper processes
+(``geo.ingest.parallel``): the result must be the same as in one process, byte for byte,
+and a helper that dies must cost time, never the import."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+import numpy as np
+import shapely
+
+from geo.ingest import coverage, parallel
+from geo.ingest.repair import repair
+from geo.ingest.topology import DEFAULT_LEVELS, coverage_levels
+from tests.test_coverage_holes import _layer
+
+
+def _die_in_helper(x: int) -> int:
+    """Kills the helper process it runs in; here it just answers."""
+    if multiprocessing.parent_process() is not None:
+        os._exit(3)
+    return x * 2
+
+
+def test_cleaning_with_a_helper_equals_cleaning_alone() -> None:
+    layer = _layer()
+    codes = [f"{k:05d}" for k in range(len(layer))]
+    alone, one = coverage.clean(codes, layer)
+    with parallel.Workers(1) as workers:
+        assert workers.shares == 2
+        helped, two = coverage.clean(codes, layer, workers=workers)
+        levels = coverage_levels(helped, DEFAULT_LEVELS, workers=workers)
+    assert shapely.to_wkb(helped).tolist() == shapely.to_wkb(alone).tolist()
+    assert (two.gaps_closed, len(two.gaps_left), two.collapsed_parts) == (
+        one.gaps_closed,
+        len(one.gaps_left),
+        one.collapsed_parts,
+    )
+    assert one.gaps_closed > 20
+    inline = coverage_levels(alone, DEFAULT_LEVELS)
+    for band in DEFAULT_LEVELS:
+        assert shapely.to_wkb(levels[band]).tolist() == shapely.to_wkb(inline[band]).tolist()
+
+
+def test_repair_with_a_helper_equals_repair_alone() -> None:
+    bowtie = shapely.Polygon([(105, 20), (105.01, 20.01), (105.01, 20), (105, 20.01)])
+    square = shapely.box(105.1, 20, 105.11, 20.01)
+    geoms = np.array([bowtie, square, bowtie, None], dtype=object)
+    alone = repair(geoms)
+    with parallel.Workers(1) as workers:
+        helped = repair(geoms, workers=workers)
+    assert shapely.to_wkb(helped[0]).tolist() == shapely.to_wkb(alone[0]).tolist()
+    assert helped[1:] == alone[1:]
+    assert alone[1] == 2 and alone[2][3] is not None  # two bow-ties repaired, None dropped
+
+
+def test_a_dead_helper_costs_time_not_the_result() -> None:
+    with parallel.Workers(1) as workers:
+        assert workers.map(_die_in_helper, [(1,), (2,), (3,)]) == [2, 4, 6]
+
+
+def test_the_longest_shared_edge_takes_the_gap() -> None:
+    """A sliver gap between a long side of one unit and the short side of two others goes
+    to the long side (found by matching segments, as the intersection method does)."""
+    left = shapely.box(0, 0, 1, 3)
+    right_low = shapely.box(1.01, 0, 2, 1)
+    right_high = shapely.box(1.01, 1, 2, 3)
+    frame = shapely.box(-1, -1, 3, 4).difference(shapely.box(0, 0, 2, 3))  # closes the gap
+    noded = shapely.coverage_clean(np.array([left, right_low, right_high, frame], dtype=object))
+    units = np.array([shapely.MultiPolygon(shapely.get_parts(g)) for g in noded], dtype=object)
+    holes = coverage.layer_holes(units)
+    assert len(holes) == 1 and abs(shapely.area(holes[0]) - 0.03) < 1e-9
+    owner = coverage.shared_edge_owner(units, holes)
+    assert owner.tolist() == coverage._owner_by_intersection(units, holes).tolist()
+    # the gap borders the left unit for 3, the right ones for 1 and 2, the frame for 0.02
+    assert owner.tolist() == [0]
