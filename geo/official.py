@@ -21,20 +21,36 @@ when the row's unit name matches the old unit and not the new one.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
+from pathlib import Path
 
 import pandas as pd
 
 from geo.text import normalise_name
 
 
+def query(sql: str) -> list[dict]:
+    """Rows of the package's own SQLite dataset, read directly.
+
+    Why not ``vietnamadminunits.database.query``: importing the package loads its address
+    parser first (0.9 s on every import command, for a 60 ms query)."""
+    spec = importlib.util.find_spec("vietnamadminunits")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("vietnamadminunits")
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "dataset.db"
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute(sql).fetchall()]
+
+
 def official_names() -> pd.DataFrame:
     """Official codes, short names and kinds of the 3,321 communes and their provinces."""
-    from vietnamadminunits.database import query
-
     rows = query(
         "select wardCode as code, wardShort as name, wardType as kind, wardAreaKm2 as area_km2,"
         " wardLon as lon, wardLat as lat, provinceCode as province_code,"
@@ -45,8 +61,6 @@ def official_names() -> pd.DataFrame:
 
 def official_commune_frame() -> pd.DataFrame:
     """Load the official post-2025 units: the only attributes the generated geometry may use."""
-    from vietnamadminunits.database import query
-
     rows = query(
         "select wardCode, provinceCode, ward, wardType, wardLon, wardLat, wardAreaKm2 "
         "from admin_units"
@@ -126,8 +140,6 @@ def _converter_data() -> dict:
 @lru_cache(maxsize=1)
 def legacy_communes() -> dict[str, LegacyCommune]:
     """Old commune code → where it went (≈10,000 codes)."""
-    from vietnamadminunits.database import query
-
     legacy = query(
         "select provinceKey, districtKey, wardKey, wardCode, ward, district, province,"
         " wardShort, provinceCode from admin_units_legacy where wardCode is not null"
@@ -165,8 +177,6 @@ def legacy_communes() -> dict[str, LegacyCommune]:
 @lru_cache(maxsize=1)
 def legacy_provinces() -> dict[str, tuple[str, str]]:
     """Old (63-province) code → (new province code, old province name)."""
-    from vietnamadminunits.database import query
-
     old = {
         r["provinceKey"]: (r["provinceCode"], r["province"])
         for r in query(

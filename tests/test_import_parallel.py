@@ -10,7 +10,7 @@ import os
 import numpy as np
 import shapely
 
-from geo.ingest import coverage, parallel
+from geo.ingest import coverage, coverage_split, parallel
 from geo.ingest.repair import repair
 from geo.ingest.topology import DEFAULT_LEVELS, coverage_levels
 from tests.test_coverage_holes import _layer
@@ -75,3 +75,36 @@ def test_the_longest_shared_edge_takes_the_gap() -> None:
     assert owner.tolist() == coverage._owner_by_intersection(units, holes).tolist()
     # the gap borders the left unit for 3, the right ones for 1 and 2, the frame for 0.02
     assert owner.tolist() == [0]
+
+
+def test_a_layer_cleaned_in_two_halves_is_one_clean_coverage(monkeypatch) -> None:
+    """Cut through the synthetic grid (gaps on and off the cut): each half is cleaned with
+    its halo in its own process; the stitched layer is a valid coverage with the same
+    gaps as one call."""
+    layer = _layer()
+    codes = [f"{k:05d}" for k in range(len(layer))]
+    _, one = coverage.clean(codes, layer)
+    monkeypatch.setattr(coverage_split, "SPLIT_MIN_UNITS", 100)
+    with parallel.Workers(1) as workers:
+        halves, two = coverage.clean(codes, layer, workers=workers)
+    assert shapely.coverage_is_valid(halves)
+    assert two.gaps_closed == one.gaps_closed > 20 and len(two.gaps_left) == 1
+
+
+def test_halves_that_disagree_on_their_cut_fall_back_to_one_call(monkeypatch, caplog) -> None:
+    """With no halo, two overlapping units on either side of the cut both keep the
+    overlap: the check sees it and the layer is cleaned in one call."""
+    row = np.array(
+        [shapely.MultiPolygon([shapely.box(105 + i * 0.01, 20, 105.0105 + i * 0.01, 20.01)])
+         for i in range(8)],
+        dtype=object,
+    )  # fmt: skip
+    monkeypatch.setattr(coverage_split, "SPLIT_MIN_UNITS", 2)
+    monkeypatch.setattr(coverage_split, "HALO_DEPTH", 0)
+    distance = coverage_split.snapping_distance(row)
+    with parallel.Workers(1) as workers, caplog.at_level("WARNING"):
+        out = coverage_split.clean_layer(row, workers)
+    assert "disagree" in caplog.text
+    assert shapely.coverage_is_valid(out)
+    expected = coverage_split.clean_all(row, distance)
+    assert shapely.to_wkb(out).tolist() == shapely.to_wkb(expected).tolist()

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
+from geo.ingest import coverage_split
 from geo.ingest.parallel import INLINE, Workers, split
 from geo.ingest.topology import as_multipolygon
 
@@ -105,8 +106,7 @@ def clean(
     order = np.argsort(np.asarray(codes, dtype=object), kind="stable")
     work = geoms[order]
     if not shapely.coverage_is_valid(work):
-        cleaned = shapely.coverage_clean(work, merge_strategy="longest_border")
-        cleaned = np.array([as_multipolygon(g) for g in cleaned], dtype=object)
+        cleaned = coverage_split.clean_layer(work, workers)
     else:
         cleaned = np.array([as_multipolygon(g) for g in work], dtype=object)
     _close_gaps(cleaned, [codes[i] for i in order], gap_max_width_m, stats, workers)
