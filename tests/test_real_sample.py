@@ -145,3 +145,24 @@ def test_real_sample_end_to_end(scratch_url, scratch):
             " and r.path[1] > 0 and ST_Area(r.geom::geography) < 10000"
         ).scalar()
     assert slivers == 0
+
+
+def test_real_communes_cleaned_in_two_halves_agree_on_the_cut(monkeypatch, caplog) -> None:
+    """The national import cleans the layer in two halves at once (``coverage_split``);
+    on real communes cut through the middle of provinces, the halves agree on their cut
+    (no fall back to one call) and the stitched layer is one valid coverage with the
+    holes one call leaves."""
+    import shapely
+
+    from geo.ingest import coverage, coverage_split, parallel
+    from geo.ingest.repair import repair
+
+    frame = gpd.read_file(SAMPLE / "xa_5_tinh.geojson").sort_values("ma_xa")
+    geoms = repair(np.asarray(frame.geometry.values, dtype=object))[0]
+    one = coverage_split.clean_all(geoms, coverage_split.snapping_distance(geoms))
+    monkeypatch.setattr(coverage_split, "SPLIT_MIN_UNITS", 100)
+    with parallel.Workers(1) as workers, caplog.at_level("WARNING"):
+        halves = coverage_split.clean_layer(geoms, workers)
+    assert "disagree" not in caplog.text
+    assert shapely.coverage_is_valid(halves)
+    assert len(coverage.layer_holes(halves)) == len(coverage.layer_holes(one)) > 1000
