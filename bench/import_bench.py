@@ -11,8 +11,7 @@ real command against a scratch database holding the demo data.
     .venv/bin/python -m bench.import_bench --real ../shared/real-sample   # the real files
 
 ``--real DIR`` times the real sample instead (``xa_*.geojson`` then ``tinh_*.geojson``; the
-files are never copied into the project) and extrapolates the commune import linearly to the
-3,321 communes of the country. ``--real DIR --country`` measures instead of extrapolating: it
+files are never copied into the project). ``--real DIR --country`` measures the country: it
 tiles the sample's provinces side by side in Vietnam's extent (with all their gaps, overlaps
 and invalid rings) until there are 3,321, gives them the official codes in order, writes that
 file to a temporary folder (never into the project) and times the first and second import of it.
@@ -139,8 +138,7 @@ def real_sample(folder: Path, database: str) -> int:
         print(f"provinces {p.name}: first import {t:.1f} s (exit {rc})")
     second, rc2 = run_import(url, communes[0])
     print(f"communes: second import (no changes) {second:.1f} s (exit {rc2})")
-    country = first * COUNTRY_COMMUNES / max(n, 1)
-    print(f"extrapolated to {COUNTRY_COMMUNES} communes: {country:.0f} s (linear in communes)")
+    print(f"for {COUNTRY_COMMUNES} communes, measure: --real {folder} --country")
     return 0 if rc1 == 0 and rc2 == 0 else 1
 
 

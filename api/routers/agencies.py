@@ -4,7 +4,6 @@ the history of its tasks (the unit endpoints' shapes, so clients read both alike
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request
@@ -12,8 +11,9 @@ from fastapi import APIRouter, Path, Query, Request
 from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
 from api.errors import BadParameter
 from api.models import AgencyDetail, AgencyList, History, TaskList, ok
-from api.routers._common import JSON, AsOf, Offset, base_url, check_limit, meta, page_links
-from api.routers.units import TASK_CAP, _utc
+from api.routers._common import JSON, AsOf, Offset, base_url, check_limit, meta
+from api.routers._task_pages import history_body, tasks_body
+from api.routers.units import TASK_CAP
 from geo.read import agencies as read_agencies
 from geo.read import health, queries
 from geo.read.progress import STATUSES
@@ -130,21 +130,8 @@ async def agency_tasks(
     f = queries.TaskFilter(status, None, None, overdue, sort, limit, offset)
 
     def build() -> bytes:
-        conn = db.conn
-        found = _agency_or_404(conn, code)
-        total, rows = queries.tasks(conn, found["code"], day, f)
-        hist = f"{base_url(request)}/api/v1/agencies/{found['code']}/history?task="
-        for r in rows:
-            r["history_url"] = hist + quote(r["external_id"], safe="")
-        body = {
-            "unit": _identity(found),
-            **meta(state, day),
-            "numberMatched": total,
-            "numberReturned": len(rows),
-            "tasks": rows,
-            "links": page_links(request, offset, limit, len(rows), total, JSON),
-        }
-        return orjson.dumps(body)
+        found = _identity(_agency_or_404(db.conn, code))
+        return tasks_body(request, db.conn, state, found, f"agencies/{found['code']}", day, f)
 
     return await cached_response(request, state, build, JSON)
 
@@ -169,20 +156,8 @@ async def agency_history(
     check_limit(limit, TASK_CAP)
 
     def build() -> bytes:
-        conn = db.conn
-        found = _agency_or_404(conn, code)
-        total, rows = queries.history(conn, found["code"], task, limit, offset)
-        for r in rows:
-            r["at"] = _utc(r["at"])
-        body = {
-            "unit": _identity(found),
-            **meta(state),
-            "numberMatched": total,
-            "numberReturned": len(rows),
-            "events": rows,
-            "links": page_links(request, offset, limit, len(rows), total, JSON),
-        }
-        return orjson.dumps(body)
+        found = _identity(_agency_or_404(db.conn, code))
+        return history_body(request, db.conn, state, found, task, limit, offset)
 
     return await cached_response(request, state, build, JSON)
 

@@ -154,13 +154,7 @@ async def unit_series(
     first, last, pts = _points(state, start, to, step)
 
     def build() -> bytes:
-        conn = db.conn
-        unit = queries.unit(conn, code)
-        if unit is None:
-            raise BadParameter("code", f"unknown unit code '{code}'", 404)
-        prog = program or ("NQ57" if unit["level"] == "province" else "KH02")
-        got = figures_at(conn, [p.day for p in pts], prog, year, code)
-        body = _body(state, step, first, last, prog, year, pts, got)
+        unit, body = _unit_body(db.conn, state, code, step, first, last, program, year, pts)
         body["unit"] = {k: unit[k] for k in ("code", "name", "kind", "level")}
         return orjson.dumps(body)
 
@@ -187,13 +181,18 @@ async def unit_series_svg(
     first, last, pts = _points(state, start, to, step)
 
     def build() -> bytes:
-        conn = db.conn
-        unit = queries.unit(conn, code)
-        if unit is None:
-            raise BadParameter("code", f"unknown unit code '{code}'", 404)
-        prog = program or ("NQ57" if unit["level"] == "province" else "KH02")
-        got = figures_at(conn, [p.day for p in pts], prog, year, code)
-        body = _body(state, step, first, last, prog, year, pts, got)
+        unit, body = _unit_body(db.conn, state, code, step, first, last, program, year, pts)
         return trend_svg(body["points"], unit["name"]).encode()
 
     return await cached_response(request, state, build, SVG)
+
+
+def _unit_body(conn, state, code, step, first, last, program, year, pts) -> tuple[dict, dict]:
+    """(the unit, its series body): a province's own NQ57 tasks, a commune's KH02 task
+    groups unless ``program`` says otherwise."""
+    unit = queries.unit(conn, code)
+    if unit is None:
+        raise BadParameter("code", f"unknown unit code '{code}'", 404)
+    prog = program or ("NQ57" if unit["level"] == "province" else "KH02")
+    got = figures_at(conn, [p.day for p in pts], prog, year, code)
+    return unit, _body(state, step, first, last, prog, year, pts, got)

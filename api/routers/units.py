@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
-from urllib.parse import quote
 
-import orjson
 from fastapi import APIRouter, Path, Query, Request
 
 from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
@@ -16,11 +13,9 @@ from api.routers._common import (
     JSON,
     AsOf,
     Offset,
-    base_url,
     check_limit,
-    meta,
-    page_links,
 )
+from api.routers._task_pages import history_body, tasks_body
 from geo.read import queries
 from geo.read.progress import STATUSES
 
@@ -41,10 +36,6 @@ def _unit_or_404(conn, code: str) -> dict:
     if found is None:
         raise BadParameter("code", f"unknown unit code '{code}'", 404)
     return {k: found[k] for k in ("code", "name", "kind", "level", "full_name")}
-
-
-def _utc(at: dt.datetime) -> str:
-    return at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 @router.get(
@@ -88,21 +79,8 @@ async def unit_tasks(
     f = queries.TaskFilter(status, program, group, overdue, sort, limit, offset, missing_reason)
 
     def build() -> bytes:
-        conn = db.conn
-        unit = _unit_or_404(conn, code)
-        total, rows = queries.tasks(conn, code, day, f)
-        hist = f"{base_url(request)}/api/v1/units/{code}/history?task="
-        for r in rows:
-            r["history_url"] = hist + quote(r["external_id"], safe="")
-        body = {
-            "unit": unit,
-            **meta(state, day),
-            "numberMatched": total,
-            "numberReturned": len(rows),
-            "tasks": rows,
-            "links": page_links(request, offset, limit, len(rows), total, JSON),
-        }
-        return orjson.dumps(body)
+        unit = _unit_or_404(db.conn, code)
+        return tasks_body(request, db.conn, state, unit, f"units/{unit['code']}", day, f)
 
     return await cached_response(request, state, build, JSON)
 
@@ -127,19 +105,7 @@ async def unit_history(
     check_limit(limit, TASK_CAP)
 
     def build() -> bytes:
-        conn = db.conn
-        unit = _unit_or_404(conn, code)
-        total, rows = queries.history(conn, code, task, limit, offset)
-        for r in rows:
-            r["at"] = _utc(r["at"])
-        body = {
-            "unit": unit,
-            **meta(state),
-            "numberMatched": total,
-            "numberReturned": len(rows),
-            "events": rows,
-            "links": page_links(request, offset, limit, len(rows), total, JSON),
-        }
-        return orjson.dumps(body)
+        unit = _unit_or_404(db.conn, code)
+        return history_body(request, db.conn, state, unit, task, limit, offset)
 
     return await cached_response(request, state, build, JSON)

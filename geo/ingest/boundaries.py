@@ -68,6 +68,7 @@ def read_features(
     the report (the file-level ones raise ``BadInput``)."""
     given = {"code": code_field, "name": name_field, "parent": parent_field}
     raw = read_layer(Path(path), level, report, layer=layer, given=given, encoding=encoding)
+    workers.start()  # a readable layer: helpers get ready while it is reprojected
     geoms = to_wgs84(raw.frame, crs, report)
     feats, _ = unit_fields(raw, geoms, level, report, allow_new_units=allow_new_units)
     fixed, repaired, problems, notes = repair(feats.geoms, engine, workers)

@@ -113,19 +113,26 @@ class Workers:
     def __init__(self, processes: int | None = None) -> None:
         self.processes = default_processes() if processes is None else processes
         self._pool: ProcessPoolExecutor | None = None
+        self._started = False
 
     def __enter__(self) -> Workers:
-        if self.processes > 0:
-            try:
-                self._pool = ProcessPoolExecutor(
-                    self.processes, mp_context=multiprocessing.get_context("spawn")
-                )
-                for _ in range(self.processes):  # start them now, while the file is read
-                    self._pool.submit(_ready)
-            except (OSError, ValueError) as exc:
-                log.warning("no import helper process (%s); working in one process", exc)
-                self._pool = None
         return self
+
+    def start(self) -> None:
+        """Start the helpers now (they take ~0.5 s to be ready): call once the input is
+        known to be worth it, before the first share is handed out. Idempotent."""
+        if self._started or self.processes <= 0:
+            return
+        self._started = True
+        try:
+            self._pool = ProcessPoolExecutor(
+                self.processes, mp_context=multiprocessing.get_context("spawn")
+            )
+            for _ in range(self.processes):  # spawn them all now, not at the first share
+                self._pool.submit(_ready)
+        except (OSError, ValueError, RuntimeError) as exc:
+            log.warning("no import helper process (%s); working in one process", exc)
+            self._pool = None
 
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
@@ -135,11 +142,13 @@ class Workers:
     @property
     def shares(self) -> int:
         """Into how many parts to cut a step: one per helper plus this process's."""
+        self.start()
         return 1 + (self.processes if self._pool is not None else 0)
 
     def submit(self, fn: Callable, *args: Any) -> Job:
         """Run ``fn(*args)`` in a helper (or, with none, when ``result()`` is asked)."""
         future = None
+        self.start()
         if self._pool is not None:
             try:
                 future = self._pool.submit(_remote, fn, _pack(args))
