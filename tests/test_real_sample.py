@@ -183,3 +183,30 @@ def test_closed_gaps_stay_closed_on_the_grid(offset) -> None:
     holes = coverage.layer_holes(out)
     assert stats.gaps_closed > 1000
     assert len(holes) == len(stats.gaps_left) == 1, sorted(coverage.area_m2(holes).round())
+
+
+def test_a_province_served_at_fewer_decimals_is_valid_where_postgis_rounding_was_not(
+    scratch_url, tmp_path
+) -> None:
+    """Quảng Ninh's real communes moved to Vietnam's south-west corner (as the
+    country-sized bench tiles them) and imported: the province, their union, served at
+    every precision below the stored grid is valid. PostGIS's ST_ReducePrecision (GEOS
+    3.11) made it self-intersect at 3 decimals."""
+    import pyogrio
+
+    from tests.test_import_api_cli import client_for
+
+    frame = gpd.read_file(SAMPLE / "xa_5_tinh.geojson")
+    frame = frame[frame.ma_tinh == "22"].copy()
+    minx, miny = frame.total_bounds[:2]
+    frame.geometry = frame.geometry.translate(101.0 - minx, 5.5 - miny)
+    path = tmp_path / "xa_22_moved.geojson"
+    pyogrio.write_dataframe(frame, path)
+    res, _ = cli_import(scratch_url, path, "commune")
+    assert res.exit_code == 0, res.output[-2000:]
+    with client_for(scratch_url) as c:
+        for precision in range(0, 6):
+            r = c.get("/api/v1/provinces/22", params={"precision": precision})
+            assert r.status_code == 200, r.text[:300]
+            geom = shapely.geometry.shape(r.json()["geometry"])
+            assert geom.is_valid, (precision, shapely.validation.explain_validity(geom))

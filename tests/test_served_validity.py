@@ -2,7 +2,8 @@
 accepted precision (0-15), OGC items in VN-2000, CSV WKT and GPKG downloads.
 
 Why every precision: rounding at serialisation collapsed slivers into invalid rings; output
-below the stored 6-decimal grid is snap-rounded in PostGIS instead (``output_geometry_sql``).
+below the stored 6-decimal grid is snap-rounded with shapely instead (``output_grid``,
+``on_grid_geojson``).
 The same check runs after messy synthetic imports (test_import_real_failures) and on the
 real sample (test_real_sample).
 """

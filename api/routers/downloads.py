@@ -120,7 +120,7 @@ def _frame(conn: Connection, q, epsg: int = 4326):
         series = gpd.GeoSeries(series, crs=4326).to_crs(epsg).values
         series = [_snap(g, 10.0**-q.precision) for g in series]
     elif len(series) and q.precision < STORED_DECIMALS:
-        # snap-round (valid output), never round at serialisation: see output_geometry_sql
+        # snap-round (valid output), never round at serialisation: see output_grid
         series = [_snap(g, 10.0**-q.precision) for g in series]
     for col in props.columns:  # JSON columns (source_attributes) as JSON text in files
         if props[col].map(lambda v: isinstance(v, dict | list)).any():
