@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path as FsPath
 from typing import Annotated
 
+import numpy as np
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import FileResponse
@@ -41,10 +42,11 @@ from api.routers._out_crs import CRS_DESCRIPTION, content_crs, crs_label, parse_
 from geo.read import queries
 from geo.read.features import (
     FULL,
-    STORED_DECIMALS,
     feature_collection,
     indicator_codes,
     latest_period,
+    output_grid,
+    snap_round,
     unit_page,
 )
 from geo.read.progress import DataState
@@ -94,16 +96,6 @@ def _metadata(
     }
 
 
-def _snap(geom, grid: float):
-    """Snap-round one geometry (valid output); GEOS may raise on odd rings: repair first."""
-    import shapely
-
-    try:
-        return shapely.set_precision(geom, grid)
-    except shapely.errors.GEOSException:
-        return shapely.set_precision(shapely.make_valid(geom), grid)
-
-
 def _frame(conn: Connection, q, epsg: int = 4326):
     """Properties and geometries of the query as a GeoDataFrame (geometry from WKB), in
     ``epsg`` (pyproj through geopandas), snapped to ``q.precision`` decimals of its unit."""
@@ -118,10 +110,9 @@ def _frame(conn: Connection, q, epsg: int = 4326):
     series = shapely.from_wkb([geoms[c] for c in codes]) if codes else []
     if len(series) and epsg != 4326:
         series = gpd.GeoSeries(series, crs=4326).to_crs(epsg).values
-        series = [_snap(g, 10.0**-q.precision) for g in series]
-    elif len(series) and q.precision < STORED_DECIMALS:
-        # snap-round (valid output), never round at serialisation: see output_grid
-        series = [_snap(g, 10.0**-q.precision) for g in series]
+    grid = output_grid(q.precision, epsg)
+    if len(series) and grid is not None:  # snap-round (valid), never round when printing
+        series = snap_round(np.asarray(series, dtype=object), grid)
     for col in props.columns:  # JSON columns (source_attributes) as JSON text in files
         if props[col].map(lambda v: isinstance(v, dict | list)).any():
             props[col] = props[col].map(

@@ -94,12 +94,9 @@ async def national_series(
     the provinces' programme tasks, like ``/summary``, so the point at the reporting date
     equals the summary."""
     first, last, pts = _points(state, start, to, step)
-    prog = program or "NQ57"
-    slice_year = year or state.default_as_of().year
 
     def build() -> bytes:
-        got = figures_at(db.conn, [p.day for p in pts], prog, slice_year)
-        return orjson.dumps(_body(state, step, first, last, prog, slice_year, pts, got))
+        return orjson.dumps(_national_body(db.conn, state, step, first, last, program, year, pts))
 
     return await cached_response(request, state, build, JSON)
 
@@ -121,12 +118,9 @@ async def national_series_svg(
 ):
     """The same points as ``/series``, drawn on the server (works offline, no JS library)."""
     first, last, pts = _points(state, start, to, step)
-    prog = program or "NQ57"
-    slice_year = year or state.default_as_of().year
 
     def build() -> bytes:
-        got = figures_at(db.conn, [p.day for p in pts], prog, slice_year)
-        body = _body(state, step, first, last, prog, slice_year, pts, got)
+        body = _national_body(db.conn, state, step, first, last, program, year, pts)
         return trend_svg(body["points"], "Cả nước").encode()
 
     return await cached_response(request, state, build, SVG)
@@ -185,6 +179,15 @@ async def unit_series_svg(
         return trend_svg(body["points"], unit["name"]).encode()
 
     return await cached_response(request, state, build, SVG)
+
+
+def _national_body(conn, state, step, first, last, program, year, pts) -> dict:
+    """The country's series body: the provinces' NQ57 tasks unless ``program`` says
+    otherwise, for the as-of year unless ``year`` is given."""
+    prog = program or "NQ57"
+    slice_year = year or state.default_as_of().year
+    got = figures_at(conn, [p.day for p in pts], prog, slice_year)
+    return _body(state, step, first, last, prog, slice_year, pts, got)
 
 
 def _unit_body(conn, state, code, step, first, last, program, year, pts) -> tuple[dict, dict]:

@@ -45,14 +45,15 @@ def clean_layer(geoms: np.ndarray, workers: Workers) -> np.ndarray:
     if workers.shares < 2 or len(geoms) < SPLIT_MIN_UNITS:
         return clean_all(geoms, distance)
     halves = _halves(geoms)
-    contexts = [_with_halo(geoms, half) for half in halves]
+    tree = shapely.STRtree(geoms)
+    contexts = [_with_halo(tree, geoms, half) for half in halves]
     pairs = list(zip(contexts, halves, strict=True))
     calls = [(geoms[ctx], np.isin(ctx, half), distance) for ctx, half in pairs]
     done = workers.map(clean_keep, calls)
     out = np.empty(len(geoms), dtype=object)
     for half, result in zip(halves, done, strict=True):
         out[half] = result
-    a, b = shapely.STRtree(geoms).query(geoms[halves[0]])
+    a, b = tree.query(geoms[halves[0]])
     across = ~np.isin(b, halves[0])
     seam = np.union1d(halves[0][a[across]], b[across])
     if shapely.coverage_is_valid(out[seam]):
@@ -84,9 +85,9 @@ def _halves(geoms: np.ndarray) -> list[np.ndarray]:
     return [np.sort(order[:mid]), np.sort(order[mid:])]
 
 
-def _with_halo(geoms: np.ndarray, half: np.ndarray) -> np.ndarray:
-    """``half`` plus two rings of box neighbours, in input order."""
-    tree = shapely.STRtree(geoms)
+def _with_halo(tree: shapely.STRtree, geoms: np.ndarray, half: np.ndarray) -> np.ndarray:
+    """``half`` plus ``HALO_DEPTH`` rings of box neighbours (``tree`` holds ``geoms``), in
+    input order."""
     inside = np.zeros(len(geoms), dtype=bool)
     inside[half] = True
     frontier = half

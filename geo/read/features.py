@@ -200,6 +200,21 @@ def output_grid(precision: int, crs: int) -> float | None:
     return 10.0 ** -min(max(precision, 0), 15)
 
 
+def snap_round(geoms: np.ndarray, grid: float) -> np.ndarray:
+    """Snap-round to ``grid`` (valid output, collapsed parts dropped); a geometry GEOS
+    cannot round (odd rings after a reprojection) is repaired first."""
+    try:
+        return shapely.set_precision(geoms, grid)
+    except shapely.errors.GEOSException:
+        out = np.empty(len(geoms), dtype=object)
+        for i, g in enumerate(geoms):
+            try:
+                out[i] = shapely.set_precision(g, grid)
+            except shapely.errors.GEOSException:
+                out[i] = shapely.set_precision(shapely.make_valid(g), grid)
+        return out
+
+
 def on_grid_geojson(wkbs: Sequence[bytes | None], grid: float) -> list[bytes]:
     """GeoJSON geometries snap-rounded to ``grid`` with shapely (GEOS ≥ 3.12): valid output,
     collapsed parts dropped, RFC 7946 rings.
@@ -212,7 +227,7 @@ def on_grid_geojson(wkbs: Sequence[bytes | None], grid: float) -> list[bytes]:
     out = [b"null"] * len(geoms)
     if not live.any():
         return out
-    snapped = shapely.set_precision(geoms[live], grid)
+    snapped = snap_round(geoms[live], grid)
     polys = np.array([as_multipolygon(g) for g in snapped], dtype=object)
     text_ = shapely.to_geojson(shapely.orient_polygons(polys, exterior_cw=False))
     for i, t in zip(np.flatnonzero(live).tolist(), text_.tolist(), strict=True):
