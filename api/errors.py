@@ -18,7 +18,15 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from geo.errors import BadInput, Forbidden, ImportBusy, IocmapError, LimitExceeded
+from geo.errors import (
+    BadInput,
+    Conflict,
+    Forbidden,
+    ImportBusy,
+    IocmapError,
+    LimitExceeded,
+    NotFound,
+)
 from geo.ingest.report import ImportReport
 
 
@@ -44,6 +52,8 @@ STATUS: dict[type[IocmapError], int] = {
     LimitExceeded: 413,
     ImportRejected: 422,
     ImportBusy: 409,
+    Conflict: 409,
+    NotFound: 404,
     Forbidden: 403,
     FileTooLarge: 413,
 }

@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(
         default=None, description="bearer token allowed to import; unset = imports refused (403)"
     )
+    remind_min_days: int = Field(
+        default=3,
+        ge=0,
+        le=365,
+        description="a unit reminded fewer days ago than this is skipped unless forced",
+    )
     import_max_bytes: int = Field(default=200 << 20, description="upload size cap for imports")
     import_sheet_max_bytes: int = Field(
         default=20 << 20, description="upload size cap for task and indicator sheets"

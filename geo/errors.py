@@ -55,5 +55,14 @@ class ImportBusy(IocmapError):
     """Another import of the same kind holds the lock longer than we are willing to wait."""
 
 
+class Conflict(IocmapError):
+    """The request is valid but the state moved: a preview whose selection has changed since,
+    a notice already withdrawn."""
+
+
+class NotFound(IocmapError):
+    """The thing named (a notice, a preview) does not exist."""
+
+
 class Forbidden(IocmapError):
     """The writer may not change these units (a scoped token outside its province)."""

@@ -310,7 +310,17 @@ class Reminder(Base):
     date (append-only, like ``task_event``)."""
 
     __tablename__ = "reminder"
-    __table_args__ = (Index("reminder_unit_idx", "unit_code", "at"),)
+    __table_args__ = (
+        Index("reminder_unit_idx", "unit_code", "at"),
+        Index(
+            "reminder_number_uq",
+            "issuer_code",
+            "number_year",
+            "number",
+            unique=True,
+            postgresql_where=text("number is not null"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -322,3 +332,49 @@ class Reminder(Base):
     reply_by: Mapped[dt.date] = mapped_column(Date)
     issuer: Mapped[str] = mapped_column(Text)
     tasks: Mapped[list] = mapped_column(JSONB)
+    issuer_code: Mapped[str | None] = mapped_column(Text)
+    number_year: Mapped[int | None] = mapped_column(Integer)
+    number: Mapped[int | None] = mapped_column(Integer)
+    doc_number: Mapped[str | None] = mapped_column(Text)  # "125/UBND-KGVX"
+    reasons: Mapped[list | None] = mapped_column(JSONB)  # why the unit was selected
+
+
+class ReminderWithdrawal(Base):
+    """A notice issued by mistake, withdrawn: who, when, why (append-only; the notice stays)."""
+
+    __tablename__ = "reminder_withdrawal"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    reminder_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("reminder.id", ondelete="RESTRICT"), unique=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(Text)
+    token_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("api_token.id"))
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class NoticeIssuer(Base):
+    """What an issuing body's letters say in their header and signature block."""
+
+    __tablename__ = "notice_issuer"
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)  # province code, or "TW"
+    parent: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    abbrev: Mapped[str] = mapped_column(Text)
+    place: Mapped[str] = mapped_column(Text)
+    authority: Mapped[str] = mapped_column(Text)
+    signer_title: Mapped[str] = mapped_column(Text)
+    signer_name: Mapped[str] = mapped_column(Text, server_default="")
+    archive: Mapped[str] = mapped_column(Text, server_default="VT")
+
+
+class NoticeNumber(Base):
+    """The last document number an issuer gave in a year (numbers run from 1 each year)."""
+
+    __tablename__ = "notice_number"
+
+    issuer_code: Mapped[str] = mapped_column(Text, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)

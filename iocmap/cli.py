@@ -10,7 +10,7 @@ import typer
 
 from iocmap.imports_cli import import_app
 from iocmap.maps_cli import maps_app
-from iocmap.remind_cli import remind
+from iocmap.remind_cli import app as remind_app
 from iocmap.tokens_cli import app as tokens_app
 
 app = typer.Typer(
@@ -23,7 +23,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(maps_app, name="maps")
 app.add_typer(tokens_app, name="token")
-app.command()(remind)
+app.add_typer(remind_app, name="remind")
 
 
 def _external_db() -> bool:

@@ -1,9 +1,12 @@
-"""Reminder notices: issue them (editor/admin token, scoped like task imports) and list
-them with what became of their tasks since.
+"""Reminder notices: preview who would be reminded and why, issue exactly that preview,
+withdraw a notice issued by mistake, download a notice again, and list them with what
+became of their tasks since.
 
-Why POST answers with the files: an office issues and prints in one step; the audit row
-is written in the same transaction that picks the tasks, so a notice that was not
-recorded was not produced either (and a refused scope records nothing)."""
+Why POST /reminders only previews: an office must see the set before anything is recorded;
+issuing is the explicit second call on the preview (or ``confirm=true`` with the same
+criteria, which issues the same set). Every write bumps the data version, so every cached
+list shows it at once.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import require_writer, write_engine
@@ -19,23 +22,78 @@ from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
 from api.routers._common import JSON, AsOf, Offset, check_limit, meta
 from api.routers.imports import scope_check
 from geo.read import followup
-from geo.remind.issue import RemindRequest, bundle, issue
-from geo.remind.notice import DEFAULT_ISSUER, to_docx
+from geo.remind.issue import (
+    Preview,
+    RemindRequest,
+    bundle,
+    issue,
+    issue_preview,
+    notice_json,
+    preview,
+    recorded_notice,
+    withdraw,
+)
+from geo.remind.notice import Notice, to_docx
 
 router = APIRouter(tags=["reminders"])  # writes (token checked in the route)
 read_router = APIRouter(tags=["reminders"])  # reads, behind the read guard like the others
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 LIST_CAP = 500
+PreviewId = Annotated[str, Path(min_length=22, max_length=2000, pattern=r"^[A-Za-z0-9_\-.]+$")]
+
+
+def _preview_body(p: Preview) -> bytes:
+    return orjson.dumps(
+        {
+            "preview_id": p.preview_id,
+            "criteria": {
+                k: v
+                for k, v in {
+                    "program": p.request.program,
+                    "overdue": p.request.overdue,
+                    "below": p.request.below,
+                    "combine": p.request.combine,
+                    "province": p.request.province,
+                    "as_of": p.request.as_of,
+                    "reply_by": p.request.reply_by,
+                    "force": p.request.force,
+                    "min_days": p.request.min_days,
+                }.items()
+            },
+            "numberMatched": len(p.notices),
+            "notices": [notice_json(n) for n in p.notices],
+            "skipped": p.skipped,
+        }
+    )
+
+
+def _issued(notices: list[Notice], format: str) -> Response:  # noqa: A002
+    if format == "zip" and notices:
+        day = notices[0].as_of
+        return Response(
+            bundle(notices),
+            media_type="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="nhac-viec_{day}.zip"'},
+        )
+    return Response(
+        orjson.dumps(
+            {
+                "numberIssued": len(notices),
+                "notices": [
+                    notice_json(n) | {"docx": f"/api/v1/reminders/{n.reminder_id}.docx"}
+                    for n in notices
+                ],
+            }
+        ),
+        media_type=JSON,
+    )
 
 
 @router.post(
     "/reminders",
-    summary="Issue reminder notices to slow units (DOCX, or a ZIP of DOCX + A4 HTML)",
+    summary="Preview reminder notices to slow units (records nothing; confirm=true issues)",
     responses={
-        200: {
-            "description": "one unit: its DOCX; several: a ZIP; format=json: what was recorded",
-            "content": {DOCX: {}, "application/zip": {}, JSON: {}},
-        },
+        200: {"description": "the preview: units, why each, their tasks and rounds"},
         401: {"description": "no token"},
         403: {"description": "a unit outside the token's scope (nothing recorded)"},
     },
@@ -43,49 +101,127 @@ LIST_CAP = 500
 async def post_reminders(
     request: Request,
     program: Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,20}$")] = "NQ57",
-    overdue: Annotated[bool, Query(description="units with overdue tasks")] = True,
+    overdue: Annotated[bool, Query(description="units with overdue tasks")] = False,
     below: Annotated[float | None, Query(gt=0, le=100, description="completion % under")] = None,
+    combine: Annotated[
+        Literal["any", "all"], Query(description="any | all of the criteria given")
+    ] = "any",
     province: Annotated[
         str | None, Query(pattern=r"^\d{2}$", description="default: the token's province")
     ] = None,
     as_of: AsOf = None,
     reply_by: Annotated[dt.date | None, Query(description="default: as_of + 7 days")] = None,
-    issuer: Annotated[str, Query(min_length=1, max_length=300)] = DEFAULT_ISSUER,
-    format: Annotated[Literal["auto", "zip", "json"], Query()] = "auto",  # noqa: A002
+    issuer: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
+    force: Annotated[bool, Query(description="remind recently reminded units too")] = False,
+    confirm: Annotated[bool, Query(description="issue at once (same set as the preview)")] = False,
+    format: Annotated[Literal["json", "zip"], Query()] = "json",  # noqa: A002
 ) -> Response:
-    """Record one notice per selected unit (who, when, which tasks and their round,
-    reply-by) and return the notices."""
+    """Preview: which units the criteria select (only the criteria given count, joined by
+    ``combine``), why, their tasks and the round each notice would be; units reminded within
+    ``IOCMAP_REMIND_MIN_DAYS`` are listed as skipped unless ``force``. Nothing is recorded.
+    Issue it with ``POST /api/v1/reminders/previews/{preview_id}/issue``."""
     who = require_writer(request)
     if province is None and who.scope_level == "province":
         province = who.scope_code
-    req = RemindRequest(program, overdue, below, province, as_of, reply_by, issuer)
-    notices = await run_in_threadpool(
-        issue, write_engine(request), req, who.actor, who.token_id, scope_check(who)
+    req = RemindRequest(
+        program=program,
+        overdue=overdue,
+        below=below,
+        province=province,
+        as_of=as_of,
+        reply_by=reply_by,
+        issuer=issuer,
+        combine=combine,
+        force=force,
+        min_days=request.app.state.settings.remind_min_days,
     )
-    if format == "json" or not notices:
-        body = [
-            {
-                "id": n.reminder_id,
-                "unit_code": n.unit_code,
-                "recipient": n.recipient,
-                "reply_by": n.reply_by.isoformat(),
-                "tasks": [{"external_id": t["external_id"], "round": t["round"]} for t in n.tasks],
-            }
-            for n in notices
-        ]
-        return Response(orjson.dumps({"notices": body}), media_type=JSON)
-    if len(notices) == 1 and format == "auto":
-        n = notices[0]
-        return Response(
-            to_docx(n),
-            media_type=DOCX,
-            headers={"Content-Disposition": f'attachment; filename="{n.file_stem()}.docx"'},
+    engine = write_engine(request)
+    if confirm:
+        notices = await run_in_threadpool(
+            issue, engine, req, who.actor, who.token_id, scope_check(who)
         )
-    day = notices[0].as_of
+        return _issued(notices, format)
+
+    def build() -> Preview:
+        with engine.connect() as conn:
+            seen = preview(conn, req)
+            scope_check(who)(
+                conn, {n.unit_code for n in seen.notices} | ({province} if province else set())
+            )
+            return seen
+
+    return Response(_preview_body(await run_in_threadpool(build)), media_type=JSON)
+
+
+@router.post(
+    "/reminders/previews/{preview_id}/issue",
+    summary="Issue exactly the notices of a preview (409 when its selection changed)",
+)
+async def issue_reminders(
+    request: Request,
+    preview_id: PreviewId,
+    format: Annotated[Literal["json", "zip"], Query()] = "json",  # noqa: A002
+) -> Response:
+    """Record the preview's notices with their numbers (per issuer per year, consecutive)."""
+    who = require_writer(request)
+    notices = await run_in_threadpool(
+        issue_preview, write_engine(request), preview_id, who.actor, who.token_id, scope_check(who)
+    )
+    return _issued(notices, format)
+
+
+@router.post("/reminders/{reminder_id}/withdraw", summary="Withdraw a notice issued by mistake")
+async def withdraw_reminder(
+    request: Request,
+    reminder_id: Annotated[int, Path(ge=1, le=2**62)],
+    reason: Annotated[str, Query(min_length=1, max_length=1000, description="why")],
+) -> Response:
+    """An appended record (who, when, why); the notice stays listed, marked withdrawn, and
+    no longer counts as a round."""
+    who = require_writer(request)
+    record = await run_in_threadpool(
+        withdraw, write_engine(request), reminder_id, reason, who.actor, who.token_id,
+        scope_check(who),
+    )  # fmt: skip
     return Response(
-        bundle(notices),
-        media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="nhac-viec_{day}.zip"'},
+        orjson.dumps(
+            {
+                "id": reminder_id,
+                "doc_number": record.get("doc_number"),
+                "withdrawn": {
+                    "at": record.get("withdrawn_at"),
+                    "actor": record.get("withdrawn_by"),
+                    "reason": record.get("withdrawn_reason"),
+                },
+            }
+        ),
+        media_type=JSON,
+    )
+
+
+@router.get("/reminders/{reminder_id}.docx", summary="A recorded notice as DOCX, again")
+async def reminder_docx(
+    request: Request, reminder_id: Annotated[int, Path(ge=1, le=2**62)]
+) -> Response:
+    """The notice as it was issued (number, date, tasks), for the office to print again."""
+    who = require_writer(request)
+    engine = write_engine(request)
+
+    def build() -> tuple[Notice, dict] | None:
+        with engine.connect() as conn:
+            found = recorded_notice(conn, reminder_id)
+            if found is not None:
+                scope_check(who)(conn, {found[0].unit_code})
+            return found
+
+    found = await run_in_threadpool(build)
+    if found is None:
+        raise HTTPException(404, f"không có phiếu nhắc số {reminder_id} (no such notice)")
+    notice, _ = found
+    return Response(
+        to_docx(notice),
+        media_type=DOCX,
+        headers={"Content-Disposition": f'attachment; filename="{notice.file_stem()}.docx"'},
     )
 
 
@@ -103,7 +239,8 @@ async def list_reminders(
     offset: Offset = 0,
 ):
     """Newest first; each task with ``status_now``; ``responded`` = every reminded task
-    done since, ``still_overdue`` = how many are not."""
+    done since, ``still_overdue`` = how many are not; ``withdrawn`` = who withdrew it, when
+    and why (null for a live notice)."""
     check_limit(limit, LIST_CAP)
     day = resolve_as_of(as_of, state)
 

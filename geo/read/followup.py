@@ -49,10 +49,15 @@ def remind_candidates(
     overdue: bool,
     below: float | None,
     within: str | None = None,
+    combine: str = "any",
 ) -> list[dict]:
-    """Units to remind for ``program`` (NQ57: provinces, else communes): with overdue tasks
-    (``overdue``) and/or completion % below ``below``; ``within`` limits to a province (it
-    and its communes). Uses the as-of counts of ``geo/read/progress.py``."""
+    """Units to remind for ``program`` (NQ57: provinces, else communes), each with why it
+    was selected (``reasons``: ``overdue`` with the count, ``below`` with its %).
+
+    Only the criteria the caller gave count: ``overdue`` (has overdue tasks), ``below``
+    (completion % under the threshold), joined by ``combine`` (``any`` | ``all``);
+    ``within`` limits to a province (it and its communes). Uses the as-of counts of
+    ``geo/read/progress.py``."""
     level = "province" if program == "NQ57" else "commune"
     rows = conn.execute(
         text(
@@ -69,33 +74,89 @@ def remind_candidates(
     out = []
     for r in rows:
         share = pct(int(r["done"]), int(r["total"]))
-        hit_overdue = overdue and r["overdue"] > 0
-        hit_below = below is not None and share is not None and share < below
-        if hit_overdue or hit_below:
-            out.append(dict(r) | {"completion_pct": share})
+        hits: list[dict] = []
+        asked = 0
+        if overdue:
+            asked += 1
+            if r["overdue"] > 0:
+                hits.append({"kind": "overdue", "tasks": int(r["overdue"])})
+        if below is not None:
+            asked += 1
+            if share is not None and share < below:
+                hits.append({"kind": "below", "completion_pct": share, "threshold": below})
+        if hits and (combine == "any" or len(hits) == asked):
+            out.append(dict(r) | {"completion_pct": share, "reasons": hits})
     return out
 
 
-def overdue_tasks(conn: Connection, codes: list[str], as_of: dt.date, program: str) -> list[dict]:
-    """The overdue tasks of these units on ``as_of``, with how often each was reminded."""
+# a notice counts (as a round, as "reminded") unless it was withdrawn
+LIVE_REMINDER = "not exists (select 1 from reminder_withdrawal w where w.reminder_id = r.id)"
+
+
+def open_tasks(
+    conn: Connection, codes: list[str], as_of: dt.date, program: str, only_overdue: bool
+) -> list[dict]:
+    """The unfinished tasks of these units on ``as_of`` (or only the overdue ones), overdue
+    first, with how often each was reminded by notices that were not withdrawn."""
+    statuses = ["overdue"] if only_overdue else ["overdue", "on_time"]
     return [
         dict(r)
         for r in conn.execute(
             text(
-                """select t.id as task_id, t.unit_code, t.external_id, t.title, t.deadline,
-                       cast(:as_of as date) - t.deadline as days_overdue, t.lead_agency,
-                       t.reason, t.proposal,
+                f"""select t.id as task_id, t.unit_code, t.external_id, t.title, t.deadline,
+                       greatest(cast(:as_of as date) - t.deadline, 0) as days_overdue,
+                       t.lead_agency, t.reason, t.proposal,
                        (select count(*) from reminder r
-                        where r.tasks @> jsonb_build_array(jsonb_build_object('task_id', t.id)))
-                         as reminded_before
+                        where r.tasks @> jsonb_build_array(jsonb_build_object('task_id', t.id))
+                          and {LIVE_REMINDER}) as reminded_before
                 from task t
                 where t.unit_code = any(:codes) and t.program = :program
-                  and task_status(t.deadline, t.completed_at, cast(:as_of as date)) = 'overdue'
+                  and task_status(t.deadline, t.completed_at, cast(:as_of as date))
+                      = any(:statuses)
                 order by t.unit_code, t.deadline, t.external_id"""
             ),
-            {"codes": codes, "as_of": as_of, "program": program},
+            {"codes": codes, "as_of": as_of, "program": program, "statuses": statuses},
         ).mappings()
     ]
+
+
+def recent_notices(
+    conn: Connection, codes: list[str], program: str, since: dt.datetime
+) -> dict[str, dict]:
+    """Per unit: its latest live notice for ``program`` issued at or after ``since``, and how
+    many live notices it had for ``program`` in all (its next notice is round that + 1)."""
+    rows = conn.execute(
+        text(
+            f"""select r.unit_code, count(*) as notices, max(r.at) as last_at,
+                   max(r.at) >= :since as recent
+            from reminder r
+            where r.unit_code = any(:codes) and r.program = :program and {LIVE_REMINDER}
+            group by r.unit_code"""
+        ),
+        {"codes": codes, "program": program, "since": since},
+    ).mappings()
+    return {r["unit_code"]: dict(r) for r in rows}
+
+
+def reminder_record(conn: Connection, reminder_id: int) -> dict | None:
+    """One notice as recorded, with its unit and its withdrawal (if any)."""
+    row = (
+        conn.execute(
+            text(
+                """select r.*, u.name as unit_name, u.kind as unit_kind, u.level as unit_level,
+                       u.parent_code, p.name as province_name,
+                       w.at as withdrawn_at, w.actor as withdrawn_by, w.reason as withdrawn_reason
+                from reminder r join admin_unit u on u.code = r.unit_code
+                left join admin_unit p on p.code = u.parent_code
+                left join reminder_withdrawal w on w.reminder_id = r.id
+                where r.id = :id"""
+            ),
+            {"id": reminder_id},
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
 
 
 def reminders(
@@ -115,7 +176,9 @@ def reminders(
     rows = conn.execute(
         text(
             f"""select r.id, r.at, r.actor, r.unit_code, u.name as unit_name, r.program,
-                   r.as_of, r.reply_by, r.issuer,
+                   r.as_of, r.reply_by, r.issuer, r.doc_number, r.reasons,
+                   (select jsonb_build_object('at', w.at, 'actor', w.actor, 'reason', w.reason)
+                    from reminder_withdrawal w where w.reminder_id = r.id) as withdrawn,
                    (select jsonb_agg(x.item || jsonb_build_object(
                        'status_now', task_status(t.deadline, t.completed_at, cast(:as_of as date)),
                        'completed_at', t.completed_at) order by x.n)
@@ -144,16 +207,34 @@ def reminded_still_overdue(conn: Connection, as_of: dt.date, limit: int = 20) ->
     """Units reminded whose reminded tasks are still overdue on ``as_of`` (the wall's rail)."""
     rows = conn.execute(
         text(
-            """select r.unit_code, u.name, max(r.at) as last_at, max(r.reply_by) as reply_by,
+            f"""select r.unit_code, u.name, max(r.at) as last_at, max(r.reply_by) as reply_by,
                    count(distinct t.id) as still_overdue
             from reminder r
             join admin_unit u on u.code = r.unit_code
             cross join lateral jsonb_array_elements(r.tasks) x(item)
             join task t on t.id = (x.item ->> 'task_id')::int
             where task_status(t.deadline, t.completed_at, cast(:as_of as date)) = 'overdue'
+              and {LIVE_REMINDER}
             group by r.unit_code, u.name
             order by still_overdue desc, r.unit_code limit :limit"""
         ),
         {"as_of": as_of, "limit": limit},
     ).mappings()
     return [dict(r) for r in rows]
+
+
+def issuer_row(conn: Connection, code: str) -> dict | None:
+    """The stored letter profile of an issuing body (``notice_issuer``), if any."""
+    row = conn.execute(text("select * from notice_issuer where code = :c"), {"c": code})
+    found = row.mappings().first()
+    return dict(found) if found else None
+
+
+def province_row(conn: Connection, code: str) -> dict | None:
+    """A province's name and kind ("Tỉnh" / "Thành phố"), if ``code`` is one."""
+    row = conn.execute(
+        text("select name, kind from admin_unit where code = :c and level = 'province'"),
+        {"c": code},
+    )
+    found = row.mappings().first()
+    return dict(found) if found else None

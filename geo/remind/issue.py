@@ -1,52 +1,118 @@
-"""Issue reminder notices: pick the units, record one append-only ``reminder`` row per
-notice (who, when, which tasks and their round, reply-by) and render each notice.
+"""Reminder notices: preview who would be reminded and why, then issue exactly that.
 
-Why one transaction with an advisory lock: the round of a task (nhắc lần 2, 3 …) is the
-number of earlier notices naming it, so two issuers at once must not both write "lần 2";
-and a refused scope check must leave nothing recorded.
+Why two steps: an office must see the set before anything is recorded (a wrong criterion
+once issued 118 notices). A preview records nothing; its id carries the resolved criteria
+and a digest of the selection (units, their rounds, their tasks). Issuing recomputes the
+selection under the issuing lock and refuses (409) when it no longer equals the preview —
+the data changed, or the preview was issued already (its units are then "recently
+reminded") — so an id issues at most once and always what was shown.
+
+Why one transaction with an advisory lock: rounds (lần 2, 3 …) count earlier live notices,
+and document numbers run per issuer per year with no gap and no repeat (``notice_number``,
+taken inside the same transaction, so a rolled-back issue gives its numbers back). A notice
+issued by mistake is withdrawn by an appended record; it then counts neither as a round nor
+as a recent reminder.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import hashlib
 import io
 import json
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields, replace
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
-from geo.errors import BadInput
-from geo.read.followup import overdue_tasks, remind_candidates
-from geo.read.progress import data_state
-from geo.remind.notice import DEFAULT_ISSUER, Notice, to_docx, to_html
+from geo.errors import BadInput, Conflict, NotFound
+from geo.read.followup import open_tasks, recent_notices, remind_candidates, reminder_record
+from geo.read.progress import VN_TZ, data_state
+from geo.remind.issuers import NATIONAL, issuer_for
+from geo.remind.notice import Notice, to_docx, to_html
 
 MAX_UNITS = 500
 LOCK_KEY = 5_702_0014  # pg advisory lock: one issuance at a time
+DEFAULT_MIN_DAYS = 3
 
 
 @dataclass(frozen=True)
 class RemindRequest:
-    """Which units to remind and what the notice says."""
+    """Which units to remind and what the notice says. Only the criteria given count."""
 
     program: str = "NQ57"
-    overdue: bool = True
-    below: float | None = None  # completion % threshold
+    overdue: bool = False  # units with overdue tasks
+    below: float | None = None  # units whose completion % is under this
     province: str | None = None  # only this province (and its communes)
     as_of: dt.date | None = None  # default: the data's reporting date
     reply_by: dt.date | None = None  # default: as_of + 7 days
-    issuer: str = DEFAULT_ISSUER
+    issuer: str | None = None  # the issuing body's name, when not the issuer profile's
+    combine: str = "any"  # any | all of the criteria given
+    force: bool = False  # remind units reminded within min_days too
+    min_days: int = DEFAULT_MIN_DAYS
 
     def check(self) -> None:
         if not self.overdue and self.below is None:
             raise BadInput(
-                "choose units with overdue tasks (--overdue) or --below PCT", field="overdue"
+                "chọn tiêu chí: đơn vị có nhiệm vụ quá hạn (overdue) hoặc tỷ lệ hoàn thành dưới"
+                " mức (below) — choose overdue and/or below",
+                field="overdue",
             )
         if self.below is not None and not 0 < self.below <= 100:
-            raise BadInput("below must be a completion % in (0, 100]", field="below")
-        if not self.issuer.strip() or len(self.issuer) > 300:
-            raise BadInput("issuer must be 1–300 characters", field="issuer")
+            raise BadInput("below phải là tỷ lệ % trong (0, 100] (below: a %)", field="below")
+        if self.combine not in ("any", "all"):
+            raise BadInput("combine phải là any hoặc all (combine: any | all)", field="combine")
+        if self.issuer is not None and (not self.issuer.strip() or len(self.issuer) > 300):
+            raise BadInput("issuer phải dài 1–300 ký tự (issuer: 1–300 characters)", field="issuer")
+        if not 0 <= self.min_days <= 365:
+            raise BadInput("min_days phải trong 0–365", field="min_days")
+
+    def encode(self) -> str:
+        body = json.dumps(asdict(self), default=str, sort_keys=True, separators=(",", ":"))
+        return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, blob: str) -> RemindRequest:
+        try:
+            raw = json.loads(base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4)))
+            known = {f.name for f in fields(cls)}
+            if not isinstance(raw, dict) or set(raw) - known:
+                raise ValueError("unknown fields")
+            for key in ("as_of", "reply_by"):
+                if raw.get(key):
+                    raw[key] = dt.date.fromisoformat(raw[key])
+            req = cls(**raw)
+            req.check()
+        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+            raise BadInput(
+                "mã xem trước không hợp lệ (malformed preview id)", field="preview_id"
+            ) from exc
+        return req
+
+
+@dataclass
+class Preview:
+    """Who would be reminded, why, with which tasks; and who is skipped and why."""
+
+    request: RemindRequest  # with as_of and reply_by resolved
+    notices: list[Notice]
+    skipped: list[dict]
+
+    @property
+    def digest(self) -> str:
+        picked = [
+            [n.unit_code, n.round, [[t["task_id"], t["round"]] for t in n.tasks]]
+            for n in self.notices
+        ]
+        body = json.dumps([self.request.encode(), picked], separators=(",", ":"))
+        return hashlib.sha256(body.encode()).hexdigest()[:20]
+
+    @property
+    def preview_id(self) -> str:
+        return f"{self.request.encode()}.{self.digest}"
 
 
 def _recipient(unit: dict) -> str:
@@ -57,53 +123,133 @@ def _recipient(unit: dict) -> str:
     return name
 
 
-def issue(
-    engine: Engine,
-    req: RemindRequest,
-    actor: str,
-    token_id: int | None = None,
-    authorize: Callable | None = None,
-) -> list[Notice]:
-    """Select, authorize (``authorize(conn, codes)`` raises to refuse), record, render."""
+def preview(conn: Connection, req: RemindRequest, now: dt.datetime | None = None) -> Preview:
+    """Select the units and their tasks; record nothing."""
     req.check()
-    with engine.begin() as conn:
-        conn.execute(text("select pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
-        as_of = req.as_of or data_state(conn).default_as_of()
-        reply_by = req.reply_by or as_of + dt.timedelta(days=7)
-        if reply_by < as_of:
-            raise BadInput("reply_by is before the as-of date", field="reply_by")
-        units = remind_candidates(conn, as_of, req.program, req.overdue, req.below, req.province)
-        if len(units) > MAX_UNITS:
-            raise BadInput(f"{len(units)} units selected (cap {MAX_UNITS}); narrow by province")
-        codes = [u["code"] for u in units]
-        if authorize is not None:
-            authorize(conn, set(codes) | ({req.province} if req.province else set()))
-        by_unit: dict[str, list[dict]] = {c: [] for c in codes}
-        for t in overdue_tasks(conn, codes, as_of, req.program):
-            by_unit[t["unit_code"]].append(t | {"round": int(t["reminded_before"]) + 1})
-        notices = []
-        for unit in units:
-            notice = Notice(
+    as_of = req.as_of or data_state(conn).default_as_of()
+    reply_by = req.reply_by or as_of + dt.timedelta(days=7)
+    if reply_by < as_of:
+        raise BadInput("hạn báo cáo trước ngày số liệu (reply_by before as_of)", field="reply_by")
+    req = replace(req, as_of=as_of, reply_by=reply_by)
+    units = remind_candidates(
+        conn, as_of, req.program, req.overdue, req.below, req.province, req.combine
+    )
+    if len(units) > MAX_UNITS:
+        raise BadInput(
+            f"{len(units)} đơn vị được chọn (tối đa {MAX_UNITS}); hãy thu hẹp theo tỉnh"
+            f" — {len(units)} units selected (cap {MAX_UNITS}); narrow by province"
+        )
+    codes = [u["code"] for u in units]
+    now = now or dt.datetime.now(dt.UTC)
+    earlier = recent_notices(conn, codes, req.program, now - dt.timedelta(days=req.min_days))
+    issuer = issuer_for(conn, req.province or NATIONAL)
+    if req.issuer:
+        issuer = replace(issuer, name=req.issuer.strip())
+    only_overdue = not req.below  # selected for overdue only: the overdue tasks
+    by_unit: dict[str, list[dict]] = {c: [] for c in codes}
+    for t in open_tasks(conn, codes, as_of, req.program, only_overdue):
+        by_unit[t["unit_code"]].append(t | {"round": int(t["reminded_before"]) + 1})
+    notices, skipped = [], []
+    for unit in units:
+        past = earlier.get(unit["code"])
+        if past and past["recent"] and not req.force:
+            skipped.append(
+                {
+                    "unit_code": unit["code"],
+                    "unit_name": unit["name"],
+                    "reason": "recently_reminded",
+                    "message": f"đã nhắc trong {req.min_days} ngày qua (lần gần nhất "
+                    f"{past['last_at'].astimezone(VN_TZ):%d/%m/%Y %H:%M}); dùng force để nhắc lại",
+                    "last_at": past["last_at"],
+                }
+            )
+            continue
+        notices.append(
+            Notice(
                 unit_code=unit["code"],
                 recipient=_recipient(unit),
                 program=req.program,
                 as_of=as_of,
                 reply_by=reply_by,
-                issuer=req.issuer.strip(),
+                issuer=issuer,
                 tasks=by_unit[unit["code"]],
+                reasons=unit["reasons"],
+                round=int(past["notices"]) + 1 if past else 1,
             )
+        )
+    return Preview(req, notices, skipped)
+
+
+Authorize = Callable[[Connection, set[str]], None]
+
+
+def issue(
+    engine: Engine,
+    req: RemindRequest,
+    actor: str,
+    token_id: int | None = None,
+    authorize: Authorize | None = None,
+    expect: str | None = None,
+) -> list[Notice]:
+    """Issue the selection of ``req``: when ``expect`` (a preview's digest) is given, only if
+    the selection is still exactly that preview's. ``authorize(conn, codes)`` raises to
+    refuse; nothing is recorded then."""
+    with engine.begin() as conn:
+        conn.execute(text("select pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+        seen = preview(conn, req)
+        if expect is not None and seen.digest != expect:
+            raise Conflict(
+                "danh sách nhắc việc đã thay đổi kể từ khi xem trước (số liệu mới, hoặc bản xem"
+                " trước này đã được phát hành); hãy xem trước lại — the selection changed since"
+                " the preview (new data, or this preview was issued already): preview again"
+            )
+        codes = {n.unit_code for n in seen.notices}
+        if authorize is not None:
+            authorize(conn, codes | ({req.province} if req.province else set()))
+        today = dt.datetime.now(VN_TZ).date()
+        for notice in seen.notices:
+            notice.issued_on = today
+            notice.number = _next_number(conn, notice.issuer.code, today.year)
             notice.reminder_id = _record(conn, notice, actor, token_id)
-            notices.append(notice)
-        if notices:  # the wall's "reminded and still overdue" and the lists change
+        if seen.notices:  # the lists, the wall's rail and the rounds change
             conn.execute(text("update data_state set version = version + 1 where id = 1"))
-    return notices
+    return seen.notices
 
 
-def _record(conn, notice: Notice, actor: str, token_id: int | None) -> int:
+def issue_preview(
+    engine: Engine,
+    preview_id: str,
+    actor: str,
+    token_id: int | None = None,
+    authorize: Authorize | None = None,
+) -> list[Notice]:
+    """Issue exactly the preview ``preview_id`` names (409 when its selection changed)."""
+    blob, _, digest = preview_id.partition(".")
+    if not blob or len(digest) != 20:
+        raise BadInput("mã xem trước không hợp lệ (malformed preview id)", field="preview_id")
+    return issue(engine, RemindRequest.decode(blob), actor, token_id, authorize, expect=digest)
+
+
+def _next_number(conn: Connection, issuer_code: str, year: int) -> int:
+    """The issuer's next number this year; the row stays locked until this issue commits."""
+    return int(
+        conn.execute(
+            text(
+                "insert into notice_number (issuer_code, year, last) values (:i, :y, 1)"
+                " on conflict (issuer_code, year) do update set last = notice_number.last + 1"
+                " returning last"
+            ),
+            {"i": issuer_code, "y": year},
+        ).scalar_one()
+    )
+
+
+def _record(conn: Connection, notice: Notice, actor: str, token_id: int | None) -> int:
     tasks = [
         {
             "task_id": t["task_id"],
             "external_id": t["external_id"],
+            "title": t["title"],
             "deadline": t["deadline"].isoformat(),
             "days_overdue": t["days_overdue"],
             "reason": t["reason"],
@@ -111,11 +257,14 @@ def _record(conn, notice: Notice, actor: str, token_id: int | None) -> int:
         }
         for t in notice.tasks
     ]
+    assert notice.issued_on is not None and notice.number is not None
     return conn.execute(
         text(
             "insert into reminder (actor, token_id, unit_code, program, as_of, reply_by,"
-            " issuer, tasks) values (:actor, :token, :unit, :program, :as_of, :reply_by,"
-            " :issuer, cast(:tasks as jsonb)) returning id"
+            " issuer, tasks, issuer_code, number_year, number, doc_number, reasons)"
+            " values (:actor, :token, :unit, :program, :as_of, :reply_by, :issuer,"
+            " cast(:tasks as jsonb), :issuer_code, :year, :number, :doc_number,"
+            " cast(:reasons as jsonb)) returning id"
         ),
         {
             "actor": actor,
@@ -124,10 +273,78 @@ def _record(conn, notice: Notice, actor: str, token_id: int | None) -> int:
             "program": notice.program,
             "as_of": notice.as_of,
             "reply_by": notice.reply_by,
-            "issuer": notice.issuer,
+            "issuer": notice.issuer.name,
             "tasks": json.dumps(tasks, ensure_ascii=False),
+            "issuer_code": notice.issuer.code,
+            "year": notice.issued_on.year,
+            "number": notice.number,
+            "doc_number": notice.doc_number,
+            "reasons": json.dumps(notice.reasons, ensure_ascii=False),
         },
     ).scalar_one()
+
+
+def withdraw(
+    engine: Engine,
+    reminder_id: int,
+    reason: str,
+    actor: str,
+    token_id: int | None = None,
+    authorize: Authorize | None = None,
+) -> dict:
+    """Withdraw a notice issued by mistake: an appended record (who, when, why); the notice
+    stays listed, marked withdrawn, and no longer counts as a round or a recent reminder."""
+    reason = reason.strip()
+    if not reason or len(reason) > 1000:
+        raise BadInput("nêu lý do thu hồi (1–1000 ký tự) — give a reason", field="reason")
+    with engine.begin() as conn:
+        conn.execute(text("select pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+        record = reminder_record(conn, reminder_id)
+        if record is None:
+            raise NotFound(f"không có phiếu nhắc số {reminder_id} (no such notice)")
+        if authorize is not None:
+            authorize(conn, {record["unit_code"]})
+        if record["withdrawn_at"] is not None:
+            raise Conflict(f"phiếu {reminder_id} đã được thu hồi (already withdrawn)")
+        conn.execute(
+            text(
+                "insert into reminder_withdrawal (reminder_id, actor, token_id, reason)"
+                " values (:id, :actor, :token, :reason)"
+            ),
+            {"id": reminder_id, "actor": actor, "token": token_id, "reason": reason},
+        )
+        conn.execute(text("update data_state set version = version + 1 where id = 1"))
+        return reminder_record(conn, reminder_id) or {}
+
+
+def recorded_notice(conn: Connection, reminder_id: int) -> tuple[Notice, dict] | None:
+    """A recorded notice rebuilt as it was issued (for downloading it again)."""
+    r = reminder_record(conn, reminder_id)
+    if r is None:
+        return None
+    issuer = replace(issuer_for(conn, r["issuer_code"] or NATIONAL), name=r["issuer"])
+    unit = {
+        "kind": r["unit_kind"],
+        "name": r["unit_name"],
+        "level": r["unit_level"],
+        "province_name": r["province_name"],
+    }
+    tasks = r["tasks"] or []
+    notice = Notice(
+        unit_code=r["unit_code"],
+        recipient=_recipient(unit),
+        program=r["program"],
+        as_of=r["as_of"],
+        reply_by=r["reply_by"],
+        issuer=issuer,
+        tasks=tasks,
+        reasons=r["reasons"] or [],
+        round=max((int(t["round"]) for t in tasks), default=1),
+        reminder_id=r["id"],
+        number=r["number"],
+        issued_on=r["at"].astimezone(VN_TZ).date(),
+    )
+    return notice, r
 
 
 def bundle(notices: list[Notice]) -> bytes:
@@ -138,3 +355,30 @@ def bundle(notices: list[Notice]) -> bytes:
             zf.writestr(f"{n.file_stem()}.docx", to_docx(n))
             zf.writestr(f"{n.file_stem()}.html", to_html(n))
     return out.getvalue()
+
+
+def notice_json(n: Notice) -> dict:
+    """A notice as the API and the page show it (preview or issued)."""
+    return {
+        "id": n.reminder_id,
+        "number": n.number,
+        "doc_number": n.doc_number if n.number else None,
+        "unit_code": n.unit_code,
+        "recipient": n.recipient,
+        "program": n.program,
+        "round": n.round,
+        "reasons": n.reasons,
+        "as_of": n.as_of.isoformat(),
+        "reply_by": n.reply_by.isoformat(),
+        "issuer": n.issuer.name,
+        "tasks": [
+            {
+                "external_id": t["external_id"],
+                "title": t.get("title"),
+                "deadline": str(t["deadline"]),
+                "days_overdue": t["days_overdue"],
+                "round": t["round"],
+            }
+            for t in n.tasks
+        ],
+    }
