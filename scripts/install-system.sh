@@ -8,7 +8,8 @@
 # tools but no cluster is started.
 set -euo pipefail
 
-want=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib gdal-bin chromium chromium-driver wrk python3-venv nginx)
+# libreoffice-writer-nogui + poppler-utils: tests render notices to PDF and look at the pages
+want=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib gdal-bin chromium chromium-driver wrk python3-venv nginx libreoffice-writer-nogui poppler-utils)
 command -v npm >/dev/null 2>&1 || want+=(nodejs npm)
 
 missing=()

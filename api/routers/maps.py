@@ -33,6 +33,7 @@ from maps.assets_local import ASSETS_DIR
 from maps.i18n import pick_lang, strings
 from maps.mappage import PageParamError, assemble, render_map_page
 from maps.render import render_template
+from maps.reminders_page import render_reminders_page
 from maps.upload import render_upload_page
 from maps.wall import DEFAULT_PLAYLIST, PlaylistError, assemble_wall, render_wall
 
@@ -234,6 +235,14 @@ def upload(request: Request, lang: Lang = None):
     Static: it holds no data; the browser posts to ``/api/v1/imports/{kind}`` with the
     token the user typed, so the API's scope rules apply unchanged."""
     return HTMLResponse(render_upload_page(pick_lang(lang)))
+
+
+@router.get("/reminders", response_class=HTMLResponse)
+def reminders_page(request: Request, lang: Lang = None):
+    """The reminders page: preview → issue → download, for provincial office staff.
+
+    Static like ``/upload``: the browser calls ``/api/v1/reminders`` with the user's token."""
+    return HTMLResponse(render_reminders_page(pick_lang(lang)))
 
 
 # ---------------------------------------------------------------------------------------

@@ -36,13 +36,14 @@ DEFAULT_ISSUER = "Ban Chỉ đạo về phát triển khoa học, công nghệ, 
 # (header, width mm, align) — widths sum to the 165 mm between the margins
 COLUMNS = (
     ("STT", 10, "c"),
-    ("Mã nhiệm vụ", 27, "l"),
-    ("Tên nhiệm vụ", 50, "l"),
-    ("Hạn hoàn thành", 22, "c"),
-    ("Số ngày quá hạn", 16, "c"),
+    ("Mã nhiệm vụ", 36, "l"),
+    ("Tên nhiệm vụ", 42, "l"),
+    ("Hạn hoàn thành", 21, "c"),
+    ("Số ngày quá hạn", 14, "c"),
     ("Nguyên nhân đã nêu", 26, "l"),
-    ("Lần nhắc", 14, "c"),
+    ("Lần nhắc", 16, "c"),
 )
+CELL_MARGIN_TWIPS = 57  # 1 mm left and right inside each cell (Word's default is 1.9 mm)
 ROUND_WORDS = {1: "Lần đầu"}
 
 
@@ -200,6 +201,16 @@ def _fixed_widths(table, widths_mm: list[float]) -> None:
         col.width = Mm(width)
 
 
+def _narrow_margins(table) -> None:
+    margins = OxmlElement("w:tblCellMar")
+    for side in ("left", "right"):
+        el = OxmlElement(f"w:{side}")
+        el.set(qn("w:w"), str(CELL_MARGIN_TWIPS))
+        el.set(qn("w:type"), "dxa")
+        margins.append(el)
+    table._tbl.tblPr.append(margins)
+
+
 def _no_wrap(cell) -> None:
     el = OxmlElement("w:noWrap")
     cell._tc.get_or_add_tcPr().append(el)
@@ -263,6 +274,7 @@ def to_docx(notice: Notice) -> bytes:
             if name == "Hạn hoàn thành":
                 _no_wrap(cell)
     _fixed_widths(table, [w for _, w, _ in COLUMNS])
+    _narrow_margins(table)
 
     for text in notice.body()[1:]:
         p = _para(doc, text, align="j", after=4)

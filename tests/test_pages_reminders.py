@@ -1,0 +1,70 @@
+"""The reminders page (/reminders) in a real browser, as a provincial office uses it: token
+typed, criteria chosen by keys, a preview that records nothing, issue after confirming,
+each notice downloaded as a numbered DOCX."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import pytest
+from docx import Document
+
+from geo.tokens import create_token
+from tests.import_fixtures import scalar
+from tests.test_map_page import Watch, wait_js
+from tests.test_pages_upload import serve
+from tests.test_reminders import _below
+
+
+@pytest.fixture
+def site(scratch_url, scratch) -> Iterator[dict]:
+    with scratch.begin() as conn:
+        _, token = create_token(conn, "so-khcn-ha-noi", "editor", "province:01")
+    with serve(scratch_url) as origin:
+        yield {"origin": origin, "token": token}
+
+
+def test_preview_issue_download_by_keys(browser, site, scratch):
+    expected = _below(scratch, "KH02", "01", 50)
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    watch = Watch(page, site["origin"])
+    page.goto(site["origin"] + "/reminders", wait_until="networkidle")
+    wait_js(page, "document.documentElement.dataset.remindersReady === '1'")
+    assert page.locator("html").get_attribute("lang") == "vi"
+    page.click("#rm-token")
+    page.keyboard.type(site["token"])
+    page.keyboard.press("Tab")  # → programme (Plan 02 first)
+    assert page.evaluate("document.activeElement.id") == "rm-program"
+    page.focus("#rm-below")
+    page.keyboard.type("50")
+    page.keyboard.press("Enter")  # submits the form: a preview
+    wait_js(page, "['previewed'].includes(document.body.dataset.state) || "
+            "(document.body.dataset.state || '').startsWith('refused')", timeout=30)  # fmt: skip
+    assert page.evaluate("document.body.dataset.state") == "previewed"
+    shown = set(
+        page.eval_on_selector_all("#rm-report tr[data-unit]", "rs => rs.map(r => r.dataset.unit)")
+    )
+    assert shown == expected
+    assert "Xem trước (chưa ghi)" in page.inner_text("#rm-report")
+    assert scalar(scratch, "select count(*) from reminder") == 0
+    page.focus("#rm-issue")
+    page.keyboard.press("Enter")
+    assert page.locator("#rm-confirm-box").is_visible()
+    page.keyboard.press("Enter")  # focus is on "Xác nhận phát hành"
+    wait_js(page, "document.body.dataset.state === 'issued'", timeout=30)
+    assert scalar(scratch, "select count(*) from reminder") == len(expected)
+    numbers = page.eval_on_selector_all(
+        "#rm-report tr[data-unit]", "rs => rs.map(r => r.cells[0].textContent)"
+    )
+    assert sorted(int(n.split("/")[0]) for n in numbers) == list(range(1, len(expected) + 1))
+    with page.expect_download() as got:
+        page.focus("#rm-report .rm-dl")
+        page.keyboard.press("Enter")
+    data = open(got.value.path(), "rb").read()
+    doc = Document(io.BytesIO(data))
+    left = [p.text for p in doc.tables[0].rows[0].cells[0].paragraphs if p.text]
+    assert left[1] == f"Số: {numbers[0]}"
+    assert watch.errors == []
+    context.close()
