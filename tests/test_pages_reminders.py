@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from docx import Document
@@ -62,8 +63,7 @@ def test_preview_issue_download_by_keys(browser, site, scratch):
     with page.expect_download() as got:
         page.focus("#rm-report .rm-dl")
         page.keyboard.press("Enter")
-    data = open(got.value.path(), "rb").read()
-    doc = Document(io.BytesIO(data))
+    doc = Document(io.BytesIO(Path(got.value.path()).read_bytes()))
     left = [p.text for p in doc.tables[0].rows[0].cells[0].paragraphs if p.text]
     assert left[1] == f"Số: {numbers[0]}"
     assert watch.errors == []

@@ -32,8 +32,8 @@ from geo.read.progress import DataState
 from maps.assets_local import ASSETS_DIR
 from maps.i18n import pick_lang, strings
 from maps.mappage import PageParamError, assemble, render_map_page
-from maps.render import render_template
 from maps.reminders_page import render_reminders_page
+from maps.render import render_template
 from maps.upload import render_upload_page
 from maps.wall import DEFAULT_PLAYLIST, PlaylistError, assemble_wall, render_wall
 
