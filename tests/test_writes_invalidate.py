@@ -1,0 +1,117 @@
+"""Every write is visible at once: for each write route, a cached GET that shows what it
+changed answers the new state on the same URL right after the write (the write bumps the
+data version the response cache is keyed by). A write route without a case here fails."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from tests.import_fixtures import write_csv, write_xlsx
+from tests.test_central_level import TARGET_HEADER
+
+TOKEN = "write-invalidation-admin"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _file(path, mime=XLSX):
+    return {"file": (path.name, path.read_bytes(), mime)}
+
+
+def _tasks(api: TestClient, tmp) -> None:
+    sheet = write_xlsx(
+        tmp / "t.xlsx",
+        ["Mã nhiệm vụ", "Tên nhiệm vụ", "Mã tỉnh", "Hạn hoàn thành"],
+        [["INV-1", "Nhiệm vụ mới", "96", "31/12/2025"]],
+    )
+    r = api.post("/api/v1/imports/tasks", files=_file(sheet), headers=AUTH)
+    assert r.status_code == 200, r.text
+
+
+def _indicators(api: TestClient, tmp) -> None:
+    sheet = write_csv(
+        tmp / "i.csv",
+        ["Mã tỉnh", "Chỉ số", "Kỳ", "Giá trị"],
+        [["96", "service_index", "2025-Q3", "12,5"]],
+    )
+    r = api.post("/api/v1/imports/indicators", files=_file(sheet, "text/csv"), headers=AUTH)
+    assert r.status_code == 200, r.text
+
+
+def _targets(api: TestClient, tmp) -> None:
+    sheet = write_xlsx(
+        tmp / "m.xlsx", TARGET_HEADER, [["96", "NQ57", "hoàn thành", "77%", "31/12/2025", "x"]]
+    )
+    r = api.post("/api/v1/imports/targets", files=_file(sheet), headers=AUTH)
+    assert r.status_code == 200, r.text
+
+
+def _remind_confirm(api: TestClient, tmp) -> None:
+    r = api.post("/api/v1/reminders", params={"overdue": "true", "confirm": "true"}, headers=AUTH)
+    assert r.status_code == 200 and r.json()["numberIssued"] > 0, r.text
+
+
+def _remind_issue(api: TestClient, tmp) -> None:
+    p = api.post("/api/v1/reminders", params={"below": 90, "force": "true"}, headers=AUTH).json()
+    r = api.post(f"/api/v1/reminders/previews/{p['preview_id']}/issue", headers=AUTH)
+    assert r.status_code == 200 and r.json()["numberIssued"] > 0, r.text
+
+
+def _withdraw(api: TestClient, tmp) -> None:
+    first = api.get("/api/v1/reminders", params={"limit": 1}).json()["reminders"][0]
+    r = api.post(
+        f"/api/v1/reminders/{first['id']}/withdraw", params={"reason": "nhầm"}, headers=AUTH
+    )
+    assert r.status_code == 200, r.text
+
+
+# (method, path) → (the write, a GET that shows it)
+CASES: dict[tuple[str, str], tuple[Callable, str]] = {
+    ("POST", "/api/v1/imports/{kind}"): (_tasks, "/api/v1/units/96/tasks?limit=500"),
+    ("POST", "/api/v1/imports/{kind}#indicators"): (
+        _indicators,
+        "/api/v1/indicators/service_index/values?period=2025-Q3",
+    ),
+    ("POST", "/api/v1/imports/{kind}#targets"): (_targets, "/api/v1/targets?unit=96"),
+    ("POST", "/api/v1/reminders"): (_remind_confirm, "/api/v1/reminders?limit=500"),
+    ("POST", "/api/v1/reminders/previews/{preview_id}/issue"): (
+        _remind_issue,
+        "/api/v1/reminders?limit=500",
+    ),
+    ("POST", "/api/v1/reminders/{reminder_id}/withdraw"): (
+        _withdraw,
+        "/api/v1/reminders?limit=500",
+    ),
+}
+NOT_DATA = {("GET", "/api/v1/reminders/{reminder_id}.docx")}  # a write-role read, no change
+
+
+def test_every_write_route_has_a_case():
+    app = create_app(Settings(database_url="postgresql://unused/none"))
+    writes = {
+        (m, r.path)
+        for r in app.routes
+        if isinstance(r, APIRoute)
+        for m in r.methods
+        if m in ("POST", "PUT", "PATCH", "DELETE")
+    }
+    covered = {(m, p.split("#")[0]) for m, p in CASES}
+    assert writes - covered == set(), "add a case for each new write route"
+
+
+def test_each_write_shows_at_once_on_the_cached_get(scratch_url, tmp_path):
+    with TestClient(create_app(Settings(database_url=scratch_url, admin_token=TOKEN))) as api:
+        for (method, path), (write, url) in CASES.items():
+            before = api.get(url)
+            assert before.status_code == 200, (url, before.text)
+            again = api.get(url, headers={"If-None-Match": before.headers["etag"]})
+            assert again.status_code == 304  # cached
+            write(api, tmp_path)
+            after = api.get(url, headers={"If-None-Match": before.headers["etag"]})
+            assert after.status_code == 200, f"{method} {path}: {url} still cached"
+            assert after.content != before.content, f"{method} {path}: {url} unchanged"
