@@ -15,10 +15,11 @@ from starlette.types import ASGIApp
 from api import errors, replica
 from api.auth import read_guard
 from api.cache import CacheFastPath, ResponseCache, StateCache
-from api.dbgate import DbGate
+from api.dbgate import DbGate, WorkLimit
 from api.deps import state_reader, strict_query
 from api.head import HeadAsGet
 from api.instance import instance_dir
+from api.memory import MemoryWatch, worker_budget
 from api.observability import Metrics, ObservabilityMiddleware, configure_logging
 from api.routers import (
     agencies,
@@ -97,6 +98,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # pool holds a connection for each of their threads (api/dbgate.py)
         app.state.db_gate = DbGate("database", settings.db_slots(), settings.db_wait_seconds)
         app.state.control_gate = DbGate("control", CONTROL_SLOTS, settings.db_wait_seconds)
+        app.state.work_limits = {
+            kind: WorkLimit(kind, settings.heavy_slots, settings.db_wait_seconds)
+            for kind in ("downloads", "filters")
+        }
+        app.state.memory = MemoryWatch(
+            worker_budget(settings.memory_budget_mb, settings.worker_count()),
+            shed=app.state.cache.clear,
+        )
         app.state.state_cache = StateCache(settings.version_ttl, state_reader(app.state))
         to_thread.current_default_thread_limiter().total_tokens = settings.other_threads()
         app.state.settings = settings
@@ -107,7 +116,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Frozen objects are never scanned again; new garbage is collected as usual.
         gc.collect()
         gc.freeze()
+        app.state.memory.start()
         yield
+        await app.state.memory.stop()
         replica.detach(app)
         app.state.engine.dispose()
 

@@ -26,7 +26,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import Connection
 
 from api.cache import ResponseCache, etag_matches, request_key
-from api.dbgate import db_gate
+from api.dbgate import db_gate, work_limit
 from api.deps import LazyConnDep, StateDep, resolve_as_of
 from api.errors import BadParameter
 from api.instance import private_dir
@@ -311,7 +311,8 @@ async def download(
         headers["X-Data-As-Of"] = state.reporting_date.isoformat()
     if etag_matches(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers=headers)
-    path, meta = await db_gate(request).run(build)
+    async with work_limit(request, "downloads").slot():
+        path, meta = await db_gate(request).run(build)
     headers.update(
         {
             "X-Source": header_value(meta["source"]),

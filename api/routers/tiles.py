@@ -16,7 +16,7 @@ from fastapi import APIRouter, Path, Request, Response
 from api.deps import LazyConn, LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
 from api.routers._common import base_url, meta
-from geo.ingest.topology import DEFAULT_LEVELS
+from geo.levels import DEFAULT_LEVELS
 from geo.read import tiles
 from geo.read.features import band_for_zoom
 from geo.read.progress import DataState

@@ -21,7 +21,8 @@ from sqlalchemy import Engine, text
 from geo.demo import central
 from geo.demo import figures as demo_figures
 from geo.ingest import coverage, store
-from geo.ingest.topology import DEFAULT_LEVELS, coverage_levels, dissolved_levels
+from geo.ingest.topology import coverage_levels, dissolved_levels
+from geo.levels import DEFAULT_LEVELS
 from geo.official import official_names
 
 log = logging.getLogger(__name__)
