@@ -19,7 +19,7 @@ from api.dbgate import DbGate, WorkLimit
 from api.deps import state_reader, strict_query
 from api.head import HeadAsGet
 from api.instance import instance_dir
-from api.memory import MemoryWatch, worker_budget
+from api.memory import MemoryWatch, trim, worker_budget
 from api.observability import Metrics, ObservabilityMiddleware, configure_logging
 from api.routers import (
     agencies,
@@ -98,9 +98,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # pool holds a connection for each of their threads (api/dbgate.py)
         app.state.db_gate = DbGate("database", settings.db_slots(), settings.db_wait_seconds)
         app.state.control_gate = DbGate("control", CONTROL_SLOTS, settings.db_wait_seconds)
-        app.state.work_limits = {
-            kind: WorkLimit(kind, settings.heavy_slots, settings.db_wait_seconds)
-            for kind in ("downloads", "filters")
+        app.state.work_limits = {  # a download may queue longer: it is worth the wait
+            "downloads": WorkLimit("downloads", settings.heavy_slots, 30.0, after=trim),
+            "filters": WorkLimit("filters", settings.heavy_slots, settings.db_wait_seconds, trim),
         }
         app.state.memory = MemoryWatch(
             worker_budget(settings.memory_budget_mb, settings.worker_count()),

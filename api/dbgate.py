@@ -75,10 +75,18 @@ class WorkLimit:
     Why: a download or a distinct filter builds whole frames; a crowd of them at once is
     what took a worker past its memory, not the number of requests."""
 
-    def __init__(self, name: str, slots: int, wait_seconds: float) -> None:
+    def __init__(
+        self,
+        name: str,
+        slots: int,
+        wait_seconds: float,
+        after: Callable[[], None] | None = None,
+    ) -> None:
         self.name = name
+        self.slots = max(1, slots)
         self.wait_seconds = wait_seconds
-        self._admit = asyncio.Semaphore(max(1, slots))
+        self.after = after  # run on a thread when the last running job of the kind ends
+        self._admit = asyncio.Semaphore(self.slots)
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -96,6 +104,9 @@ class WorkLimit:
             yield
         finally:
             self._admit.release()
+            if self.after is not None and self._admit._value == self.slots:  # noqa: SLF001
+                # the last one out hands the frames' memory back (api/memory.trim)
+                await anyio.to_thread.run_sync(self.after)
 
 
 def heavy_kind(request: Request) -> str | None:

@@ -29,6 +29,7 @@ from pathlib import Path
 log = logging.getLogger("iocmap.memory")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 SUPERVISED_ENV = "IOCMAP_SUPERVISED"  # set by `iocmap serve` when a supervisor restarts workers
+STEP = 48 << 20  # growth past the last trim's result that warrants another trim
 
 
 def rss_bytes(pid: int | str = "self") -> int:
@@ -88,6 +89,10 @@ class MemoryWatch:
         self.read = read
         self.trims = 0
         self.recycling = False
+        # what a trim could not give back (code and libraries loaded since the start): the
+        # next trim waits until the worker has grown a step past it, so the cache is not
+        # emptied every few seconds for memory it does not hold
+        self.floor = 0
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -107,12 +112,13 @@ class MemoryWatch:
     def check(self) -> None:
         """One look: shed and trim over the soft limit; recycle over the hard one."""
         used = self.read()
-        if used <= self.soft or self.recycling:
+        if used <= max(self.soft, self.floor + STEP) or self.recycling:
             return
         self.shed()
         trim()
         self.trims += 1
         after = self.read()
+        self.floor = after
         log.warning(
             "memory: %.0f MB > soft %.0f MB; cache emptied and heap trimmed: %.0f MB",
             used / 2**20, self.soft / 2**20, after / 2**20,
