@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     )
     max_limit: int = Field(default=5000, description="largest page size (limit=)")
     wall_refresh_seconds: int = Field(default=60, description="how often the wall refreshes")
+    warm_pages: bool = Field(
+        default=True,
+        description="after an import, build the new data version's map pages before anyone"
+        " asks for them",
+    )
     stale_report_days: int = Field(
         default=7,
         ge=0,

@@ -62,13 +62,3 @@ def add_page_assets(m: folium.Map, kind: str, static: str = "/static/") -> None:
         header.add_child(Element(f'<link rel="stylesheet" href="{static}{css}">'))
     for js in PAGE_JS[kind]:
         header.add_child(Element(f'<script src="{static}{js}"></script>'))
-
-
-def used_files(kind: str) -> list[str]:
-    """Every static file a page kind loads (for the standalone export)."""
-    return ["favicon.svg", *PAGE_CSS[kind], *PAGE_JS[kind]]
-
-
-def vendored() -> bool:
-    """Whether `make assets` has put Leaflet and the font in place."""
-    return (ASSETS_DIR / "vendor" / "leaflet" / "leaflet.js").exists()
