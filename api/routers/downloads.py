@@ -31,14 +31,14 @@ from api.deps import LazyConnDep, StateDep, resolve_as_of
 from api.errors import BadParameter
 from api.instance import private_dir
 from api.routers import _layers
-from api.routers._common import AsOf, Bbox, Period, Q, Resolution, Status, Year, parse_bbox
+from api.routers._common import AsOf, Bbox, Period, Q, Resolution, Status, Year
 from api.routers._download_files import (
     fit_wkt,
     write_geoparquet,
     write_shapefile_zip,
     write_xlsx,
 )
-from api.routers._out_crs import CRS_DESCRIPTION, content_crs, crs_label, parse_output_crs
+from api.routers._out_crs import CRS_DESCRIPTION, content_crs, crs_label
 from geo.read import queries
 from geo.read.features import (
     FULL,
@@ -256,13 +256,12 @@ async def download(
         raise BadParameter("layer", f"unknown layer '{layer}'; use provinces or communes", 404)
     if fmt not in FORMATS:
         raise BadParameter("format", f"unknown format '{fmt}'; use {', '.join(FORMATS)}", 404)
-    epsg = parse_output_crs(crs)
     day = resolve_as_of(as_of, state)
-    params = _layers.LayerParams(
-        province, status, q, bbox, as_of, year, period, None, precision, None, resolution,
-        name=name,
+    params = _layers.LayerParams.parse(
+        province=province, status=status, q=q, bbox=bbox, as_of=as_of, year=year,
+        period=period, precision=precision, resolution=resolution, crs=crs, name=name,
     )  # fmt: skip
-    parse_bbox(bbox)
+    epsg = params.epsg
     cache: ResponseCache = request.app.state.cache
     key = request_key(request.scope)
     etag = cache.etag_for(state.version, key)
