@@ -42,7 +42,8 @@ def test_apostrophe_variants_match(client, q):
 
 def test_partial_and_diacritic_free_names(client):
     r = client.get("/api/v1/search", params={"q": "ba dinh", "level": "commune"}).json()
-    assert r["results"][0]["name"] == "Ba Đình"
+    # both match exactly without diacritics: Vietnamese order (d before đ) breaks the tie
+    assert [x["name"] for x in r["results"][:2]] == ["Ba Dinh", "Ba Đình"]
     assert first(client, "Phường Ba Đình")["kind"] == "Phường"
     # prefix before contains: "thanh" lists names starting with it first
     found = client.get("/api/v1/search", params={"q": "thanh"}).json()["results"]
