@@ -129,3 +129,12 @@ def test_a_malformed_operator_is_a_400_naming_it(client, doc, op):
     detail = r.json()["detail"]
     assert f"'{op}'" in detail
     assert "object is not" not in detail and "Traceback" not in detail
+
+
+@pytest.mark.parametrize("day", ["2025-07-01", "2025-07-01T", "2025-07-01T00:00:00Z"])
+def test_gdal_date_forms_are_read(client, communes, day):
+    """GDAL 3.6 writes a date as '2025-07-01T' (in the filter and in datetime=)."""
+    every = {p["code"] for p in communes}
+    assert _codes(client, f"valid_from = '{day}'", "cql2-text") == every
+    r = client.get("/ogc/collections/communes/items", params={"datetime": day, "limit": 1})
+    assert r.status_code == 200, r.text

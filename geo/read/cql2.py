@@ -383,6 +383,19 @@ def _cond(e: Expr) -> str:
     return e.sql
 
 
+def iso_day(text: str) -> dt.date | None:
+    """An RFC 3339 date or date-time as a day; GDAL 3.6 writes a date as ``2025-07-01T``."""
+    text = text.strip()
+    try:
+        if text.endswith(("T", "t")):
+            return dt.date.fromisoformat(text[:-1])
+        if "T" in text or "t" in text:
+            return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def _same_kind(lhs: Expr, rhs: Expr, op: str) -> tuple[Expr, Expr]:
     """Both sides of a comparison as one type (a text literal compared with a date
     property is read as an ISO date)."""
@@ -390,11 +403,11 @@ def _same_kind(lhs: Expr, rhs: Expr, op: str) -> tuple[Expr, Expr]:
         if a.kind == "geometry" or a.kind == "condition":
             raise FilterError(f"{op} cannot compare a {a.kind}; use S_INTERSECTS etc.")
         if a.kind == "date" and b.kind == "string" and b.literal:
-            try:
-                dt.date.fromisoformat(str(b.value))
-            except ValueError:
-                raise FilterError(f"'{b.value}' is not a date (YYYY-MM-DD)") from None
-            as_date = Expr(f"cast({b.sql} as date)", "date", True)
+            day = iso_day(str(b.value))
+            if day is None:
+                raise FilterError(f"'{b.value}' is not a date (YYYY-MM-DD)")
+            # a checked date object: its ISO form is digits and dashes only
+            as_date = Expr(f"date '{day.isoformat()}'", "date", True, day)
             return (a, as_date) if a is lhs else (as_date, a)
     if lhs.kind == rhs.kind or (lhs.kind in NUMERIC and rhs.kind in NUMERIC):
         return lhs, rhs
