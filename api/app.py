@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 from api import errors, replica
 from api.auth import read_guard
 from api.cache import CacheFastPath, ResponseCache, StateCache
+from api.cors import PublicCors
 from api.dbgate import DbGate, WorkLimit
 from api.deps import state_reader, strict_query
 from api.head import HeadAsGet
@@ -76,6 +77,8 @@ class IocmapAPI(FastAPI):
                 allow_headers=["Authorization", "If-None-Match", "Content-Type"],
                 expose_headers=["ETag", "X-Data-Version", "X-Data-As-Of", "X-Request-ID"],
             )
+        if settings.cors_public:  # outside the configured origins' CORS: reads for everyone
+            stack = PublicCors(stack, settings.cors_origins)
         stack = HeadAsGet(stack)  # HEAD wherever GET is: same cache entry, no body
         stack = ParamGuard(stack)  # control characters, oversized values: before any cache
         stack = ObservabilityMiddleware(stack, metrics=self.state.metrics)

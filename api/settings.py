@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     read_requires_token: bool = Field(
         default=False, description="reading the API and maps needs a token of any role"
     )
+    cors_public: bool = Field(
+        default=True,
+        description="Access-Control-Allow-Origin: * on public reads (GET/HEAD without a"
+        " token), never on writes",
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description='origins allowed by CORS, e.g. ["https://ioc.example"]'
     )
