@@ -298,7 +298,9 @@ async def items(
         codes = indicator_codes(conn, level)
         where = unit_filter(filter_, filter_lang, level, codes, filter_srid, flip)
         sort = sort_keys(sortby, level, codes)
-        fields, inds = FULL[level], tuple(codes) if period else ()
+        # every queryable by default, indicators of the latest period included: GDAL and
+        # QGIS build their field list from the items, and filter on what they saw
+        fields, inds = FULL[level], tuple(codes)
         if properties is not None:
             fields, inds, unknown = split_fields(level, parse_list(properties) or (), codes)
             if unknown:
