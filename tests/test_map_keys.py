@@ -25,10 +25,8 @@ def test_search_by_keys_opens_the_chosen_unit_with_focus_in_its_panel(browser, l
     _tab_to(page, "#ioc-search")
     page.keyboard.type("ta hine", delay=30)
     page.keyboard.press("ArrowDown")  # the first result, not the second
-    wait_js(
-        page,
-        "document.querySelector('#ioc-search').getAttribute('aria-activedescendant') === 'ioc-opt-0'",
-    )
+    first = "document.querySelector('#ioc-search').getAttribute('aria-activedescendant')"
+    wait_js(page, f"{first} === 'ioc-opt-0'")
     page.keyboard.press("Enter")
     assert _panel_code(page) == "24991"  # Tà Hine (Lâm Đồng), not Tà Hộc (Sơn La)
     assert page.evaluate("location.pathname") == "/p/68"
