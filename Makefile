@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 VENDORED := maps/assets/vendor/.installed
 
-.PHONY: demo test system venv assets db db-down lint bench clean prod-local
+.PHONY: demo test test-fast docs system venv assets db db-down lint bench clean prod-local
 
 BOUNDARIES ?=
 
@@ -13,8 +13,21 @@ demo: db assets ## set up everything, load the demo data, serve on http://127.0.
 	$(BIN)/iocmap demo $(if $(BOUNDARIES),--boundaries "$(BOUNDARIES)")
 	$(BIN)/iocmap serve --host 127.0.0.1 --port 8000
 
-test: db assets ## set up everything and run the test suite against a real PostGIS
-	$(BIN)/pytest -q; rc=$$?; [ $$rc -eq 5 ] && echo "no tests collected" && exit 0; exit $$rc
+# Kinds that run one at a time (real servers and processes whose timing and memory the
+# tests measure) after the rest has run on both cores (pytest-xdist, a database per worker).
+SERIAL := server or slow
+FAST := not (browser or server or slow or real_sample)
+
+test: db assets ## set up everything and run every test against a real PostGIS
+	$(BIN)/pytest -q -n 2 --dist loadfile -m "not ($(SERIAL))"; a=$$?; \
+	$(BIN)/pytest -q -m "$(SERIAL)"; b=$$?; \
+	for rc in $$a $$b; do [ $$rc -ne 0 ] && [ $$rc -ne 5 ] && exit $$rc; done; exit 0
+
+test-fast: db assets ## every test but the slow kinds (browser, server, slow, real_sample)
+	$(BIN)/pytest -q -n 2 --dist loadfile -m "$(FAST)"; rc=$$?; [ $$rc -eq 5 ] && exit 0; exit $$rc
+
+docs: venv ## the documentation site in site/ (offline, strict: a warning fails it)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 system: ## Debian packages that are missing (PostgreSQL/PostGIS, GDAL, Chromium, Node)
 	@scripts/install-system.sh

@@ -15,10 +15,12 @@ from starlette.types import ASGIApp
 from api import errors, replica
 from api.auth import read_guard
 from api.cache import CacheFastPath, ResponseCache, StateCache
-from api.dbgate import DbGate
+from api.cors import PublicCors
+from api.dbgate import DbGate, WorkLimit
 from api.deps import state_reader, strict_query
 from api.head import HeadAsGet
 from api.instance import instance_dir
+from api.memory import MemoryWatch, trim, worker_budget
 from api.observability import Metrics, ObservabilityMiddleware, configure_logging
 from api.routers import (
     agencies,
@@ -75,6 +77,8 @@ class IocmapAPI(FastAPI):
                 allow_headers=["Authorization", "If-None-Match", "Content-Type"],
                 expose_headers=["ETag", "X-Data-Version", "X-Data-As-Of", "X-Request-ID"],
             )
+        if settings.cors_public:  # outside the configured origins' CORS: reads for everyone
+            stack = PublicCors(stack, settings.cors_origins)
         stack = HeadAsGet(stack)  # HEAD wherever GET is: same cache entry, no body
         stack = ParamGuard(stack)  # control characters, oversized values: before any cache
         stack = ObservabilityMiddleware(stack, metrics=self.state.metrics)
@@ -97,6 +101,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # pool holds a connection for each of their threads (api/dbgate.py)
         app.state.db_gate = DbGate("database", settings.db_slots(), settings.db_wait_seconds)
         app.state.control_gate = DbGate("control", CONTROL_SLOTS, settings.db_wait_seconds)
+        app.state.work_limits = {  # a download may queue longer: it is worth the wait
+            "downloads": WorkLimit("downloads", settings.heavy_slots, 30.0, after=trim),
+            "filters": WorkLimit("filters", settings.heavy_slots, settings.db_wait_seconds, trim),
+        }
+        app.state.memory = MemoryWatch(
+            worker_budget(settings.memory_budget_mb, settings.worker_count()),
+            shed=app.state.cache.clear,
+        )
         app.state.state_cache = StateCache(settings.version_ttl, state_reader(app.state))
         to_thread.current_default_thread_limiter().total_tokens = settings.other_threads()
         app.state.settings = settings
@@ -107,7 +119,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Frozen objects are never scanned again; new garbage is collected as usual.
         gc.collect()
         gc.freeze()
+        app.state.memory.start()
         yield
+        await app.state.memory.stop()
         replica.detach(app)
         app.state.engine.dispose()
 

@@ -186,6 +186,8 @@ class ResponseCache:
         if entry.gzip_ready or not entry.compressible:
             return
         await self._flights.do(("gzip", id(entry)), lambda: run(lambda: entry.gzipped))
+        with self._lock:  # the gzip copy is held too: count it against max_bytes
+            self._evict()
 
     def _evict(self) -> None:
         total = sum(e.size for e in self._data.values())

@@ -15,7 +15,8 @@ never a hang.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
 import anyio.to_thread
@@ -64,6 +65,61 @@ class DbGate:
             return await anyio.to_thread.run_sync(fn, *args, limiter=self._threads)
         finally:
             self._admit.release()
+
+
+class WorkLimit:
+    """At most ``slots`` expensive requests (downloads, CQL2 filters) at once per worker;
+    the next waits ``wait_seconds`` and then gets 503 + Retry-After. It admits, it runs
+    nothing: the admitted job still takes a slot of the build lane (whose pool it sizes).
+
+    Why: a download or a distinct filter builds whole frames; a crowd of them at once is
+    what took a worker past its memory, not the number of requests."""
+
+    def __init__(
+        self,
+        name: str,
+        slots: int,
+        wait_seconds: float,
+        after: Callable[[], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.slots = max(1, slots)
+        self.wait_seconds = wait_seconds
+        self.after = after  # run on a thread when the last running job of the kind ends
+        self._admit = asyncio.Semaphore(self.slots)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(self.wait_seconds):
+                await self._admit.acquire()
+        except TimeoutError:
+            raise HTTPException(
+                503,
+                f"máy chủ đang bận ({self.name}): thử lại sau ít giây — server busy: too many"
+                f" {self.name} at once, retry shortly",
+                headers={"Retry-After": RETRY_AFTER},
+            ) from None
+        try:
+            yield
+        finally:
+            self._admit.release()
+            if self.after is not None and self._admit._value == self.slots:  # noqa: SLF001
+                # the last one out hands the frames' memory back (api/memory.trim)
+                await anyio.to_thread.run_sync(self.after)
+
+
+def heavy_kind(request: Request) -> str | None:
+    """Which expensive kind a request is, if any: downloads, or a CQL2 filter."""
+    if "/downloads/" in request.url.path:
+        return "downloads"
+    if "filter" in request.query_params:
+        return "filters"
+    return None
+
+
+def work_limit(request: Request, kind: str) -> WorkLimit:
+    return request.app.state.work_limits[kind]
 
 
 def db_gate(request: Request) -> DbGate:

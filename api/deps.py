@@ -11,7 +11,7 @@ from fastapi import Depends, Request, Response
 from sqlalchemy import Connection, Engine
 
 from api.cache import RawResponse, ResponseCache, render, request_key, wants_gzip
-from api.dbgate import db_gate, run_in_thread
+from api.dbgate import db_gate, heavy_kind, run_in_thread, work_limit
 from api.errors import BadParameter
 from geo.read.progress import DataState, data_state
 
@@ -86,9 +86,15 @@ async def cached_response(
     entry = cache.get(state.version, key)
     if entry is None:
         job = _as_bytes(build, getattr(request.state, "lazy_conn", None))
-        entry = await cache.get_or_build(
-            state.version, key, lambda: db_gate(request).run(job), media_type, extra_headers
-        )
+        kind = heavy_kind(request)
+
+        async def run() -> bytes:
+            if kind is None:
+                return await db_gate(request).run(job)
+            async with work_limit(request, kind).slot():
+                return await db_gate(request).run(job)
+
+        entry = await cache.get_or_build(state.version, key, run, media_type, extra_headers)
     if entry.route is None:
         entry.route = request.scope.get("route")
         entry.path_params = dict(request.scope.get("path_params") or {})

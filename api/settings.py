@@ -61,14 +61,36 @@ class Settings(BaseSettings):
         description="longest a request waits for a database slot or connection (then 503)",
     )
     cache_entries: int = Field(default=256, description="responses kept per data version")
-    gzip_min_bytes: int = 1024
-    cache_max_bytes: int = Field(default=512 << 20, description="response cache size per worker")
+    gzip_min_bytes: int = Field(default=1024, description="smallest body that is gzipped")
+    cache_max_bytes: int = Field(
+        default=64 << 20,
+        description="response cache per worker: bodies and their gzip copies, in bytes",
+    )
+    memory_budget_mb: int = Field(
+        default=900,
+        ge=200,
+        description="the whole server's memory (MB, all workers): a worker over 80 % of its"
+        " share empties its cache and trims its heap; over its share it is recycled"
+        " gracefully (under `iocmap serve` with 2+ workers)",
+    )
+    heavy_slots: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="downloads, and requests with a CQL2 filter, each kind at most this many"
+        " at once per worker; more wait up to db_wait_seconds, then 503 + Retry-After",
+    )
     version_ttl: float = Field(
         default=1.0,
         description="seconds a worker trusts the data version it read (0 = read per request)",
     )
-    max_limit: int = 5000
-    wall_refresh_seconds: int = 60
+    max_limit: int = Field(default=5000, description="largest page size (limit=)")
+    wall_refresh_seconds: int = Field(default=60, description="how often the wall refreshes")
+    warm_pages: bool = Field(
+        default=True,
+        description="after an import, build the new data version's map pages before anyone"
+        " asks for them",
+    )
     stale_report_days: int = Field(
         default=7,
         ge=0,
@@ -76,9 +98,14 @@ class Settings(BaseSettings):
         description="a unit that has not reported (imported a sheet) for more days than this"
         " is listed as stale by /api/v1/data-health and on the wall",
     )
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", description="log level of the server")
     read_requires_token: bool = Field(
         default=False, description="reading the API and maps needs a token of any role"
+    )
+    cors_public: bool = Field(
+        default=True,
+        description="Access-Control-Allow-Origin: * on public reads (GET/HEAD without a"
+        " token), never on writes",
     )
     cors_origins: list[str] = Field(
         default_factory=list, description='origins allowed by CORS, e.g. ["https://ioc.example"]'
@@ -104,7 +131,9 @@ class Settings(BaseSettings):
         description="private working directory (download cache, uploads), created 0700;"
         " unset = var/ in the project (or ~/.cache/iocmap when that is not writable)",
     )
-    title: str = "iocmap — Giám sát Nghị quyết 57"
+    title: str = Field(
+        default="iocmap — Giám sát Nghị quyết 57", description="the API's title in /docs"
+    )
 
     def app_url(self) -> str:
         """Where the service connects: the app role on the owner's database."""

@@ -23,7 +23,8 @@ from sqlalchemy.engine import make_url
 from geo.demo import figures as demo_figures
 from geo.demo import loader as demo
 from geo.ingest import store
-from geo.ingest.topology import DEFAULT_LEVELS, coverage_levels
+from geo.ingest.topology import coverage_levels
+from geo.levels import DEFAULT_LEVELS
 
 TARGET_VERTICES = 450_000
 AMPLITUDE = 0.0012  # degrees (~130 m)

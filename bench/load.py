@@ -28,7 +28,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.run import ROOT, Server, get
+from bench.http import get
+from bench.run import ROOT, Server
 
 DB_NAME = "iocmap_load"
 PAGE_PATHS = ["/api/v1/summary", "/", "/wall"]

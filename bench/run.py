@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import http.client
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bench import data
+from bench.http import free_port, get
 from geo.db import make_engine, normalise_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,12 +109,6 @@ SCENARIOS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def ensure_tipg() -> Path:
     """tipg and uvicorn[standard] in their own venv (created once)."""
     uvicorn = VENV / "bin" / "uvicorn"
@@ -186,21 +179,6 @@ class Server:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self.log.close()
-
-
-def get(url: str, headers: dict | None = None, timeout: float = 120) -> tuple[int, bytes, dict]:
-    """One GET on a fresh connection: (status, body, headers)."""
-    rest = url.removeprefix("http://")
-    hostport, _, path = rest.partition("/")
-    host, _, port = hostport.partition(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
-    try:
-        conn.request("GET", "/" + path, headers=headers or {})
-        r = conn.getresponse()
-        body = r.read()
-        return r.status, body, {k.lower(): v for k, v in r.getheaders()}
-    finally:
-        conn.close()
 
 
 def timed_get(url: str) -> tuple[float, int]:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from bench.run import free_port, get
+from bench.http import free_port, get
 from deploy.nginx import binary
 
 CONF = """\

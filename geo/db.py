@@ -18,12 +18,9 @@ can be had, and the audit trail is then not protected.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
 
 LOCAL_PORT = 54329  # the project-local cluster's default port (IOCMAP_PG_PORT overrides)
 LOCAL_DB = "iocmap"
@@ -123,11 +120,3 @@ def make_engine(url: str | None = None, **kw) -> Engine:
         kw.setdefault("max_overflow", 30)
         kw.setdefault("pool_timeout", 15)
     return create_engine(url or database_url(), **kw)
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A transaction that commits on success and rolls back on any error."""
-    factory = sessionmaker(engine, expire_on_commit=False)
-    with factory() as session, session.begin():
-        yield session

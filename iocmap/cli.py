@@ -157,6 +157,10 @@ def serve(
     count = settings.worker_count()
     # every worker must know the count to take its share of IOCMAP_DB_CONCURRENCY
     os.environ["IOCMAP_WORKERS"] = str(count)
+    # a worker over its memory share may exit to be replaced: only under a supervisor
+    os.environ["IOCMAP_SUPERVISED"] = "1" if count > 1 else "0"
+    # fewer malloc arenas: the build lane's threads otherwise each keep a heap of their own
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
     typer.echo(
         f"{count} worker(s), each: {settings.db_slots()} database slots, "
         f"pool {settings.pool_kwargs()['pool_size']}+{settings.pool_kwargs()['max_overflow']}"

@@ -10,9 +10,12 @@ registry at build time (``make assets`` → ``maps/vendor-assets.sh``, pinned in
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import folium
-from branca.element import Figure
+from branca.element import Element, Figure
+
+if TYPE_CHECKING:  # imported where a map is built, not by the server's start
+    import folium
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 LEAFLET_JS = ("leaflet", "/static/vendor/leaflet/leaflet.js")
@@ -34,6 +37,8 @@ PAGE_CSS = {
 
 def offline_map(static: str = "/static/", **kwargs) -> folium.Map:
     """A folium Map whose only dependencies are our self-hosted Leaflet files."""
+    import folium
+
     m = folium.Map(tiles=None, **kwargs)
     m.default_js = [("leaflet", f"{static}vendor/leaflet/leaflet.js")]
     m.default_css = [("leaflet_css", f"{static}vendor/leaflet/leaflet.css")]
@@ -52,20 +57,8 @@ def figure_of(m: folium.Map) -> Figure:
 def add_page_assets(m: folium.Map, kind: str, static: str = "/static/") -> None:
     """Link our fonts, CSS and JS for a page kind (``map`` or ``wall``) into the head."""
     header = figure_of(m).header
-    header.add_child(
-        folium.Element(f'<link rel="icon" href="{static}favicon.svg" type="image/svg+xml">')
-    )
+    header.add_child(Element(f'<link rel="icon" href="{static}favicon.svg" type="image/svg+xml">'))
     for css in PAGE_CSS[kind]:
-        header.add_child(folium.Element(f'<link rel="stylesheet" href="{static}{css}">'))
+        header.add_child(Element(f'<link rel="stylesheet" href="{static}{css}">'))
     for js in PAGE_JS[kind]:
-        header.add_child(folium.Element(f'<script src="{static}{js}"></script>'))
-
-
-def used_files(kind: str) -> list[str]:
-    """Every static file a page kind loads (for the standalone export)."""
-    return ["favicon.svg", *PAGE_CSS[kind], *PAGE_JS[kind]]
-
-
-def vendored() -> bool:
-    """Whether `make assets` has put Leaflet and the font in place."""
-    return (ASSETS_DIR / "vendor" / "leaflet" / "leaflet.js").exists()
+        header.add_child(Element(f'<script src="{static}{js}"></script>'))

@@ -11,12 +11,14 @@ from __future__ import annotations
 import html
 import warnings
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import folium
-import mapclassify
 import numpy as np
 
 from maps import theme
+
+if TYPE_CHECKING:  # imported where used: a worker that serves no page never loads them
+    import folium
 
 HATCH_FILL = "url(#ioc-hatch)"
 MAX_CLASSES = 5
@@ -44,6 +46,8 @@ def class_breaks(
     k = max(1, min(k, len(np.unique(arr))))
     if k == 1:
         return [_round(float(arr.max()), decimals)]
+    import mapclassify  # scipy + sklearn: ~2 s and ~100 MB, only for a worker building pages
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # mapclassify warns when values repeat
         cls = (
@@ -173,6 +177,8 @@ def styled_layer(
     collection: dict, breaks: list[float], palette: list[str], name: str, weight: float = 0.6
 ) -> folium.GeoJson:
     """The Folium layer: fill by class of ``properties.v``; behaviour is added by our JS."""
+    import folium
+
     return folium.GeoJson(
         collection,
         name=name,

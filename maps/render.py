@@ -10,14 +10,17 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import folium
 import jinja2
 import orjson
 from branca.element import MacroElement
 from jinja2 import Template
 
 from maps import theme
+
+if TYPE_CHECKING:  # folium is imported where a map is built, not by the server's start
+    import folium
 
 
 @lru_cache(maxsize=1)

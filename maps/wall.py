@@ -16,7 +16,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import partial
 
-import folium
+from branca.element import Element
 
 from maps import theme
 from maps.assets_local import add_page_assets, figure_of, offline_map
@@ -306,7 +306,7 @@ def render_wall(page: WallPage) -> str:
         **page.extra,
     }
     root = figure_of(fmap)
-    root.html.add_child(folium.Element(chrome + config_script(config)))
+    root.html.add_child(Element(chrome + config_script(config)))
     fmap.add_child(InitScript("IOC.initWall", layer))
     return finish(root.render(), page.lang, f"IOC — {s['app_title']}")
 

@@ -3,7 +3,9 @@
 Which database: ``IOCMAP_TEST_DATABASE_URL`` if set; otherwise a database named
 ``<name>_test`` next to ``IOCMAP_DATABASE_URL`` (created if missing); otherwise
 ``iocmap_test`` in the project-local cluster. Tests never touch the demo database.
-The demo data is loaded once per session (its geometry comes from the cache).
+Every session gets a fresh copy of a template database holding the schema and the demo data
+(``tests/db_template.py``); the template is built only when the migrations or the demo
+generator change. Under pytest-xdist each worker has its own copy.
 """
 
 from __future__ import annotations
@@ -31,21 +33,19 @@ os.environ.setdefault("IOCMAP_VERSION_TTL", "0")
 os.environ.setdefault("IOCMAP_WARM_PAGES", "0")
 
 
-def _test_url() -> str:
+def _base_test_url():
+    """The test database's URL before any per-worker suffix (see the module docstring)."""
     explicit = os.environ.get("IOCMAP_TEST_DATABASE_URL")
     if explicit:
-        test_url = make_url(normalise_url(explicit))
+        return make_url(normalise_url(explicit))
+    base = os.environ.get("IOCMAP_DATABASE_URL")
+    if base:
+        url = make_url(normalise_url(base))
     else:
-        base = os.environ.get("IOCMAP_DATABASE_URL")
-        if base:
-            url = make_url(normalise_url(base))
-        else:
-            from iocmap import devdb as localdb
+        from iocmap import devdb as localdb
 
-            url = make_url(localdb.up().url)
-        test_url = url.set(database=f"{url.database}_test")
-    create_database_if_missing(test_url)
-    return test_url.render_as_string(hide_password=False)
+        url = make_url(localdb.up().url)
+    return url.set(database=f"{url.database}_test")
 
 
 def create_database_if_missing(url) -> None:
@@ -61,19 +61,22 @@ def create_database_if_missing(url) -> None:
 
 @pytest.fixture(scope="session")
 def db_url() -> str:
-    from geo.migrate import upgrade
+    """This session's (and this xdist worker's) test database: a fresh copy of the template
+    that holds the migrated schema and the demo data (built once per migration set and demo
+    generator, ``tests/test_db_template.py``), so no session loads the demo itself."""
+    from tests.db_template import clone, ensure_template
 
-    url = _test_url()
-    upgrade(url)
-    return url
+    base = _base_test_url()
+    template = ensure_template(base)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = base.set(database=f"{base.database}_{worker}") if worker else base
+    clone(template, url)
+    return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
 def engine(db_url: str) -> Engine:
-    from geo.demo.loader import load_demo
-
     eng = make_engine(db_url)
-    load_demo(eng)
     yield eng
     eng.dispose()
 
@@ -136,3 +139,29 @@ def browser():
         )
         yield b
         b.close()
+
+
+# --- kinds, set when collected ------------------------------------------------------------
+# Why automatic: `make test-fast` leaves the slow kinds out and `make test` runs them one at a
+# time after the rest has run in parallel; a new test gets its kind from what it uses.
+SERVER_MODULES = {  # real servers/processes, or timing and memory measured while they run
+    "test_crowds",
+    "test_faults",
+    "test_prod_local",
+    "test_replica",
+    "test_import_kill",
+    "test_deploy",
+}
+REAL_SAMPLE_MODULES = {"test_real_sample", "test_import_real_failures"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        names = set(getattr(item, "fixturenames", ()))
+        if "browser" in names:
+            item.add_marker(pytest.mark.browser)
+        if module in SERVER_MODULES or "live_server" in names:
+            item.add_marker(pytest.mark.server)
+        if module in REAL_SAMPLE_MODULES or "real_sample" in module:
+            item.add_marker(pytest.mark.real_sample)

@@ -1,9 +1,9 @@
 """Fixtures for the import tests: scratch databases and real files built on the spot.
 
 Why scratch databases: imports change units, tasks and the data version; other tests in
-the session read the demo database and must not see that. A template database holding the
-schema and the demo data is built once (and reused across sessions while the migrations and
-the demo generator are unchanged, see ``_template_key``); each test that writes gets a
+the session read the demo database and must not see that. The template database holding the
+schema and the demo data (``tests/db_template.py``) is built once and reused across sessions
+while the migrations and the demo generator are unchanged; each test that writes gets a
 ``CREATE DATABASE … TEMPLATE`` copy (≈1 s) and drops it afterwards.
 
 Why hand-built files: the issue asks for the files provincial offices really send, so each
@@ -12,8 +12,8 @@ builder writes a real Shapefile/GeoPackage/GeoJSON/XLSX/CSV with pyogrio or open
 
 from __future__ import annotations
 
-import hashlib
 import itertools
+import os
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,52 +31,20 @@ from geo.db import make_engine
 _counter = itertools.count()
 
 
-def _template_key() -> str:
-    """Changes when the schema or the demo data would: then the template is rebuilt."""
-    from geo.demo import loader as demo
-    from geo.migrate import MIGRATIONS
-
-    digest = hashlib.sha1(demo._cache_path().name.encode())
-    for f in sorted((MIGRATIONS / "versions").glob("*.py")):
-        digest.update(f.read_bytes())
-    geo_dir = Path(demo.__file__).parents[1]
-    for name in ("demo/loader.py", "demo/figures.py", "demo/central.py", "ingest/store.py"):
-        digest.update((geo_dir / name).read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def _admin(url):
     return create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
 
 
 @pytest.fixture(scope="session")
 def import_template(db_url: str) -> str:
-    """Name of a database with the schema and the demo data, used only as a template."""
-    from geo.demo.loader import load_demo
-    from geo.migrate import upgrade
+    """Name of the database with the schema and the demo data, used only as a template
+    (the session's test database is a copy of it too: ``tests/db_template.py``)."""
+    from tests.db_template import ensure_template
 
     url = make_url(db_url)
-    name = f"{url.database}_scratch_tpl"
-    key = _template_key()
-    admin = _admin(url)
-    with admin.connect() as conn:
-        comment = conn.execute(
-            text(
-                "select shobj_description(oid, 'pg_database') from pg_database where datname = :n"
-            ),
-            {"n": name},
-        ).scalar()
-        if comment != key:
-            conn.execute(text(f'drop database if exists "{name}" with (force)'))
-            conn.execute(text(f'create database "{name}"'))
-            target = url.set(database=name).render_as_string(hide_password=False)
-            upgrade(target)
-            engine = make_engine(target)
-            load_demo(engine)
-            engine.dispose()
-            conn.execute(text(f"comment on database \"{name}\" is '{key}'"))
-    admin.dispose()
-    return name
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    base = url.set(database=url.database.removesuffix(f"_{worker}")) if worker else url
+    return ensure_template(base)
 
 
 @pytest.fixture

@@ -51,3 +51,27 @@ def test_demo_boundaries_folder_without_files_is_one_clear_line(scratch_url, tmp
     )
     assert res.exit_code == 1 and "no boundary file" in res.output
     assert "Traceback" not in res.output
+
+
+def test_each_file_level_is_read_from_its_fields(tmp_path):
+    """`demo --boundaries DIR` reads a file's level from its fields, not from its name."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from geo.demo.loader import boundary_files
+
+    def write(file: str, **cols) -> None:
+        gpd.GeoDataFrame(cols, geometry=[box(105, 20, 106, 21)], crs=4326).to_file(
+            tmp_path / file, driver="GeoJSON"
+        )
+
+    write("tinh_but_communes.geojson", ma_xa=["00004"], ten_xa=["Ba Đình"], ma_tinh=["01"])
+    write("layer1.geojson", ma_tinh=["01"], ten_tinh=["Hà Nội"])
+    write("layer2.geojson", ma_dvhc=["31078"], ten=["Xã X"])
+    write("layer3.geojson", code=["96"], name=["Cà Mau"])
+    found = boundary_files(tmp_path)
+    names = {level: sorted(p.name for p in paths) for level, paths in found.items()}
+    assert names == {
+        "commune": ["layer2.geojson", "tinh_but_communes.geojson"],
+        "province": ["layer1.geojson", "layer3.geojson"],
+    }

@@ -17,7 +17,8 @@ import pytest
 import shapely
 
 from geo.demo import geometry as dg
-from geo.ingest.topology import DEFAULT_LEVELS, coverage_levels
+from geo.ingest.topology import coverage_levels
+from geo.levels import DEFAULT_LEVELS
 from geo.official import official_commune_frame
 
 N_UNITS = 3321

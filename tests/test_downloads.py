@@ -62,3 +62,17 @@ def test_download_errors(client):
     assert client.get("/api/v1/download/communes.shx").status_code == 404
     assert client.get("/api/v1/download/communes.gpkg", params={"code": "99999"}).status_code == 404
     assert client.get("/api/v1/download/communes.gpkg", params={"bbox": "9,9"}).status_code == 400
+
+
+def test_text_downloads_are_gzipped_when_asked(client):
+    """A GeoJSON or CSV download is sent gzipped to a client that accepts it (a national
+    GeoJSON: about a fifth of its size), and plain to one that does not."""
+    url = "/api/v1/download/communes.geojson?province=96"
+    plain = client.get(url, headers={"Accept-Encoding": "identity"})
+    packed = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert plain.status_code == packed.status_code == 200
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.headers["vary"] == "Accept-Encoding"
+    assert packed.content == plain.content  # httpx decodes it: the same file
+    assert int(packed.headers["content-length"]) < len(plain.content) / 3

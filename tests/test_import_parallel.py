@@ -12,7 +12,8 @@ import shapely
 
 from geo.ingest import coverage, coverage_split, parallel
 from geo.ingest.repair import repair
-from geo.ingest.topology import DEFAULT_LEVELS, coverage_levels
+from geo.ingest.topology import coverage_levels
+from geo.levels import DEFAULT_LEVELS
 from tests.test_coverage_holes import _layer
 
 

@@ -335,3 +335,23 @@ def test_boundary_imports_record_their_actor(scratch, tmp_path):
             text("select imported_by from admin_unit where code = :c"), {"c": src.code[0]}
         ).scalar()
     assert who == "token:7:gis-team"
+
+
+def test_a_unit_overlapping_several_stored_official_neighbours_is_reported_not_a_crash(
+    scratch, tmp_path
+):
+    """The report path for overlaps with stored units ran only for one pair before: with
+    two or more it raised "truth value of an array is ambiguous"."""
+    src = demo_communes(CA_MAU)
+    feats = [feature({"ma_xa": c}, g) for c, g in zip(src.code, src.geometry, strict=True)]
+    assert import_boundaries(scratch, geojson(tmp_path / "all.geojson", feats), "commune").ok
+    grown = src.geometry[0].buffer(0.05)
+    hits = [c for c, g in zip(src.code[1:], src.geometry[1:], strict=True) if g.intersects(grown)]
+    assert len(hits) >= 2
+    one = geojson(tmp_path / "one.geojson", [feature({"ma_xa": src.code[0]}, grown)])
+    report = import_boundaries(scratch, one, "commune")
+    assert report.status == "rejected"
+    named = {
+        p.reason.split("unit ")[1].split(" ")[0] for p in report.errors if "overlaps" in p.reason
+    }
+    assert named and named <= set(hits)

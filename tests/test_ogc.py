@@ -138,3 +138,25 @@ def test_ogc_documents_are_json(client, path, member):
     assert doc[member], (path, doc)
     if path == "/ogc":
         assert {"self", "conformance", "data"} <= {link["rel"] for link in doc["links"]}
+
+
+def test_items_carry_every_queryable_and_gdal_filters_on_indicators(client, live_server):
+    """Indicators are fields GDAL sees: ``ogrinfo … -where "data_reuse_rate > 80"`` returns
+    the same communes as the server's own CQL2 filter."""
+    queryables = client.get("/ogc/collections/communes/queryables").json()["properties"]
+    item = client.get("/ogc/collections/communes/items", params={"limit": 1}).json()
+    props = item["features"][0]["properties"]
+    missing = [q for q in queryables if q not in props and q != "geometry"]
+    assert missing == []
+    server = client.get(
+        "/ogc/collections/communes/items",
+        params={"filter": "data_reuse_rate > 80", "limit": 5000, "properties": "code"},
+    ).json()
+    expected = {f["id"] for f in server["features"]}
+    assert expected
+    out = subprocess.run(
+        ["ogrinfo", "-ro", "-q", f"OAPIF:{live_server}/ogc", "communes",
+         "-where", "data_reuse_rate > 80", "-fields=NO", "-geom=NO"],
+        capture_output=True, text=True, timeout=300, check=True,
+    ).stdout  # fmt: skip
+    assert out.count("OGRFeature(communes)") == len(expected)

@@ -42,7 +42,8 @@ def test_apostrophe_variants_match(client, q):
 
 def test_partial_and_diacritic_free_names(client):
     r = client.get("/api/v1/search", params={"q": "ba dinh", "level": "commune"}).json()
-    assert r["results"][0]["name"] == "Ba Đình"
+    # both match exactly without diacritics: Vietnamese order (d before đ) breaks the tie
+    assert [x["name"] for x in r["results"][:2]] == ["Ba Dinh", "Ba Đình"]
     assert first(client, "Phường Ba Đình")["kind"] == "Phường"
     # prefix before contains: "thanh" lists names starting with it first
     found = client.get("/api/v1/search", params={"q": "thanh"}).json()["results"]
@@ -52,7 +53,8 @@ def test_partial_and_diacritic_free_names(client):
 
 def test_typos_find_the_unit_and_results_are_bounded(client):
     assert first(client, "nghe ann")["code"] == "40"
-    assert first(client, "Ba Dinhh", level="commune")["name"] == "Ba Đình"
+    typo = client.get("/api/v1/search", params={"q": "Ba Dinhh", "level": "commune"}).json()
+    assert {x["name"] for x in typo["results"][:2]} == {"Ba Dinh", "Ba Đình"}
     many = client.get("/api/v1/search", params={"q": "a", "limit": 100}).json()["results"]
     assert len(many) == 100
     assert client.get("/api/v1/search", params={"q": "a", "limit": 101}).status_code == 422

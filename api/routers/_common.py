@@ -11,7 +11,7 @@ from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
 from api.errors import BadParameter
-from geo.ingest.topology import DEFAULT_LEVELS
+from geo.levels import DEFAULT_LEVELS
 from geo.read.features import RESOLUTIONS, band_for_zoom
 from geo.read.progress import STATUSES, DataState
 

@@ -62,24 +62,43 @@ PLURAL = {"province": "provinces", "commune": "communes"}
 
 @dataclass(frozen=True)
 class LayerParams:
-    """The query parameters of a collection request, as received."""
+    """The query parameters of a collection request, each parsed once (``parse``): the
+    bounding box, the geometry band and the output CRS arrive here as values, so nothing
+    downstream parses them again."""
 
     province: str | None = None
     status: str | None = None
     q: str | None = None
-    bbox: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
     as_of: dt.date | None = None
     year: int | None = None
     period: str | None = None
     fields: str | None = None
     precision: int = 6
-    zoom: int | None = None
-    resolution: str | None = None
+    band: str | None = None  # from zoom or resolution (``_common.pick_band``)
     limit: int | None = None
     offset: int = 0
-    crs: str | None = None  # output CRS as given (``_out_crs.parse_output_crs``)
+    epsg: int = 4326  # output CRS (``_out_crs.parse_output_crs``)
     name: str | None = None  # an alias of q: the same matcher (geo.read.search)
     sortby: str | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        bbox: str | None = None,
+        zoom: int | None = None,
+        resolution: str | None = None,
+        crs: str | None = None,
+        **values: Any,
+    ) -> LayerParams:
+        """Parse the raw bbox, zoom/resolution and crs (a bad one is a 400 naming it)."""
+        return cls(
+            bbox=parse_bbox(bbox),
+            band=pick_band(zoom, resolution),
+            epsg=parse_output_crs(crs),
+            **values,
+        )
 
 
 SortBy = Annotated[
@@ -128,9 +147,10 @@ async def layer_query(
     it costs no worker thread per request."""
     if properties is not None and fields is not None:
         raise BadParameter("properties", "give fields or properties, not both")
-    return LayerParams(
-        None, status, q, bbox, as_of, year, period, fields or properties, precision, zoom,
-        resolution, limit, offset, crs, name, sortby,
+    return LayerParams.parse(
+        status=status, q=q, bbox=bbox, as_of=as_of, year=year, period=period,
+        fields=fields or properties, precision=precision, zoom=zoom, resolution=resolution,
+        limit=limit, offset=offset, crs=crs, name=name, sortby=sortby,
     )  # fmt: skip
 
 
@@ -181,17 +201,17 @@ def unit_query(
         year=p.year,
         parent=p.province if level == "commune" else None,
         code=p.province if level == "province" else None,
-        band=pick_band(p.zoom, p.resolution),
+        band=p.band,
         precision=p.precision,
         limit=p.limit,
         offset=p.offset,
         status=p.status,
         q=_name_key(p),
-        bbox=parse_bbox(p.bbox),
+        bbox=p.bbox,
         fields=fixed,
         period=period,
         indicators=inds,
-        crs=parse_output_crs(p.crs),
+        crs=p.epsg,
         sort=sort,
     )
     return dataclasses.replace(q, **overrides) if overrides else q
@@ -208,9 +228,6 @@ async def collection(
     """A FeatureCollection page of a layer, cached per data version."""
     if p.limit is not None:
         check_limit(p.limit, max_limit)
-    parse_bbox(p.bbox)  # fail fast on malformed input, before any database work
-    pick_band(p.zoom, p.resolution)
-    epsg = parse_output_crs(p.crs)
     day = resolve_as_of(p.as_of, state)
 
     def build() -> bytes:
@@ -229,7 +246,7 @@ async def collection(
             links=links,
         )
 
-    headers = {**meta_headers(day), "Content-Crs": content_crs(epsg)}
+    headers = {**meta_headers(day), "Content-Crs": content_crs(p.epsg)}
     return await cached_response(request, state, build, GEOJSON, headers)
 
 

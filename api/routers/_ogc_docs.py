@@ -16,6 +16,7 @@ from fastapi import Request
 
 from api.errors import BadParameter
 from api.routers._common import GEOJSON, base_url, parse_bbox
+from geo.crs_names import OUTPUT_CRS
 from geo.read.features import Page
 
 JSON = "application/json"
@@ -23,8 +24,9 @@ OAS30 = "application/vnd.oai.openapi+json;version=3.0"
 SCHEMA = "application/schema+json"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
-# Output CRSs: WGS84 (CRS84 lon/lat, EPSG:4326 lat/lon) and VN-2000 (geographic and UTM 48N/49N).
-CRS_LIST = [CRS84, EPSG + "4326", EPSG + "4756", EPSG + "3405", EPSG + "3406"]
+# Output CRSs: CRS84 (lon/lat) and every EPSG code of ``geo.crs.OUTPUT_CRS`` (the same list
+# as /api/v1 and the downloads: WGS 84 lat/lon, VN-2000 geographic, UTM, TM-3 zones).
+CRS_LIST = [CRS84, *(EPSG + str(code) for code in OUTPUT_CRS)]
 GEOGRAPHIC = {4326, 4756}  # EPSG axis order: latitude first
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from api.errors import BadParameter
 from api.routers._common import parse_list
-from geo.read.cql2 import FilterError, compile_filter, parse_filter
+from geo.read.cql2 import FilterError, compile_filter, iso_day, parse_filter
 from geo.read.features import UnitFilter, property_sql
 
 FILTER_LANGS = ("cql2-text", "cql2-json", "cql-text")  # cql-text: GDAL < 3.7 sends it
@@ -70,16 +70,14 @@ def sort_keys(
 
 
 def _day(text: str) -> dt.date:
-    try:
-        if "T" in text:
-            return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
-        return dt.date.fromisoformat(text)
-    except ValueError:
+    day = iso_day(text)
+    if day is None:
         raise BadParameter(
             "datetime",
             f"datetime '{text}' is not an RFC 3339 date or date-time "
             "(forms: 2025-07-01, 2025-07-01T00:00:00Z, a/b, ../b, a/..)",
-        ) from None
+        )
+    return day
 
 
 def valid_interval(raw: str | None) -> tuple[dt.date | None, dt.date | None] | None:

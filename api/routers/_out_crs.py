@@ -3,8 +3,9 @@
 Why a fixed list (as the OGC view has, ``_ogc_docs.CRS_LIST``): every CRS here is an
 EPSG code PostGIS transforms to with ``ST_Transform`` (the same path OGC items take), so
 an arbitrary PROJ string never reaches the database and each answer is cacheable. The
-list is WGS 84, VN-2000 geographic, VN-2000 / UTM 48N and 49N, and the four VN-2000 /
-TM-3 zones EPSG publishes (481 = 102°E, 482 = 105°E, 491 = 108°E, 492 = 111°E).
+list (``geo.crs.OUTPUT_CRS``) is WGS 84, VN-2000 geographic, VN-2000 / UTM 48N and 49N, and
+the VN-2000 / TM-3 zones EPSG publishes: 5896–5898 (102°, 105°, 108°), 5899 (107°45′) and
+the provinces' central meridians 9205–9218 (103°00′ … 108°30′).
 
 Axis order: unlike OGC's EPSG URIs, ``/api/v1`` always answers x/y — longitude/latitude
 or easting/northing — like a GeoJSON file with a ``crs`` and like ``ogr2ogr -t_srs``.
@@ -14,17 +15,9 @@ from __future__ import annotations
 
 from api.errors import BadParameter
 from api.routers._ogc_docs import CRS84, EPSG
+from geo.crs_names import OUTPUT_CRS
 
-SUPPORTED: dict[int, str] = {
-    4326: "WGS 84 (longitude, latitude)",
-    4756: "VN-2000 geographic (longitude, latitude)",
-    3405: "VN-2000 / UTM zone 48N",
-    3406: "VN-2000 / UTM zone 49N",
-    5896: "VN-2000 / TM-3 zone 481 (102°E)",
-    5897: "VN-2000 / TM-3 zone 482 (105°E)",
-    5898: "VN-2000 / TM-3 zone 491 (108°E)",
-    5899: "VN-2000 / TM-3 zone 492 (111°E)",
-}
+SUPPORTED: dict[int, str] = OUTPUT_CRS  # one list for /api/v1, /ogc and downloads
 CRS_DESCRIPTION = (
     "Output CRS: EPSG:4326 (default), "
     + ", ".join(f"EPSG:{c}" for c in SUPPORTED if c != 4326)

@@ -16,7 +16,6 @@ import asyncio
 import datetime as dt
 import html
 import logging
-import os
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -251,8 +250,9 @@ def reminders_page(request: Request, lang: Lang = None):
 WARM_PATHS_FIXED = ("/", "/wall")
 
 
-def _warm_enabled() -> bool:
-    return os.environ.get("IOCMAP_WARM_PAGES", "1").lower() not in ("0", "false", "no")
+def _warm_enabled(app: Any) -> bool:
+    settings = getattr(app.state, "settings", None)
+    return bool(settings.warm_pages) if settings is not None else False
 
 
 def _host(request: Request | None) -> str:
@@ -270,7 +270,7 @@ def schedule_warm(
     Why a task on the server's loop, not a thread with a test client: the response cache's
     single-flight and the database lanes are asyncio objects bound to that loop; and the
     warm requests carry the host the visitors use, since the host is part of the cache key."""
-    if not _warm_enabled() or not hasattr(app.state, "cache"):
+    if not _warm_enabled(app) or not hasattr(app.state, "cache"):
         return None
     if request is not None:
         app.state.maps_warm_host = _host(request)

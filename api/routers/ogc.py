@@ -18,6 +18,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
 from api.errors import BadParameter
+from api.item_formats import ITEM_FORMATS
 from api.models import OgcFeatureCollection, UnitFeature
 from api.routers._common import (
     GEOJSON,
@@ -74,6 +75,14 @@ _SCHEMA_OR_HTML: dict[int | str, dict[str, Any]] = {
 F = Annotated[
     str | None,
     Query(pattern="^(json|geojson|html)$", description="output format (default json)"),
+]
+ItemsF = Annotated[
+    str | None,
+    Query(
+        pattern="^(json|geojson|html|csv|geojsonseq)$",
+        description="output format: json/geojson (default), html, csv (properties and WKT),"
+        " geojsonseq (RFC 8142: one feature per record)",
+    ),
 ]
 CollectionId = Annotated[str, Path(description="provinces | communes")]
 
@@ -267,7 +276,7 @@ async def items(
     kind: Annotated[str | None, Query(max_length=20)] = None,
     province_code: Annotated[str | None, Query(max_length=2)] = None,
     geometry_quality: Annotated[str | None, Query(max_length=20)] = None,
-    f: F = None,
+    f: ItemsF = None,
 ):
     """GeoJSON FeatureCollection with numberMatched/numberReturned and next/prev links."""
     meta = collection_or_404(collection_id)
@@ -298,7 +307,9 @@ async def items(
         codes = indicator_codes(conn, level)
         where = unit_filter(filter_, filter_lang, level, codes, filter_srid, flip)
         sort = sort_keys(sortby, level, codes)
-        fields, inds = FULL[level], tuple(codes) if period else ()
+        # every queryable by default, indicators of the latest period included: GDAL and
+        # QGIS build their field list from the items, and filter on what they saw
+        fields, inds = FULL[level], tuple(codes)
         if properties is not None:
             fields, inds, unknown = split_fields(level, parse_list(properties) or (), codes)
             if unknown:
@@ -345,6 +356,9 @@ async def items(
     headers = {"Content-Crs": f"<{crs_uri(out_crs, crs is None or crs == CRS84)}>"}
     if f == "html":
         return await _respond(request, state, build, GEOJSON, f)
+    if f in ITEM_FORMATS:
+        convert, media = ITEM_FORMATS[f]
+        return await cached_response(request, state, lambda: convert(build()), media, headers)
     return await cached_response(request, state, build, GEOJSON, headers)
 
 

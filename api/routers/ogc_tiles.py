@@ -19,8 +19,9 @@ from fastapi import APIRouter, Path, Request, Response
 
 from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
+from api.routers._common import base_url
 from api.routers._ogc_docs import COLLECTIONS, CRS84, JSON, collection_or_404, root_url
-from api.routers.tiles import MAX_ZOOM, MVT, tile_response
+from api.routers.tiles import MAX_ZOOM, MVT, tile_response, tilejson
 from geo.read import tiles
 from geo.read.tiles import FIELDS
 
@@ -85,6 +86,18 @@ def _tileset_links(request: Request, cid: str) -> list[dict[str, Any]]:
             "templated": True,
             "title": "Mapbox vector tile",
             "href": f"{root}/collections/{cid}/tiles/{TMS_ID}/{TEMPLATE}",
+        },
+        {
+            "rel": "describedby",
+            "type": "application/json",
+            "title": "TileJSON",
+            "href": f"{root}/collections/{cid}/tiles/{TMS_ID}/tilejson.json",
+        },
+        {
+            "rel": "stylesheet",
+            "type": "application/vnd.mapbox.style+json",
+            "title": "MapLibre style (the web map's classes and colours)",
+            "href": f"{base_url(request)}/tiles/{cid}/style.json",
         },
     ]
 
@@ -171,6 +184,23 @@ async def tileset(
         )
 
     return await cached_response(request, state, build)
+
+
+@router.get(
+    "/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json",
+    summary="TileJSON 3.0 of a collection's vector tiles",
+)
+async def ogc_tilejson(
+    request: Request,
+    db: LazyConnDep,
+    state: StateDep,
+    collection_id: CollectionId,
+    tms: Annotated[str, Path(alias="tileMatrixSetId")],
+):
+    """The same document as ``/tiles/{collectionId}.json`` (MapLibre, QGIS read it)."""
+    collection_or_404(collection_id)
+    _tms_or_404(tms)
+    return await tilejson(request, db, state, collection_id)
 
 
 @router.get(

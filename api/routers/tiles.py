@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.deps import LazyConn, LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
 from api.routers._common import base_url, meta
-from geo.ingest.topology import DEFAULT_LEVELS
+from geo.levels import DEFAULT_LEVELS
 from geo.read import tiles
 from geo.read.features import band_for_zoom
 from geo.read.progress import DataState
@@ -81,6 +81,33 @@ async def tile_response(
         return tiles.render_tile(db.conn, layer, level, z, x, y, band, day)
 
     return await cached_response(request, state, build, MVT)  # an empty tile is a 204
+
+
+@router.get("/{layer}/style.json", summary="A MapLibre style of a layer (the web map's classes)")
+async def maplibre_style(
+    request: Request,
+    db: LazyConnDep,
+    state: StateDep,
+    layer: Annotated[str, Path(description="provinces | communes")],
+    measure: Annotated[
+        str, Query(description="completion_pct (default) | tasks_overdue | groups_done")
+    ] = "completion_pct",
+):
+    """Source = this layer's TileJSON; the fill is classed and coloured as on iocmap's map
+    (same method, breaks and palette); units without a value get the no-data colour."""
+    level = _layer_or_404(layer)
+    from maps.maplibre_style import measure_for, style
+
+    chosen = measure_for(measure, level)
+    if chosen is None:
+        raise BadParameter("measure", f"unknown measure '{measure}' for {layer}")
+    day = state.default_as_of()
+
+    def build() -> bytes:
+        doc = style(db.conn, layer, level, chosen, day, f"{base_url(request)}/tiles/{layer}.json")
+        return orjson.dumps(doc)
+
+    return await cached_response(request, state, build)
 
 
 @router.get("/{layer}.json", summary="TileJSON 3.0 of a layer")

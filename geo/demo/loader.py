@@ -21,7 +21,8 @@ from sqlalchemy import Engine, text
 from geo.demo import central
 from geo.demo import figures as demo_figures
 from geo.ingest import coverage, store
-from geo.ingest.topology import DEFAULT_LEVELS, coverage_levels, dissolved_levels
+from geo.ingest.topology import coverage_levels, dissolved_levels
+from geo.levels import DEFAULT_LEVELS
 from geo.official import official_names
 
 log = logging.getLogger(__name__)
@@ -156,18 +157,51 @@ BOUNDARY_SUFFIXES = (".geojson", ".json", ".shp", ".zip", ".gpkg", ".fgb")
 _PROVINCE_WORDS = ("tinh", "province", "provinces")
 
 
-def boundary_files(folder: Path) -> dict[str, list[Path]]:
-    """The boundary files of a folder by level: a name with ``tinh``/``province`` holds
-    provinces, any other vector file communes (``xa``, ``phuong``, ``ward``…)."""
+# code fields that name one level only (compared as header keys); a generic code field
+# (``ma_dvhc``, ``code``) is read instead: 5-digit codes are communes, 2-digit provinces
+_COMMUNE_CODE_FIELDS = ("maxa", "maphuongxa", "maxaphuong", "wardcode", "communecode")
+_PROVINCE_CODE_FIELDS = ("matinh", "matp", "matinhtp", "provincecode")
+_GENERIC_CODE_FIELDS = ("madvhc", "madv", "madonvi", "unitcode", "code", "ma", "id")
+
+
+def file_level(path: Path) -> str:
+    """Which level a boundary file holds, from its fields (a commune code field, or the
+    length of its codes); the file's name decides only when its fields say nothing."""
+    import pyogrio
+
     from geo.ingest.sheets import header_key
 
+    try:
+        fields = [str(f) for f in pyogrio.read_info(path)["fields"]]
+    except Exception:  # noqa: BLE001 - unreadable here: the import will say why
+        fields = []
+    keys = {header_key(f).replace(" ", ""): f for f in fields}
+    if any(k in keys for k in _COMMUNE_CODE_FIELDS):
+        return "commune"
+    if any(k in keys for k in _PROVINCE_CODE_FIELDS):
+        return "province"
+    generic = next((keys[k] for k in _GENERIC_CODE_FIELDS if k in keys), None)
+    if generic is not None:
+        frame = pyogrio.read_dataframe(
+            path, columns=[generic], read_geometry=False, max_features=50
+        )
+        lengths = {len(str(v).strip().split(".")[0]) for v in frame[generic].dropna()}
+        if lengths and max(lengths) >= 4:
+            return "commune"
+        if lengths:
+            return "province"
+    words = header_key(path.stem)
+    return "province" if any(w in words for w in _PROVINCE_WORDS) else "commune"
+
+
+def boundary_files(folder: Path) -> dict[str, list[Path]]:
+    """The boundary files of a folder by level, read from each file's fields
+    (``file_level``)."""
     found: dict[str, list[Path]] = {"commune": [], "province": []}
     for path in sorted(folder.iterdir()):
         if path.suffix.lower() not in BOUNDARY_SUFFIXES or not path.is_file():
             continue
-        words = header_key(path.stem)
-        level = "province" if any(w in words for w in _PROVINCE_WORDS) else "commune"
-        found[level].append(path)
+        found[file_level(path)].append(path)
     return found
 
 

@@ -269,13 +269,16 @@ def _against_stored(feats: Features, current: Layer, report, tolerance_m2: float
     new = np.array([feats.codes[j] not in current.name for j in left], dtype=bool)
     official = np.array([current.quality[others[k]] == "official" for k in right], dtype=bool)
     approx = len({feats.codes[j] for j in left[~(new | official)]})
-    left, right = left[new | official], right[new | official]  # only these need the area
+    keep = new | official
+    left, right, is_new = left[keep], right[keep], new[keep]  # only these need the area
     areas: Any = area_m2(shapely.intersection(feats.geoms[left], geoms[right])) if len(left) else []
-    for j, k, a in zip(left.tolist(), right.tolist(), list(areas), strict=True):
+    for j, k, a, fresh in zip(
+        left.tolist(), right.tolist(), list(areas), is_new.tolist(), strict=True
+    ):
         code, other = feats.codes[j], others[k]
         if a > tolerance_m2:
             report.error(
-                f"{'new unit ' if new else ''}{code} overlaps the stored"
+                f"{'new unit ' if fresh else ''}{code} overlaps the stored"
                 f" {current.quality[other]} unit {other} by {a:,.0f} m² (tolerance"
                 f" {tolerance_m2:,.0f} m²); import them together in one file or fix the file",
                 row=feats.index[j], code=code,

@@ -21,8 +21,9 @@ from geo.ingest import coverage, plan
 from geo.ingest.coverage import area_m2
 from geo.ingest.parallel import INLINE, Workers
 from geo.ingest.report import ImportReport
-from geo.ingest.topology import DEFAULT_LEVELS, as_multipolygon, start_levels
+from geo.ingest.topology import as_multipolygon, start_levels
 from geo.ingest.unitfields import Features
+from geo.levels import DEFAULT_LEVELS
 
 Layer = plan.Layer
 OUTSIDE_M2 = 1000.0  # communes sticking out of their province by less are digitising noise

@@ -19,7 +19,6 @@ from geo.ingest.parallel import INLINE, Workers
 
 # Tolerances in degrees (EPSG:4326), keyed by the web-map zoom they are meant for. Roughly the
 # side of the smallest triangle Visvalingam-Whyatt may drop: ~1.1 km, ~220 m, ~22 m.
-DEFAULT_LEVELS: Mapping[str, float] = {"z6": 0.01, "z9": 0.002, "z12": 0.0002}
 
 
 def coverage_levels(

@@ -82,19 +82,99 @@ def parse_filter(raw: str, lang: str | None) -> ast.Node:
                 doc = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:
                 raise FilterError(f"filter is not valid JSON: {exc}") from None
-            return parse_json(_bbox_as_polygon(doc, 0))
+            return parse_json(standard_json(_bbox_as_polygon(doc, 0)))
         if lang == "cql2-text":
             from pygeofilter.parsers.cql2_text import parse as parse_text
 
-            return parse_text(raw)
+            return parse_text(hide_quote_escapes(raw))
     except FilterError:
         raise
     except RecursionError:
         raise FilterError("filter is nested too deeply") from None
     except Exception as exc:  # lark and the JSON walker raise many kinds; all mean "bad"
+        if lang == "cql2-json":  # the walker's messages are Python's, not the user's
+            raise FilterError(
+                "cannot read the cql2-json filter: check each operator's arguments"
+                " (see the CQL2 standard's JSON encoding)"
+            ) from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise FilterError(f"cannot parse the {lang} filter: {first[:300]}") from None
     raise FilterError(f"filter-lang '{lang}' is not supported; use cql2-text or cql2-json")
+
+
+# A quote written twice inside a CQL2 text literal ('O''Brien', the standard's escape):
+# pygeofilter's grammar ends a literal at the first quote, so the pair is hidden as a
+# private-use character while parsing and turned back into one quote when bound.
+QUOTE_MARK = "\ue000"
+# cql2-json operators and how many arguments each takes (None: two or more)
+JSON_ARITY: dict[str, int | None] = {
+    **dict.fromkeys(("=", "<>", "<", "<=", ">", ">=", "like", "in"), 2),
+    **dict.fromkeys(("not", "isNull", "casei", "accenti"), 1),
+    **dict.fromkeys(("and", "or"), None),
+    **dict.fromkeys(
+        (
+            "s_intersects",
+            "s_contains",
+            "s_within",
+            "s_disjoint",
+            "s_equals",
+            "s_touches",
+            "s_overlaps",
+            "s_crosses",
+        ),
+        2,
+    ),  # fmt: skip
+}
+
+
+def hide_quote_escapes(text: str) -> str:
+    """``''`` inside a quoted literal → ``QUOTE_MARK`` (outside literals text is kept)."""
+    if QUOTE_MARK in text:
+        raise FilterError("the filter contains a private-use character U+E000")
+    out, inside, i = [], False, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "'":
+            if inside and text[i + 1 : i + 2] == "'":
+                out.append(QUOTE_MARK)
+                i += 2
+                continue
+            inside = not inside
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def standard_json(doc: Any, depth: int = 0) -> Any:
+    """The CQL2 standard's JSON forms as pygeofilter reads them, each operator checked:
+    ``between`` with three arguments (property, low, high) becomes the draft's
+    ``[property, [low, high]]``; a wrong number of arguments names the operator."""
+    if depth > MAX_DEPTH:
+        raise FilterError(f"filter is nested deeper than {MAX_DEPTH} levels")
+    if isinstance(doc, list):
+        return [standard_json(x, depth + 1) for x in doc]
+    if not isinstance(doc, dict):
+        return doc
+    if "op" in doc:
+        op, args = doc.get("op"), doc.get("args")
+        if not isinstance(op, str) or not isinstance(args, list):
+            raise FilterError('each cql2-json operation needs "op" (a name) and "args" (a list)')
+        if op == "between":
+            if len(args) == 3:
+                args = [args[0], [args[1], args[2]]]
+            elif not (len(args) == 2 and isinstance(args[1], list) and len(args[1]) == 2):
+                raise FilterError("operator 'between' takes a property and two values")
+        elif op in JSON_ARITY:
+            want = JSON_ARITY[op]
+            if (want is None and len(args) < 2) or (want is not None and len(args) != want):
+                need = "two or more" if want is None else str(want)
+                raise FilterError(f"operator '{op}' takes {need} argument(s), got {len(args)}")
+        return {**doc, "args": standard_json(args, depth + 1)}
+    return {k: standard_json(v, depth + 1) for k, v in doc.items()}
+
+
+def _unquote(text: str) -> str:
+    return text.replace(QUOTE_MARK, "'")
 
 
 def _bbox_as_polygon(doc: Any, depth: int) -> Any:
@@ -162,7 +242,7 @@ class _SqlEvaluator(Evaluator):
 
     @handle(str)
     def string(self, node: str) -> Expr:
-        return self.bind(node, "string")
+        return self.bind(_unquote(node), "string")
 
     @handle(bool)
     def boolean(self, node: bool) -> Expr:
@@ -230,7 +310,9 @@ class _SqlEvaluator(Evaluator):
     # --- predicates ---------------------------------------------------------------------
     @handle(ast.Not)
     def not_(self, node: ast.Not, sub: Expr) -> Expr:
-        return Expr(f"(not coalesce({_cond(sub)}, false))", "condition")
+        # SQL's (and CQL2's) three-valued logic: NOT of an unknown comparison (a missing
+        # value) stays unknown, and the whole filter's unknown selects nothing
+        return Expr(f"(not {_cond(sub)})", "condition")
 
     @handle(ast.And, ast.Or)
     def combination(self, node: ast.Combination, lhs: Expr, rhs: Expr) -> Expr:
@@ -259,7 +341,7 @@ class _SqlEvaluator(Evaluator):
             inner = self.evaluate(raw.arguments[0], False)
             pattern = Expr(f"lower({inner.sql})", inner.kind, True, inner.value)
         elif isinstance(raw, str):
-            pattern = self.bind(raw, "string")
+            pattern = self.bind(_unquote(raw), "string")
         else:
             raise FilterError("the LIKE pattern must be a text literal")
         text = pattern.value if pattern.value is not None else ""
@@ -301,6 +383,19 @@ def _cond(e: Expr) -> str:
     return e.sql
 
 
+def iso_day(text: str) -> dt.date | None:
+    """An RFC 3339 date or date-time as a day; GDAL 3.6 writes a date as ``2025-07-01T``."""
+    text = text.strip()
+    try:
+        if text.endswith(("T", "t")):
+            return dt.date.fromisoformat(text[:-1])
+        if "T" in text or "t" in text:
+            return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def _same_kind(lhs: Expr, rhs: Expr, op: str) -> tuple[Expr, Expr]:
     """Both sides of a comparison as one type (a text literal compared with a date
     property is read as an ISO date)."""
@@ -308,11 +403,11 @@ def _same_kind(lhs: Expr, rhs: Expr, op: str) -> tuple[Expr, Expr]:
         if a.kind == "geometry" or a.kind == "condition":
             raise FilterError(f"{op} cannot compare a {a.kind}; use S_INTERSECTS etc.")
         if a.kind == "date" and b.kind == "string" and b.literal:
-            try:
-                dt.date.fromisoformat(str(b.value))
-            except ValueError:
-                raise FilterError(f"'{b.value}' is not a date (YYYY-MM-DD)") from None
-            as_date = Expr(f"cast({b.sql} as date)", "date", True)
+            day = iso_day(str(b.value))
+            if day is None:
+                raise FilterError(f"'{b.value}' is not a date (YYYY-MM-DD)")
+            # a checked date object: its ISO form is digits and dashes only
+            as_date = Expr(f"date '{day.isoformat()}'", "date", True, day)
             return (a, as_date) if a is lhs else (as_date, a)
     if lhs.kind == rhs.kind or (lhs.kind in NUMERIC and rhs.kind in NUMERIC):
         return lhs, rhs

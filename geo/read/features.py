@@ -144,6 +144,10 @@ def property_sql(
     return None
 
 
+# Vietnamese alphabetical order (ICU's vi-VN rules: a ă â b c d đ e ê …, tones after letters)
+VI_COLLATION = '"vi-VN-x-icu"'
+
+
 @dataclass(frozen=True)
 class UnitQuery:
     """What a caller may ask of the unit layers (all optional but level and as_of).
@@ -380,13 +384,17 @@ def _where(q: UnitQuery, params: dict) -> str:
 
 
 def _sort_keys(q: UnitQuery) -> list[tuple[str, bool]]:
-    """(SQL expression, descending) of each sortby key (names were checked by the API)."""
+    """(SQL expression, descending) of each sortby key (names were checked by the API).
+    Names sort in Vietnamese alphabetical order (a ă â b … d đ e …), not by code point."""
     keys = []
     for name, desc in q.sort:
         found = property_sql(name, q.level, _indicator_names(q))
         if found is None:
             raise ValueError(f"unknown sort property {name!r}")
-        keys.append((found[0], desc))
+        expr = found[0]
+        if found[1] == "string" and name != "code":
+            expr = f"({expr}) collate {VI_COLLATION}"
+        keys.append((expr, desc))
     return keys
 
 

@@ -104,7 +104,7 @@ order by case when c.ck = :c or u.code = :code then 0
               when c.ck like :prefix then 1
               when c.ck like :like then 2 else 3 end,
          case when c.ck like :like then 0 else -c.sim end,
-         case u.level when 'province' then 0 else 1 end, u.name_key, u.code
+         case u.level when 'province' then 0 else 1 end, u.name collate "vi-VN-x-icu", u.code
 limit :limit"""
 
 

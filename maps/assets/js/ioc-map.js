@@ -401,6 +401,46 @@
     }
 
     panel.addEventListener('keydown', function (e) { if (e.key === 'Escape') closePanel(); });
+    // Escape from the page itself (focus on the body) closes the panel too
+    document.addEventListener('keydown', function (e) {
+      if (e.key === 'Escape' && !panel.hidden && !panel.contains(document.activeElement) &&
+          (document.activeElement === document.body || !document.activeElement)) closePanel();
+    });
+
+    /* ---------- arrow keys: the neighbouring unit west/east/north/south ---------- */
+    IOC._bounds = function (code) {  // [west, south, east, north] of a drawn unit (tests)
+      var b = byCode.get(code).getBounds();
+      return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
+    };
+    var DIRS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+    function neighbour(code, dir) {
+      var from = byCode.get(code).getBounds().getCenter();
+      var best = null;
+      var bestScore = Infinity;
+      byCode.forEach(function (l, c) {
+        if (c === code) return;
+        var at = l.getBounds().getCenter();
+        var dx = (at.lng - from.lng) * Math.cos(from.lat * Math.PI / 180);
+        var dy = at.lat - from.lat;
+        var along = dx * dir[0] + dy * dir[1];
+        if (along <= 0) return;
+        var across = Math.abs(dx * dir[1] - dy * dir[0]);
+        if (across > along * 1.5) return;  // within ~56° of the direction
+        var score = along + 2 * across;
+        if (score < bestScore) { bestScore = score; best = c; }
+      });
+      return best;
+    }
+    document.addEventListener('keydown', function (e) {
+      if (!DIRS[e.key] || !selected || panel.hidden) return;
+      var t = document.activeElement;
+      if (t && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA')) return;
+      if (t && t !== document.body && !panel.contains(t) && !(t.closest && t.closest('.leaflet-container'))) return;
+      var next = neighbour(panel.dataset.code, DIRS[e.key]);
+      if (!next) return;
+      e.preventDefault();
+      select(next, { focusPanel: true });
+    });
 
     /* ---------- phone bar: the controls and the legend behind toggles ---------- */
     function toggler(btnId, cls, focusSel) {
@@ -430,6 +470,9 @@
     var active = -1;
     var searchSeq = 0;
     var debounce = null;
+    var pendingEnter = false;  // Enter pressed before the results of what was typed arrived
+    var pendingDown = false;  // ArrowDown pressed then: the first result once they arrive
+    var shownFor = null;  // the query the shown results answer
 
     function localSearch(q) {
       var key = IOC.searchKey(q);
@@ -443,19 +486,22 @@
 
     function showResults(items) {
       results = items;
-      active = items.length ? 0 : -1;
+      active = -1;  // nothing chosen yet: ArrowDown goes to the first, Enter takes the first
       if (!items.length) {
         list.innerHTML = '<li class="empty" role="option" aria-disabled="true">' + IOC.esc(IOC.t('search_none')) + '</li>';
       } else {
         list.innerHTML = items.map(function (r, i) {
           var where = r.level === 'commune' ? (r.province_name || (cfg.province && cfg.province.name) || '') : '';
-          return '<li role="option" id="ioc-opt-' + i + '" data-i="' + i + '" aria-selected="' + (i === 0) + '">' +
+          return '<li role="option" id="ioc-opt-' + i + '" data-i="' + i + '" aria-selected="false">' +
             IOC.esc(r.full_name || r.name) + (where ? '<small>' + IOC.esc(where) + '</small>' : '') + '</li>';
         }).join('');
       }
       list.hidden = false;
       input.setAttribute('aria-expanded', 'true');
-      input.setAttribute('aria-activedescendant', active >= 0 ? 'ioc-opt-0' : '');
+      input.removeAttribute('aria-activedescendant');
+      if (pendingEnter && items.length) { pendingEnter = false; choose(items[0]); return; }
+      if (pendingDown && items.length) moveActive(1);
+      pendingDown = false;
     }
 
     function hideResults() {
@@ -466,7 +512,7 @@
 
     function moveActive(d) {
       if (!results.length) return;
-      active = (active + d + results.length) % results.length;
+      active = active < 0 ? (d > 0 ? 0 : results.length - 1) : (active + d + results.length) % results.length;
       list.querySelectorAll('li[role=option]').forEach(function (li, i) { li.setAttribute('aria-selected', String(i === active)); });
       input.setAttribute('aria-activedescendant', 'ioc-opt-' + active);
     }
@@ -486,20 +532,26 @@
       var q = input.value.trim();
       if (q.length < 2) { hideResults(); return; }
       var seq = ++searchSeq;
-      if (!cfg.api) { showResults(localSearch(q)); return; }
+      if (!cfg.api) { shownFor = q; showResults(localSearch(q)); return; }
       fetch(cfg.api + '/search?q=' + encodeURIComponent(q) + '&limit=8', { headers: { Accept: 'application/json' } })
         .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); })
-        .then(function (d) { if (seq === searchSeq) showResults(d.results || []); })
-        .catch(function () { if (seq === searchSeq) showResults(localSearch(q)); });
+        .then(function (d) { if (seq === searchSeq) { shownFor = q; showResults(d.results || []); } })
+        .catch(function () { if (seq === searchSeq) { shownFor = q; showResults(localSearch(q)); } });
     }
 
     if (input) {
       input.addEventListener('input', function () { clearTimeout(debounce); debounce = setTimeout(runSearch, 150); });
       input.addEventListener('keydown', function (e) {
-        if (e.key === 'ArrowDown') { e.preventDefault(); if (list.hidden) runSearch(); else moveActive(1); }
-        else if (e.key === 'ArrowUp') { e.preventDefault(); moveActive(-1); }
-        else if (e.key === 'Enter') { e.preventDefault(); if (active >= 0 && results[active]) choose(results[active]); }
-        else if (e.key === 'Escape') { hideResults(); }
+        var fresh = shownFor === input.value.trim() && !list.hidden;  // results of what is typed
+        if (e.key === 'ArrowDown') {
+          e.preventDefault();
+          if (fresh) moveActive(1); else { pendingDown = true; clearTimeout(debounce); runSearch(); }
+        } else if (e.key === 'ArrowUp') { e.preventDefault(); if (fresh) moveActive(-1); }
+        else if (e.key === 'Enter') {
+          e.preventDefault();
+          if (fresh && results.length) choose(results[active >= 0 ? active : 0]);
+          else { pendingEnter = true; clearTimeout(debounce); runSearch(); }
+        } else if (e.key === 'Escape') { hideResults(); }
       });
       list.addEventListener('mousedown', function (e) {
         var li = e.target.closest('li[data-i]');
@@ -558,7 +610,8 @@
 
     /* ---------- initial state from the URL ---------- */
     var hm = /[#&]u=([0-9]+)/.exec(location.hash);
-    if (hm && byCode.has(hm[1])) select(hm[1], { fly: cfg.level === 'commune' });
+    // arriving with a unit chosen elsewhere (search on another page): its panel, focused
+    if (hm && byCode.has(hm[1])) select(hm[1], { fly: cfg.level === 'commune', focusPanel: true });
     IOC.drawnAt = global.performance ? performance.now() : null; // ms since navigation start
     document.documentElement.dataset.mapReady = '1';
     IOC.ready = true;

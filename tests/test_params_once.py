@@ -1,0 +1,62 @@
+"""Each request parameter is parsed once: the bounding box, the geometry band and the
+output CRS of a layer request (and of a download) go through their parser one time, and
+the parsed values travel on (``_layers.LayerParams``)."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+
+import pytest
+
+from api.routers import _common, _out_crs
+
+PARSERS = {
+    "parse_bbox": _common.parse_bbox,
+    "pick_band": _common.pick_band,
+    "parse_output_crs": _out_crs.parse_output_crs,
+}
+
+
+@pytest.fixture
+def calls(monkeypatch) -> Counter:
+    """Counts calls of the parsers wherever a module of ours has bound them."""
+    seen: Counter = Counter()
+    for name, fn in PARSERS.items():
+
+        def counted(*a, _fn=fn, _name=name, **kw):
+            seen[_name] += 1
+            return _fn(*a, **kw)
+
+        for mod in list(sys.modules.values()):
+            if (getattr(mod, "__name__", "") or "").startswith("api.") and getattr(
+                mod, name, None
+            ) is fn:
+                monkeypatch.setattr(mod, name, counted)
+    return seen
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/communes?province=96&bbox=104.5,8.5,105.5,9.6&zoom=9&crs=EPSG:3405&limit=5",
+        "/api/v1/provinces?bbox=102,8,110,24&resolution=z6&crs=EPSG:4326",
+    ],
+)
+def test_a_layer_request_parses_each_parameter_once(client, calls, url):
+    r = client.get(url)
+    assert r.status_code == 200, r.text
+    assert calls == Counter({"parse_bbox": 1, "pick_band": 1, "parse_output_crs": 1})
+
+
+def test_a_download_parses_each_parameter_once(client, calls):
+    r = client.get(
+        "/api/v1/download/communes.csv?province=96&bbox=104.5,8.5,105.5,9.6&crs=EPSG:5897"
+    )
+    assert r.status_code == 200, r.text
+    assert calls == Counter({"parse_bbox": 1, "pick_band": 1, "parse_output_crs": 1})
+
+
+def test_a_bad_parameter_is_still_a_400_before_any_database_work(client):
+    r = client.get("/api/v1/communes?bbox=1,2,3")
+    assert r.status_code == 400 and "bbox" in r.text
