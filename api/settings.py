@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(
         default=None, description="bearer token allowed to import; unset = imports refused (403)"
     )
+    token_lifetime_days: float = Field(
+        default=180.0,
+        gt=0,
+        le=3660,
+        description="days a new API token is valid (`iocmap token create|rotate --days`"
+        " overrides); an expired token is answered 401",
+    )
     import_max_bytes: int = Field(default=200 << 20, description="upload size cap for imports")
     import_sheet_max_bytes: int = Field(
         default=20 << 20, description="upload size cap for task and indicator sheets"

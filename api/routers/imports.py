@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.auth import principal, require_admin, require_writer, write_engine
+from api.auth import acting_engine, principal, require_admin, require_writer
 from api.dbgate import db_gate
 from api.deps import LazyConnDep
 from api.errors import FileTooLarge, ImportRejected
@@ -214,7 +214,7 @@ async def post_import(
             limits=SheetLimits(max_bytes=cap),
             authorize=scope_check(who) if kind in SCOPED else None,
         )
-        engine = write_engine(request)
+        engine = acting_engine(request, who)  # history rows stamped with who's token
         if kind == "boundaries":
             assert level is not None  # checked above, before the upload was read
             report = await run_in_threadpool(

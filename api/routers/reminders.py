@@ -14,7 +14,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import require_writer, write_engine
+from api.auth import acting_engine, require_writer
 from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
 from api.routers._common import JSON, AsOf, Offset, check_limit, meta
 from api.routers.imports import scope_check
@@ -60,7 +60,7 @@ async def post_reminders(
         province = who.scope_code
     req = RemindRequest(program, overdue, below, province, as_of, reply_by, issuer)
     notices = await run_in_threadpool(
-        issue, write_engine(request), req, who.actor, who.token_id, scope_check(who)
+        issue, acting_engine(request, who), req, who.actor, who.token_id, scope_check(who)
     )
     if format == "json" or not notices:
         body = [
