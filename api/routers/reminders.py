@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import acting_engine, require_writer
 from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
-from api.routers._common import JSON, AsOf, Offset, check_limit, meta
+from api.routers._common import JSON, AsOf, Day, Offset, check_limit, meta
 from api.routers.imports import scope_check
 from geo.read import followup
 from geo.remind.issue import RemindRequest, bundle, issue
@@ -49,7 +49,7 @@ async def post_reminders(
         str | None, Query(pattern=r"^\d{2}$", description="default: the token's province")
     ] = None,
     as_of: AsOf = None,
-    reply_by: Annotated[dt.date | None, Query(description="default: as_of + 7 days")] = None,
+    reply_by: Annotated[dt.date | None, Query(description="default: as_of + 7 days"), Day] = None,
     issuer: Annotated[str, Query(min_length=1, max_length=300)] = DEFAULT_ISSUER,
     format: Annotated[Literal["auto", "zip", "json"], Query()] = "auto",  # noqa: A002
 ) -> Response:
