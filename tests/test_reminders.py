@@ -115,10 +115,13 @@ def test_api_scoped_editor_reminds_its_province_only_and_the_list_shows_response
         assert {row["Mã nhiệm vụ"] for row in _table(doc)} == expected[mine]
         assert "Hạn báo cáo: 30/11/2025" in "\n".join(p.text for p in doc.paragraphs)
 
-        listed = client.get("/api/v1/reminders", params={"unit": mine}).json()
+        # reading needs a token and is scoped like writing (issue 21)
+        assert client.get("/api/v1/reminders").status_code == 401
+        listed = client.get("/api/v1/reminders", params={"unit": mine}, headers=auth).json()
         assert listed["numberMatched"] == 1
         notice = listed["reminders"][0]
-        assert notice["actor"] == "token:so-khcn" and notice["reply_by"] == "2025-11-30"
+        assert notice["actor"] is None, "token names are an admin's to read"
+        assert notice["reply_by"] == "2025-11-30"
         assert notice["responded"] is False
         assert notice["still_overdue"] == len(expected[mine])
         assert {t["status_now"] for t in notice["tasks"]} == {"overdue"}
@@ -131,7 +134,9 @@ def test_api_scoped_editor_reminds_its_province_only_and_the_list_shows_response
                 {"e": sorted(expected[mine])},
             )
             conn.execute(text("update data_state set version = version + 1"))
-        notice = client.get("/api/v1/reminders", params={"unit": mine}).json()["reminders"][0]
+        notice = client.get("/api/v1/reminders", params={"unit": mine}, headers=auth).json()[
+            "reminders"
+        ][0]
         assert notice["responded"] is True and notice["still_overdue"] == 0
 
         # an admin reminding every unit below 60 % gets a ZIP of DOCX + HTML
@@ -145,3 +150,16 @@ def test_api_scoped_editor_reminds_its_province_only_and_the_list_shows_response
         assert z.status_code == 200 and z.headers["content-type"] == "application/zip"
         names = zipfile.ZipFile(io.BytesIO(z.content)).namelist()
         assert len(names) >= 4 and {n.rsplit(".", 1)[1] for n in names} == {"docx", "html"}
+        as_admin = {"Authorization": f"Bearer {admin}"}
+        every = client.get("/api/v1/reminders", headers=as_admin).json()
+        mine_seen = client.get("/api/v1/reminders", headers=auth).json()
+        assert every["numberMatched"] > mine_seen["numberMatched"] == 1
+        assert {n["unit_code"] for n in mine_seen["reminders"]} == {mine}
+        assert (
+            client.get("/api/v1/reminders", params={"unit": other}, headers=auth).json()[
+                "numberMatched"
+            ]
+            == 0
+        )
+        first = client.get("/api/v1/reminders", params={"unit": mine}, headers=as_admin).json()
+        assert first["reminders"][-1]["actor"] == "token:so-khcn"  # stamped by the database

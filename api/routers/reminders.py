@@ -11,11 +11,12 @@ import datetime as dt
 from typing import Annotated, Literal
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import acting_engine, require_writer
-from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
+from api.auth import acting_engine, principal, require_writer
+from api.dbgate import db_gate
+from api.deps import LazyConnDep, StateDep, resolve_as_of
 from api.routers._common import JSON, AsOf, Day, Offset, check_limit, meta
 from api.routers.imports import scope_check
 from geo.read import followup
@@ -89,7 +90,11 @@ async def post_reminders(
     )
 
 
-@read_router.get("/reminders", summary="Reminder notices issued, with their tasks' status now")
+@read_router.get(
+    "/reminders",
+    summary="Reminder notices issued, with their tasks' status now (a token; scoped)",
+    responses={401: {"description": "no valid token"}},
+)
 async def list_reminders(
     request: Request,
     db: LazyConnDep,
@@ -103,14 +108,31 @@ async def list_reminders(
     offset: Offset = 0,
 ):
     """Newest first; each task with ``status_now``; ``responded`` = every reminded task
-    done since, ``still_overdue`` = how many are not."""
+    done since, ``still_overdue`` = how many are not. Needs a token, and reads like writes
+    are scoped: a province's token sees notices to the province and its communes (a ``unit`` outside
+    its scope lists nothing); who
+    issued a notice (a token name) is shown to admins only. Not cached (per reader)."""
     check_limit(limit, LIST_CAP)
+    who = await db_gate(request).run(principal, request, False)
+    if who is None:
+        raise HTTPException(
+            401,
+            "cần mã truy cập (token) / a valid API token is required: Authorization: Bearer",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    admin = who.role == "admin"
+    scope = who.scope_code if who.scope_level else None
     day = resolve_as_of(as_of, state)
 
     def build() -> bytes:
-        total, rows = followup.reminders(db.conn, day, unit, limit, offset)
+        try:
+            total, rows = followup.reminders(db.conn, day, unit, limit, offset, scope)
+        finally:
+            db.close()
         for r in rows:
             r["at"] = r["at"].astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+            if not admin:
+                r["actor"] = None
         return orjson.dumps(
             {
                 **meta(state, day),
@@ -120,4 +142,5 @@ async def list_reminders(
             }
         )
 
-    return await cached_response(request, state, build, JSON)
+    body = await db_gate(request).run(build)
+    return Response(body, media_type=JSON, headers={"Cache-Control": "private, no-store"})
