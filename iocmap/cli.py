@@ -152,11 +152,15 @@ def serve(
     import uvicorn
 
     from api.settings import Settings
+    from api.slow_clients import TimedHttpToolsProtocol
 
     settings = Settings(workers=workers) if workers else Settings()
     count = settings.worker_count()
     # every worker must know the count to take its share of IOCMAP_DB_CONCURRENCY
     os.environ["IOCMAP_WORKERS"] = str(count)
+    # read timeouts of every worker's protocol (api/slow_clients.py reads the environment)
+    os.environ["IOCMAP_HEADER_TIMEOUT_S"] = str(settings.header_timeout_s)
+    os.environ["IOCMAP_BODY_TIMEOUT_S"] = str(settings.body_timeout_s)
     typer.echo(
         f"{count} worker(s), each: {settings.db_slots()} database slots, "
         f"pool {settings.pool_kwargs()['pool_size']}+{settings.pool_kwargs()['max_overflow']}"
@@ -166,7 +170,8 @@ def serve(
         host=host,
         port=port,
         workers=count,
-        http="httptools",
+        # uvicorn's httptools protocol + a request-head deadline and a body idle timeout
+        http=TimedHttpToolsProtocol,
         loop=loop,
         log_level="info",
         # the app writes its own JSON access line per request (api/observability.py,
