@@ -12,7 +12,8 @@ import secrets
 from fastapi import HTTPException, Request
 
 from api.dbgate import db_gate
-from geo.tokens import Principal, authenticate
+from geo.db import TOKEN_OPTION
+from geo.tokens import Principal, TokenExpired, authenticate
 
 _BOOTSTRAP = Principal(None, "admin", "admin", None, None)  # actor "token:admin"
 
@@ -41,8 +42,27 @@ def principal(request: Request, touch: bool = True) -> Principal | None:
     if admin and secrets.compare_digest(token.encode(), admin.encode()):
         return _BOOTSTRAP
     engine = write_engine(request) if touch else request.app.state.engine
-    with engine.begin() as conn:
-        return authenticate(conn, token, touch=touch)
+    try:
+        with engine.begin() as conn:
+            return authenticate(conn, token, touch=touch)
+    except TokenExpired as exc:
+        raise HTTPException(
+            401,
+            f"Mã truy cập (token) '{exc.name}' đã hết hạn lúc"
+            f" {exc.expires_at:%Y-%m-%d %H:%M} UTC; đề nghị quản trị viên cấp mã mới"
+            f" (iocmap token rotate). / The API token '{exc.name}' expired at"
+            f" {exc.expires_at:%Y-%m-%d %H:%M} UTC; ask an administrator for a new one.",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from exc
+
+
+def acting_engine(request: Request, who: Principal):
+    """The write engine whose transactions present ``who``'s token to the database, which
+    stamps the history rows they insert with that token (never the app's say-so)."""
+    engine = write_engine(request)
+    if who.secret:
+        return engine.execution_options(**{TOKEN_OPTION: who.secret})
+    return engine
 
 
 def require_writer(request: Request) -> Principal:

@@ -543,9 +543,14 @@ class ImportRunItem(_Body):
     id: int
     kind: Literal["boundaries", "tasks", "indicators"]
     file: str = Field(description="the file's name as uploaded, cleaned (no path)")
-    actor: str | None = Field(description="who: token:<name> or cli:<user>; null if unsaid")
+    actor: str | None = Field(
+        description="who: token:<name> or cli:<user>; null if unsaid or, for a non-admin"
+        " reader, another token's run (token names are an admin's to read)"
+    )
     token_id: int | None = Field(description="the API token's id (null: CLI or bootstrap)")
-    token_name: str | None = Field(description="the API token's label")
+    token_name: str | None = Field(
+        description="the API token's label (admins, or the reader's own runs)"
+    )
     at: dt.datetime
     dry_run: bool
     outcome: Literal["imported", "no_changes", "dry_run", "rejected"]

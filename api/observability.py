@@ -18,14 +18,12 @@ from collections.abc import Awaitable, Callable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from api.csp import MAX_BODY, STRICT, policy_for
+
 log = logging.getLogger("iocmap.access")
 
-# Map pages load only what we serve; Leaflet needs inline styles and folium inline scripts.
-CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; "
-    "object-src 'none'; base-uri 'self'; frame-ancestors 'self'"
-)
+# Map pages load only what we serve; inline scripts run by their hashes (api/csp.py).
+CSP = STRICT
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"strict-origin-when-cross-origin"),
@@ -187,8 +185,11 @@ class ObservabilityMiddleware:
         status = 500
         html = False
 
+        held: dict | None = None  # an HTML response's start, sent once its body is known
+        chunks: list[bytes] = []
+
         async def send_wrapper(message: dict) -> None:
-            nonlocal status, html
+            nonlocal status, html, held
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
@@ -196,10 +197,37 @@ class ObservabilityMiddleware:
                 html = content_type.startswith(b"text/html")
                 headers.append((b"x-request-id", rid.encode("latin-1")))
                 headers.extend(SECURITY_HEADERS)
-                if html:
-                    headers.append((b"content-security-policy", CSP.encode()))
                 message["headers"] = headers
+                if html:
+                    held = message  # the CSP names the body's inline scripts (api/csp.py)
+                    return
+            elif held is not None and message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                size = sum(map(len, chunks))
+                if message.get("more_body") and size <= MAX_BODY:
+                    return
+                await _release(policy_of(held, b"".join(chunks), size), chunks, message)
+                return
             await send(message)
+
+        def policy_of(start: dict, body: bytes, size: int) -> str:
+            if size > MAX_BODY or not body:
+                return STRICT
+            headers = dict(start["headers"])
+            gz = headers.get(b"content-encoding", b"") == b"gzip"
+            return policy_for(body, gz, headers.get(b"etag"))
+
+        async def _release(csp: str, parts: list[bytes], last: dict) -> None:
+            nonlocal held
+            start, held = held, None
+            assert start is not None
+            start["headers"].append((b"content-security-policy", csp.encode()))
+            await send(start)
+            body = b"".join(parts)
+            parts.clear()
+            await send(
+                {"type": "http.response.body", "body": body, "more_body": last.get("more_body")}
+            )
 
         try:
             await self.app(scope, receive, send_wrapper)

@@ -119,6 +119,26 @@ class Settings(BaseSettings):
         le=365,
         description="a unit reminded fewer days ago than this is skipped unless forced",
     )
+    token_lifetime_days: float = Field(
+        default=180.0,
+        gt=0,
+        le=3660,
+        description="days a new API token is valid (`iocmap token create|rotate --days`"
+        " overrides); an expired token is answered 401",
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="`iocmap serve`: seconds a client has to send a request's head (line and"
+        " headers); then 408 and the connection closes (api/slow_clients.py)",
+    )
+    body_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="`iocmap serve`: longest pause allowed inside a request body (an upload)",
+    )
     import_max_bytes: int = Field(default=200 << 20, description="upload size cap for imports")
     import_sheet_max_bytes: int = Field(
         default=20 << 20, description="upload size cap for task and indicator sheets"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 LOCAL_PORT = 54329  # the project-local cluster's default port (IOCMAP_PG_PORT overrides)
@@ -119,4 +119,24 @@ def make_engine(url: str | None = None, **kw) -> Engine:
         kw.setdefault("pool_size", 10)
         kw.setdefault("max_overflow", 30)
         kw.setdefault("pool_timeout", 15)
-    return create_engine(url or database_url(), **kw)
+    engine = create_engine(url or database_url(), **kw)
+    event.listen(engine, "begin", _present_token)
+    return engine
+
+
+TOKEN_OPTION = "iocmap_token"
+
+
+def _present_token(conn) -> None:
+    """A transaction of ``engine.execution_options(iocmap_token=secret)`` presents the
+    caller's token secret to the database (``iocmap.token``, local to the transaction):
+    the history trigger hashes it and stamps rows with that token, so the actor of a
+    history row is proven by the secret, not claimed by the app (migration 0011)."""
+    secret = conn.get_execution_options().get(TOKEN_OPTION)
+    if not secret:
+        return
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute("select set_config('iocmap.token', %s, true)", (secret,))
+    finally:
+        cursor.close()

@@ -143,13 +143,16 @@ class Task(Base):
 
 
 class TaskEvent(Base):
-    """Append-only history of every change to a task: who, when, from which file, old → new."""
+    """Append-only history of every change to a task: who, when, from which file, old → new.
+
+    ``at``, ``actor`` and ``token_id`` are stamped by the database (``history_stamp``,
+    migration 0011), and a task with history cannot be deleted (``RESTRICT``)."""
 
     __tablename__ = "task_event"
     __table_args__ = (Index("task_event_task_idx", "task_id"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    task_id: Mapped[int] = mapped_column(Integer, ForeignKey("task.id", ondelete="CASCADE"))
+    task_id: Mapped[int] = mapped_column(Integer, ForeignKey("task.id", ondelete="RESTRICT"))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     actor: Mapped[str] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)
@@ -183,6 +186,7 @@ class ApiToken(Base):
     )
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))  # 0011
 
 
 class Indicator(Base):

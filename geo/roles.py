@@ -7,6 +7,8 @@ URL's user) only migrates and resets demo data, and the app connects as a role t
 nothing, may not create roles, databases or objects, and holds exactly these grants:
 
 - data tables: SELECT, INSERT, UPDATE, DELETE (imports upsert units, tasks, indicators);
+- ``api_token``: SELECT of every column but ``token_hash``, nothing else; a secret is
+  checked by ``iocmap_authenticate`` (EXECUTE granted), tokens are made by the owner;
 - history tables (``task_event`` and any table guarded by an ``*append_only`` trigger):
   SELECT and INSERT only: no UPDATE, DELETE or TRUNCATE;
 - ``alembic_version``: SELECT; sequences: USAGE, SELECT; the database: CONNECT, TEMPORARY
@@ -31,6 +33,13 @@ from geo.errors import IocmapError
 
 HISTORY_TABLES = ("task_event",)  # append-only whatever triggers exist
 READ_ONLY_TABLES = ("alembic_version",)
+# tokens are the owner's (``iocmap token …``); the app reads them without their hashes and
+# checks a secret through ``iocmap_authenticate`` (migration 0011)
+TOKEN_TABLE = "api_token"
+TOKEN_COLUMNS = (
+    "id, name, token_prefix, role, scope_level, scope_code, created_at, revoked_at,"
+    " last_used_at, expires_at"
+)
 
 
 class RoleError(IocmapError):
@@ -147,6 +156,13 @@ def _grant(conn: psycopg.Connection, name: str) -> None:
     for table, kind in tables:
         ident = sql.Identifier(table)
         conn.execute(sql.SQL("revoke all on table {} from {}").format(ident, role))
+        if table == TOKEN_TABLE:
+            conn.execute(
+                sql.SQL("grant select ({}) on table {} to {}").format(
+                    sql.SQL(TOKEN_COLUMNS), ident, role
+                )
+            )
+            continue
         if table in history:
             privileges = "select, insert"
         elif table in READ_ONLY_TABLES or kind in ("v", "m"):
@@ -157,3 +173,10 @@ def _grant(conn: psycopg.Connection, name: str) -> None:
     conn.execute(
         sql.SQL("grant usage, select on all sequences in schema public to {}").format(role)
     )
+    fn = conn.execute("select to_regprocedure('iocmap_authenticate(text, boolean)')").fetchone()
+    if fn and fn[0]:
+        conn.execute(
+            sql.SQL("grant execute on function iocmap_authenticate(text, boolean) to {}").format(
+                role
+            )
+        )

@@ -75,3 +75,38 @@ def test_imports_list_needs_an_editor_or_admin_token(api, tokens):
     for bad in ({"limit": 0}, {"limit": 201}, {"offset": -1}, {"kind": "roads"}):
         r = api.get("/api/v1/imports", params=bad, headers=bearer(tokens["ca-mau"][1]))
         assert r.status_code in (400, 422), (bad, r.text)
+
+
+def test_imports_list_is_scoped_like_writes(api, scratch, tokens, tmp_path):
+    """A province-96 editor does not read province 40's runs, nor other tokens' names."""
+    with scratch.begin() as conn:
+        _, nghe_an = create_token(conn, "nghe-an", "editor", "province:40")
+        _, central = create_token(conn, "central", "admin", None)
+    for token, province, name in (
+        (nghe_an, "40", "na.xlsx"),
+        (tokens["ca-mau"][1], "96", "cm.xlsx"),
+    ):
+        path = write_xlsx(
+            tmp_path / name, HEADER, [[f"RUN-{province}", "Việc", province, None, "31/12/2025"]]
+        )
+        r = api.post("/api/v1/imports/tasks", files={"file": (name, path.read_bytes(), XLSX)},
+                     headers=bearer(token))  # fmt: skip
+        assert r.status_code == 200, r.text
+    # a national admin run that named a unit of 96 is the province's business too
+    path = write_xlsx(tmp_path / "tw.xlsx", HEADER, [["RUN-TW", "Việc", "96", None, "31/12/2025"]])
+    assert api.post("/api/v1/imports/tasks", files={"file": ("tw.xlsx", path.read_bytes(), XLSX)},
+                    headers=bearer(central)).status_code == 200  # fmt: skip
+
+    ca_mau = api.get("/api/v1/imports", headers=bearer(tokens["ca-mau"][1])).json()["imports"]
+    files = {r["file"] for r in ca_mau}
+    assert {"cm.xlsx", "tw.xlsx"} <= files and "na.xlsx" not in files
+    assert all(f in ("cm.xlsx", "tw.xlsx") or f.endswith(" 96") for f in files), files
+    by_file = {r["file"]: r for r in ca_mau}
+    assert by_file["cm.xlsx"]["token_name"] == "ca-mau"  # its own
+    assert (by_file["tw.xlsx"]["token_name"], by_file["tw.xlsx"]["actor"]) == (None, None)
+    nghe = api.get("/api/v1/imports", headers=bearer(nghe_an)).json()["imports"]
+    assert "na.xlsx" in {r["file"] for r in nghe}
+    assert not {"cm.xlsx", "tw.xlsx"} & {r["file"] for r in nghe}
+    admin = api.get("/api/v1/imports", headers=bearer(central)).json()["imports"]
+    assert {"na.xlsx", "cm.xlsx", "tw.xlsx"} <= {r["file"] for r in admin}
+    assert {r["token_name"] for r in admin} >= {"nghe-an", "ca-mau", "central"}

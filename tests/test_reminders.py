@@ -86,7 +86,7 @@ def test_preview_selects_exactly_below_and_records_nothing_then_issue_numbers_th
     expected = _below(scratch, "KH02", "01", 50)
     assert expected, "the demo has Hà Nội communes below 50 %"
     with TestClient(create_app(Settings(database_url=scratch_url))) as client:
-        listed = client.get("/api/v1/reminders", params={"unit": "01", "limit": 500})
+        listed = client.get("/api/v1/reminders", params={"unit": "01", "limit": 500}, headers=auth)
         assert listed.json()["numberMatched"] == 0
         r = client.post("/api/v1/reminders", params={"program": "KH02", "below": 50}, headers=auth)
         assert r.status_code == 200, r.text
@@ -107,7 +107,9 @@ def test_preview_selects_exactly_below_and_records_nothing_then_issue_numbers_th
         assert sorted(n["number"] for n in notices) == list(range(1, len(expected) + 1))
         assert {n["doc_number"].split("/")[1] for n in notices} == {"UBND-KGVX"}
         # the same (cached) URL shows them at once
-        listed = client.get("/api/v1/reminders", params={"unit": "01", "limit": 500}).json()
+        listed = client.get(
+            "/api/v1/reminders", params={"unit": "01", "limit": 500}, headers=auth
+        ).json()
         assert listed["numberMatched"] == len(expected)
 
         # the same preview cannot be issued twice: its units are now recently reminded
@@ -201,9 +203,17 @@ def test_withdrawn_notice_stays_listed_and_no_longer_counts_as_a_round(scratch, 
         assert w.status_code == 200, w.text
         assert client.post(f"/api/v1/reminders/{first['id']}/withdraw",
                            params={"reason": "x"}, headers=auth).status_code == 409  # fmt: skip
-        listed = client.get("/api/v1/reminders", params={"unit": first["unit_code"]}).json()
+        listed = client.get(
+            "/api/v1/reminders", params={"unit": first["unit_code"]}, headers=auth
+        ).json()
         mine = next(r for r in listed["reminders"] if r["id"] == first["id"])
         assert mine["withdrawn"]["reason"] == "Phát hành nhầm đơn vị"
+        assert mine["withdrawn"]["actor"] is None  # token names are for admins
+        as_admin = _auth(scratch, "admin", None, "central")
+        seen = client.get(
+            "/api/v1/reminders", params={"unit": first["unit_code"]}, headers=as_admin
+        ).json()
+        mine = next(r for r in seen["reminders"] if r["id"] == first["id"])
         assert mine["withdrawn"]["actor"] == "token:so-khcn-hn"
         # the withdrawn unit is not "recently reminded" and its next notice is round 1 again
         again = client.post(

@@ -78,3 +78,23 @@ def test_parse_query_rules():
     assert parse_query(search_key("TP.HCM")) == ("hochiminh", None)
     assert parse_query(search_key("Thành phố Huế")) == ("hue", "Thành phố")
     assert parse_query(search_key("Xã Cư M'gar")) == ("cumgar", "Xã")
+
+
+@pytest.mark.parametrize("q", ["%", "_", "%%", "_%_", "\\", "%_\\"])
+@pytest.mark.parametrize("path", ["/api/v1/communes", "/api/v1/provinces"])
+@pytest.mark.parametrize("param", ["q", "name"])
+def test_like_wildcards_are_taken_literally(client, path, param, q):
+    """``q=%`` used to match all 3,321 communes: no unit name contains ``%`` or ``_``."""
+    r = client.get(path, params={param: q, "fields": "code", "resolution": "z6"})
+    assert r.status_code == 200, r.text
+    assert r.json()["numberMatched"] == 0
+    # the same characters around a real name do not widen it either
+    plain = client.get(path, params={param: "ca mau", "fields": "code", "resolution": "z6"})
+    near = client.get(path, params={param: f"{q}ca mau{q}", "fields": "code", "resolution": "z6"})
+    assert 0 < near.json()["numberMatched"] == plain.json()["numberMatched"]
+
+
+@pytest.mark.parametrize("q", ["%", "_", "%%"])
+def test_search_refuses_a_query_of_wildcards(client, q):
+    r = client.get("/api/v1/search", params={"q": q})
+    assert r.status_code == 400 and "q" in r.text

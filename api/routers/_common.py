@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import AfterValidator
 
 from api.errors import BadParameter
 from geo.levels import DEFAULT_LEVELS
@@ -28,12 +29,30 @@ class GeoJSONResponse(JSONResponse):
     media_type = GEOJSON
 
 
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2199, 12, 31)
+
+
+def in_calendar(day: dt.date | None) -> dt.date | None:
+    """Dates a client sends stay inside 1900 … 2199: the reads add and subtract quarters
+    and years, and 0001-01-01 or 9999-12-31 would overflow there (a 500, issue 21)."""
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(
+            f"ngày {day.isoformat()} nằm ngoài khoảng {FIRST_DAY} … {LAST_DAY}"
+            f" / date outside {FIRST_DAY} … {LAST_DAY}"
+        )
+    return day
+
+
+Day = AfterValidator(in_calendar)  # add to every Annotated date parameter
+
 AsOf = Annotated[
     dt.date | None,
     Query(
         description="Date the task status is derived for (default: the data's reporting date)",
         openapi_examples={"reporting date": {"value": "2025-11-13"}},
     ),
+    Day,
 ]
 Year = Annotated[
     int | None,

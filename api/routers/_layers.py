@@ -183,7 +183,9 @@ def _name_key(p: LayerParams) -> str | None:
     raw = p.q or p.name
     if not raw:
         return None
-    return search_key(raw) or None  # only punctuation: no filter, as before
+    # taken literally: only punctuation (``%``, ``_``) is a key no name contains, so it
+    # matches nothing, never everything (issue 21); "" is that key
+    return search_key(raw)
 
 
 def unit_query(

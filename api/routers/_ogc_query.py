@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from api.errors import BadParameter
-from api.routers._common import parse_list
+from api.routers._common import in_calendar, parse_list
 from geo.read.cql2 import FilterError, compile_filter, iso_day, parse_filter
 from geo.read.features import UnitFilter, property_sql
 
@@ -77,7 +77,10 @@ def _day(text: str) -> dt.date:
             f"datetime '{text}' is not an RFC 3339 date or date-time "
             "(forms: 2025-07-01, 2025-07-01T00:00:00Z, a/b, ../b, a/..)",
         )
-    return day
+    try:
+        return in_calendar(day) or day
+    except ValueError as exc:
+        raise BadParameter("datetime", str(exc)) from None
 
 
 def valid_interval(raw: str | None) -> tuple[dt.date | None, dt.date | None] | None:

@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.auth import principal, require_admin, require_writer, write_engine
+from api.auth import acting_engine, principal, require_admin, require_writer
 from api.dbgate import db_gate
 from api.deps import LazyConnDep
 from api.errors import FileTooLarge, ImportRejected
@@ -214,7 +214,7 @@ async def post_import(
             limits=SheetLimits(max_bytes=cap),
             authorize=scope_check(who) if kind in SCOPED else None,
         )
-        engine = write_engine(request)
+        engine = acting_engine(request, who)  # history rows stamped with who's token
         if kind == "boundaries":
             assert level is not None  # checked above, before the upload was read
             report = await run_in_threadpool(
@@ -260,7 +260,8 @@ async def list_imports(
     file name (cleaned), actor and token (id and label), when, counts, data version before
     and after, outcome. Who may read: an editor or admin token — the ones that may import
     (the list names people and tokens, so it is not public data). Not cached: an audit
-    view must show the import that just finished."""
+    view must show the import that just finished. A scoped editor sees its own runs and
+    runs that named a unit of its scope, without other tokens' names."""
     who = await db_gate(request).run(principal, request, False)
     if who is None:
         raise HTTPException(
@@ -271,21 +272,29 @@ async def list_imports(
     if who.role not in ("editor", "admin"):
         raise HTTPException(403, f"role '{who.role}' may not read the import list")
 
+    admin = who.role == "admin"
+    scope = None if admin else (who.scope_code or "-")  # "-": an unscoped editor sees its own
+
     def build() -> tuple[int, list[dict]]:
         try:
-            return import_runs(db.conn, limit, offset, kind)
+            return import_runs(db.conn, limit, offset, kind, scope, who.token_id)
         finally:
             db.close()
 
     total, rows = await db_gate(request).run(build)
+
+    def shown(r: dict) -> bool:
+        """Token names (and actors, which hold them) are an admin's to read, or one's own."""
+        return admin or (r["token_id"] is not None and r["token_id"] == who.token_id)
+
     items = [
         {
             "id": r["id"],
             "kind": r["kind"],
             "file": file_label(r["file"]),
-            "actor": r["actor"],
-            "token_id": r["token_id"],
-            "token_name": r["token_name"],
+            "actor": r["actor"] if shown(r) else None,
+            "token_id": r["token_id"] if shown(r) else None,
+            "token_name": r["token_name"] if shown(r) else None,
             "at": r["at"].isoformat(),
             "dry_run": r["dry_run"],
             "outcome": r["outcome"],

@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import LazyConn, LazyConnDep, StateDep, cached_response, resolve_as_of
 from api.errors import BadParameter
+from api.routers._common import Day
 from geo.read.progress import DataState
 from maps.assets_local import ASSETS_DIR
 from maps.i18n import pick_lang, strings
@@ -92,7 +93,7 @@ Measure = Annotated[
 ]
 Period = Annotated[str | None, Query(pattern=r"^[0-9A-Za-z-]{4,10}$", description="e.g. 2025-Q3")]
 Lang = Annotated[str | None, Query(pattern=r"^(vi|en)$", description="vi (default) or en")]
-AsOf = Annotated[dt.date | None, Query(description="default: the data's reporting date")]
+AsOf = Annotated[dt.date | None, Query(description="default: the data's reporting date"), Day]
 Year = Annotated[
     int | None, Query(ge=2000, le=2100, description="tasks due in this year (default: reporting)")
 ]

@@ -17,9 +17,10 @@ import orjson
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import require_writer, write_engine
-from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
-from api.routers._common import JSON, AsOf, Offset, check_limit, meta
+from api.auth import acting_engine, principal, require_writer
+from api.dbgate import db_gate
+from api.deps import LazyConnDep, StateDep, resolve_as_of
+from api.routers._common import JSON, AsOf, Day, Offset, check_limit, meta
 from api.routers.imports import scope_check
 from geo.read import followup
 from geo.remind.issue import (
@@ -110,7 +111,7 @@ async def post_reminders(
         str | None, Query(pattern=r"^\d{2}$", description="default: the token's province")
     ] = None,
     as_of: AsOf = None,
-    reply_by: Annotated[dt.date | None, Query(description="default: as_of + 7 days")] = None,
+    reply_by: Annotated[dt.date | None, Query(description="default: as_of + 7 days"), Day] = None,
     issuer: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
     force: Annotated[bool, Query(description="remind recently reminded units too")] = False,
     confirm: Annotated[bool, Query(description="issue at once (same set as the preview)")] = False,
@@ -135,7 +136,7 @@ async def post_reminders(
         force=force,
         min_days=request.app.state.settings.remind_min_days,
     )
-    engine = write_engine(request)
+    engine = acting_engine(request, who)
     if confirm:
         notices = await run_in_threadpool(
             issue, engine, req, who.actor, who.token_id, scope_check(who)
@@ -165,7 +166,8 @@ async def issue_reminders(
     """Record the preview's notices with their numbers (per issuer per year, consecutive)."""
     who = require_writer(request)
     notices = await run_in_threadpool(
-        issue_preview, write_engine(request), preview_id, who.actor, who.token_id, scope_check(who)
+        issue_preview, acting_engine(request, who), preview_id, who.actor, who.token_id,
+        scope_check(who),
     )
     return _issued(notices, format)
 
@@ -180,7 +182,7 @@ async def withdraw_reminder(
     no longer counts as a round."""
     who = require_writer(request)
     record = await run_in_threadpool(
-        withdraw, write_engine(request), reminder_id, reason, who.actor, who.token_id,
+        withdraw, acting_engine(request, who), reminder_id, reason, who.actor, who.token_id,
         scope_check(who),
     )  # fmt: skip
     return Response(
@@ -205,7 +207,7 @@ async def reminder_docx(
 ) -> Response:
     """The notice as it was issued (number, date, tasks), for the office to print again."""
     who = require_writer(request)
-    engine = write_engine(request)
+    engine = acting_engine(request, who)
 
     def build() -> tuple[Notice, dict] | None:
         with engine.connect() as conn:
@@ -225,7 +227,11 @@ async def reminder_docx(
     )
 
 
-@read_router.get("/reminders", summary="Reminder notices issued, with their tasks' status now")
+@read_router.get(
+    "/reminders",
+    summary="Reminder notices issued, with their tasks' status now (a token; scoped)",
+    responses={401: {"description": "no valid token"}},
+)
 async def list_reminders(
     request: Request,
     db: LazyConnDep,
@@ -240,14 +246,33 @@ async def list_reminders(
 ):
     """Newest first; each task with ``status_now``; ``responded`` = every reminded task
     done since, ``still_overdue`` = how many are not; ``withdrawn`` = who withdrew it, when
-    and why (null for a live notice)."""
+    and why (null for a live notice). Needs a token, and reads are scoped like writes: a
+    province's token sees notices to the province and its communes (a ``unit`` outside its
+    scope lists nothing); who issued a notice (a token name) is shown to admins only. Not
+    cached (per reader)."""
     check_limit(limit, LIST_CAP)
+    who = await db_gate(request).run(principal, request, False)
+    if who is None:
+        raise HTTPException(
+            401,
+            "cần mã truy cập (token) / a valid API token is required: Authorization: Bearer",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    admin = who.role == "admin"
+    scope = who.scope_code if who.scope_level else None
     day = resolve_as_of(as_of, state)
 
     def build() -> bytes:
-        total, rows = followup.reminders(db.conn, day, unit, limit, offset)
+        try:
+            total, rows = followup.reminders(db.conn, day, unit, limit, offset, scope)
+        finally:
+            db.close()
         for r in rows:
             r["at"] = r["at"].astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+            if not admin:  # token names are for admins (who withdrew it too)
+                r["actor"] = None
+                if r.get("withdrawn"):
+                    r["withdrawn"]["actor"] = None
         return orjson.dumps(
             {
                 **meta(state, day),
@@ -257,4 +282,5 @@ async def list_reminders(
             }
         )
 
-    return await cached_response(request, state, build, JSON)
+    body = await db_gate(request).run(build)
+    return Response(body, media_type=JSON, headers={"Cache-Control": "private, no-store"})

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Query, Request
 from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
 from api.models import ok
-from api.routers._common import JSON, Year, meta
+from api.routers._common import JSON, Day, Year, meta
 from api.series_models import Series
 from geo.read import queries
 from geo.read.progress import DataState
@@ -33,7 +33,9 @@ From = Annotated[
     Query(alias="from", description="first day (default: 1 January of the reporting year)"),
 ]
 To = Annotated[
-    dt.date | None, Query(description="last day (default and cap: the data's reporting date)")
+    dt.date | None,
+    Query(description="last day (default and cap: the data's reporting date)"),
+    Day,
 ]
 Step = Annotated[
     str, Query(pattern="^(" + "|".join(STEPS) + ")$", description="week | month | quarter")

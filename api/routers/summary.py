@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 
 from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
 from api.models import Summary, ok
+from api.routers._common import Day
 from geo.read import followup
 from geo.read.health import last_report_dates
 from geo.read.progress import (
@@ -34,7 +35,7 @@ async def summary(
     db: LazyConnDep,
     state: StateDep,
     as_of: Annotated[
-        dt.date | None, Query(description="default: the data's reporting date")
+        dt.date | None, Query(description="default: the data's reporting date"), Day
     ] = None,
     year: Annotated[
         int | None,

@@ -21,7 +21,7 @@ from pathlib import Path
 from geo.errors import BadInput
 from geo.ingest.sheet_files import CONTROL, SheetLimits, read_csv_rows, read_xlsx_rows
 from geo.safe_text import file_label, spreadsheet_cell
-from geo.text import search_key
+from geo.text import IdentifierError, identifier, search_key
 
 __all__ = ["SheetLimits"]  # re-exported: importers configure limits through this module
 
@@ -144,6 +144,18 @@ def text_value(value: object) -> str | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return " ".join(unicodedata.normalize("NFC", str(value)).split())
+
+
+def identifier_value(value: object) -> str | None:
+    """A cell holding an identifier (a task id): ``text_value`` in NFKC, refused (a
+    CellError naming the character) when it holds an invisible or look-alike character."""
+    text_ = text_value(value)
+    if text_ is None:
+        return None
+    try:
+        return identifier(text_)
+    except IdentifierError as exc:
+        raise CellError(f"{shown(text_)} {exc}") from None
 
 
 def normalise_code(value: object, width: int) -> str:

@@ -29,6 +29,7 @@ from geo.ingest.sheets import (
     CellError,
     Sheet,
     header_level,
+    identifier_value,
     map_headers,
     parse_date,
     text_value,
@@ -191,11 +192,15 @@ def _parse_row(row: Row, cols: dict[str, str]) -> None:
             return
         row.values[fld] = value
 
-    ext = text_value(cell("external_id"))
-    if ext is None:
-        row.problems.append(("external_id", "task id is empty"))
+    try:
+        ext = identifier_value(cell("external_id"))  # no invisible or look-alike character
+    except CellError as exc:
+        row.problems.append(("external_id", str(exc)))
     else:
-        row.values["external_id"] = ext
+        if ext is None:
+            row.problems.append(("external_id", "task id is empty"))
+        else:
+            row.values["external_id"] = ext
     attempt("title", lambda v: normalise_name(text_value(v) or "") or None)
     attempt("lead_agency", lambda v: normalise_name(text_value(v) or "") or None)
     attempt("start_date", parse_date)

@@ -20,10 +20,12 @@ and array (A_*) predicates, S_DWITHIN/BEYOND/RELATE.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import orjson
 import shapely
 from pygeofilter import ast, values
@@ -221,6 +223,9 @@ class _SqlEvaluator(Evaluator):
         self.used_indicators: list[str] = []
 
     def bind(self, value: Any, kind: str) -> Expr:
+        if isinstance(value, str) and "\x00" in value:
+            # PostgreSQL text cannot hold NUL: refused here, not by the driver (a 500)
+            raise FilterError("a text in the filter contains a NUL character (\\u0000)")
         name = f"cq{len(self.params)}"
         self.params[name] = value
         casts = {"integer": "float8", "number": "float8", "string": "text", "date": "date"}
@@ -283,6 +288,8 @@ class _SqlEvaluator(Evaluator):
         if not geom.is_valid:
             reason = shapely.is_valid_reason(geom)
             raise FilterError(f"filter geometry is not valid: {reason}")
+        if self.filter_srid != 4326:
+            _check_domain(geom, self.filter_srid)
         name = f"cq{len(self.params)}"
         self.params[name] = shapely.to_wkb(geom, hex=True)
         self.params[name + "s"] = self.filter_srid
@@ -375,6 +382,35 @@ class _SqlEvaluator(Evaluator):
     def adopt(self, node: Any, *sub_args: Any) -> Any:
         what = type(node).__name__
         raise FilterError(f"'{what}' is not supported in the filter (see the conformance)")
+
+
+@functools.lru_cache(maxsize=32)
+def _to_wgs84(srid: int) -> Any:
+    from pyproj import Transformer
+
+    return Transformer.from_crs(srid, 4326, always_xy=True)
+
+
+def _check_domain(geom: Any, srid: int) -> None:
+    """A geometry outside its ``filter-crs``'s domain is a 400 naming the CRS, not the
+    ``transform: Point outside of projection domain`` PostGIS raises as a 500 (issue 21):
+    every vertex is projected here first (the same PROJ), and must land on the globe."""
+    from pyproj.exceptions import ProjError
+
+    xy = shapely.get_coordinates(geom)
+    try:
+        lon, lat = _to_wgs84(srid).transform(xy[:, 0], xy[:, 1], errcheck=True)
+    except ProjError:
+        lon = lat = None
+    if lon is None or not (
+        np.isfinite(lon).all()
+        and np.isfinite(lat).all()
+        and (np.abs(lon) <= 180).all()
+        and (np.abs(lat) <= 90).all()
+    ):
+        raise FilterError(
+            f"filter geometry lies outside the domain of its filter-crs (EPSG:{srid})"
+        )
 
 
 def _cond(e: Expr) -> str:

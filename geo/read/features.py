@@ -350,7 +350,7 @@ def _where(q: UnitQuery, params: dict) -> str:
         clauses.append("u.parent_code = :parent")
     if q.code:
         clauses.append("u.code = :code")
-    if q.q:  # diacritics, apostrophes, abbreviations, typos: geo.read.search
+    if q.q is not None:  # diacritics, apostrophes, abbreviations, typos: geo.read.search
         clauses.append(name_filter_sql(params, q.q, q.level))
     if q.bbox:
         clauses.append(

@@ -160,12 +160,21 @@ def reminder_record(conn: Connection, reminder_id: int) -> dict | None:
 
 
 def reminders(
-    conn: Connection, as_of: dt.date, unit: str | None, limit: int, offset: int
+    conn: Connection,
+    as_of: dt.date,
+    unit: str | None,
+    limit: int,
+    offset: int,
+    scope: str | None = None,
 ) -> tuple[int, list[dict]]:
     """(number matched, one page of notices, newest first); each task with its status on
-    ``as_of`` now, so one sees who responded (task done since) and who did not."""
-    where = "(cast(:unit as text) is null or r.unit_code = :unit or u.parent_code = :unit)"
-    params = {"unit": unit, "as_of": as_of, "limit": limit, "offset": offset}
+    ``as_of`` now, so one sees who responded (task done since) and who did not.
+    ``scope``: only notices to this unit or its communes (a scoped token's reading)."""
+    where = (
+        "(cast(:unit as text) is null or r.unit_code = :unit or u.parent_code = :unit)"
+        " and (cast(:scope as text) is null or r.unit_code = :scope or u.parent_code = :scope)"
+    )
+    params = {"unit": unit, "scope": scope, "as_of": as_of, "limit": limit, "offset": offset}
     total = conn.execute(
         text(
             "select count(*) from reminder r join admin_unit u on u.code = r.unit_code"

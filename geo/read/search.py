@@ -71,9 +71,13 @@ def name_filter_sql(params: dict, key: str, level: str, prefix: str = "nm") -> s
     (or the code equals it); when no unit of the level contains it, trigram look-alikes.
     Values go into ``params`` under ``prefix``."""
     wanted, kind = parse_query(key)
+    params[f"{prefix}_code"] = key
+    if not wanted:
+        # a query of punctuation only (``%``, ``_``): search keys keep letters and digits,
+        # so no name contains it; it must not become ``like '%%'``, which matches all
+        return f"(u.code = :{prefix}_code)"
     params[f"{prefix}_like"] = f"%{wanted}%"
     params[f"{prefix}_c"] = wanted
-    params[f"{prefix}_code"] = key
     params[f"{prefix}_kind"] = kind
     params[f"{prefix}_level"] = level
     kind_sql = f"(cast(:{prefix}_kind as text) is null or u.kind = cast(:{prefix}_kind as text))"

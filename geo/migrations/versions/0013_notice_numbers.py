@@ -1,7 +1,7 @@
 """Reminder notices as official letters: issuers, numbers per issuer and year, withdrawals
 
 Revision ID: 0013_notice_numbers
-Revises: 0009_central_health_targets
+Revises: 0012_programmes_aliases
 Create Date: 2026-12-06
 
 Why: a notice is a công văn đôn đốc (Nghị định 30/2020/NĐ-CP): it carries a number that runs
@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0013_notice_numbers"
-down_revision = "0009_central_health_targets"
+down_revision = "0012_programmes_aliases"
 branch_labels = None
 depends_on = None
 
@@ -79,6 +79,11 @@ def upgrade() -> None:
             f"create trigger reminder_withdrawal_append_only{suffix} before {when}"
             f" on reminder_withdrawal for each {level} execute function task_event_append_only()"
         )
+    # who withdrew it and when are the database's to say (0011: the token the app presents)
+    op.execute(
+        "create trigger reminder_withdrawal_stamp before insert on reminder_withdrawal"
+        " for each row execute function history_stamp()"
+    )
 
 
 def downgrade() -> None:

@@ -1,7 +1,7 @@
 """VN-2000 TM-3 zones of the provinces' central meridians (EPSG 9205–9218) in spatial_ref_sys
 
 Revision ID: 0014_vn2000_tm3_zones
-Revises: 0009_central_health_targets
+Revises: 0013_notice_numbers
 Create Date: 2026-12-06
 
 Why: provincial GIS offices work in VN-2000 / TM-3 with their province's central meridian
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy import text
 
 revision = "0014_vn2000_tm3_zones"
-down_revision = "0009_central_health_targets"
+down_revision = "0013_notice_numbers"
 branch_labels = None
 depends_on = None
 
