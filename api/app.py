@@ -84,6 +84,7 @@ class IocmapAPI(FastAPI):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; settings are read here, never at import time."""
     settings = settings or Settings()
+    settings.configure_readers()  # uploads are parsed in limited children (sandbox.py)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -53,6 +53,16 @@ LockWait = typer.Option(
 )
 
 
+def _readers_configured() -> dict[str, int]:
+    """The file readers' limits from ``Settings`` (the same as the server's): the sandbox
+    and boundary limits set for this process; the XLSX counts returned for ``SheetLimits``."""
+    from api.settings import Settings
+
+    settings = Settings()
+    settings.configure_readers()
+    return settings.sheet_counts()
+
+
 def _run(build: Callable[[Callable], ImportReport], as_json: bool, debug: bool = False) -> None:
     """Run an import with a progress bar, print the report, exit non-zero when rejected.
 
@@ -186,6 +196,8 @@ def boundaries(
     from geo.db import app_database_url, make_engine
     from geo.ingest.boundaries import import_boundaries
 
+    _readers_configured()
+
     def build(progress):
         engine = make_engine(app_database_url())
         try:
@@ -213,11 +225,15 @@ def _run_sheet(
     """Run a sheet import (tasks, indicators) with ``ImportOptions`` made from the flags."""
     from geo.db import app_database_url, make_engine
     from geo.ingest.sheet_import import ImportOptions
+    from geo.ingest.sheets import SheetLimits
+
+    limits = SheetLimits(**_readers_configured())
 
     def build(progress: Callable[[str, int, int], None]) -> ImportReport:
         engine = make_engine(app_database_url())
         try:
-            return importer(engine, path, ImportOptions(progress=progress, **fields))  # type: ignore[arg-type]
+            options = ImportOptions(progress=progress, limits=limits, **fields)  # type: ignore[arg-type]
+            return importer(engine, path, options)
         finally:
             engine.dispose()
 

@@ -211,7 +211,7 @@ async def post_import(
             actor=who.actor,
             token_id=who.token_id,
             lock_timeout_s=float(settings.import_lock_timeout_s),
-            limits=SheetLimits(max_bytes=cap),
+            limits=SheetLimits(max_bytes=cap, **settings.sheet_counts()),
             authorize=scope_check(who) if kind in SCOPED else None,
         )
         engine = write_engine(request)
