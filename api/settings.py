@@ -123,7 +123,7 @@ class Settings(BaseSettings):
     geojson_max_properties: int = Field(
         default=1_000, ge=1, description="attributes of one feature of a boundary file"
     )
-    geojson_max_vertices_per_ring: int = Field(default=1_000_000, ge=4)
+    geojson_max_vertices_per_ring: int = Field(default=500_000, ge=4)
     geojson_max_depth: int = Field(default=32, ge=8, le=1000)
     var_dir: str | None = Field(
         default=None,

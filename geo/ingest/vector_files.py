@@ -57,7 +57,7 @@ class VectorLimits:
     max_features: int = 20_000
     max_vertices_per_feature: int = 2_000_000
     max_vertices_per_file: int = 50_000_000
-    max_vertices_per_ring: int = 1_000_000  # one list of positions (GeoJSON, counted early)
+    max_vertices_per_ring: int = 500_000  # one list of positions (GeoJSON, counted early)
     max_properties: int = 1_000  # attributes of one feature (a DBF allows 255)
     max_depth: int = 32  # JSON nesting (a MultiPolygon feature needs 7)
 
