@@ -32,6 +32,11 @@ a child compromised by a file must not get to run code in the server by what it 
 A limit hit raises ``LimitExceeded`` (413) naming the limit, the file and the stage
 (``sniff``, ``count``, ``parse``, ``return``); a file the parser cannot read, or a crash,
 raises ``BadInput`` (422). The child's work is registered in ``TASKS`` by name.
+
+Why one module (≈500 lines) for both sides: the parent and the child speak one protocol —
+the request file, the stage lines, the result and error shapes, the cell tags, which
+signal means which limit — and a change to either side must be made to the other in the
+same place.
 """
 
 from __future__ import annotations
@@ -138,7 +143,8 @@ def run(
     if task not in TASKS:
         raise ValueError(f"unknown sandbox task {task!r}")
     lim = limits or _limits
-    if not _slots.acquire(timeout=lim.wall_seconds):
+    slots = _slots  # the one acquired is the one released, even if reconfigured meanwhile
+    if not slots.acquire(timeout=lim.wall_seconds):
         raise ImportBusy(
             f"Tệp {name}: máy chủ đang đọc một tệp khác, hãy thử lại sau — another file is"
             " being read; try again shortly"
@@ -148,7 +154,7 @@ def run(
         return _run_child(task, Path(path).resolve(), name, args or {}, lim, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        _slots.release()
+        slots.release()
 
 
 def _run_child(

@@ -18,6 +18,10 @@ of nesting past the limit. Other formats declare their fields (checked from the 
 info) and are read feature by feature by GDAL.
 
 What goes back: attribute columns as JSON lists and the geometries as one WKB blob.
+
+Why one module (≈440 lines): each guard is a few lines, and they only make sense in the
+order a file is opened (sniff → archive → count → layer → fields → read → limits); split
+apart, the order that keeps GDAL away from unsupported input would be spread over files.
 """
 
 from __future__ import annotations
