@@ -113,6 +113,8 @@ def test_hostile_files_of_issue_21_on_a_real_server(scratch, scratch_url: str, t
             assert 400 <= status < 500, (case, status, answer[:300])
             assert detail["errors"][0]["limit"] == limit, (case, detail)
             assert detail["errors"][0]["file"] == name and name in detail["detail"]
+            assert detail["errors"][0]["stage"] == "count" and "count" in detail["detail"]
+            assert limit in detail["detail"] and detail["detail"].startswith("Tệp ")
             assert elapsed < REFUSE_WITHIN_S, f"{case}: {status} after {elapsed:.1f} s"
         time.sleep(2)
         prober.terminate()

@@ -160,7 +160,10 @@ def run(
 def _run_child(
     task: str, path: Path, name: str, args: dict, lim: SandboxLimits, work: Path
 ) -> Outcome:
-    request = {"task": task, "path": str(path), "name": name, "args": args, "limits": asdict(lim)}
+    request = {
+        "task": task, "path": str(path), "name": name, "args": args, "limits": asdict(lim),
+        "parent": os.getpid(),
+    }  # fmt: skip
     (work / "request.json").write_text(json.dumps(request))
     env = {k: os.environ[k] for k in ENV_KEEP if k in os.environ} | ENV_FIXED
     env["PYTHONPATH"] = str(ROOT)
@@ -264,9 +267,10 @@ def _error_from(err: dict, name: str, stage: str) -> IocmapError:
 
 def _with_stage(message: str, file: str, stage: str) -> str:
     """A limit message with the Vietnamese lead and the stage it was hit at."""
+    vi = STAGES_VI.get(stage, stage)
     if message.startswith("Tệp "):
-        return message
-    return f"Tệp {file}: vượt giới hạn ở bước {STAGES_VI.get(stage, stage)} — {message}"
+        return f"{message} [bước {vi} / stage '{stage}']"
+    return f"Tệp {file}: vượt giới hạn ở bước {vi} — {message} [stage '{stage}']"
 
 
 # --- cells across the boundary -----------------------------------------------------------
@@ -442,9 +446,8 @@ def selftest_task(path: Path, name: str, args: dict) -> tuple[dict, bytes | None
 
 def child_main(work: Path) -> int:
     """The child: limits first, then the task; its result or error as JSON in ``work``."""
-    parent = os.getppid()
     request = json.loads((work / "request.json").read_text())
-    _die_with_parent(parent)
+    _die_with_parent(int(request["parent"]))
     isolation = _isolate_network()
     _set_limits(request["limits"])
     stage("start")
