@@ -236,3 +236,21 @@ def test_the_serving_process_never_parses_an_upload(scratch_url, tmp_path):
     assert got["openpyxl"] is False
     assert got["pyogrio_calls"] == []
     assert got["uploaded_reads"] == []
+
+
+def test_a_variant_past_the_counts_is_stopped_by_the_childs_memory_limit(tmp_path):
+    """A reviewer's variant the counts do not know (here: the style count raised out of
+    the way) still meets the child's address-space limit: a 413 naming it (openpyxl's own
+    "unknown error" near the cap is reported as the limit it is)."""
+    from geo.ingest.sheets import SheetLimits
+
+    bomb = hostile.styles_bomb(tmp_path / "styles.xlsx")
+    unlimited = SheetLimits(max_styles=10**9, max_part_elements=10**9)
+    before = sandbox.current_limits()
+    sandbox.configure(sandbox.replace_limits(memory_mb=300))
+    try:
+        with pytest.raises(LimitExceeded) as err:
+            read_sheet(bomb, ["Mã nhiệm vụ"], limits=unlimited)
+    finally:
+        sandbox.configure(before)
+    assert err.value.limit == "sandbox_memory_mb" and err.value.stage == "parse"

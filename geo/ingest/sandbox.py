@@ -84,6 +84,7 @@ ENV_FIXED = {
     "PYTHONDONTWRITEBYTECODE": "1",
     "PYTHONHASHSEED": "0",
 }
+NEAR_CAP = 0.75  # a child that failed with its peak memory past this share of its cap
 STAGES_VI = {
     "start": "khởi động",
     "sniff": "nhận dạng tệp",
@@ -194,6 +195,10 @@ def _run_child(
             payload = json.loads(result_file.read_bytes())
         except ValueError as exc:
             raise BadInput(f"{name}: the reader's result is unreadable", file=name) from exc
+        log.info(
+            "sandbox %s on %s: %s at stage %s, child peak %.0f MB", task, name,
+            "refused" if "error" in payload else "read", stage, payload.get("peak_mb", 0),
+        )  # fmt: skip
         if "error" in payload:
             raise _error_from(payload["error"], name, stage)
         blob_file = work / "result.bin"
@@ -482,8 +487,25 @@ def child_main(work: Path) -> int:
                 "message": f"Tệp {name}: không đọc được — {name}: not readable ({reason})",
             }
         }
+    payload["peak_mb"] = _peak_mb()
+    cap = int(request["limits"]["memory_mb"])
+    if "error" in payload and payload["peak_mb"] > NEAR_CAP * cap:
+        # a parser that ran out of memory often says so as its own error ("unknown
+        # error", "out of memory"): near the cap, the cap is the reason
+        payload["error"] = {"type": "memory", "value": cap}
     (work / "result.json").write_text(json.dumps(payload, ensure_ascii=False))
     return 0
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory (VmHWM), for the parent's log."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def _as_dict(exc: BadInput, kind: str) -> dict:

@@ -314,6 +314,8 @@ def xlsx_rows_here(
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # noqa: BLE001 - BadZipFile, KeyError, defusedxml's refusals…
+        if isinstance(exc, MemoryError):  # the sandbox's memory limit: named by it
+            raise
         raise _unreadable(name, exc, path) from exc
     try:
         if len(wb.sheetnames) > limits.max_sheets:
@@ -339,6 +341,8 @@ def xlsx_rows_here(
     except (BadInput, LimitExceeded):
         raise
     except Exception as exc:  # noqa: BLE001 - whatever a malformed part makes openpyxl raise
+        if isinstance(exc, MemoryError):  # the sandbox's memory limit: named by it
+            raise
         raise _unreadable(name, exc, path) from exc
     finally:
         wb.close()

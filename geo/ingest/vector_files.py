@@ -216,6 +216,8 @@ def choose_layer(source: str, level: str, layer: str | None, name: str) -> tuple
     try:
         layers = [str(row[0]) for row in pyogrio.list_layers(source)]
     except Exception as exc:  # pyogrio.errors.DataSourceError and friends
+        if isinstance(exc, MemoryError):  # the sandbox's memory limit: named by it
+            raise
         raise BadInput(f"{name}: cannot open as a vector file ({_short(exc)})", file=name) from exc
     if layer:
         if layer not in layers:
@@ -348,6 +350,8 @@ def vector_task(path: Path, name: str, args: dict) -> tuple[dict, bytes]:
     try:
         info = pyogrio.read_info(source, layer=chosen)
     except Exception as exc:  # noqa: BLE001 - pyogrio.errors.DataSourceError and friends
+        if isinstance(exc, MemoryError):  # the sandbox's memory limit: named by it
+            raise
         what = "open as a vector file" if single else "read the layer"
         raise BadInput(f"{name}: cannot {what} ({_short(exc)})", file=name) from exc
     driver = str(info.get("driver"))
@@ -375,6 +379,8 @@ def vector_task(path: Path, name: str, args: dict) -> tuple[dict, bytes]:
             max_features=lim.max_features + 1,
         )  # fmt: skip
     except Exception as exc:  # noqa: BLE001
+        if isinstance(exc, MemoryError):  # the sandbox's memory limit: named by it
+            raise
         raise BadInput(f"{name}: cannot read features ({_short(exc)})", file=name) from exc
     if geometry is None:
         raise BadInput(f"{name}: the layer has no geometry column", file=name)
