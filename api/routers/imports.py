@@ -210,8 +210,8 @@ async def post_import(
     work = getattr(request.app.state, "work_dir", None)
     base = private_dir(Path(work) / "uploads") if work else None
     engine = write_engine(request)
-    if base is not None:
-        attempts.sweep(base, engine)  # folders of killed requests: recorded, removed
+    if base is not None:  # folders of killed requests: recorded, removed (off the loop)
+        await run_in_threadpool(attempts.sweep, base, engine)
     folder = Path(tempfile.mkdtemp(prefix="upload-", dir=base))
     actor = _boundary_actor(who) if kind == "boundaries" else who.actor
     attempt = attempts.Attempt(kind, "(upload)", actor, who.token_id, dry_run)
@@ -252,13 +252,14 @@ async def post_import(
         else:
             report = await run_in_threadpool(import_indicators, engine, path, options)
     except (IocmapError, ClientDisconnect) as exc:  # refused: a 4xx; or the client left
-        refused = isinstance(exc, IocmapError)
-        reason = exc.message if isinstance(exc, IocmapError) else _GONE
-        attempts.record_attempt(engine, attempt, "refused" if refused else "interrupted", reason)
+        outcome, reason = (
+            ("refused", exc.message) if isinstance(exc, IocmapError) else ("interrupted", _GONE)
+        )
+        await run_in_threadpool(attempts.record_attempt, engine, attempt, outcome, reason)
         raise
     except BaseException as exc:  # cancelled, or a fault: the import did not finish
-        reason = f"{_GONE} ({type(exc).__name__})"
-        attempts.record_attempt(engine, attempt, "interrupted", reason)
+        # recorded right here: a cancelled task cannot await any more
+        attempts.record_attempt(engine, attempt, "interrupted", f"{_GONE} ({type(exc).__name__})")
         raise
     finally:
         shutil.rmtree(folder, ignore_errors=True)

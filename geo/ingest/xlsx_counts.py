@@ -16,12 +16,29 @@ from __future__ import annotations
 import re
 import zipfile
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, Protocol
 
 from geo.errors import LimitExceeded
 
-if TYPE_CHECKING:
-    from geo.ingest.sheet_files import SheetLimits
+
+class SheetLimits(Protocol):
+    """The limits this module reads (``sheet_files.SheetLimits`` has them)."""
+
+    @property
+    def max_styles(self) -> int: ...
+    @property
+    def max_shared_strings(self) -> int: ...
+    @property
+    def max_runs_per_string(self) -> int: ...
+    @property
+    def max_runs(self) -> int: ...
+    @property
+    def max_defined_names(self) -> int: ...
+    @property
+    def max_sheets(self) -> int: ...
+    @property
+    def max_part_elements(self) -> int: ...
+
 
 # The start tags openpyxl allocates for (prefix allowed: ``<x:xf``), and the end of a
 # shared string. The name must be followed by a space, ``/`` or ``>`` (``<rPr`` is not a
