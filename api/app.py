@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,7 +20,7 @@ from api.cors import PublicCors
 from api.dbgate import DbGate, WorkLimit
 from api.deps import state_reader, strict_query
 from api.head import HeadAsGet
-from api.instance import instance_dir
+from api.instance import instance_dir, private_dir
 from api.memory import MemoryWatch, trim, worker_budget
 from api.observability import Metrics, ObservabilityMiddleware, configure_logging
 from api.routers import (
@@ -48,6 +49,7 @@ from api.routers import (
 from api.settings import CONTROL_SLOTS, Settings
 from api.validation import ParamGuard, typed_params
 from geo.db import make_engine
+from geo.ingest import attempts
 
 
 class IocmapAPI(FastAPI):
@@ -88,6 +90,7 @@ class IocmapAPI(FastAPI):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; settings are read here, never at import time."""
     settings = settings or Settings()
+    settings.configure_readers()  # uploads are parsed in limited children (sandbox.py)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -113,6 +116,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         to_thread.current_default_thread_limiter().total_tokens = settings.other_threads()
         app.state.settings = settings
         app.state.work_dir = instance_dir(settings.app_url(), settings.var_dir)
+        # upload folders of a worker that was killed: recorded and removed, off the loop
+        threading.Thread(
+            target=attempts.sweep,
+            args=(private_dir(app.state.work_dir / "uploads"), app.state.write_engine),
+            daemon=True,
+        ).start()
         # Everything loaded so far (FastAPI, pandas, shapely, Folium templates: ~1M objects)
         # lives as long as the process; a full collection scanning it took 0.3-1.3 s on a
         # loaded 2-core box, stalling the loop (and /healthz) in the middle of a crowd.

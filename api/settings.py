@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -146,6 +147,37 @@ class Settings(BaseSettings):
     import_lock_timeout_s: float = Field(
         default=10.0, description="seconds an import waits for another of its kind (then 409)"
     )
+    # untrusted files are parsed in a limited child process (docs/untrusted-files.md)
+    sandbox_memory_mb: int = Field(
+        default=1024,
+        ge=128,
+        le=65536,
+        description="address space (RLIMIT_AS) of the child"
+        " that parses one uploaded file; past it the upload is refused (413)",
+    )
+    sandbox_cpu_seconds: int = Field(
+        default=120, ge=1, le=3600, description="CPU seconds (RLIMIT_CPU) of that child"
+    )
+    sandbox_wall_seconds: float = Field(
+        default=180.0, gt=0, le=3600, description="the child is killed after this long"
+    )
+    sandbox_open_files: int = Field(default=64, ge=16, le=4096, description="RLIMIT_NOFILE")
+    sandbox_output_mb: int = Field(
+        default=512, ge=1, le=65536, description="largest result the child may write"
+    )
+    sandbox_concurrent: int = Field(
+        default=1, ge=1, le=16, description="files parsed at once per worker (others wait)"
+    )
+    xlsx_max_styles: int = Field(default=100_000, ge=1, description="style records of an XLSX")
+    xlsx_max_shared_strings: int = Field(default=1_000_000, ge=1)
+    xlsx_max_runs_per_string: int = Field(default=4_096, ge=1)
+    xlsx_max_runs: int = Field(default=1_000_000, ge=1)
+    xlsx_max_defined_names: int = Field(default=10_000, ge=0)
+    geojson_max_properties: int = Field(
+        default=1_000, ge=1, description="attributes of one feature of a boundary file"
+    )
+    geojson_max_vertices_per_ring: int = Field(default=500_000, ge=4)
+    geojson_max_depth: int = Field(default=32, ge=8, le=1000)
     var_dir: str | None = Field(
         default=None,
         description="private working directory (download cache, uploads), created 0700;"
@@ -154,6 +186,40 @@ class Settings(BaseSettings):
     title: str = Field(
         default="iocmap — Giám sát Nghị quyết 57", description="the API's title in /docs"
     )
+
+    def sheet_counts(self) -> dict[str, int]:
+        """The XLSX part counts, as ``SheetLimits`` fields."""
+        return {
+            "max_styles": self.xlsx_max_styles,
+            "max_shared_strings": self.xlsx_max_shared_strings,
+            "max_runs_per_string": self.xlsx_max_runs_per_string,
+            "max_runs": self.xlsx_max_runs,
+            "max_defined_names": self.xlsx_max_defined_names,
+        }
+
+    def configure_readers(self) -> None:
+        """Give this process's file readers their limits: the sandbox's and the boundary
+        files' (the sheets' come with each import's ``SheetLimits``)."""
+        from geo.ingest import sandbox, vector_files
+
+        sandbox.configure(
+            sandbox.SandboxLimits(
+                memory_mb=self.sandbox_memory_mb,
+                cpu_seconds=self.sandbox_cpu_seconds,
+                wall_seconds=self.sandbox_wall_seconds,
+                open_files=self.sandbox_open_files,
+                output_mb=self.sandbox_output_mb,
+                concurrent=self.sandbox_concurrent,
+            )
+        )
+        vector_files.configure(
+            replace(
+                vector_files.VectorLimits(),
+                max_properties=self.geojson_max_properties,
+                max_vertices_per_ring=self.geojson_max_vertices_per_ring,
+                max_depth=self.geojson_max_depth,
+            )
+        )
 
     def app_url(self) -> str:
         """Where the service connects: the app role on the owner's database."""

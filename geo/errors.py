@@ -42,13 +42,17 @@ class LimitExceeded(BadInput):
     """A file over one of the reader's limits (rows, cells, bytes inflated…): named, with
     the limit's value, so the sender knows what to split or trim."""
 
-    def __init__(self, message: str, *, file: str | None, limit: str, value: int) -> None:
+    def __init__(
+        self, message: str, *, file: str | None, limit: str, value: int, stage: str | None = None
+    ) -> None:
         super().__init__(message, file=file)
         self.limit = limit
         self.value = value
+        self.stage = stage  # where reading stopped (sniff, count, parse…): the sandbox's
 
     def as_problem(self) -> dict:
-        return super().as_problem() | {"limit": self.limit, "max": self.value}
+        out = super().as_problem() | {"limit": self.limit, "max": self.value}
+        return out | ({"stage": self.stage} if self.stage else {})
 
 
 class ImportBusy(IocmapError):

@@ -247,7 +247,8 @@ class ImportRun(Base):
         Index("import_run_kind_at_idx", "kind", "at"),
         Index("import_run_at_idx", "at", "id"),  # the listing, newest first (0006)
         CheckConstraint(
-            "outcome is null or outcome in ('imported', 'no_changes', 'dry_run', 'rejected')",
+            "outcome is null or outcome in"
+            " ('imported', 'no_changes', 'dry_run', 'rejected', 'refused', 'interrupted')",
             name="import_run_outcome",
         ),
     )
@@ -267,6 +268,8 @@ class ImportRun(Base):
     dry_run: Mapped[bool] = mapped_column(Boolean, server_default=false())
     outcome: Mapped[str | None] = mapped_column(Text)
     version_before: Mapped[int | None] = mapped_column(BigInteger)
+    # 0010: why a refused or interrupted import stopped (what the sender was told)
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ImportRunUnit(Base):

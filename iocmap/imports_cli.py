@@ -11,7 +11,8 @@ the import is rejected or the file cannot be used, 0 otherwise.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,33 @@ LockWait = typer.Option(
     min=0.0,
     help="seconds to wait for another import of the same kind before giving up",
 )
+
+
+def _readers_configured() -> dict[str, int]:
+    """The file readers' limits from ``Settings`` (the same as the server's): the sandbox
+    and boundary limits set for this process; the XLSX counts returned for ``SheetLimits``."""
+    from api.settings import Settings
+
+    settings = Settings()
+    settings.configure_readers()
+    return settings.sheet_counts()
+
+
+@contextmanager
+def _recorded(engine: Engine, kind: str, path: Path, fields: dict) -> Iterator[None]:
+    """A file refused before it reached the data leaves its ``import_run`` row (outcome
+    ``refused``, with the reason), as the API's uploads do."""
+    from geo.ingest import attempts
+    from geo.safe_text import file_label
+
+    try:
+        yield
+    except IocmapError as exc:
+        actor = str(fields.get("actor") or default_actor())
+        dry_run = bool(fields.get("dry_run"))
+        attempt = attempts.Attempt(kind, file_label(path.name), actor, None, dry_run)
+        attempts.record_attempt(engine, attempt, "refused", exc.message)
+        raise
 
 
 def _run(build: Callable[[Callable], ImportReport], as_json: bool, debug: bool = False) -> None:
@@ -186,18 +214,21 @@ def boundaries(
     from geo.db import app_database_url, make_engine
     from geo.ingest.boundaries import import_boundaries
 
+    _readers_configured()
+
     def build(progress):
         engine = make_engine(app_database_url())
         try:
-            return import_boundaries(
-                engine, path, level, code_field=code_field, name_field=name_field,
-                parent_field=parent_field, crs=crs, layer=layer, encoding=encoding,
-                dry_run=dry_run, skip_invalid=skip_invalid,
-                overlap_tolerance_m2=overlap_tolerance, gap_max_width_m=gap_width,
-                allow_new_units=allow_new_units, province_outline=province_outline,
-                actor=default_actor(), progress=progress, raise_unexpected=debug,
-                lock_timeout_s=lock_wait,
-            )  # fmt: skip
+            with _recorded(engine, "boundaries", path, {"dry_run": dry_run}):
+                return import_boundaries(
+                    engine, path, level, code_field=code_field, name_field=name_field,
+                    parent_field=parent_field, crs=crs, layer=layer, encoding=encoding,
+                    dry_run=dry_run, skip_invalid=skip_invalid,
+                    overlap_tolerance_m2=overlap_tolerance, gap_max_width_m=gap_width,
+                    allow_new_units=allow_new_units, province_outline=province_outline,
+                    actor=default_actor(), progress=progress, raise_unexpected=debug,
+                    lock_timeout_s=lock_wait,
+                )  # fmt: skip
         finally:
             engine.dispose()
 
@@ -213,11 +244,16 @@ def _run_sheet(
     """Run a sheet import (tasks, indicators) with ``ImportOptions`` made from the flags."""
     from geo.db import app_database_url, make_engine
     from geo.ingest.sheet_import import ImportOptions
+    from geo.ingest.sheets import SheetLimits
+
+    limits = SheetLimits(**_readers_configured())
 
     def build(progress: Callable[[str, int, int], None]) -> ImportReport:
         engine = make_engine(app_database_url())
         try:
-            return importer(engine, path, ImportOptions(progress=progress, **fields))  # type: ignore[arg-type]
+            options = ImportOptions(progress=progress, limits=limits, **fields)  # type: ignore[arg-type]
+            with _recorded(engine, importer.__name__.removeprefix("import_"), path, fields):
+                return importer(engine, path, options)
         finally:
             engine.dispose()
 

@@ -158,6 +158,109 @@ def many_rows(path: Path, rows: int = 200_001) -> Path:
     return path
 
 
+# --- issue 21: files whose parts make a parser allocate far beyond their size -----------
+def _stream_part(path: Path, part: str, head: bytes, unit: bytes, count: int, tail: bytes,
+                 numbered: bool = False) -> Path:  # fmt: skip
+    """openpyxl's workbook with ``part`` replaced by ``head + unit × count + tail``, written
+    in blocks (never the whole part in memory); ``numbered``: ``unit`` holds ``%d``."""
+    source = zipfile.ZipFile(io.BytesIO(_base_xlsx()))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in source.infolist():
+            if info.filename != part:
+                z.writestr(info.filename, source.read(info))
+        with z.open(part, "w", force_zip64=True) as out:
+            out.write(head)
+            block = 100_000
+            for start in range(0, count, block):
+                n = min(block, count - start)
+                if numbered:
+                    out.write(b"".join(unit % i for i in range(start, start + n)))
+                else:
+                    out.write(unit * n)
+            out.write(tail)
+    return path
+
+
+def styles_bomb(path: Path, count: int = 24_000_000) -> Path:
+    """styles.xml of 24 million empty ``<xf/>`` (≈179 KB zipped): openpyxl built them all,
+    a worker past 1.6 GB in 2.5 s."""
+    head = (f'<?xml version="1.0"?><styleSheet xmlns="{NS}"><cellXfs count="{count}">').encode()
+    return _stream_part(path, "xl/styles.xml", head, b"<xf/>", count, b"</cellXfs></styleSheet>")
+
+
+def runs_bomb(path: Path, count: int = 4_000_000) -> Path:
+    """One shared string of 4 million rich-text runs (≈129 KB zipped)."""
+    head = f'<?xml version="1.0"?><sst xmlns="{NS}" count="1" uniqueCount="1"><si>'.encode()
+    return _stream_part(
+        path, "xl/sharedStrings.xml", head, b"<r><t>a</t></r>", count, b"</si></sst>"
+    )
+
+
+def defined_names_bomb(path: Path, count: int = 1_000_000) -> Path:
+    """workbook.xml with a million ``<definedName>`` (≈2.5 MB zipped)."""
+    rels = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    head = (
+        f'<?xml version="1.0"?><workbook xmlns="{NS}" xmlns:r="{rels}"><sheets>'
+        '<sheet name="Sheet" sheetId="1" r:id="rId1"/></sheets><definedNames>'
+    ).encode()
+    unit = b'<definedName name="n%d">Sheet!$A$1</definedName>'
+    return _stream_part(
+        path, "xl/workbook.xml", head, unit, count, b"</definedNames></workbook>", numbered=True
+    )
+
+
+def shared_strings_bomb(path: Path, count: int = 5_000_000) -> Path:
+    """Five million unique shared strings (≈12 MB zipped)."""
+    head = f'<?xml version="1.0"?><sst xmlns="{NS}" count="{count}" uniqueCount="{count}">'
+    return _stream_part(
+        path, "xl/sharedStrings.xml", head.encode(), b"<si><t>s%d</t></si>", count, b"</sst>",
+        numbered=True,
+    )  # fmt: skip
+
+
+def ring_geojson(path: Path, vertices: int = 3_000_000) -> Path:
+    """One polygon whose ring has 3 million vertices (≈67.5 MB): GDAL's reader went past
+    1.8 GB before refusing it."""
+    import math
+
+    with path.open("wb") as f:
+        f.write(
+            b'{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
+            b'{"ma_xa":"00001"},"geometry":{"type":"Polygon","coordinates":[['
+        )
+        block = 100_000
+        for start in range(0, vertices, block):
+            parts = []
+            for i in range(start, min(start + block, vertices)):
+                a = 2 * math.pi * i / vertices
+                parts.append(b"[%.6f,%.6f]," % (105 + math.cos(a), 21 + math.sin(a)))
+            f.write(b"".join(parts))
+        f.write(b"[106.000000,21.000000]]]}}]}")
+    return path
+
+
+def properties_geojson(path: Path, count: int = 100_000) -> Path:
+    """One feature with 100,000 properties (≈1.7 MB): pyogrio held the GIL 67 s."""
+    props = ",".join(f'"thuoc_tinh_{i}":{i}' for i in range(count))
+    path.write_text(
+        '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{'
+        + props
+        + '},"geometry":{"type":"Point","coordinates":[105.8,21.0]}}]}'
+    )
+    return path
+
+
+# issue 21's table: case → (builder, file name, import kind, the limit its refusal names)
+LARGE_CASES: dict[str, tuple[Callable[[Path], Path], str, str, str]] = {
+    "styles_bomb": (styles_bomb, "styles.xlsx", "tasks", "max_styles"),
+    "runs_bomb": (runs_bomb, "runs.xlsx", "tasks", "max_runs_per_string"),
+    "defined_names_bomb": (defined_names_bomb, "names.xlsx", "tasks", "max_defined_names"),
+    "shared_strings_bomb": (shared_strings_bomb, "strings.xlsx", "tasks", "max_shared_strings"),
+    "ring_geojson": (ring_geojson, "ring.geojson", "boundaries", "max_vertices_per_ring"),
+    "properties_geojson": (properties_geojson, "props.geojson", "boundaries", "max_properties"),
+}
+
+
 CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "dimension_bomb": (dimension_bomb, "bomb.xlsx"),
     "wide_row": (wide_row, "wide.xlsx"),

@@ -171,3 +171,34 @@ def test_out_of_scope_token_is_refused_clearly(browser, site, scratch, tmp_path)
     assert "không đúng" in page.inner_text("#up-msg")
     assert table_checksums(scratch) == before
     page.context.close()
+
+
+def test_rejected_rows_file_neutralises_formulas(browser, site, scratch, tmp_path):
+    """Issue 21: the problems file the page builds holds cells from the upload (the task
+    id); a task id ``=HYPERLINK(…)`` must open as text in a spreadsheet, not as a live
+    formula — the cell starts with an apostrophe, as the server's downloads do."""
+    from tests.import_fixtures import write_csv
+
+    formula = '=HYPERLINK("http://x","y")'
+    bad = write_csv(
+        tmp_path / "cong_thuc.csv",
+        HEADER,
+        [[formula, "Sai hạn", "96", "31/02/2025"], ["@SUM(1+1)", "-Sai", "96", "xx"]],
+    )
+    page, _ = open_upload(browser, site["origin"])
+    send(page, site["token"], bad)
+    assert page.evaluate("document.body.dataset.state") == "rejected"
+    with page.expect_download() as dl:
+        page.click("#up-rejects")
+    import csv
+
+    cells = [
+        c
+        for row in csv.reader(Path(dl.value.path()).read_text(encoding="utf-8-sig").splitlines())
+        for c in row
+    ]
+    assert any("HYPERLINK" in c for c in cells), cells
+    live = [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    assert live == [], f"formula-looking cells left live: {live}"
+    assert "'" + formula in cells
+    page.context.close()

@@ -30,8 +30,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.requests import ClientDisconnect
 
-from api.auth import acting_engine, principal, require_admin, require_writer
+from api.auth import acting_engine, principal, require_admin, require_writer, write_engine
 from api.dbgate import db_gate
 from api.deps import LazyConnDep
 from api.errors import FileTooLarge, ImportRejected
@@ -39,7 +40,8 @@ from api.instance import private_dir
 from api.models import ImportRuns, ok
 from api.routers._common import page_links
 from api.routers.maps import schedule_warm
-from geo.errors import BadInput, Forbidden
+from geo.errors import BadInput, Forbidden, IocmapError
+from geo.ingest import attempts
 from geo.ingest.boundaries import import_boundaries
 from geo.ingest.indicators import import_indicators
 from geo.ingest.sheet_import import ImportOptions
@@ -52,6 +54,7 @@ from geo.safe_text import file_label
 from geo.tokens import Principal
 
 router = APIRouter(tags=["imports"])
+_GONE = "Yêu cầu tải lên bị ngắt giữa chừng — the upload request ended before the import finished"
 CHUNK = 1 << 20
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
 
@@ -80,11 +83,21 @@ def scope_check(who: Principal):
     return authorize
 
 
+MAX_NAME_CHARS = 120
+
+
 def _safe_name(name: str | None, default: str) -> str:
-    """The uploaded file's base name, reduced to characters safe on any file system."""
+    """The uploaded file's base name, reduced to characters safe on any file system and
+    to ``MAX_NAME_CHARS``; a long name is cut in its stem, so it keeps its extension (the
+    readers choose by it: ``.xlsx``, ``.csv``, ``.shp``…; cut, a 130-character name was
+    refused as "not a sheet")."""
     base = Path(name or default).name
     base = re.sub(r"[^\w.\-]+", "_", base, flags=re.UNICODE).strip("._") or default
-    return base[:120]
+    if len(base) <= MAX_NAME_CHARS:
+        return base
+    suffix = Path(base).suffix
+    suffix = suffix if len(suffix) <= 10 else ""  # ".xlsx", ".geojson"; not a dotted tail
+    return base[: MAX_NAME_CHARS - len(suffix)].rstrip("._") + suffix
 
 
 async def _receive_capped(request: Request, cap: int):
@@ -196,9 +209,17 @@ async def post_import(
     # uploads land in this instance's private directory (api/instance.py), not /tmp
     work = getattr(request.app.state, "work_dir", None)
     base = private_dir(Path(work) / "uploads") if work else None
+    engine = write_engine(request)
+    if base is not None:  # folders of killed requests: recorded, removed (off the loop)
+        await run_in_threadpool(attempts.sweep, base, engine)
     folder = Path(tempfile.mkdtemp(prefix="upload-", dir=base))
+    actor = _boundary_actor(who) if kind == "boundaries" else who.actor
+    attempt = attempts.Attempt(kind, "(upload)", actor, who.token_id, dry_run)
     try:
+        attempts.write_manifest(folder, attempt)
         path, display = await _save_uploads(request, folder, cap)
+        attempt.file = display
+        attempts.write_manifest(folder, attempt)
         options = ImportOptions(
             dry_run=dry_run,
             skip_invalid=skip_invalid,
@@ -211,7 +232,7 @@ async def post_import(
             actor=who.actor,
             token_id=who.token_id,
             lock_timeout_s=float(settings.import_lock_timeout_s),
-            limits=SheetLimits(max_bytes=cap),
+            limits=SheetLimits(max_bytes=cap, **settings.sheet_counts()),
             authorize=scope_check(who) if kind in SCOPED else None,
         )
         engine = acting_engine(request, who)  # history rows stamped with who's token
@@ -223,7 +244,7 @@ async def post_import(
                 encoding=encoding, dry_run=dry_run, skip_invalid=skip_invalid,
                 display_name=display, lock_timeout_s=options.lock_timeout_s,
                 allow_new_units=allow_new_units, province_outline=province_outline,
-                actor=_boundary_actor(who),
+                actor=actor,
             )  # fmt: skip
         elif kind == "tasks":
             report = await run_in_threadpool(import_tasks, engine, path, options)
@@ -231,6 +252,16 @@ async def post_import(
             report = await run_in_threadpool(import_targets, engine, path, options)
         else:
             report = await run_in_threadpool(import_indicators, engine, path, options)
+    except (IocmapError, ClientDisconnect) as exc:  # refused: a 4xx; or the client left
+        outcome, reason = (
+            ("refused", exc.message) if isinstance(exc, IocmapError) else ("interrupted", _GONE)
+        )
+        await run_in_threadpool(attempts.record_attempt, engine, attempt, outcome, reason)
+        raise
+    except BaseException as exc:  # cancelled, or a fault: the import did not finish
+        # recorded right here: a cancelled task cannot await any more
+        attempts.record_attempt(engine, attempt, "interrupted", f"{_GONE} ({type(exc).__name__})")
+        raise
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     response = _respond(report)

@@ -17,6 +17,17 @@ before the memory or the time is spent:
 A file over a limit raises ``LimitExceeded`` (413) naming the limit; a file that is not
 what it says raises ``BadInput`` (422). Control characters in cells become spaces (a NUL
 cannot be stored in PostgreSQL text at all).
+
+Where it runs: ``read_xlsx_rows`` and ``read_csv_rows`` hand the file to a limited child
+process (``geo.ingest.sandbox``); everything below ``# --- in the child`` runs there, so the
+serving process never imports openpyxl nor decodes a byte of an upload. Before openpyxl
+opens an XLSX, the child counts what makes openpyxl allocate (``count_xlsx_parts``): style
+records, shared strings and their rich-text runs, defined names, sheets — streaming each
+inflated part through a bounded buffer, never building a tree (``xlsx_counts``).
+
+Why one module (≈470 lines): the CSV and XLSX readers share one counter, one set of
+limits and one wording of refusals, and the serving side of each (two short functions)
+must stay next to the child's side it hands the file to.
 """
 
 from __future__ import annotations
@@ -27,12 +38,13 @@ import re
 import unicodedata
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from xml.parsers import expat
 
 from geo.errors import BadInput, LimitExceeded
-from geo.ingest import encodings
+from geo.ingest import encodings, sandbox
+from geo.ingest.xlsx_counts import count_xlsx_parts
 
 # C0/C1 control characters other than tab, LF and CR: never meaningful in a sheet cell.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -58,6 +70,16 @@ class SheetLimits:
     max_sheets: int = 64
     max_unzipped_bytes: int = 128 << 20  # all members of the XLSX, inflated
     max_zip_members: int = 10_000
+    # counted in the XLSX parts before openpyxl reads them (each made openpyxl allocate
+    # gigabytes from a file of a few hundred KB)
+    max_styles: int = (
+        100_000  # style records in styles.xml (<xf>, fonts, fills…; Excel: 64,000 formats)
+    )
+    max_shared_strings: int = 1_000_000  # <si> in sharedStrings.xml (no more than cells)
+    max_runs_per_string: int = 4_096  # rich-text runs <r> in one shared string
+    max_runs: int = 1_000_000  # rich-text runs in all shared strings
+    max_defined_names: int = 10_000  # <definedName> in workbook.xml
+    max_part_elements: int = 2_000_000  # elements of any other XML part openpyxl parses
 
 
 def limit_error(name: str, what: str, limit: str, value: int) -> LimitExceeded:
@@ -129,11 +151,48 @@ class _Counter:
             )  # fmt: skip
 
 
-# --- CSV ---------------------------------------------------------------------------------
+# --- in the serving process: hand the file to the sandbox --------------------------------
 def read_csv_rows(
     path: Path, encoding: str | None, name: str, limits: SheetLimits
 ) -> tuple[list[tuple[int, list[object]]], str, list[str]]:
-    """(non-empty rows as (record number, cells), encoding used, notes) of a text sheet."""
+    """(non-empty rows as (record number, cells), encoding used, notes) of a text sheet,
+    read in a sandboxed child."""
+    check_size(path, name, limits)
+    args = {"encoding": encoding, "limits": asdict(limits)}
+    out = sandbox.run("sheet_csv", path, name, args).result
+    return sandbox.unpack_rows(out["rows"]), str(out["encoding"]), list(out["notes"])
+
+
+def read_xlsx_rows(
+    path: Path, sheet_name: str | None, name: str, limits: SheetLimits
+) -> list[tuple[int, list[object]]]:
+    """Non-empty rows of one worksheet as (Excel row number, values), read in a sandboxed
+    child (parts counted first, then openpyxl)."""
+    check_size(path, name, limits)
+    args = {"sheet": sheet_name, "limits": asdict(limits)}
+    return sandbox.unpack_rows(sandbox.run("sheet_xlsx", path, name, args).result)
+
+
+# --- in the child (geo.ingest.sandbox runs these) ----------------------------------------
+def csv_task(path: Path, name: str, args: dict) -> tuple[dict, None]:
+    """The child's CSV work: decode, sniff, parse, within the limits."""
+    limits = SheetLimits(**args["limits"])
+    sandbox.stage("parse")
+    rows, enc, notes = csv_rows_here(path, args.get("encoding"), name, limits)
+    return {"rows": sandbox.pack_rows(rows), "encoding": enc, "notes": notes}, None
+
+
+def xlsx_task(path: Path, name: str, args: dict) -> tuple[dict, None]:
+    """The child's XLSX work: zip checks and counts, then openpyxl."""
+    limits = SheetLimits(**args["limits"])
+    rows = xlsx_rows_here(path, args.get("sheet"), name, limits)
+    return sandbox.pack_rows(rows), None
+
+
+def csv_rows_here(
+    path: Path, encoding: str | None, name: str, limits: SheetLimits
+) -> tuple[list[tuple[int, list[object]]], str, list[str]]:
+    """``read_csv_rows``'s work, in this process (the child's)."""
     check_size(path, name, limits)
     text, enc = decode_text_file(path.read_bytes(), encoding, name)
     notes = [] if enc.startswith("utf-8") else [f"{name}: read as {encodings.LABELS.get(enc, enc)}"]
@@ -189,13 +248,35 @@ def _count_outside_quotes(line: str, delimiter: str) -> int:
     return count
 
 
+# Byte-order marks, longest first (UTF-32 LE starts with UTF-16 LE's mark)
+BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
 def decode_text_file(raw: bytes, encoding: str | None, name: str) -> tuple[str, str]:
-    """Bytes of a text file → (NFC text, encoding used): BOM, UTF-8, else detected legacy."""
+    """Bytes of a text file → (NFC text, encoding used): BOM (UTF-8, UTF-16, UTF-32), UTF-8,
+    else detected legacy. Why the UTF-16/32 marks: Excel's "Unicode text" is UTF-16; read
+    as a legacy encoding it was every other byte a NUL."""
     if encoding:
         try:
             return encodings.decode(raw, encoding), encodings.normalise_encoding_name(encoding)
         except (UnicodeDecodeError, LookupError) as exc:
             raise BadInput(f"{name}: cannot decode as {encoding}: {exc}", file=name) from exc
+    for bom, codec in BOMS:
+        if raw.startswith(bom):
+            try:  # the codec reads the mark for the byte order and drops it
+                return unicodedata.normalize("NFC", raw.decode(codec)), codec
+            except UnicodeDecodeError as exc:
+                raise BadInput(
+                    f"Tệp {name}: có dấu BOM {codec.upper()} nhưng nội dung không hợp lệ —"
+                    f" {name}: starts with a {codec.upper()} byte-order mark but is not"
+                    f" {codec.upper()} ({exc})",
+                    file=name,
+                ) from exc
     if raw.startswith(b"\xef\xbb\xbf"):
         try:
             return unicodedata.normalize("NFC", raw[3:].decode("utf-8")), "utf-8-sig"
@@ -218,17 +299,23 @@ def decode_text_file(raw: bytes, encoding: str | None, name: str) -> tuple[str, 
 
 
 # --- XLSX --------------------------------------------------------------------------------
-def read_xlsx_rows(
+def xlsx_rows_here(
     path: Path, sheet_name: str | None, name: str, limits: SheetLimits
 ) -> list[tuple[int, list[object]]]:
-    """Non-empty rows of one worksheet as (Excel row number, values)."""
-    import openpyxl
-
+    """``read_xlsx_rows``'s work, in this process (the child's)."""
+    sandbox.stage("sniff")
     check_size(path, name, limits)
     check_zip(path, name, limits)
+    sandbox.stage("count")
+    count_xlsx_parts(path, name, limits)  # before openpyxl builds anything
+    sandbox.stage("parse")
+    import openpyxl
+
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # noqa: BLE001 - BadZipFile, KeyError, defusedxml's refusals…
+        if isinstance(exc, MemoryError):  # the sandbox's memory limit: named by it
+            raise
         raise _unreadable(name, exc, path) from exc
     try:
         if len(wb.sheetnames) > limits.max_sheets:
@@ -254,6 +341,8 @@ def read_xlsx_rows(
     except (BadInput, LimitExceeded):
         raise
     except Exception as exc:  # noqa: BLE001 - whatever a malformed part makes openpyxl raise
+        if isinstance(exc, MemoryError):  # the sandbox's memory limit: named by it
+            raise
         raise _unreadable(name, exc, path) from exc
     finally:
         wb.close()

@@ -1,7 +1,7 @@
 """History that cannot be erased or forged; tokens that expire and are checked by the database
 
 Revision ID: 0011_history_locked
-Revises: 0009_central_health_targets
+Revises: 0010_untrusted_files
 Create Date: 2026-12-06
 
 Why (issue 21): as the app role, ``set iocmap.allow_history_reset`` then ``DELETE FROM
@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_history_locked"
-down_revision = "0009_central_health_targets"
+down_revision = "0010_untrusted_files"
 branch_labels = None
 depends_on = None
 

@@ -46,6 +46,18 @@
       .replace(/"/g, '&quot;').replace(/'/g, '&#39;');
   };
 
+  /**
+   * One cell of a file a page builds for a spreadsheet (CSV): text that Excel or
+   * LibreOffice would run as a formula (starting with = + - @ tab or CR) gets a leading
+   * apostrophe; numbers, and text that is just a number (-12.5), stay as they are.
+   * The same rule as the server's downloads (geo/safe_text.spreadsheet_cell, OWASP).
+   */
+  IOC.spreadsheetCell = function (v) {
+    var s = String(v === null || v === undefined ? '' : v);
+    if (/^[=+\-@\t\r]/.test(s) && !/^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$/.test(s)) return "'" + s;
+    return s;
+  };
+
   /** Template strings with {name} placeholders. */
   IOC.t = function (key, vars) {
     var s = (IOC.config().strings || {})[key] || key;

@@ -111,9 +111,10 @@
         }).join('') + '</tbody></table>';
     }
 
-    /** The problems as a CSV the officer opens in Excel (UTF-8 with BOM). */
+    /** The problems as a CSV the officer opens in Excel (UTF-8 with BOM); every cell
+     *  neutralised: codes and values come from the uploaded file (=HYPERLINK(…)). */
     function rejectsCsv(rep, list) {
-      var q = function (v) { return '"' + String(v === null || v === undefined ? '' : v).replace(/"/g, '""') + '"'; };
+      var q = function (v) { return '"' + IOC.spreadsheetCell(v).replace(/"/g, '""') + '"'; };
       var lines = [[S.row, S.column, S.code, S.value, S.reason].map(q).join(',')];
       list.forEach(function (p) { lines.push([p.row, p.field, p.code, p.value, p.reason].map(q).join(',')); });
       if (rejectsUrl) URL.revokeObjectURL(rejectsUrl);
