@@ -293,3 +293,33 @@ def targets(
         import_targets, path, as_json, actor=actor, sheet_name=sheet, encoding=encoding,
         dry_run=dry_run, skip_invalid=skip_invalid, lock_timeout_s=lock_wait,
     )  # fmt: skip
+
+
+@import_app.command("programmes")
+def programmes(
+    path: Path = typer.Argument(
+        ..., exists=True, help="CSV or XLSX: Mã, Tên, Tên khác (;-separated), Thuộc, Giai đoạn"
+    ),
+    dry_run: bool = DryRun,
+) -> None:
+    """Add or replace programme registry entries by code (a provincial action programme:
+    Thuộc = NQ57; a phase of Plan 02: Thuộc = KH02 and Giai đoạn = n)."""
+    from geo.db import app_database_url, make_engine
+    from geo.ingest import store
+    from geo.ingest.programmes import import_programmes
+
+    console = Console()
+    engine = make_engine(app_database_url())
+    try:
+        with engine.connect() as conn, conn.begin() as trans:
+            n = import_programmes(conn, path)
+            if dry_run:
+                trans.rollback()
+            else:
+                store.bump_version(conn, None, f"programmes: {path.name}")
+    except IocmapError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    console.print(f"{'would add or replace' if dry_run else 'added or replaced'} {n} programme(s)")

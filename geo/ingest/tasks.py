@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, text
 
 from geo.agencies import is_agency_code
 from geo.errors import BadInput
+from geo.ingest.programmes import Programme, Registry, load_registry
 from geo.ingest.report import ImportReport, default_actor
 from geo.ingest.resolve import UnitResolver
 from geo.ingest.sheet_import import ImportOptions, SheetItem, SheetSpec, run_sheet_import
@@ -33,13 +34,7 @@ from geo.ingest.sheets import (
     parse_date,
     text_value,
 )
-from geo.ingest.task_cells import (
-    ALIASES,
-    parse_group,
-    parse_note,
-    parse_program,
-    parse_status,
-)
+from geo.ingest.task_cells import ALIASES, parse_group, parse_note, parse_status
 from geo.text import normalise_name
 
 FIELDS = ("program", "group_no", "phase", "year", "title", "unit_code", "agency_code",
@@ -72,6 +67,7 @@ class TaskSheet(SheetSpec):
         self.cols: dict[str, str] = {}
         self.resolver: UnitResolver | None = None
         self.agencies: set[str] = set()
+        self.registry = Registry({})
         self.existing: dict[str, dict] = {}
         self.plans: dict[int, Plan] = {}
         self.plan_notes: list[str] = []
@@ -90,12 +86,13 @@ class TaskSheet(SheetSpec):
     def load(self, conn: Connection, resolver: UnitResolver, options: ImportOptions) -> None:
         self.resolver = resolver
         self.agencies = set(conn.execute(text("select code from agency")).scalars())
+        self.registry = load_registry(conn)
 
     def parse(self, sheet: Sheet, report: ImportReport) -> list[SheetItem]:
         assert self.resolver is not None, "load() runs before parse()"
         rows = [Row(n, cells=cells) for n, cells in sheet.rows]
         for row in rows:
-            _parse_row(row, self.cols)
+            _parse_row(row, self.cols, self.registry)
             if not _resolve_agency(row, self.cols, self.agencies):
                 _resolve_unit(row, self.cols, self.resolver)
             report.notes.extend(f"row {row.row_no}: {note}" for note in row.notes)
@@ -175,7 +172,7 @@ def _columns(sheet: Sheet, report: ImportReport) -> dict[str, str]:
     return cols
 
 
-def _parse_row(row: Row, cols: dict[str, str]) -> None:
+def _parse_row(row: Row, cols: dict[str, str], registry: Registry) -> None:
     """Cells → typed values; every unparseable cell becomes a problem naming its column."""
 
     def cell(fld):
@@ -201,9 +198,15 @@ def _parse_row(row: Row, cols: dict[str, str]) -> None:
     attempt("start_date", parse_date)
     attempt("deadline", parse_date)
     attempt("completed_at", parse_date)
-    attempt("program", parse_program)
+    attempt("program", registry.match)
     attempt("group_no", parse_group)
     attempt("phase", parse_group)
+    programme = row.values.pop("program", None)
+    if isinstance(programme, Programme):
+        # a phase entry ("KH02 giai đoạn 2") is its parent's task with that phase
+        row.values["program"] = programme.stored_code
+        if programme.phase is not None and row.values.get("phase") is None:
+            row.values["phase"] = programme.phase
     attempt("status", parse_status)
     attempt("reason", parse_note)
     attempt("proposal", parse_note)
