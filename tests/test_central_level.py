@@ -99,6 +99,8 @@ def test_agency_sheet_imports_with_its_token_and_another_agencys_token_gets_403(
         bad = _sheet(tmp_path, [["X-1", "Nhiệm vụ", "BXYZ", "31/12/2025", ""]], name="bad.xlsx")
         r = api.post("/api/v1/imports/tasks", files=bad, headers=_bearer(mst))
         assert r.status_code == 422, r.text
+        assert "không có bộ, ngành mang mã 'BXYZ'" in r.text  # Vietnamese first
+        r = api.post("/api/v1/imports/tasks?lang=en", files=bad, headers=_bearer(mst))
         assert "unknown agency code 'BXYZ'" in r.text
 
 

@@ -20,6 +20,7 @@ Without any token the server is read-only.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import tempfile
@@ -42,7 +43,7 @@ from api.routers.maps import schedule_warm
 from geo.errors import BadInput, Forbidden
 from geo.ingest.boundaries import import_boundaries
 from geo.ingest.indicators import import_indicators
-from geo.ingest.sheet_import import ImportOptions
+from geo.ingest.sheet_import import ImportOptions, Scope
 from geo.ingest.sheets import SheetLimits
 from geo.ingest.targets import import_targets
 from geo.ingest.tasks import import_tasks
@@ -66,7 +67,7 @@ def import_principal(request: Request, kind: str) -> Principal:
 
 
 def scope_check(who: Principal):
-    """The ``authorize`` hook of a task import: refuse units outside the token's scope."""
+    """An ``authorize`` hook refusing units outside the token's scope (reminders use it)."""
 
     def authorize(conn, unit_codes: set[str]) -> None:
         denied = who.can_write_units(conn, unit_codes)
@@ -78,6 +79,46 @@ def scope_check(who: Principal):
             )
 
     return authorize
+
+
+def scope_rows(who: Principal) -> Scope:
+    """The scope hook of a task import: which of the sheet's units the token may not
+    change (rows naming them become row errors), and who the token is, for messages."""
+
+    def denied(conn, unit_codes: set[str]) -> list[str]:
+        return list(who.can_write_units(conn, unit_codes))
+
+    return Scope(denied, f"{who.name} ({who.scope_level}:{who.scope_code})")
+
+
+def report_language(accept: str | None) -> str:
+    """``vi`` unless the client's Accept-Language prefers English over Vietnamese."""
+    for part in (accept or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("vi"):
+            return "vi"
+        if tag.startswith("en"):
+            return "en"
+    return "vi"
+
+
+def parse_mapping(raw: str | None) -> dict[str, str] | None:
+    """``columns=`` → {header: field}; a 422 naming the parameter when it is not that."""
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and len(k) <= 200 and len(v) <= 40
+        for k, v in value.items()
+    ):
+        raise BadInput(
+            'columns: expected a JSON object {"file header": "field"} of short texts',
+            field="columns",
+        )
+    return value
 
 
 def _safe_name(name: str | None, default: str) -> str:
@@ -184,9 +225,26 @@ async def post_import(
     province_outline: Annotated[
         bool, Query(description="boundaries: keep the province file's outline")
     ] = False,
+    lang: Annotated[
+        Literal["vi", "en"] | None,
+        Query(description="language of the reasons (default: Accept-Language, else vi)"),
+    ] = None,
+    columns: Annotated[
+        str | None,
+        Query(
+            max_length=4000,
+            description='header mapping, JSON {"file header": "field"} ("" = ignore it);'
+            " the clerk's decisions on /upload",
+        ),
+    ] = None,
+    move_units: Annotated[
+        bool, Query(description="tasks: a row may move a stored task to another unit")
+    ] = False,
 ):
     """Run the import and return its report (the same one ``iocmap import`` prints)."""
     who = import_principal(request, kind)  # before a byte of the upload is read
+    language = lang or report_language(request.headers.get("accept-language"))
+    mapping = parse_mapping(columns)
     if kind == "boundaries" and level is None:
         raise BadInput("boundaries need level=province or level=commune", field="level")
     settings = request.app.state.settings
@@ -212,7 +270,10 @@ async def post_import(
             token_id=who.token_id,
             lock_timeout_s=float(settings.import_lock_timeout_s),
             limits=SheetLimits(max_bytes=cap),
-            authorize=scope_check(who) if kind in SCOPED else None,
+            scope=scope_rows(who) if kind in SCOPED else None,
+            lang=language,
+            columns=mapping,
+            move_units=move_units,
         )
         engine = write_engine(request)
         if kind == "boundaries":

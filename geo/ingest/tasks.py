@@ -35,6 +35,7 @@ from geo.ingest.sheets import (
     text_value,
 )
 from geo.ingest.task_cells import ALIASES, parse_group, parse_note, parse_status
+from geo.ingest.task_match import Match, match_rows, save_aliases, similar_warnings
 from geo.text import normalise_name
 
 FIELDS = ("program", "group_no", "phase", "year", "title", "unit_code", "agency_code",
@@ -68,16 +69,21 @@ class TaskSheet(SheetSpec):
         self.resolver: UnitResolver | None = None
         self.agencies: set[str] = set()
         self.registry = Registry({})
-        self.existing: dict[str, dict] = {}
+        self.current: dict[int, dict] = {}  # row number → the stored task it matched
+        self.matches: dict[int, Match] = {}
         self.plans: dict[int, Plan] = {}
         self.plan_notes: list[str] = []
         self.good: list[tuple[Row, Plan]] = []
+        self.report: ImportReport | None = None
+        self.options = ImportOptions()
         self.actor = ""
         self.token_id: int | None = None
         self.source = ""
 
     def columns(self, sheet: Sheet, report: ImportReport, options: ImportOptions) -> dict:
-        self.cols = _columns(sheet, report)
+        self.cols = _columns(sheet, report, options)
+        self.report = report
+        self.options = options
         self.actor = options.actor or default_actor()
         self.token_id = options.token_id
         self.source = report.file
@@ -101,33 +107,60 @@ class TaskSheet(SheetSpec):
     def duplicate_key(self, item: SheetItem) -> str | None:
         return item.values.get("external_id") if isinstance(item, Row) else None
 
-    def duplicate_problem(self, item: SheetItem, key: object, rows: str) -> tuple[str, str]:
-        return ("external_id", f"duplicate task id '{key}' (rows {rows})")
+    def duplicate_problem(self, item: SheetItem, key: object, rows: str) -> tuple[str, object]:
+        return (
+            "external_id",
+            CellError(
+                f"duplicate task id '{key}' (rows {rows})",
+                vi=f"mã nhiệm vụ '{key}' lặp lại (các dòng {rows})",
+                value=str(key),
+                expected="mỗi mã nhiệm vụ một dòng",
+                expected_en="one row per task id",
+            ),
+        )
 
     def check(self, conn: Connection, items: list[SheetItem]) -> None:
         rows = [r for r in items if isinstance(r, Row)]
-        self.existing = _existing(
-            conn, [r.values["external_id"] for r in rows if "external_id" in r.values]
-        )
+        self.matches = match_rows(conn, rows)
+        self.current = {n: m.task for n, m in self.matches.items() if m.task is not None}
         for row in rows:
             before = len(row.notes)
-            eid = row.values.get("external_id")
-            current = self.existing.get(eid) if isinstance(eid, str) else None
-            self.plans[row.row_no] = _plan(row, current)
+            self.plans[row.row_no] = _plan(
+                row, self.current.get(row.row_no), self.options.move_units
+            )
             self.plan_notes += [f"row {row.row_no}: {n}" for n in row.notes[before:]]
+        if self.report is not None:
+            lang = self.options.lang
+            self.report.matches = [self.matches[r.row_no].as_dict(lang) for r in rows]
+            similar_warnings(conn, rows, self.plans, self.matches, self.report, lang)
+            for row in rows:
+                moved = self.plans[row.row_no].moved_from
+                if moved and not row.problems:
+                    self.report.warn(
+                        _moved_text(moved, row.values.get("unit_code"), lang),
+                        row=row.row_no,
+                        code=row.code,
+                        field=self.cols.get("unit_code"),
+                        value=row.values.get("unit_code"),
+                    )
+
+    def units_of(self, item: SheetItem) -> set[str]:
+        """The units one row changes: the row's own and, for a stored task, the task's."""
+        if not isinstance(item, Row):
+            return set()
+        found: set[str | None] = set()
+        plan = self.plans.get(item.row_no)
+        current = self.current.get(item.row_no)
+        for holder in ("unit_code", "agency_code"):  # an agency's code is its "unit" here
+            found.add(item.values.get(holder))
+            if plan and plan.record:
+                found.add(plan.record.get(holder))
+            if current:
+                found.add(current.get(holder))
+        return {c for c in found if c}
 
     def units_touched(self, items: list[SheetItem]) -> set[str]:
-        rows = [r for r in items if isinstance(r, Row)]
-        touched: set[str | None] = set()
-        for holder in ("unit_code", "agency_code"):  # an agency's code is its "unit" here
-            touched |= {r.values.get(holder) for r in rows}
-            touched |= {p.record.get(holder) for p in self.plans.values() if p.record}
-            touched |= {
-                self.existing[r.values["external_id"]][holder]
-                for r in rows
-                if r.values.get("external_id") in self.existing
-            }
-        return {c for c in touched if c}
+        return set().union(*(self.units_of(it) for it in items)) if items else set()
 
     def stage(self, conn: Connection, good: list[SheetItem], report: ImportReport) -> None:
         report.notes.extend(self.plan_notes)
@@ -138,7 +171,15 @@ class TaskSheet(SheetSpec):
         report.unchanged = len(self.good) - creates - updates
 
     def write(self, conn: Connection, report: ImportReport) -> bool:
-        return _apply(conn, self.good, self.actor, self.source, self.token_id)
+        changed = _apply(conn, self.good, self.actor, self.source, self.token_id)
+        aliases = [
+            (row.code, self.matches[row.row_no].task)
+            for row, _ in self.good
+            if self.matches[row.row_no].how == "natural_key"
+        ]
+        save_aliases(conn, [(code, task["id"]) for code, task in aliases if code and task],
+                     self.source)  # fmt: skip
+        return changed
 
 
 def import_tasks(
@@ -153,7 +194,7 @@ def import_tasks(
     return run_sheet_import(engine, path, TaskSheet(), options)
 
 
-def _columns(sheet: Sheet, report: ImportReport) -> dict[str, str]:
+def _columns(sheet: Sheet, report: ImportReport, options: ImportOptions) -> dict[str, str]:
     cols = map_headers(sheet.headers, ALIASES)
     report.fields = dict(cols)
     if "external_id" not in cols:
@@ -184,13 +225,24 @@ def _parse_row(row: Row, cols: dict[str, str], registry: Registry) -> None:
         try:
             value = parse(cell(fld))
         except CellError as exc:
-            row.problems.append((fld, str(exc)))
+            row.problems.append((fld, exc))
             return
         row.values[fld] = value
 
     ext = text_value(cell("external_id"))
     if ext is None:
-        row.problems.append(("external_id", "task id is empty"))
+        row.problems.append(
+            (
+                "external_id",
+                _reason(
+                    "task id is empty",
+                    "mã nhiệm vụ để trống",
+                    None,
+                    "mã nhiệm vụ (của hệ thống hoặc của đơn vị)",
+                    "a task id (ours or the office's own)",
+                ),
+            )
+        )
     else:
         row.values["external_id"] = ext
     attempt("title", lambda v: normalise_name(text_value(v) or "") or None)
@@ -226,7 +278,7 @@ def _resolve_unit(row: Row, cols: dict[str, str], resolver: UnitResolver) -> Non
             if note:
                 row.notes.append(note)
         except CellError as exc:
-            row.problems.append(("province_code", str(exc)))
+            row.problems.append(("province_code", exc))
             return
     value = row.cells.get(cols[source]) if source else None
     if source is None or _empty(value):
@@ -235,7 +287,18 @@ def _resolve_unit(row: Row, cols: dict[str, str], resolver: UnitResolver) -> Non
         if province is not None and row.values.get("group_no") is None:
             row.values["unit_code"] = province.code  # a province's own (NQ57) task
         elif source:
-            row.problems.append((source, "unit code is empty"))
+            row.problems.append(
+                (
+                    source,
+                    _reason(
+                        "unit code is empty",
+                        "mã đơn vị để trống",
+                        None,
+                        "mã xã (5 chữ số) hoặc mã tỉnh (2 chữ số)",
+                        "a commune code (5 digits) or a province code (2 digits)",
+                    ),
+                )
+            )
         return
     prefer = (
         "commune"
@@ -255,7 +318,7 @@ def _resolve_unit(row: Row, cols: dict[str, str], resolver: UnitResolver) -> Non
             legacy=True if source == "legacy_unit_code" else None,
         )
     except CellError as exc:
-        row.problems.append((source, str(exc)))
+        row.problems.append((source, exc))
         return
     if note:
         row.notes.append(note)
@@ -265,9 +328,17 @@ def _resolve_unit(row: Row, cols: dict[str, str], resolver: UnitResolver) -> Non
             row.problems.append(
                 (
                     source,
-                    f"unit {resolver.describe(unit.code)} belongs to province"
-                    f" {resolver.describe(owner or '')}, not {resolver.describe(province.code)}"
-                    " as the row says",
+                    _reason(
+                        f"unit {resolver.describe(unit.code)} belongs to province"
+                        f" {resolver.describe(owner or '')}, not"
+                        f" {resolver.describe(province.code)} as the row says",
+                        f"đơn vị {resolver.describe(unit.code)} thuộc tỉnh"
+                        f" {resolver.describe(owner or '')}, không phải"
+                        f" {resolver.describe(province.code)} như dòng ghi",
+                        unit.code,
+                        f"mã một xã của tỉnh {resolver.describe(province.code)}",
+                        f"the code of a commune of {resolver.describe(province.code)}",
+                    ),
                 )
             )
             return
@@ -287,7 +358,18 @@ def _resolve_agency(row: Row, cols: dict[str, str], agencies: set[str]) -> bool:
     if not is_agency_code(code):
         return False
     if code not in agencies:
-        row.problems.append(("unit_code", f"unknown agency code '{code}'"))
+        row.problems.append(
+            (
+                "unit_code",
+                _reason(
+                    f"unknown agency code '{code}'",
+                    f"không có bộ, ngành mang mã '{code}'",
+                    code,
+                    "mã bộ, ngành đã đăng ký (BKHCN, BTC, …)",
+                    "a registered agency code (BKHCN, BTC, …)",
+                ),
+            )
+        )
         return True
     row.values["agency_code"] = code
     row.values["_unit_level"] = "agency"
@@ -296,21 +378,6 @@ def _resolve_agency(row: Row, cols: dict[str, str], agencies: set[str]) -> bool:
 
 def _empty(value) -> bool:
     return text_value(value) is None
-
-
-def _existing(conn: Connection, ids: list[str]) -> dict[str, dict]:
-    if not ids:
-        return {}
-    rows = conn.execute(
-        text(
-            "select id, external_id, program, group_no, phase, year, title, unit_code,"
-            " agency_code, lead_agency, start_date, deadline, completed_at, reason, proposal"
-            " from task"
-            " where external_id = any(:ids)"
-        ),
-        {"ids": ids},
-    ).mappings()
-    return {r["external_id"]: dict(r) for r in rows}
 
 
 @dataclass
@@ -322,21 +389,49 @@ class Plan:
     record: dict = field(default_factory=dict)  # all FIELDS after the row is applied
     old: dict = field(default_factory=dict)
     new: dict = field(default_factory=dict)
+    moved_from: str | None = None  # the unit a stored task is moved away from
 
 
-def _plan(row: Row, current: dict | None) -> Plan:
+FIELD_VI = {"title": "tên nhiệm vụ", "unit_code": "mã đơn vị", "deadline": "hạn hoàn thành"}
+
+
+def _reason(en: str, vi: str, value: object = None, expected: str = "", expected_en: str = ""):
+    return CellError(
+        en, vi=vi, value=value, expected=expected or None, expected_en=expected_en or None
+    )
+
+
+def _moved_text(old: str, new: object, lang: str) -> str:
+    if lang == "en":
+        return f"the task moves from unit {old} to unit {new} (moving was allowed)"
+    return f"nhiệm vụ được chuyển từ đơn vị {old} sang đơn vị {new} (đã cho phép chuyển đơn vị)"
+
+
+def _plan(row: Row, current: dict | None, move_units: bool = False) -> Plan:
     """Merge the row over the stored task; check the rules that need both."""
     # an empty cell never erases a stored value (a sheet that leaves "Ngày hoàn thành" blank
     # must not reopen a completed task)
     given = {k: v for k, v in row.values.items() if k in FIELDS and v is not None}
     status = row.values.get("status")
+    moved_from = None
     if current is None:
         failed = {f for f, _ in row.problems} | ({"unit_code"} if row.problems else set())
         if given.get("agency_code") is not None:
             failed.add("unit_code")  # held by an agency
         for f in REQUIRED_NEW:
             if given.get(f) is None and f not in failed:
-                row.problems.append((f, f"a new task needs '{f}'"))
+                row.problems.append(
+                    (
+                        f,
+                        _reason(
+                            f"a new task needs '{f}'",
+                            f"nhiệm vụ mới (mã chưa có) cần {FIELD_VI[f]}",
+                            None,
+                            f"{FIELD_VI[f]} của nhiệm vụ, hoặc mã của một nhiệm vụ đã có",
+                            f"the task's {f}, or the id of a stored task",
+                        ),
+                    )
+                )
         level = row.values.get("_unit_level")
         record: dict[str, Any] = {f: None for f in FIELDS}
         record["program"] = "KH02" if level == "commune" and given.get("group_no") else "NQ57"
@@ -345,29 +440,75 @@ def _plan(row: Row, current: dict | None) -> Plan:
     else:
         record = {f: current[f] for f in FIELDS}
         record.update(given)
+        for holder in ("unit_code", "agency_code"):
+            old_holder = current[holder] or current["unit_code"] or current["agency_code"]
+            if holder in given and given[holder] != current[holder] and old_holder:
+                if not move_units:
+                    row.problems.append(
+                        (
+                            holder if holder in row.values else "unit_code",
+                            _reason(
+                                f"task {current['external_id']} belongs to unit {old_holder},"
+                                f" the row says {given[holder]}; moving a task to another unit"
+                                " needs the explicit option",
+                                f"nhiệm vụ {current['external_id']} thuộc đơn vị {old_holder},"
+                                f" dòng ghi {given[holder]}; muốn chuyển nhiệm vụ sang đơn vị"
+                                " khác phải chọn rõ “cho phép chuyển đơn vị”",
+                                given[holder],
+                                f"{old_holder}, hoặc chọn cho phép chuyển đơn vị",
+                                f"{old_holder}, or allow moving tasks between units",
+                            ),
+                        )
+                    )
+                else:
+                    moved_from = old_holder
     if "agency_code" in given:  # one holder: a unit or an agency
         record["unit_code"] = None
     elif "unit_code" in given:
         record["agency_code"] = None
     if record.get("deadline") is not None:
         record["year"] = record["deadline"].year
-    if record.get("program") == "KH02" and record.get("group_no") not in (
-        None,
-        *range(1, KH02_GROUPS + 1),
-    ):
+    group = record.get("group_no")
+    if record.get("program") == "KH02" and group not in (None, *range(1, KH02_GROUPS + 1)):
         row.problems.append(
-            ("group_no", f"Plan 02 has task groups 1–{KH02_GROUPS}, not {record['group_no']}")
+            (
+                "group_no",
+                _reason(
+                    f"Plan 02 has task groups 1–{KH02_GROUPS}, not {group}",
+                    f"Kế hoạch 02 có các nhóm nhiệm vụ 1–{KH02_GROUPS}, không có nhóm {group}",
+                    group,
+                    f"số nhóm từ 1 đến {KH02_GROUPS}",
+                    f"a group number 1–{KH02_GROUPS}",
+                ),
+            )
         )
     start, done = record.get("start_date"), record.get("completed_at")
     if start and done and done < start:
         row.problems.append(
             (
                 "completed_at",
-                f"completion date {done:%d/%m/%Y} is before the start date {start:%d/%m/%Y}",
+                _reason(
+                    f"completion date {done:%d/%m/%Y} is before the start date {start:%d/%m/%Y}",
+                    f"ngày hoàn thành {done:%d/%m/%Y} trước ngày bắt đầu {start:%d/%m/%Y}",
+                    f"{done:%d/%m/%Y}",
+                    f"một ngày từ {start:%d/%m/%Y} trở đi",
+                    f"a date on or after {start:%d/%m/%Y}",
+                ),
             )
         )
     if status is True and done is None:
-        row.problems.append(("status", "status says completed but there is no completion date"))
+        row.problems.append(
+            (
+                "status",
+                _reason(
+                    "status says completed but there is no completion date",
+                    "tình trạng ghi đã hoàn thành nhưng không có ngày hoàn thành",
+                    None,
+                    "ngày hoàn thành (ngày/tháng/năm) ở cột Ngày hoàn thành",
+                    "the completion date (dd/mm/yyyy) in the completion-date column",
+                ),
+            )
+        )
     if status is False and "completed_at" in given and done is not None:
         row.notes.append("status says not completed but a completion date is given; the date wins")
     if row.problems:
@@ -376,7 +517,7 @@ def _plan(row: Row, current: dict | None) -> Plan:
         return Plan("create", None, record, {}, {f: record[f] for f in FIELDS})
     old = {f: current[f] for f in FIELDS if current[f] != record[f]}
     new = {f: record[f] for f in old}
-    return Plan("update" if old else "none", current["id"], record, old, new)
+    return Plan("update" if old else "none", current["id"], record, old, new, moved_from)
 
 
 def _json(values: dict) -> str:

@@ -1,0 +1,147 @@
+"""Sheets as offices write them (issue 22): their own task codes matched to the stored
+tasks by natural key, every column accounted for, one report with every problem.
+
+Fixtures are synthetic, in the shapes offices send (their own codes, commune + Plan 02
+group, Vietnamese status words, a renamed header)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from geo.ingest.tasks import import_tasks
+from geo.tokens import create_token
+from tests.import_fixtures import rows, table_checksums, write_csv, write_xlsx
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+OFFICE_HEADER = [
+    "STT", "Mã nhiệm vụ", "Mã xã", "Tên xã/phường", "Nhóm nhiệm vụ", "Tên nhiệm vụ",
+    "Hạn hoàn thành", "Ngày hoàn thành", "Tình trạng",
+]  # fmt: skip
+
+
+def upload(path) -> dict:
+    mime = XLSX if path.suffix == ".xlsx" else "text/csv"
+    return {"file": (path.name, path.read_bytes(), mime)}
+
+
+@pytest.fixture
+def hanoi(scratch):
+    """A Hà Nội editor's token, and 3 communes of Hà Nội with their 6 first group tasks."""
+    with scratch.begin() as conn:
+        _, token = create_token(conn, "so-khcn-ha-noi", "editor", "province:01")
+    tasks = rows(
+        scratch,
+        "select t.external_id, t.unit_code, u.name, t.group_no, t.title, t.deadline,"
+        " t.completed_at from task t join admin_unit u on u.code = t.unit_code"
+        " where u.parent_code = '01' and t.program = 'KH02' and t.group_no <= 6"
+        " and t.unit_code in (select code from admin_unit where parent_code = '01'"
+        " order by code limit 3) order by t.unit_code, t.group_no",
+    )
+    assert len(tasks) == 18
+    return {"auth": {"Authorization": f"Bearer {token}"}, "tasks": tasks}
+
+
+@pytest.fixture
+def api(scratch_url):
+    with TestClient(create_app(Settings(database_url=scratch_url))) as client:
+        yield client
+
+
+def office_rows(tasks, done_day="10/11/2025"):
+    """The office's own codes (``HN-KH02-00004-01``), groups as numbers, status words."""
+    out = []
+    for i, t in enumerate(tasks, 1):
+        done = t.completed_at.strftime("%d/%m/%Y") if t.completed_at else None
+        if done is None and t.group_no == 1:
+            done = done_day  # the office reports group 1 finished
+        out.append([
+            i, f"HN-KH02-{t.unit_code}-{t.group_no:02d}", t.unit_code, t.name, t.group_no,
+            t.title, t.deadline.strftime("%d/%m/%Y"), done,
+            "Đã hoàn thành" if done else "Đang thực hiện",
+        ])  # fmt: skip
+    return out
+
+
+def kh02_duplicates(engine) -> int:
+    return rows(
+        engine,
+        "select count(*) as n from (select unit_code, program, coalesce(phase, 1), group_no"
+        " from task where program = 'KH02' group by 1, 2, 3, 4 having count(*) > 1) d",
+    )[0].n
+
+
+def test_an_office_sheet_with_its_own_codes_updates_the_stored_group_tasks(
+    api, scratch, hanoi, tmp_path
+):
+    path = write_xlsx(tmp_path / "ha_noi_kh02.xlsx", OFFICE_HEADER, office_rows(hanoi["tasks"]))
+    before_tasks = rows(scratch, "select count(*) as n from task")[0].n
+    dry = api.post("/api/v1/imports/tasks?dry_run=true", files=upload(path), headers=hanoi["auth"])
+    assert dry.status_code == 200, dry.text
+    body = dry.json()
+    assert body["created"] == 0  # not "Tạo mới 18"
+    matches = body["matches"]
+    assert len(matches) == 18
+    assert {m["match"] for m in matches} == {"natural_key"}
+    assert {m["label"] for m in matches} == {"khớp theo nhóm"}
+    first = hanoi["tasks"][0]
+    assert matches[0]["code"] == f"HN-KH02-{first.unit_code}-01"
+    assert matches[0]["task"] == first.external_id  # the stored code is said
+    applied = api.post("/api/v1/imports/tasks", files=upload(path), headers=hanoi["auth"])
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["created"] == 0
+    assert rows(scratch, "select count(*) as n from task")[0].n == before_tasks
+    assert kh02_duplicates(scratch) == 0
+    done = rows(
+        scratch,
+        "select completed_at from task where external_id = :e",
+        e=first.external_id,
+    )[0]
+    assert done.completed_at is not None
+    # the office's codes are kept: the next sheet matches by them
+    again = api.post(
+        "/api/v1/imports/tasks?dry_run=true", files=upload(path), headers=hanoi["auth"]
+    ).json()
+    assert {m["match"] for m in again["matches"]} == {"alias"}
+    assert again["status"] == "dry_run" and again["updated"] == 0
+
+
+def test_two_rows_for_one_group_are_errors_naming_both_codes(scratch, hanoi, tmp_path):
+    data = office_rows(hanoi["tasks"][:2])
+    twin = list(data[0])
+    twin[1] = "HN-KH02-BAN-SAO"  # another code, the same commune and group
+    path = write_csv(tmp_path / "trung.csv", OFFICE_HEADER, [*data, twin])
+    before = table_checksums(scratch)
+    report = import_tasks(scratch, path, actor="cli:test")
+    assert report.status == "rejected"
+    errs = {p.row: p.reason for p in report.errors}
+    assert set(errs) == {2, 4}
+    for reason in errs.values():
+        assert data[0][1] in reason and "HN-KH02-BAN-SAO" in reason
+        assert "nhóm 1" in reason
+    assert table_checksums(scratch) == before
+
+
+def test_a_new_task_like_a_stored_one_is_a_warning_and_a_same_title_a_suggestion(scratch, tmp_path):
+    stored = rows(
+        scratch,
+        "select external_id, title from task where unit_code = '40' and program = 'NQ57'"
+        " order by id limit 2",
+    )
+    header = ["Mã nhiệm vụ", "Tên nhiệm vụ", "Mã tỉnh", "Hạn hoàn thành"]
+    near = stored[1].title[:-1] + ("x" if stored[1].title[-1] != "x" else "y")
+    path = write_csv(
+        tmp_path / "na.csv",
+        header,
+        [["NA-MOI-1", stored[0].title, "40", "31/12/2025"], ["NA-MOI-2", near, "40", "31/12/2025"]],
+    )
+    report = import_tasks(scratch, path, actor="cli:test", dry_run=True)
+    assert report.status == "dry_run" and report.created == 2
+    assert report.matches[0]["match"] == "new"
+    assert report.matches[0]["suggestion"] == stored[0].external_id
+    pairs = {(w.code, w.expected) for w in report.warnings}
+    assert ("NA-MOI-1", stored[0].external_id) in pairs
+    assert ("NA-MOI-2", stored[1].external_id) in pairs
+    assert all("giống nhiệm vụ đã có" in w.reason for w in report.warnings)
