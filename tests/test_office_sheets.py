@@ -145,3 +145,59 @@ def test_a_new_task_like_a_stored_one_is_a_warning_and_a_same_title_a_suggestion
     assert ("NA-MOI-1", stored[0].external_id) in pairs
     assert ("NA-MOI-2", stored[1].external_id) in pairs
     assert all("giống nhiệm vụ đã có" in w.reason for w in report.warnings)
+
+
+def test_a_renamed_deadline_header_is_reported_in_json_and_cli_and_mapped_on_request(
+    api, scratch, scratch_url, hanoi, tmp_path, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from iocmap.cli import app
+
+    header = ["Mã nhiệm vụ", "Mã xã", "Nhóm nhiệm vụ", "Ngày phải xong", "Ghi chú"]
+    data = [
+        [t.external_id, t.unit_code, t.group_no, "20/12/2026", "đã rà soát"]
+        for t in hanoi["tasks"][:4]
+    ]
+    path = write_csv(tmp_path / "doi_han.csv", header, data)
+    before = table_checksums(scratch)
+    body = api.post(
+        "/api/v1/imports/tasks?dry_run=true", files=upload(path), headers=hanoi["auth"]
+    ).json()
+    cols = {c["header"]: c for c in body["columns"]}
+    assert cols["Mã nhiệm vụ"]["status"] == "used" and cols["Mã nhiệm vụ"]["field"] == "external_id"
+    renamed = cols["Ngày phải xong"]
+    assert (renamed["status"], renamed["likely"], renamed["warn"]) == ("ignored", "deadline", True)
+    assert cols["Ghi chú"]["status"] == "ignored" and not cols["Ghi chú"]["warn"]
+    first = body["warnings"][0]  # at the top of the dry run
+    assert first["field"] == "Ngày phải xong" and first["expected"] == "deadline"
+    assert "Ngày phải xong" in first["reason"] and "Hạn hoàn thành" in first["reason"]
+    assert body["unchanged"] == 4 and body["updated"] == 0
+    # the CLI says the same
+    monkeypatch.setenv("IOCMAP_DATABASE_URL", scratch_url)
+    result = CliRunner().invoke(app, ["import", "tasks", str(path), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if "Ngày phải xong" in x and "ignored" in x)
+    assert "looks like deadline" in line
+    assert table_checksums(scratch) == before
+    # mapped: the deadlines go in (API columns=, CLI --column)
+    mapped = api.post(
+        "/api/v1/imports/tasks",
+        params={"columns": '{"Ngày phải xong": "deadline", "Ghi chú": ""}'},
+        files=upload(path),
+        headers=hanoi["auth"],
+    ).json()
+    assert mapped["updated"] == 4 and mapped["warnings"] == []
+    cols = {c["header"]: c for c in mapped["columns"]}
+    assert cols["Ngày phải xong"]["by"] == "mapping" and cols["Ghi chú"]["confirmed"]
+    result = CliRunner().invoke(
+        app, ["import", "tasks", str(path), "--dry-run", "--column", "Ngày phải xong=deadline"]
+    )
+    assert result.exit_code == 0 and "deadline (mapped)" in result.output
+    bad = api.post(
+        "/api/v1/imports/tasks",
+        params={"columns": '{"Ngày phải xong": "han_chot"}'},
+        files=upload(path),
+        headers=hanoi["auth"],
+    )
+    assert bad.status_code == 422 and "han_chot" in bad.json()["detail"]

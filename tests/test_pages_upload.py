@@ -75,7 +75,7 @@ def send(page, token: str | None, path) -> None:
     page.keyboard.press("Enter")
     wait_js(
         page,
-        "['checked','rejected','applied'].includes(document.body.dataset.state)"
+        "['checked','columns','rejected','applied'].includes(document.body.dataset.state)"
         " || (document.body.dataset.state || '').startsWith('refused')",
         timeout=30,
     )
@@ -170,4 +170,67 @@ def test_out_of_scope_token_is_refused_clearly(browser, site, scratch, tmp_path)
     assert page.evaluate("document.body.dataset.state") == "refused-401"
     assert "không đúng" in page.inner_text("#up-msg")
     assert table_checksums(scratch) == before
+    page.context.close()
+
+
+def test_a_renamed_deadline_header_is_decided_by_the_clerk_before_anything_is_applied(
+    browser, site, scratch, tmp_path
+):
+    """Issue 22: "Ngày phải xong" for "Hạn hoàn thành" is shown as ignored with its likely
+    field; apply waits until the clerk maps it (by key presses); the mapping is
+    remembered for the next sheet."""
+    stored = rows(
+        scratch,
+        "select external_id, title, deadline from task where unit_code = '96'"
+        " and completed_at is null order by id limit 3",
+    )
+    new_deadline = "15/12/2026"
+    renamed = write_xlsx(
+        tmp_path / "doi_han.xlsx",
+        ["Mã nhiệm vụ", "Tên nhiệm vụ", "Mã tỉnh", "Ngày phải xong"],
+        [[t.external_id, t.title, "96", new_deadline] for t in stored],
+    )
+    before = table_checksums(scratch)
+    page, watch = open_upload(browser, site["origin"])
+    send(page, site["token"], renamed)
+    assert page.evaluate("document.body.dataset.state") == "columns"
+    row = page.locator('#up-report table.columns tr[data-header="Ngày phải xong"]')
+    assert "Bỏ qua" in row.inner_text() and "có vẻ là Hạn hoàn thành" in row.inner_text()
+    warnings = page.inner_text("#up-report table.warnings")
+    assert "Ngày phải xong" in warnings
+    assert page.locator("#up-confirm").is_hidden()  # nothing can be applied yet
+    assert page.locator("#up-recheck").is_disabled()
+    assert "Chưa thể áp dụng" in page.inner_text("#up-msg")
+    # the clerk maps the header with the keyboard: focus the choice, arrow down to the field
+    page.focus("select.up-col")
+    options = page.eval_on_selector("select.up-col", "s => [...s.options].map(o => o.value)")
+    for _ in range(options.index("deadline")):
+        page.keyboard.press("ArrowDown")
+    assert page.eval_on_selector("select.up-col", "s => s.value") == "deadline"
+    assert page.locator("#up-recheck").is_enabled()
+    page.focus("#up-recheck")
+    page.keyboard.press("Enter")
+    wait_js(page, "document.body.dataset.state === 'checked'", timeout=30)
+    row = page.locator('#up-report table.columns tr[data-header="Ngày phải xong"]')
+    assert "Hạn hoàn thành" in row.inner_text() and "Dùng" in row.inner_text()
+    assert counts(page)["Cập nhật"] == str(len(stored))
+    assert table_checksums(scratch) == before  # still a dry run
+    page.focus("#up-apply")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")  # focus moved to "Xác nhận cập nhật"
+    wait_js(page, "document.body.dataset.state === 'applied'", timeout=30)
+    got = rows(
+        scratch,
+        "select deadline from task where external_id = any(:ids)",
+        ids=[t.external_id for t in stored],
+    )
+    assert {g.deadline.strftime("%d/%m/%Y") for g in got} == {new_deadline}
+    saved = page.evaluate("JSON.parse(localStorage.getItem('iocmap.columns'))")
+    assert saved == {"Ngày phải xong": "deadline"}
+    # the next sheet with the same header is mapped by the remembered decision
+    send(page, None, renamed)
+    assert page.evaluate("document.body.dataset.state") == "checked"
+    assert "theo cách ghép đã lưu" in page.inner_text("#up-report table.columns")
+    assert watch.errors == []
+    page.screenshot(path=str(ARTIFACTS / "upload_columns.png"))
     page.context.close()

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, text
 
 from geo.agencies import is_agency_code
 from geo.errors import BadInput
+from geo.ingest.columns import account, apply_mapping, warning_text
 from geo.ingest.programmes import Programme, Registry, load_registry
 from geo.ingest.report import ImportReport, default_actor
 from geo.ingest.resolve import UnitResolver
@@ -195,13 +196,31 @@ def import_tasks(
 
 
 def _columns(sheet: Sheet, report: ImportReport, options: ImportOptions) -> dict[str, str]:
-    cols = map_headers(sheet.headers, ALIASES)
+    """The file's headers → our fields (by name, then the clerk's mapping); every header
+    accounted for in ``report.columns``, a resembling ignored one a warning."""
+    auto = map_headers(sheet.headers, ALIASES)
+    cols, confirmed = apply_mapping(sheet.headers, auto, options.columns, ALIASES)
     report.fields = dict(cols)
+    report.columns = account(sheet.headers, cols, confirmed, options.columns, ALIASES, options.lang)
+    for entry in report.columns:
+        if entry.get("warn"):
+            report.warn(
+                warning_text(entry, options.lang),
+                field=entry["header"],
+                value=entry["header"],
+                expected=entry["likely"],
+            )
     if "external_id" not in cols:
+        hint = [e["header"] for e in report.columns if e.get("likely") == "external_id"]
         raise BadInput(
-            f"{sheet.file}: no task id column (expected one of:"
+            f"{sheet.file}: không có cột mã nhiệm vụ — no task id column (expected one of:"
             f" {', '.join(ALIASES['external_id'][:4])});"
-            f" columns found: {', '.join(sheet.headers) or 'none'}",
+            f" columns found: {', '.join(sheet.headers) or 'none'}"
+            + (
+                f'; \'{hint[0]}\' looks like it: send columns={{"{hint[0]}": "external_id"}}'
+                if hint
+                else ""
+            ),
             file=sheet.file,
             field="external_id",
         )
