@@ -201,3 +201,73 @@ def test_a_renamed_deadline_header_is_reported_in_json_and_cli_and_mapped_on_req
         headers=hanoi["auth"],
     )
     assert bad.status_code == 422 and "han_chot" in bad.json()["detail"]
+
+
+def test_date_errors_and_rows_of_another_province_are_one_vietnamese_report(
+    api, scratch, hanoi, tmp_path
+):
+    """Acceptance (issue 22): 3 date errors and 2 rows of another province → one report
+    listing all 5 rows, in Vietnamese, each with its value and what is expected; nothing
+    is written."""
+    good = office_rows(hanoi["tasks"][:3])
+    bad_dates = office_rows(hanoi["tasks"][3:6])
+    for r, day in zip(bad_dates, ("31/02/2025", "12/31/2025", "hôm qua"), strict=True):
+        r[6] = day
+    ca_mau = rows(
+        scratch,
+        "select t.external_id, t.unit_code, t.group_no from task t join admin_unit u"
+        " on u.code = t.unit_code where u.parent_code = '96' and t.program = 'KH02'"
+        " order by t.id limit 2",
+    )
+    foreign = [
+        [9, f"CM-{t.unit_code}-{t.group_no}", t.unit_code, "", t.group_no, "Nhiệm vụ",
+         "31/12/2025", None, "Đang thực hiện"]
+        for t in ca_mau
+    ]  # fmt: skip
+    path = write_xlsx(tmp_path / "hon_hop.xlsx", OFFICE_HEADER, [*good, *bad_dates, *foreign])
+    before = table_checksums(scratch)
+    r = api.post("/api/v1/imports/tasks", files=upload(path), headers=hanoi["auth"])
+    assert r.status_code == 422, r.text
+    errors = r.json()["errors"]
+    assert sorted({e["row"] for e in errors}) == [5, 6, 7, 8, 9]
+    by_row = {e["row"]: e for e in errors}
+    feb = by_row[5]
+    assert (feb["field"], feb["value"]) == ("Hạn hoàn thành", "31/02/2025")
+    assert "không phải là ngày có thật" in feb["reason"]
+    assert "31/12/2025" in feb["expected"] and "ngày/tháng/năm" in feb["expected"]
+    assert "tháng/ngày/năm" in by_row[6]["reason"] and by_row[7]["value"] == "hôm qua"
+    for row in (8, 9):
+        assert "ngoài phạm vi" in by_row[row]["reason"]
+        assert by_row[row]["value"] == ca_mau[row - 8].unit_code
+    assert all(e["reason"] and e["expected"] for e in errors)
+    assert table_checksums(scratch) == before
+    en = api.post("/api/v1/imports/tasks?lang=en", files=upload(path), headers=hanoi["auth"])
+    assert "is not a valid date" in {e["row"]: e for e in en.json()["errors"]}[5]["reason"]
+
+
+def test_moving_a_task_to_another_unit_needs_the_option_on_the_cli_too(
+    scratch, scratch_url, tmp_path, monkeypatch
+):
+    """An admin's CLI import no longer moves a Hà Nội task to Hải Phòng silently."""
+    from typer.testing import CliRunner
+
+    from iocmap.cli import app
+
+    [t] = rows(
+        scratch,
+        "select external_id from task where unit_code = '01' and program = 'NQ57' limit 1",
+    )
+    path = write_csv(
+        tmp_path / "chuyen.csv", ["Mã nhiệm vụ", "Mã tỉnh"], [[t.external_id, "31"]]
+    )
+    monkeypatch.setenv("IOCMAP_DATABASE_URL", scratch_url)
+    before = table_checksums(scratch)
+    result = CliRunner().invoke(app, ["import", "tasks", str(path), "--json"])
+    assert result.exit_code == 1
+    assert "cho phép chuyển đơn vị" in result.output
+    assert table_checksums(scratch) == before
+    result = CliRunner().invoke(app, ["import", "tasks", str(path), "--json", "--move-units"])
+    assert result.exit_code == 0, result.output
+    assert "chuyển từ đơn vị 01 sang đơn vị 31" in result.output  # listed per row
+    moved = rows(scratch, "select unit_code from task where external_id = :e", e=t.external_id)
+    assert moved[0].unit_code == "31"

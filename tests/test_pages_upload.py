@@ -142,6 +142,10 @@ def test_broken_sheet_shows_each_problem_with_its_row_and_a_download(
     assert "bị từ chối" in page.inner_text("#up-msg")
     row = page.locator('#up-report table.problems tr[data-row="3"]')
     assert row.count() == 1 and "Hạn hoàn thành" in row.inner_text()
+    # the value as written, the reason in Vietnamese and what would be accepted (issue 22)
+    text = row.inner_text()
+    assert "31/02/2025" in text and "không phải là ngày có thật" in text
+    assert "ngày/tháng/năm" in text and "—" not in text
     assert page.locator("#up-confirm").is_hidden()  # nothing to apply
     with page.expect_download() as dl:
         page.click("#up-rejects")
