@@ -257,9 +257,7 @@ def test_moving_a_task_to_another_unit_needs_the_option_on_the_cli_too(
         scratch,
         "select external_id from task where unit_code = '01' and program = 'NQ57' limit 1",
     )
-    path = write_csv(
-        tmp_path / "chuyen.csv", ["Mã nhiệm vụ", "Mã tỉnh"], [[t.external_id, "31"]]
-    )
+    path = write_csv(tmp_path / "chuyen.csv", ["Mã nhiệm vụ", "Mã tỉnh"], [[t.external_id, "31"]])
     monkeypatch.setenv("IOCMAP_DATABASE_URL", scratch_url)
     before = table_checksums(scratch)
     result = CliRunner().invoke(app, ["import", "tasks", str(path), "--json"])
