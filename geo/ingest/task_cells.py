@@ -130,7 +130,7 @@ DONE = {"da hoan thanh", "hoan thanh", "hoan thanh qua han", "hoan thanh dung ha
         "completed", "completed late", "done", "finished"}  # fmt: skip
 NOT_DONE = {"dang thuc hien", "dang trien khai", "chua trien khai", "chua thuc hien",
             "chua hoan thanh", "trong han", "dung tien do", "qua han",
-            "cham tien do", "cham", "chua thuc hien", "in progress", "on time", "overdue",
+            "cham tien do", "cham", "in progress", "on time", "overdue",
             "not started", "open"}  # fmt: skip
 
 
