@@ -269,3 +269,16 @@ def test_moving_a_task_to_another_unit_needs_the_option_on_the_cli_too(
     assert "chuyển từ đơn vị 01 sang đơn vị 31" in result.output  # listed per row
     moved = rows(scratch, "select unit_code from task where external_id = :e", e=t.external_id)
     assert moved[0].unit_code == "31"
+
+
+def test_changing_a_group_to_one_the_commune_already_holds_is_an_error(scratch, hanoi, tmp_path):
+    a, b = hanoi["tasks"][0], hanoi["tasks"][1]  # groups 1 and 2 of one commune
+    path = write_csv(
+        tmp_path / "doi_nhom.csv", ["Mã nhiệm vụ", "Nhóm nhiệm vụ"], [[a.external_id, b.group_no]]
+    )
+    before = table_checksums(scratch)
+    report = import_tasks(scratch, path, actor="cli:test")
+    assert report.status == "rejected"
+    [err] = report.errors
+    assert a.external_id in err.reason and b.external_id in err.reason
+    assert table_checksums(scratch) == before

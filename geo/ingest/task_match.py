@@ -257,10 +257,17 @@ def _same_task(rows: list, matches: dict[int, Match], keys: dict) -> None:
 
 
 def similar_warnings(
-    conn: Connection, rows: list, plans: dict, matches: dict[int, Match], report, lang: str
+    conn: Connection,
+    rows: list,
+    plans: dict,
+    matches: dict[int, Match],
+    report,
+    lang: str,
+    title_column: str = "title",
 ) -> None:
     """New tasks: a stored task of the same unit and programme with the same title is a
-    suggestion (in ``matches``); a near-identical title a warning listing the pair."""
+    suggestion (in ``matches``); the same or a near-identical title of any stored task of
+    the same unit is a warning listing the pair."""
     new = [
         r
         for r in rows
@@ -272,9 +279,8 @@ def similar_warnings(
     by_row = {m["row"]: m for m in report.matches}
     for row in new:
         program = plans[row.row_no].record.get("program")
-        candidates = [s for s in stored.get(row.values["unit_code"], []) if s["program"] == program]
-        same, near = similar_titles(row.values["title"], candidates)
-        if same is not None:
+        same, near = similar_titles(row.values["title"], stored.get(row.values["unit_code"], []))
+        if same is not None and same["program"] == program:
             matches[row.row_no].suggestion = same["external_id"]
             by_row[row.row_no]["suggestion"] = same["external_id"]
         for other in ([same] if same else []) + near:
@@ -288,10 +294,44 @@ def similar_warnings(
                 " đã có",
                 row=row.row_no,
                 code=row.values.get("external_id"),
-                field="title",
+                field=title_column,
                 value=row.values["title"],
                 expected=other["external_id"],
             )
+
+
+def key_collisions(conn: Connection, rows: list, plans: dict, current: dict[int, dict]) -> None:
+    """An update that gives a stored Plan 02 task the (commune, phase, group) of another
+    stored task would make two tasks of one group: a row error naming both codes."""
+    moved = {}
+    for row in rows:
+        plan, task = plans[row.row_no], current.get(row.row_no)
+        if plan.action != "update" or task is None:
+            continue
+        key = stored_key(plan.record)
+        if key is not None and key != stored_key(task):
+            moved[row.row_no] = (row, key, task)
+    if not moved:
+        return
+    held = by_natural_key(conn, [k for _, k, _ in moved.values()])
+    for row, key, task in moved.values():
+        others = [t["external_id"] for t in held.get(key, []) if t["id"] != task["id"]]
+        if others:
+            row.problems.append(
+                (
+                    "group_no",
+                    _problem(
+                        f"task {task['external_id']} would take group {key[3]} (phase {key[2]})"
+                        f" of commune {key[0]}, which task {others[0]} already holds",
+                        f"nhiệm vụ {task['external_id']} sẽ thành nhóm {key[3]} (giai đoạn"
+                        f" {key[2]}) của xã {key[0]}, nhưng nhiệm vụ {others[0]} đã là nhóm đó",
+                        str(key[3]),
+                        "nhóm chưa có nhiệm vụ nào của xã này",
+                        "a group this commune has no task for",
+                    ),
+                )
+            )
+            plans[row.row_no].action = "none"
 
 
 def save_aliases(conn: Connection, pairs: list[tuple[str, int]], source: str) -> int:

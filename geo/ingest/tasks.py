@@ -36,7 +36,13 @@ from geo.ingest.sheets import (
     text_value,
 )
 from geo.ingest.task_cells import ALIASES, parse_group, parse_note, parse_status
-from geo.ingest.task_match import Match, match_rows, save_aliases, similar_warnings
+from geo.ingest.task_match import (
+    Match,
+    key_collisions,
+    match_rows,
+    save_aliases,
+    similar_warnings,
+)
 from geo.text import normalise_name
 
 FIELDS = ("program", "group_no", "phase", "year", "title", "unit_code", "agency_code",
@@ -130,10 +136,12 @@ class TaskSheet(SheetSpec):
                 row, self.current.get(row.row_no), self.options.move_units
             )
             self.plan_notes += [f"row {row.row_no}: {n}" for n in row.notes[before:]]
+        key_collisions(conn, rows, self.plans, self.current)
         if self.report is not None:
             lang = self.options.lang
             self.report.matches = [self.matches[r.row_no].as_dict(lang) for r in rows]
-            similar_warnings(conn, rows, self.plans, self.matches, self.report, lang)
+            title = self.cols.get("title", "title")
+            similar_warnings(conn, rows, self.plans, self.matches, self.report, lang, title)
             for row in rows:
                 moved = self.plans[row.row_no].moved_from
                 if moved and not row.problems:
