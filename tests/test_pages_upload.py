@@ -238,3 +238,54 @@ def test_a_renamed_deadline_header_is_decided_by_the_clerk_before_anything_is_ap
     assert watch.errors == []
     page.screenshot(path=str(ARTIFACTS / "upload_columns.png"))
     page.context.close()
+
+
+def test_office_codes_match_by_group_and_a_move_needs_the_checkbox(
+    browser, site, scratch, tmp_path
+):
+    """Issue 22 on the page: the office's own codes are matched to the stored Plan 02 tasks
+    ("khớp theo nhóm", nothing created); a row moving a task is refused until the clerk
+    ticks the box (by keyboard), and is then listed."""
+    stored = rows(
+        scratch,
+        "select t.external_id, t.unit_code, t.group_no from task t join admin_unit u"
+        " on u.code = t.unit_code where u.parent_code = '96' and t.program = 'KH02'"
+        " order by t.unit_code, t.group_no limit 3",
+    )
+    other = rows(
+        scratch,
+        "select code from admin_unit where parent_code = '96' and code <> :c order by code limit 1",
+        c=stored[0].unit_code,
+    )[0].code
+    header = ["Mã nhiệm vụ", "Mã xã", "Nhóm nhiệm vụ"]
+    office = write_xlsx(
+        tmp_path / "so_khcn.xlsx",
+        header,
+        [[f"CM-{t.unit_code}-{t.group_no}", t.unit_code, t.group_no] for t in stored],
+    )
+    page, watch = open_upload(browser, site["origin"])
+    send(page, site["token"], office)
+    assert page.evaluate("document.body.dataset.state") == "checked"
+    assert counts(page)["Tạo mới"] == "0"
+    assert "khớp theo nhóm: 3" in page.inner_text("#up-match-summary")
+    first = page.locator('#up-report table.matches tr[data-row="2"]').inner_text()
+    assert stored[0].external_id in first and f"CM-{stored[0].unit_code}-1" in first
+    # a task of the province sent under one of its communes: a move
+    [own] = rows(scratch, "select external_id from task where unit_code = '96' limit 1")
+    move = write_xlsx(
+        tmp_path / "chuyen.xlsx", ["Mã nhiệm vụ", "Mã xã"], [[own.external_id, other]]
+    )
+    before = table_checksums(scratch)
+    send(page, None, move)
+    assert page.evaluate("document.body.dataset.state") == "rejected"
+    assert "cho phép chuyển đơn vị" in page.inner_text("#up-report table.problems")
+    page.focus("#up-move")
+    page.keyboard.press("Space")
+    assert page.is_checked("#up-move")
+    page.focus("#up-check")
+    page.keyboard.press("Enter")
+    wait_js(page, "document.body.dataset.state === 'checked'", timeout=30)
+    assert f"sang đơn vị {other}" in page.inner_text("#up-report table.warnings")
+    assert table_checksums(scratch) == before
+    assert all("422" in e for e in watch.errors)  # only the refused move's response
+    page.context.close()
