@@ -224,6 +224,8 @@ def test_target_sheet_imports_and_is_evaluated(scratch, scratch_url, tmp_path):
     with TestClient(create_app(Settings(database_url=scratch_url))) as api:
         r = api.post("/api/v1/imports/targets", files=files, headers=_bearer(ca_mau))
         assert r.status_code == 200 and r.json()["created"] == 3, r.text
+        assert {c["status"] for c in r.json()["columns"]} == {"used"}  # every header accounted
+        assert len(r.json()["columns"]) == len(TARGET_HEADER)
         again = api.post("/api/v1/imports/targets", files=files, headers=_bearer(ca_mau))
         assert again.json()["status"] == "no_changes"
         body = api.get("/api/v1/targets", params={"unit": "96"}).json()
