@@ -138,3 +138,24 @@ def test_registry_entries_are_importable_from_the_cli(scratch_url, scratch, tmp_
     bad = write_csv(tmp_path / "bad.csv", ["Mã", "Tên", "Thuộc"], [["X1", "Không cha", "NOPE"]])
     result = CliRunner().invoke(app, ["import", "programmes", str(bad)])
     assert result.exit_code == 1 and "NOPE" in result.output
+
+
+def test_a_provinces_own_programme_holds_only_its_tasks(scratch, tmp_path):
+    header = ["Mã nhiệm vụ", "Tên nhiệm vụ", "Chương trình", "Mã đơn vị", "Hạn hoàn thành"]
+    path = write_csv(
+        tmp_path / "ctr.csv",
+        header,
+        [["CM-97-X", "Việc của tỉnh", "97-CTr/TU", "96", "31/12/2025"],
+         ["HN-97-X", "Nhầm chương trình", "97-CTr/TU", "01", "31/12/2025"]],
+    )  # fmt: skip
+    report = import_tasks(scratch, path, actor="cli:test", dry_run=True)
+    [err] = report.errors
+    assert (err.row, err.field, err.value) == (3, "Chương trình", "97-CTr/TU")
+    assert "của riêng tỉnh 96" in err.reason
+    ok = write_csv(
+        tmp_path / "ok.csv", header, [["CM-97-X", "Việc", "97-CTr/TU", "96", "31/12/2025"]]
+    )
+    report = import_tasks(scratch, ok, actor="cli:test")
+    assert report.status == "imported", [p.reason for p in report.errors]
+    [t] = rows(scratch, "select unit_code, program from task where external_id = 'CM-97-X'")
+    assert (t.unit_code, t.program) == ("96", "CTR97-CM")  # "96" read as the province

@@ -108,6 +108,7 @@ class TaskSheet(SheetSpec):
             _parse_row(row, self.cols, self.registry)
             if not _resolve_agency(row, self.cols, self.agencies):
                 _resolve_unit(row, self.cols, self.resolver)
+                _check_programme_province(row, self.resolver)
             report.notes.extend(f"row {row.row_no}: {note}" for note in row.notes)
         return list(rows)
 
@@ -284,6 +285,7 @@ def _parse_row(row: Row, cols: dict[str, str], registry: Registry) -> None:
     if isinstance(programme, Programme):
         # a phase entry ("KH02 giai đoạn 2") is its parent's task with that phase
         row.values["program"] = programme.stored_code
+        row.values["_programme"] = programme
         if programme.phase is not None and row.values.get("phase") is None:
             row.values["phase"] = programme.phase
     attempt("status", parse_status)
@@ -332,7 +334,11 @@ def _resolve_unit(row: Row, cols: dict[str, str], resolver: UnitResolver) -> Non
         if row.values.get("group_no") is not None or row.values.get("program") == "KH02"
         else None
     )
-    if prefer is None and row.values.get("program") == "NQ57" and province is None:
+    programme = row.values.get("_programme")
+    nq57 = row.values.get("program") == "NQ57" or (
+        isinstance(programme, Programme) and programme.parent == "NQ57"
+    )
+    if prefer is None and nq57 and province is None:
         prefer = "province"
     hint = header_level(cols[source])
     name = text_value(row.cells.get(cols["unit_name"])) if "unit_name" in cols else None
@@ -371,6 +377,30 @@ def _resolve_unit(row: Row, cols: dict[str, str], resolver: UnitResolver) -> Non
             return
     row.values["unit_code"] = unit.code
     row.values["_unit_level"] = unit.level
+
+
+def _check_programme_province(row: Row, resolver: UnitResolver) -> None:
+    """A province's own programme (97-CTr/TU of Cà Mau) holds only that province's tasks."""
+    programme, code = row.values.get("_programme"), row.values.get("unit_code")
+    if not isinstance(programme, Programme) or not programme.province or not code:
+        return
+    unit = resolver.units.get(code)
+    owner = code if unit is None or unit.level == "province" else unit.parent_code
+    if owner != programme.province:
+        row.problems.append(
+            (
+                "program",
+                _reason(
+                    f"programme {programme.code} is province {programme.province}'s own;"
+                    f" unit {code} is not in that province",
+                    f"chương trình {programme.code} là của riêng tỉnh {programme.province};"
+                    f" đơn vị {code} không thuộc tỉnh đó",
+                    programme.aliases[0] if programme.aliases else programme.code,
+                    "chương trình của tỉnh mình, hoặc NQ57 / KH02",
+                    "the province's own programme, or NQ57 / KH02",
+                ),
+            )
+        )
 
 
 def _resolve_agency(row: Row, cols: dict[str, str], agencies: set[str]) -> bool:
