@@ -33,7 +33,7 @@ class ImportRejected(IocmapError):
             super().__init__(f"import rejected: {n} error{'s' if n != 1 else ''} in {report.file}")
         else:
             super().__init__(
-                f"bảng tính bị từ chối: {n} lỗi trong {report.file}; không có gì được ghi"
+                f"tệp bị từ chối: {n} lỗi trong {report.file}; không có gì được ghi"
             )
         self.report = report
 
