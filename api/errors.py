@@ -32,9 +32,7 @@ class ImportRejected(IocmapError):
         if report.lang == "en":
             super().__init__(f"import rejected: {n} error{'s' if n != 1 else ''} in {report.file}")
         else:
-            super().__init__(
-                f"tệp bị từ chối: {n} lỗi trong {report.file}; không có gì được ghi"
-            )
+            super().__init__(f"tệp bị từ chối: {n} lỗi trong {report.file}; không có gì được ghi")
         self.report = report
 
 
