@@ -190,6 +190,14 @@ def test_a_renamed_deadline_header_is_reported_in_json_and_cli_and_mapped_on_req
     assert mapped["updated"] == 4 and mapped["warnings"] == []
     cols = {c["header"]: c for c in mapped["columns"]}
     assert cols["Ngày phải xong"]["by"] == "mapping" and cols["Ghi chú"]["confirmed"]
+    # the same mapping as a multipart form field (how the page sends a long saved mapping)
+    form = api.post(
+        "/api/v1/imports/tasks?dry_run=true",
+        data={"columns": '{"Ngày phải xong": "deadline"}'},
+        files=upload(path),
+        headers=hanoi["auth"],
+    ).json()
+    assert form["warnings"] == [] and form["unchanged"] == 4  # already applied above
     result = CliRunner().invoke(
         app, ["import", "tasks", str(path), "--dry-run", "--column", "Ngày phải xong=deadline"]
     )
@@ -281,4 +289,25 @@ def test_changing_a_group_to_one_the_commune_already_holds_is_an_error(scratch, 
     assert report.status == "rejected"
     [err] = report.errors
     assert a.external_id in err.reason and b.external_id in err.reason
+    assert table_checksums(scratch) == before
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"columns": "not json"}, "columns"),
+        ({"columns": "[1, 2]"}, "columns"),
+        ({"columns": '{"Hạn": {"x": 1}}'}, "columns"),
+        ({"columns": "{" + ",".join(f'"h{i}": "title"' for i in range(400)) + "}"}, "columns"),
+        ({"lang": "fr"}, "lang"),
+    ],
+)
+def test_bad_report_options_are_a_422_naming_the_parameter(
+    api, scratch, hanoi, tmp_path, params, named
+):
+    path = write_csv(tmp_path / "x.csv", ["Mã nhiệm vụ"], [["X"]])
+    before = table_checksums(scratch)
+    r = api.post("/api/v1/imports/tasks", params=params, files=upload(path), headers=hanoi["auth"])
+    assert r.status_code in (400, 422), r.text  # 400: over the query-string guard
+    assert named in r.text
     assert table_checksums(scratch) == before

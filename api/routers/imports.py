@@ -148,9 +148,18 @@ async def _receive_capped(request: Request, cap: int):
     return await capped.form(max_files=16, max_fields=32)
 
 
-async def _save_uploads(request: Request, folder: Path, cap: int) -> tuple[Path, str]:
-    """Write the uploaded file(s) into ``folder``; the path to import and its display name."""
+MAPPING_MAX = 64_000  # characters of a header mapping sent as a form field
+
+
+async def _save_uploads(request: Request, folder: Path, cap: int) -> tuple[Path, str, str | None]:
+    """Write the uploaded file(s) into ``folder``; the path to import, its display name and
+    the form field ``columns`` (a header mapping too long for the query string: the page
+    sends the office's whole saved mapping this way)."""
     form = await _receive_capped(request, cap)
+    texts = [v for k, v in form.multi_items() if k == "columns" and isinstance(v, str)]
+    if texts and len(texts[0]) > MAPPING_MAX:
+        raise BadInput(f"columns: over {MAPPING_MAX:,} characters", field="columns")
+    mapping = texts[0] if texts else None
     uploads = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
     if not uploads:
         raise BadInput("no file uploaded: send the file as multipart form field 'file'")
@@ -163,11 +172,11 @@ async def _save_uploads(request: Request, folder: Path, cap: int) -> tuple[Path,
         saved.append(target)
         await up.close()
     if len(saved) == 1:
-        return saved[0], file_label(uploads[0].filename, saved[0].name)
+        return saved[0], file_label(uploads[0].filename, saved[0].name), mapping
     shp = [p for p in saved if p.suffix.lower() == ".shp"]
     if len(shp) == 1 and all(p.suffix.lower() in SHAPEFILE_PARTS for p in saved):
         original = next(u.filename for u in uploads if (u.filename or "").lower().endswith(".shp"))
-        return shp[0], file_label(original, shp[0].name)
+        return shp[0], file_label(original, shp[0].name), mapping
     raise BadInput(
         "several files uploaded: send one file (a .zip for a shapefile), or the parts of one"
         " shapefile (.shp, .shx, .dbf, .prj)"
@@ -234,7 +243,7 @@ async def post_import(
         Query(
             max_length=4000,
             description='header mapping, JSON {"file header": "field"} ("" = ignore it);'
-            " the clerk's decisions on /upload",
+            " the clerk's decisions on /upload (or the multipart form field 'columns')",
         ),
     ] = None,
     move_units: Annotated[
@@ -256,7 +265,9 @@ async def post_import(
     base = private_dir(Path(work) / "uploads") if work else None
     folder = Path(tempfile.mkdtemp(prefix="upload-", dir=base))
     try:
-        path, display = await _save_uploads(request, folder, cap)
+        path, display, form_columns = await _save_uploads(request, folder, cap)
+        if form_columns and not columns:
+            mapping = parse_mapping(form_columns)
         options = ImportOptions(
             dry_run=dry_run,
             skip_invalid=skip_invalid,

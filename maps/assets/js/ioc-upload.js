@@ -64,11 +64,7 @@
       if (period && kind() === 'indicators') q.push('period=' + encodeURIComponent(period));
       if (sheet) q.push('sheet=' + encodeURIComponent(sheet));
       q.push('lang=' + encodeURIComponent(cfg.lang === 'en' ? 'en' : 'vi'));
-      if (kind() === 'tasks') {
-        var cols = savedColumns();
-        if (Object.keys(cols).length) q.push('columns=' + encodeURIComponent(JSON.stringify(cols)));
-        if ($('up-move').checked) q.push('move_units=true');
-      }
+      if (kind() === 'tasks' && $('up-move').checked) q.push('move_units=true');
       return cfg.api + '/imports/' + kind() + '?' + q.join('&');
     }
 
@@ -79,6 +75,9 @@
       try { global.sessionStorage.setItem(KEY, t); } catch (e) { /* ignore */ }
       var body = new FormData();
       body.append('file', file.files[0], file.files[0].name);
+      // the office's saved header mapping goes in the form body (it may outgrow a URL)
+      var cols = savedColumns();
+      if (kind() === 'tasks' && Object.keys(cols).length) body.append('columns', JSON.stringify(cols));
       say(S.working);
       document.body.dataset.state = 'working';
       var req = url(dry);
