@@ -37,7 +37,10 @@ class ImportRejected(IocmapError):
 
     def __init__(self, report: ImportReport) -> None:
         n = len(report.errors)
-        super().__init__(f"import rejected: {n} error{'s' if n != 1 else ''} in {report.file}")
+        if report.lang == "en":
+            super().__init__(f"import rejected: {n} error{'s' if n != 1 else ''} in {report.file}")
+        else:
+            super().__init__(f"tệp bị từ chối: {n} lỗi trong {report.file}; không có gì được ghi")
         self.report = report
 
 

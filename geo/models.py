@@ -29,7 +29,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -385,3 +385,39 @@ class NoticeNumber(Base):
     issuer_code: Mapped[str] = mapped_column(Text, primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last: Mapped[int] = mapped_column(Integer)
+
+
+class Programme(Base):
+    """A programme tasks belong to (``geo/ingest/programmes.py``): NQ57 with provincial
+    action programmes as children (their tasks count in NQ57), KH02 with its phases (an
+    entry with ``phase``: its tasks are stored under the parent's code with that phase)."""
+
+    __tablename__ = "programme"
+    __table_args__ = (
+        CheckConstraint("code ~ '^[A-Z0-9][A-Z0-9-]{0,23}$'", name="programme_code_form"),
+        CheckConstraint(
+            "phase is null or parent_code is not null", name="programme_phase_has_parent"
+        ),
+    )
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    aliases: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    parent_code: Mapped[str | None] = mapped_column(Text, ForeignKey("programme.code"))
+    phase: Mapped[int | None] = mapped_column(SmallInteger)
+    province_code: Mapped[str | None] = mapped_column(String(2))
+
+
+class TaskAlias(Base):
+    """An office's own code for a stored task, kept when a sheet row was matched to the
+    task by its natural key, so that the office's next sheet matches by code."""
+
+    __tablename__ = "task_alias"
+    __table_args__ = (Index("task_alias_task_idx", "task_id"),)
+
+    alias: Mapped[str] = mapped_column(Text, primary_key=True)
+    task_id: Mapped[int] = mapped_column(Integer, ForeignKey("task.id", ondelete="CASCADE"))
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

@@ -147,6 +147,8 @@ def print_report(report: ImportReport, console: Console) -> None:
             continue
         summary.add_row(label, str(value))
     console.print(summary)
+    if report.columns:
+        console.print(_columns_table(report))
     for heading, problems, style in (
         ("Errors (nothing was imported)", report.errors, "red"),
         ("Rejected", report.rejected, "yellow"),
@@ -154,6 +156,8 @@ def print_report(report: ImportReport, console: Console) -> None:
     ):
         if problems:
             console.print(_problem_table(heading, problems, style))
+    if report.matches:
+        console.print(_matches_table(report))
     for note in report.notes[:SHOWN]:
         console.print(f"[dim]· {note}[/dim]")
     if len(report.notes) > SHOWN:
@@ -166,13 +170,50 @@ def print_report(report: ImportReport, console: Console) -> None:
 
 def _problem_table(heading: str, problems: list[Problem], style: str) -> Table:
     t = Table(title=heading, title_style=style, show_lines=False)
-    for col in ("file", "row", "field", "code", "reason"):
+    for col in ("row", "column", "code", "value", "reason", "expected"):
         t.add_column(col, overflow="fold")
     for p in problems[:SHOWN]:
         row = "" if p.row is None else str(p.row)
-        t.add_row(p.file, row, p.field or "", p.code or "", p.reason)
+        t.add_row(row, p.field or "", p.code or "", p.value or "", p.reason, p.expected or "")
     if len(problems) > SHOWN:
-        t.add_row("…", "", "", "", f"{len(problems) - SHOWN} more (--json lists all)")
+        t.add_row("…", "", "", "", f"{len(problems) - SHOWN} more (--json lists all)", "")
+    return t
+
+
+def _columns_table(report: ImportReport) -> Table:
+    """Each header: used for which field, or ignored (with the field it looks like)."""
+    t = Table(title="Columns", show_lines=False)
+    for col in ("column", "status", "field"):
+        t.add_column(col, overflow="fold")
+    for c in report.columns:
+        if c["status"] == "used":
+            how = " (mapped)" if c.get("by") == "mapping" else ""
+            t.add_row(c["header"], "used", f"{c['field']}{how}")
+        else:
+            likely = f"looks like {c['likely']}" if c.get("likely") else ""
+            state = "ignored (confirmed)" if c.get("confirmed") else "ignored"
+            style = "[yellow]" if c.get("warn") else ""
+            t.add_row(c["header"], f"{style}{state}", likely)
+    return t
+
+
+def _matches_table(report: ImportReport) -> Table:
+    """How the rows found their tasks: counts per kind, then the rows that did not match
+    by code (at most ``SHOWN``)."""
+    counts: dict[str, int] = {}
+    for m in report.matches:
+        counts[m["match"]] = counts.get(m["match"], 0) + 1
+    title = "Matches: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    t = Table(title=title, show_lines=False)
+    for col in ("row", "code", "match", "stored task", "suggestion"):
+        t.add_column(col, overflow="fold")
+    shown = [m for m in report.matches if m["match"] != "code"]
+    for m in shown[:SHOWN]:
+        t.add_row(
+            str(m["row"]), m["code"] or "", m["label"], m["task"] or "", m["suggestion"] or ""
+        )
+    if len(shown) > SHOWN:
+        t.add_row("…", "", f"{len(shown) - SHOWN} more (--json lists all)", "", "")
     return t
 
 
@@ -260,6 +301,19 @@ def _run_sheet(
     _run(build, as_json)
 
 
+def parse_columns(pairs: list[str] | None) -> dict[str, str] | None:
+    """``["Ngày phải xong=deadline", "Ghi chú="]`` → the header mapping ("" = ignore)."""
+    if not pairs:
+        return None
+    out: dict[str, str] = {}
+    for pair in pairs:
+        header, sep, fld = pair.rpartition("=")
+        if not sep or not header.strip():
+            raise typer.BadParameter(f"'{pair}' is not HEADER=FIELD", param_hint="--column")
+        out[header.strip()] = fld.strip()
+    return out
+
+
 @import_app.command("tasks")
 def tasks(
     path: Path = typer.Argument(..., exists=True, help="CSV or XLSX task sheet"),
@@ -269,18 +323,30 @@ def tasks(
     sheet: str = Sheet,
     encoding: str = Encoding,
     legacy_codes: bool = Legacy,
+    column: list[str] = typer.Option(
+        None,
+        "--column",
+        help='map a header to a field: "Ngày phải xong=deadline"; "Ghi chú=" confirms'
+        " it is ignored (repeat for several)",
+    ),
+    move_units: bool = typer.Option(
+        False, "--move-units", help="a row may move a stored task to another unit"
+    ),
+    lang: str = typer.Option("vi", "--lang", help="language of the reasons: vi | en"),
     dry_run: bool = DryRun,
     skip_invalid: bool = SkipInvalid,
     lock_wait: float = LockWait,
     as_json: bool = AsJson,
 ) -> None:
-    """Upsert tasks by their id; every change goes to the task history."""
+    """Upsert tasks: by their id, an office's saved code, or (Plan 02) commune + group;
+    every change goes to the task history."""
     from geo.ingest.tasks import import_tasks
 
     _run_sheet(
         import_tasks, path, as_json, actor=actor, sheet_name=sheet, encoding=encoding,
         legacy_codes=legacy_codes, dry_run=dry_run, skip_invalid=skip_invalid,
-        lock_timeout_s=lock_wait,
+        lock_timeout_s=lock_wait, columns=parse_columns(column), move_units=move_units,
+        lang="en" if lang == "en" else "vi",
     )  # fmt: skip
 
 
@@ -329,3 +395,33 @@ def targets(
         import_targets, path, as_json, actor=actor, sheet_name=sheet, encoding=encoding,
         dry_run=dry_run, skip_invalid=skip_invalid, lock_timeout_s=lock_wait,
     )  # fmt: skip
+
+
+@import_app.command("programmes")
+def programmes(
+    path: Path = typer.Argument(
+        ..., exists=True, help="CSV or XLSX: Mã, Tên, Tên khác (;-separated), Thuộc, Giai đoạn"
+    ),
+    dry_run: bool = DryRun,
+) -> None:
+    """Add or replace programme registry entries by code (a provincial action programme:
+    Thuộc = NQ57; a phase of Plan 02: Thuộc = KH02 and Giai đoạn = n)."""
+    from geo.db import app_database_url, make_engine
+    from geo.ingest import store
+    from geo.ingest.programmes import import_programmes
+
+    console = Console()
+    engine = make_engine(app_database_url())
+    try:
+        with engine.connect() as conn, conn.begin() as trans:
+            n = import_programmes(conn, path)
+            if dry_run:
+                trans.rollback()
+            else:
+                store.bump_version(conn, None, f"programmes: {path.name}")
+    except IocmapError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    console.print(f"{'would add or replace' if dry_run else 'added or replaced'} {n} programme(s)")

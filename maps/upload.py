@@ -10,6 +10,8 @@ browser tab closes), never in a cookie or on the server.
 
 from __future__ import annotations
 
+from geo.ingest.columns import label
+from geo.ingest.task_cells import ALIASES
 from maps.i18n import strings
 from maps.render import config_script, render_template
 
@@ -59,6 +61,27 @@ UPLOAD_STRINGS: dict[str, dict[str, str]] = {
         "err_other": "Không gửi được bảng tính.",
         "version": "Phiên bản dữ liệu",
         "back": "Về bản đồ",
+        "expected": "Cần ghi",
+        "move_units": "Cho phép chuyển nhiệm vụ sang đơn vị khác",
+        "move_units_help": "Chỉ chọn khi bảng tính cố ý giao lại nhiệm vụ cho đơn vị khác; "
+        "mỗi dòng chuyển đơn vị được liệt kê trong báo cáo.",
+        "columns": "Các cột của bảng tính",
+        "columns_state": "Dùng hay bỏ qua",
+        "columns_field": "Trường dữ liệu",
+        "columns_used": "Dùng",
+        "columns_mapped": "Dùng (theo cách ghép đã lưu)",
+        "columns_ignored": "Bỏ qua",
+        "columns_ignored_ok": "Bỏ qua (đã xác nhận)",
+        "columns_likely": "có vẻ là",
+        "columns_choose": "— Chọn —",
+        "columns_ignore": "Bỏ qua cột này",
+        "columns_decide": "Có cột không được dùng nhưng giống một trường dữ liệu: hãy ghép cột "
+        "hoặc xác nhận bỏ qua, rồi kiểm tra lại. Chưa thể áp dụng.",
+        "columns_recheck": "Kiểm tra lại với cách ghép cột này",
+        "matches": "Cách nhận ra nhiệm vụ của từng dòng",
+        "matches_how": "Khớp",
+        "matches_task": "Nhiệm vụ đã lưu",
+        "matches_suggest": "có thể trùng",
     },
     "en": {
         "title": "Upload a sheet",
@@ -105,6 +128,27 @@ UPLOAD_STRINGS: dict[str, dict[str, str]] = {
         "err_other": "The sheet could not be sent.",
         "version": "Data version",
         "back": "Back to the map",
+        "expected": "Expected",
+        "move_units": "Allow moving tasks to another unit",
+        "move_units_help": "Only when the sheet deliberately reassigns tasks; every row that "
+        "moves a task is listed in the report.",
+        "columns": "The sheet's columns",
+        "columns_state": "Used or ignored",
+        "columns_field": "Field",
+        "columns_used": "Used",
+        "columns_mapped": "Used (saved mapping)",
+        "columns_ignored": "Ignored",
+        "columns_ignored_ok": "Ignored (confirmed)",
+        "columns_likely": "looks like",
+        "columns_choose": "— Choose —",
+        "columns_ignore": "Ignore this column",
+        "columns_decide": "A column is ignored but looks like a field: map it or confirm that it "
+        "is ignored, then check again. Nothing can be applied yet.",
+        "columns_recheck": "Check again with this mapping",
+        "matches": "How each row found its task",
+        "matches_how": "Match",
+        "matches_task": "Stored task",
+        "matches_suggest": "maybe",
     },
 }
 
@@ -113,7 +157,8 @@ def render_upload_page(lang: str, static: str = "/static/", api: str = "/api/v1"
     """The page's HTML (no data in it: the same page for every user and version)."""
     u = UPLOAD_STRINGS.get(lang, UPLOAD_STRINGS["vi"])
     s = strings(lang)
-    config = {"kind": "upload", "lang": lang, "api": api, "strings": {**s, **u}}
+    fields = {f: label(f, lang) for f in ALIASES}
+    config = {"kind": "upload", "lang": lang, "api": api, "strings": {**s, **u}, "fields": fields}
     return render_template(
         "upload.html", s=s, u=u, lang=lang, static=static, config=config_script(config)
     )

@@ -65,8 +65,12 @@ def test_ca_mau_editor_cannot_write_a_nghe_an_task_and_nothing_changes(
         ],
     )
     r = api.post("/api/v1/imports/tasks", files=files, headers=bearer(tokens["ca-mau"][1]))
-    assert r.status_code == 403, r.text
-    assert "40" in r.json()["detail"] and "ca-mau" in r.json()["detail"]
+    # a row of another province is a row error like any other (issue 22): listed with its
+    # row, value and reason, in Vietnamese; the sheet's own rows are not written either
+    assert r.status_code == 422, r.text
+    [err] = r.json()["errors"]
+    assert (err["row"], err["code"], err["value"]) == (3, "NA-NEW-1", "40")
+    assert "ngoài phạm vi" in err["reason"] and "ca-mau" in err["reason"]
     assert table_checksums(scratch) == before
 
 
@@ -75,7 +79,14 @@ def test_editor_cannot_touch_an_existing_task_of_another_province(api, scratch, 
     before = table_checksums(scratch)
     files = sheet(tmp_path, [["NQ57-40-0001", "Chuyển sang Cà Mau", "96", "", "", ""]])
     r = api.post("/api/v1/imports/tasks", files=files, headers=bearer(tokens["ca-mau"][1]))
-    assert r.status_code == 403
+    assert r.status_code == 422
+    reasons = " ".join(e["reason"] for e in r.json()["errors"])
+    assert "ngoài phạm vi" in reasons and "40" in reasons  # Nghệ An's task: not this token's
+    assert "cho phép chuyển đơn vị" in reasons  # and a move needs the explicit option
+    r = api.post(
+        "/api/v1/imports/tasks?move_units=true", files=files, headers=bearer(tokens["ca-mau"][1])
+    )
+    assert r.status_code == 422 and "ngoài phạm vi" in r.text  # the option is no bypass
     assert table_checksums(scratch) == before
 
 

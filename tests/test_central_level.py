@@ -99,6 +99,8 @@ def test_agency_sheet_imports_with_its_token_and_another_agencys_token_gets_403(
         bad = _sheet(tmp_path, [["X-1", "Nhiệm vụ", "BXYZ", "31/12/2025", ""]], name="bad.xlsx")
         r = api.post("/api/v1/imports/tasks", files=bad, headers=_bearer(mst))
         assert r.status_code == 422, r.text
+        assert "không có bộ, ngành mang mã 'BXYZ'" in r.text  # Vietnamese first
+        r = api.post("/api/v1/imports/tasks?lang=en", files=bad, headers=_bearer(mst))
         assert "unknown agency code 'BXYZ'" in r.text
 
 
@@ -222,6 +224,8 @@ def test_target_sheet_imports_and_is_evaluated(scratch, scratch_url, tmp_path):
     with TestClient(create_app(Settings(database_url=scratch_url))) as api:
         r = api.post("/api/v1/imports/targets", files=files, headers=_bearer(ca_mau))
         assert r.status_code == 200 and r.json()["created"] == 3, r.text
+        assert {c["status"] for c in r.json()["columns"]} == {"used"}  # every header accounted
+        assert len(r.json()["columns"]) == len(TARGET_HEADER)
         again = api.post("/api/v1/imports/targets", files=files, headers=_bearer(ca_mau))
         assert again.json()["status"] == "no_changes"
         body = api.get("/api/v1/targets", params={"unit": "96"}).json()

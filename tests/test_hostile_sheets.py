@@ -158,7 +158,11 @@ def test_codes_fold_full_width_digits_and_refuse_look_alikes(api, scratch, tmp_p
          ["NUL-1", "Mã có NUL", "01", "000\x0070", "31/12/2025"],
          ["UNK-1", "Mã lạ", "01", "99999", "31/12/2025"]],
     )  # fmt: skip
-    r = api.post("/api/v1/imports/tasks", files=upload(bad, "text/csv"), headers=AUTH)
+    r = api.post(
+        "/api/v1/imports/tasks",
+        files=upload(bad, "text/csv"),
+        headers=AUTH | {"Accept-Language": "en-GB,en;q=0.9"},
+    )
     assert r.status_code == 422
     found = {(e["row"], e["field"]): e["reason"] for e in r.json()["errors"]}
     assert "not a code (digits 0-9 only)" in found[(2, "Mã xã")]

@@ -82,7 +82,7 @@ def test_a_rejected_sheet_is_a_422_naming_row_and_column(api, scratch, tmp_path)
     r = api.post("/api/v1/imports/tasks", files=upload(bad), headers=AUTH)
     assert r.status_code == 422
     body = r.json()
-    assert body["detail"].startswith("import rejected: 1 error in sai.xlsx")
+    assert body["detail"].startswith("tệp bị từ chối: 1 lỗi trong sai.xlsx")
     [err] = body["errors"]
     assert (err["file"], err["row"], err["field"]) == ("sai.xlsx", 2, "Hạn hoàn thành")
     assert body["report"]["status"] == "rejected"

@@ -51,7 +51,11 @@ def test_xlsx_with_vietnamese_headers_and_dd_mm_yyyy_dates(scratch, tmp_path):
     version = scalar(scratch, "select version from data_state")
     report = import_tasks(scratch, path, actor=ACTOR)
     assert report.status == "imported", [p.reason for p in report.errors]
-    assert (report.read, report.created, report.updated, report.unchanged) == (4, 3, 1, 0)
+    # the two commune rows name Hoàn Kiếm and a Plan 02 group: they are the stored group
+    # tasks under the office's codes (issue 22), not new tasks
+    assert (report.read, report.created, report.updated, report.unchanged) == (4, 1, 3, 0)
+    assert [m["match"] for m in report.matches] == ["code", "new", "natural_key", "natural_key"]
+    assert [m["task"] for m in report.matches][2:] == ["KH02-00070-05", "KH02-00070-13"]
     assert report.fields["deadline"] == "Hạn hoàn thành"
     assert scalar(scratch, "select version from data_state") == version + 1
 
@@ -71,7 +75,7 @@ def test_xlsx_with_vietnamese_headers_and_dd_mm_yyyy_dates(scratch, tmp_path):
         2025,
     )
     assert province_task.deadline == dt.date(2025, 12, 31)
-    commune_task = task(scratch, "HN-XA-70-A")
+    commune_task = task(scratch, "KH02-00070-05")
     assert (commune_task.unit_code, commune_task.program, commune_task.group_no) == (
         "00070",
         "KH02",
@@ -79,15 +83,17 @@ def test_xlsx_with_vietnamese_headers_and_dd_mm_yyyy_dates(scratch, tmp_path):
     )
     assert commune_task.title == "Số hóa hồ sơ đất đai"  # one tone placement
     assert commune_task.start_date == dt.date(2025, 7, 1)
-    assert task(scratch, "HN-XA-70-B").unit_code == "00070"
-    created = events(scratch, "HN-XA-70-A")
-    assert [e.action for e in created] == ["create"] and created[0].old is None
-    assert created[0].new["deadline"] == "2025-09-30" and created[0].new["unit_code"] == "00070"
+    assert task(scratch, "HN-XA-70-A") is None  # kept as the office's alias
+    aliases = rows(scratch, "select alias from task_alias order by alias")
+    assert [a.alias for a in aliases] == ["HN-XA-70-A", "HN-XA-70-B"]
+    changed = events(scratch, "KH02-00070-05")[-1]
+    assert changed.action == "update" and changed.new["title"] == "Số hóa hồ sơ đất đai"
 
     # the same sheet again: nothing changes, no history, no new version
     before = table_checksums(scratch)
     again = import_tasks(scratch, path, actor=ACTOR)
     assert again.status == "no_changes" and again.unchanged == 4
+    assert [m["match"] for m in again.matches] == ["code", "code", "alias", "alias"]
     assert table_checksums(scratch) == before
 
 
@@ -96,21 +102,21 @@ def test_every_bad_row_is_reported_and_nothing_is_imported(scratch, tmp_path):
         tmp_path / "loi.xlsx",
         HEADER,
         [
-            [1, "T-OK", "Đúng", "01", "00070", 1, None, None, "31/12/2025", None, None],
-            [2, "T-UNIT", "Sai mã", "01", "99999", 1, None, None, "31/12/2025", None, None],
-            [3, "T-DATE", "+cmd|' /C calc'!A0 Sai ngày", "01", "00070", 1, None, None,
+            [1, "T-OK", "Đúng", "01", "00070", None, None, None, "31/12/2025", None, None],
+            [2, "T-UNIT", "Sai mã", "01", "99999", None, None, None, "31/12/2025", None, None],
+            [3, "T-DATE", "+cmd|' /C calc'!A0 Sai ngày", "01", "00070", None, None, None,
              "32/13/2025", None, None],
-            [4, "T-ORDER", "Xong trước khi bắt đầu", "01", "00070", 1, None, "01/09/2025",
+            [4, "T-ORDER", "Xong trước khi bắt đầu", "01", "00070", None, None, "01/09/2025",
              "31/12/2025", "15/08/2025", None],
-            [5, "T-DUP", "Một", "01", "00070", 1, None, None, "31/12/2025", None, None],
-            [6, "T-DUP", "Hai", "01", "00070", 1, None, None, "31/12/2025", None, None],
-            [7, "T-PROV", "Sai tỉnh", "96", "00070", 1, None, None, "31/12/2025", None, None],
-            [8, "T-STATUS", "Chưa có ngày", "01", "00070", 1, None, None, "31/12/2025", None,
+            [5, "T-DUP", "Một", "01", "00070", None, None, None, "31/12/2025", None, None],
+            [6, "T-DUP", "Hai", "01", "00070", None, None, None, "31/12/2025", None, None],
+            [7, "T-PROV", "Sai tỉnh", "96", "00070", None, None, None, "31/12/2025", None, None],
+            [8, "T-STATUS", "Chưa có ngày", "01", "00070", None, None, None, "31/12/2025", None,
              "Đã hoàn thành"],
         ],
     )  # fmt: skip
     before = table_checksums(scratch)
-    report = import_tasks(scratch, path, actor=ACTOR)
+    report = import_tasks(scratch, path, actor=ACTOR, lang="en")
     assert report.status == "rejected"
     assert table_checksums(scratch) == before
     found = {(p.row, p.field): p.reason for p in report.errors}
@@ -134,7 +140,7 @@ def test_every_bad_row_is_reported_and_nothing_is_imported(scratch, tmp_path):
         lines = list(csv.reader(f))
     assert lines[0][0] == "Dòng (row)" and lines[0][-1] == "Lỗi (error)"
     assert [r[0] for r in lines[1:]] == ["3", "4", "5", "6", "7", "8", "9"]
-    assert "unknown commune code" in lines[1][-1]
+    assert "không có xã mang mã '99999'" in lines[1][-1]  # Vietnamese by default
     # The rejects file is opened in a spreadsheet to be fixed: a formula from the upload is
     # shown as text, not evaluated (OWASP CSV injection rule).
     assert "'+cmd|' /C calc'!A0 Sai ngày" in lines[2]

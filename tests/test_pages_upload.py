@@ -75,7 +75,7 @@ def send(page, token: str | None, path) -> None:
     page.keyboard.press("Enter")
     wait_js(
         page,
-        "['checked','rejected','applied'].includes(document.body.dataset.state)"
+        "['checked','columns','rejected','applied'].includes(document.body.dataset.state)"
         " || (document.body.dataset.state || '').startsWith('refused')",
         timeout=30,
     )
@@ -142,6 +142,10 @@ def test_broken_sheet_shows_each_problem_with_its_row_and_a_download(
     assert "bị từ chối" in page.inner_text("#up-msg")
     row = page.locator('#up-report table.problems tr[data-row="3"]')
     assert row.count() == 1 and "Hạn hoàn thành" in row.inner_text()
+    # the value as written, the reason in Vietnamese and what would be accepted (issue 22)
+    text = row.inner_text()
+    assert "31/02/2025" in text and "không phải là ngày có thật" in text
+    assert "ngày/tháng/năm" in text and "—" not in text
     assert page.locator("#up-confirm").is_hidden()  # nothing to apply
     with page.expect_download() as dl:
         page.click("#up-rejects")
@@ -201,4 +205,117 @@ def test_rejected_rows_file_neutralises_formulas(browser, site, scratch, tmp_pat
     live = [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
     assert live == [], f"formula-looking cells left live: {live}"
     assert "'" + formula in cells
+
+
+def test_a_renamed_deadline_header_is_decided_by_the_clerk_before_anything_is_applied(
+    browser, site, scratch, tmp_path
+):
+    """Issue 22: "Ngày phải xong" for "Hạn hoàn thành" is shown as ignored with its likely
+    field; apply waits until the clerk maps it (by key presses); the mapping is
+    remembered for the next sheet."""
+    stored = rows(
+        scratch,
+        "select external_id, title, deadline from task where unit_code = '96'"
+        " and completed_at is null order by id limit 3",
+    )
+    new_deadline = "15/12/2026"
+    renamed = write_xlsx(
+        tmp_path / "doi_han.xlsx",
+        ["Mã nhiệm vụ", "Tên nhiệm vụ", "Mã tỉnh", "Ngày phải xong"],
+        [[t.external_id, t.title, "96", new_deadline] for t in stored],
+    )
+    before = table_checksums(scratch)
+    page, watch = open_upload(browser, site["origin"])
+    send(page, site["token"], renamed)
+    assert page.evaluate("document.body.dataset.state") == "columns"
+    row = page.locator('#up-report table.columns tr[data-header="Ngày phải xong"]')
+    assert "Bỏ qua" in row.inner_text() and "có vẻ là Hạn hoàn thành" in row.inner_text()
+    warnings = page.inner_text("#up-report table.warnings")
+    assert "Ngày phải xong" in warnings
+    assert page.locator("#up-confirm").is_hidden()  # nothing can be applied yet
+    assert page.locator("#up-recheck").is_disabled()
+    assert "Chưa thể áp dụng" in page.inner_text("#up-msg")
+    # the clerk maps the header with the keyboard: focus the choice, arrow down to the field
+    page.focus("select.up-col")
+    options = page.eval_on_selector("select.up-col", "s => [...s.options].map(o => o.value)")
+    for _ in range(options.index("deadline")):
+        page.keyboard.press("ArrowDown")
+    assert page.eval_on_selector("select.up-col", "s => s.value") == "deadline"
+    assert page.locator("#up-recheck").is_enabled()
+    page.focus("#up-recheck")
+    page.keyboard.press("Enter")
+    wait_js(page, "document.body.dataset.state === 'checked'", timeout=30)
+    row = page.locator('#up-report table.columns tr[data-header="Ngày phải xong"]')
+    assert "Hạn hoàn thành" in row.inner_text() and "Dùng" in row.inner_text()
+    assert counts(page)["Cập nhật"] == str(len(stored))
+    assert table_checksums(scratch) == before  # still a dry run
+    page.focus("#up-apply")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")  # focus moved to "Xác nhận cập nhật"
+    wait_js(page, "document.body.dataset.state === 'applied'", timeout=30)
+    got = rows(
+        scratch,
+        "select deadline from task where external_id = any(:ids)",
+        ids=[t.external_id for t in stored],
+    )
+    assert {g.deadline.strftime("%d/%m/%Y") for g in got} == {new_deadline}
+    saved = page.evaluate("JSON.parse(localStorage.getItem('iocmap.columns'))")
+    assert saved == {"Ngày phải xong": "deadline"}
+    # the next sheet with the same header is mapped by the remembered decision
+    send(page, None, renamed)
+    assert page.evaluate("document.body.dataset.state") == "checked"
+    assert "theo cách ghép đã lưu" in page.inner_text("#up-report table.columns")
+    assert watch.errors == []
+    page.screenshot(path=str(ARTIFACTS / "upload_columns.png"))
+    page.context.close()
+
+
+def test_office_codes_match_by_group_and_a_move_needs_the_checkbox(
+    browser, site, scratch, tmp_path
+):
+    """Issue 22 on the page: the office's own codes are matched to the stored Plan 02 tasks
+    ("khớp theo nhóm", nothing created); a row moving a task is refused until the clerk
+    ticks the box (by keyboard), and is then listed."""
+    stored = rows(
+        scratch,
+        "select t.external_id, t.unit_code, t.group_no from task t join admin_unit u"
+        " on u.code = t.unit_code where u.parent_code = '96' and t.program = 'KH02'"
+        " order by t.unit_code, t.group_no limit 3",
+    )
+    other = rows(
+        scratch,
+        "select code from admin_unit where parent_code = '96' and code <> :c order by code limit 1",
+        c=stored[0].unit_code,
+    )[0].code
+    header = ["Mã nhiệm vụ", "Mã xã", "Nhóm nhiệm vụ"]
+    office = write_xlsx(
+        tmp_path / "so_khcn.xlsx",
+        header,
+        [[f"CM-{t.unit_code}-{t.group_no}", t.unit_code, t.group_no] for t in stored],
+    )
+    page, watch = open_upload(browser, site["origin"])
+    send(page, site["token"], office)
+    assert page.evaluate("document.body.dataset.state") == "checked"
+    assert counts(page)["Tạo mới"] == "0"
+    assert "khớp theo nhóm: 3" in page.inner_text("#up-match-summary")
+    first = page.locator('#up-report table.matches tr[data-row="2"]').inner_text()
+    assert stored[0].external_id in first and f"CM-{stored[0].unit_code}-1" in first
+    # a task of the province sent under one of its communes: a move
+    [own] = rows(scratch, "select external_id from task where unit_code = '96' limit 1")
+    move = write_xlsx(
+        tmp_path / "chuyen.xlsx", ["Mã nhiệm vụ", "Mã xã"], [[own.external_id, other]]
+    )
+    before = table_checksums(scratch)
+    send(page, None, move)
+    assert page.evaluate("document.body.dataset.state") == "rejected"
+    assert "cho phép chuyển đơn vị" in page.inner_text("#up-report table.problems")
+    page.focus("#up-move")
+    page.keyboard.press("Space")
+    assert page.is_checked("#up-move")
+    page.focus("#up-check")
+    page.keyboard.press("Enter")
+    wait_js(page, "document.body.dataset.state === 'checked'", timeout=30)
+    assert f"sang đơn vị {other}" in page.inner_text("#up-report table.warnings")
+    assert table_checksums(scratch) == before
+    assert all("422" in e for e in watch.errors)  # only the refused move's response
     page.context.close()

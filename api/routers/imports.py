@@ -20,6 +20,7 @@ Without any token the server is read-only.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import tempfile
@@ -44,7 +45,7 @@ from geo.errors import BadInput, Forbidden, IocmapError
 from geo.ingest import attempts
 from geo.ingest.boundaries import import_boundaries
 from geo.ingest.indicators import import_indicators
-from geo.ingest.sheet_import import ImportOptions
+from geo.ingest.sheet_import import ImportOptions, Scope
 from geo.ingest.sheets import SheetLimits
 from geo.ingest.targets import import_targets
 from geo.ingest.tasks import import_tasks
@@ -69,7 +70,7 @@ def import_principal(request: Request, kind: str) -> Principal:
 
 
 def scope_check(who: Principal):
-    """The ``authorize`` hook of a task import: refuse units outside the token's scope."""
+    """An ``authorize`` hook refusing units outside the token's scope (reminders use it)."""
 
     def authorize(conn, unit_codes: set[str]) -> None:
         denied = who.can_write_units(conn, unit_codes)
@@ -84,6 +85,46 @@ def scope_check(who: Principal):
 
 
 MAX_NAME_CHARS = 120
+
+
+def scope_rows(who: Principal) -> Scope:
+    """The scope hook of a task import: which of the sheet's units the token may not
+    change (rows naming them become row errors), and who the token is, for messages."""
+
+    def denied(conn, unit_codes: set[str]) -> list[str]:
+        return list(who.can_write_units(conn, unit_codes))
+
+    return Scope(denied, f"{who.name} ({who.scope_level}:{who.scope_code})")
+
+
+def report_language(accept: str | None) -> str:
+    """``vi`` unless the client's Accept-Language prefers English over Vietnamese."""
+    for part in (accept or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("vi"):
+            return "vi"
+        if tag.startswith("en"):
+            return "en"
+    return "vi"
+
+
+def parse_mapping(raw: str | None) -> dict[str, str] | None:
+    """``columns=`` → {header: field}; a 422 naming the parameter when it is not that."""
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and len(k) <= 200 and len(v) <= 40
+        for k, v in value.items()
+    ):
+        raise BadInput(
+            'columns: expected a JSON object {"file header": "field"} of short texts',
+            field="columns",
+        )
+    return value
 
 
 def _safe_name(name: str | None, default: str) -> str:
@@ -120,9 +161,18 @@ async def _receive_capped(request: Request, cap: int):
     return await capped.form(max_files=16, max_fields=32)
 
 
-async def _save_uploads(request: Request, folder: Path, cap: int) -> tuple[Path, str]:
-    """Write the uploaded file(s) into ``folder``; the path to import and its display name."""
+MAPPING_MAX = 64_000  # characters of a header mapping sent as a form field
+
+
+async def _save_uploads(request: Request, folder: Path, cap: int) -> tuple[Path, str, str | None]:
+    """Write the uploaded file(s) into ``folder``; the path to import, its display name and
+    the form field ``columns`` (a header mapping too long for the query string: the page
+    sends the office's whole saved mapping this way)."""
     form = await _receive_capped(request, cap)
+    texts = [v for k, v in form.multi_items() if k == "columns" and isinstance(v, str)]
+    if texts and len(texts[0]) > MAPPING_MAX:
+        raise BadInput(f"columns: over {MAPPING_MAX:,} characters", field="columns")
+    mapping = texts[0] if texts else None
     uploads = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
     if not uploads:
         raise BadInput("no file uploaded: send the file as multipart form field 'file'")
@@ -135,11 +185,11 @@ async def _save_uploads(request: Request, folder: Path, cap: int) -> tuple[Path,
         saved.append(target)
         await up.close()
     if len(saved) == 1:
-        return saved[0], file_label(uploads[0].filename, saved[0].name)
+        return saved[0], file_label(uploads[0].filename, saved[0].name), mapping
     shp = [p for p in saved if p.suffix.lower() == ".shp"]
     if len(shp) == 1 and all(p.suffix.lower() in SHAPEFILE_PARTS for p in saved):
         original = next(u.filename for u in uploads if (u.filename or "").lower().endswith(".shp"))
-        return shp[0], file_label(original, shp[0].name)
+        return shp[0], file_label(original, shp[0].name), mapping
     raise BadInput(
         "several files uploaded: send one file (a .zip for a shapefile), or the parts of one"
         " shapefile (.shp, .shx, .dbf, .prj)"
@@ -197,9 +247,26 @@ async def post_import(
     province_outline: Annotated[
         bool, Query(description="boundaries: keep the province file's outline")
     ] = False,
+    lang: Annotated[
+        Literal["vi", "en"] | None,
+        Query(description="language of the reasons (default: Accept-Language, else vi)"),
+    ] = None,
+    columns: Annotated[
+        str | None,
+        Query(
+            max_length=4000,
+            description='header mapping, JSON {"file header": "field"} ("" = ignore it);'
+            " the clerk's decisions on /upload (or the multipart form field 'columns')",
+        ),
+    ] = None,
+    move_units: Annotated[
+        bool, Query(description="tasks: a row may move a stored task to another unit")
+    ] = False,
 ):
     """Run the import and return its report (the same one ``iocmap import`` prints)."""
     who = import_principal(request, kind)  # before a byte of the upload is read
+    language = lang or report_language(request.headers.get("accept-language"))
+    mapping = parse_mapping(columns)
     if kind == "boundaries" and level is None:
         raise BadInput("boundaries need level=province or level=commune", field="level")
     settings = request.app.state.settings
@@ -217,9 +284,11 @@ async def post_import(
     attempt = attempts.Attempt(kind, "(upload)", actor, who.token_id, dry_run)
     try:
         attempts.write_manifest(folder, attempt)
-        path, display = await _save_uploads(request, folder, cap)
+        path, display, form_columns = await _save_uploads(request, folder, cap)
         attempt.file = display
         attempts.write_manifest(folder, attempt)
+        if form_columns and not columns:
+            mapping = parse_mapping(form_columns)
         options = ImportOptions(
             dry_run=dry_run,
             skip_invalid=skip_invalid,
@@ -233,7 +302,10 @@ async def post_import(
             token_id=who.token_id,
             lock_timeout_s=float(settings.import_lock_timeout_s),
             limits=SheetLimits(max_bytes=cap, **settings.sheet_counts()),
-            authorize=scope_check(who) if kind in SCOPED else None,
+            scope=scope_rows(who) if kind in SCOPED else None,
+            lang=language,
+            columns=mapping,
+            move_units=move_units,
         )
         engine = acting_engine(request, who)  # history rows stamped with who's token
         if kind == "boundaries":

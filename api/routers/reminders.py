@@ -166,7 +166,11 @@ async def issue_reminders(
     """Record the preview's notices with their numbers (per issuer per year, consecutive)."""
     who = require_writer(request)
     notices = await run_in_threadpool(
-        issue_preview, acting_engine(request, who), preview_id, who.actor, who.token_id,
+        issue_preview,
+        acting_engine(request, who),
+        preview_id,
+        who.actor,
+        who.token_id,
         scope_check(who),
     )
     return _issued(notices, format)

@@ -58,7 +58,8 @@ class Problem:
     row: int | None = None  # 1-based sheet row (header = 1) or feature index (0-based)
     field: str | None = None
     code: str | None = None
-    value: str | None = None
+    value: str | None = None  # the cell as the user wrote it
+    expected: str | None = None  # what would be accepted there
 
     def where(self) -> str:
         """``file, row 5, column 'Hạn hoàn thành'`` — the place a person looks at."""
@@ -92,9 +93,14 @@ class ImportReport:
     version: int | None = None  # data version after the import (None: not bumped)
     rejects_file: str | None = None
     seconds: float = 0.0
+    # every header of the sheet: used (for which field) or ignored (with its likely field)
+    columns: list[dict] = field(default_factory=list)
+    # task sheets, per row: matched by code, by the office's alias, by natural key, or new
+    matches: list[dict] = field(default_factory=list)
     # units (or agencies) the committed sheet reported for: data health's "last report";
     # recorded in import_run_unit, not part of the JSON body
     units_reported: list[str] = field(default_factory=list)
+    lang: str = "vi"  # the language of the reasons (not part of the JSON body)
 
     @property
     def changed(self) -> bool:
@@ -142,11 +148,22 @@ class ImportReport:
         """JSON-ready (the API's response body)."""
         d = asdict(self)
         d.pop("units_reported")
+        d.pop("lang")
         d["changed"] = self.changed
         d["rejected_count"] = self.rejected_count
         d["summary"] = self.summary()
         d["seconds"] = round(self.seconds, 3)
         return d
+
+
+def localise(reason: object, lang: str) -> tuple[str, str | None, str | None]:
+    """A problem's reason → (text, the cell's value, what is expected) in ``lang``: a
+    ``CellError`` (or anything with ``vi``/``expected`` attributes) carries both languages;
+    plain text is shown as it is."""
+    vi = getattr(reason, "vi", None)
+    text_ = vi if lang != "en" and vi else str(reason)
+    expected = getattr(reason, "expected_en" if lang == "en" else "expected", None)
+    return text_, getattr(reason, "value", None), expected
 
 
 def default_actor() -> str:

@@ -75,7 +75,16 @@ class UnitResolver:
         if mapping is None:
             what = "province" if level == "province" else "commune"
             kind = "legacy " if legacy else ""
-            raise CellError(f"unknown {kind}{what} code '{code}'")
+            vi_what = "tỉnh" if level == "province" else "xã"
+            raise CellError(
+                f"unknown {kind}{what} code '{code}'",
+                vi=f"không có {vi_what} mang mã{' cũ' if legacy else ''} '{code}'",
+                value=value,
+                expected=f"mã {vi_what} hiện hành (từ 01/7/2025), "
+                f"{'2' if level == 'province' else '5'} chữ số",
+                expected_en=f"a current {what} code (since 1 July 2025), "
+                f"{'2' if level == 'province' else '5'} digits",
+            )
         if not mapping.new_codes:
             raise CellError(f"legacy code {code} ({mapping.legacy_name}) has no successor unit")
         if mapping.ambiguous:

@@ -20,6 +20,7 @@ Order, and why:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import ClassVar
 
 from sqlalchemy import Connection, Engine
 
+from geo.errors import Forbidden
 from geo.ingest import store
 from geo.ingest.report import (
     DEFAULT_LOCK_WAIT_S,
@@ -38,13 +40,25 @@ from geo.ingest.report import (
     fail_point,
     finish,
     import_transaction,
+    localise,
 )
 from geo.ingest.resolve import UnitResolver
-from geo.ingest.sheets import Sheet, SheetLimits, read_sheet, write_rejects
+from geo.ingest.sheets import CellError, Sheet, SheetLimits, read_sheet, write_rejects
 from geo.safe_text import file_label
 
 # authorize(conn, unit codes the sheet would change): raises (Forbidden) to refuse.
 Authorize = Callable[[Connection, set[str]], None]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A writer's scope: ``denied(conn, units)`` lists the units it may not change; ``who``
+    names the writer in messages. Rows naming a denied unit are row errors like any other
+    (one report with every problem); a sheet none of whose units is allowed is refused
+    (``Forbidden``, a short 403: the token is the wrong one)."""
+
+    denied: Callable[[Connection, set[str]], list[str]]
+    who: str
 
 
 @dataclass(frozen=True)
@@ -65,8 +79,14 @@ class ImportOptions:
     lock_timeout_s: float | None = DEFAULT_LOCK_WAIT_S
     limits: SheetLimits = field(default_factory=SheetLimits)
     authorize: Authorize | None = None
+    scope: Scope | None = None
     progress: Progress | None = None
     hook: ImportHook | str | None = None
+    lang: str = "vi"  # reasons in Vietnamese; "en" for English
+    # the file's header → our field ("" = ignore it): the clerk's decisions on /upload, the
+    # API's ``columns=``, the CLI's ``--column``
+    columns: Mapping[str, str] | None = None
+    move_units: bool = False  # a row may move a stored task to another unit
 
 
 @dataclass
@@ -75,7 +95,8 @@ class SheetItem:
     any problem is not written."""
 
     row_no: int
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (field or column, reason)
+    # (field or column, reason: text or a CellError carrying both languages and the value)
+    problems: list[tuple[str, object]] = field(default_factory=list)
 
     @property
     def code(self) -> str | None:
@@ -109,7 +130,7 @@ class SheetSpec:
         """Two items with the same key are both refused (None: never a duplicate)."""
         return None
 
-    def duplicate_problem(self, item: SheetItem, key: Hashable, rows: str) -> tuple[str, str]:
+    def duplicate_problem(self, item: SheetItem, key: Hashable, rows: str) -> tuple[str, object]:
         raise NotImplementedError
 
     def check(self, conn: Connection, items: list[SheetItem]) -> None:
@@ -118,6 +139,10 @@ class SheetSpec:
     def units_touched(self, items: list[SheetItem]) -> set[str]:
         """Every unit the import would change (for the scope check)."""
         return set()
+
+    def units_of(self, item: SheetItem) -> set[str]:
+        """The units one item would change (the scope check's row errors)."""
+        return self.units_touched([item])
 
     def stage(self, conn: Connection, good: list[SheetItem], report: ImportReport) -> None:
         """Decide what to write and set the report's counts (nothing written yet)."""
@@ -135,7 +160,7 @@ def run_sheet_import(
     path = Path(path)
     name = file_label(options.display_name or path.name)
     actor = options.actor or default_actor()
-    report = ImportReport(kind=spec.kind, file=name, dry_run=options.dry_run)
+    report = ImportReport(kind=spec.kind, file=name, dry_run=options.dry_run, lang=options.lang)
     progress = options.progress or (lambda step, done, total: None)
     sheet = read_sheet(
         path, spec.known_headers, options.sheet_name, options.encoding, name, options.limits
@@ -158,11 +183,15 @@ def run_sheet_import(
         spec.check(conn, items)
         if options.authorize is not None:
             options.authorize(conn, spec.units_touched(items))
-        bad_rows = _report_problems(report, items, cols, options.skip_invalid)
+        if options.scope is not None:
+            scope_problems(conn, spec, items, options.scope)
+        bad_rows = _report_problems(report, items, cols, options)
         if report.errors:
             return finish(report)
         if bad_rows and options.skip_invalid and options.write_rejects_file and not options.dry_run:
-            report.rejects_file = str(_write_rejects(path, sheet, items, cols, bad_rows))
+            report.rejects_file = str(
+                _write_rejects(path, sheet, items, cols, bad_rows, options.lang)
+            )
         good = [it for it in items if it.row_no not in bad_rows]
         progress("write", 2, 3)
         spec.stage(conn, good, report)
@@ -173,6 +202,38 @@ def run_sheet_import(
         if changed:
             report.version = store.bump_version(conn, None, f"{spec.kind}: {name}")
     return finish(report)
+
+
+def scope_problems(conn: Connection, spec: SheetSpec, items: list[SheetItem], scope: Scope) -> None:
+    """Rows that change a unit outside ``scope`` get a problem naming the unit; nothing
+    in scope at all is a ``Forbidden`` (see ``Scope``)."""
+    touched = spec.units_touched(items)
+    denied = set(scope.denied(conn, touched))
+    if not denied:
+        return
+    if denied >= touched:
+        shown = ", ".join(sorted(denied)[:10]) + (" …" if len(denied) > 10 else "")
+        raise Forbidden(
+            f"token {scope.who} không được thay đổi nhiệm vụ của các đơn vị {shown}; không có"
+            f" gì được ghi (token {scope.who} may not change tasks of units {shown};"
+            " nothing was imported)"
+        )
+    for item in items:
+        outside = sorted(spec.units_of(item) & denied)
+        if outside:
+            units = ", ".join(outside)
+            item.problems.append(
+                (
+                    "unit_code",
+                    CellError(
+                        f"unit {units} is outside the token's scope ({scope.who})",
+                        vi=f"đơn vị {units} nằm ngoài phạm vi của token ({scope.who})",
+                        value=units,
+                        expected=f"một đơn vị trong phạm vi {scope.who}",
+                        expected_en=f"a unit within {scope.who}",
+                    ),
+                )
+            )
 
 
 def flag_duplicates(spec: SheetSpec, items: Iterable[SheetItem]) -> None:
@@ -190,27 +251,49 @@ def flag_duplicates(spec: SheetSpec, items: Iterable[SheetItem]) -> None:
 
 
 def _report_problems(
-    report: ImportReport, items: list[SheetItem], cols: Mapping[str, str], skip_invalid: bool
+    report: ImportReport, items: list[SheetItem], cols: Mapping[str, str], options: ImportOptions
 ) -> set[int]:
     """Each problem → an error (nothing imported) or, with ``skip_invalid``, a rejected row;
-    the rows that carry any."""
-    add = report.reject if skip_invalid else report.error
+    the rows that carry any. Every problem of every row is listed (one report with every
+    problem), in ``options.lang``, with the cell's value and what would be accepted."""
+    add = report.reject if options.skip_invalid else report.error
     bad: set[int] = set()
     for item in items:
+        cells = getattr(item, "cells", None) or {}
         for fld, reason in item.problems:
-            add(reason, row=item.row_no, field=cols.get(fld, fld), code=item.code)
+            column = cols.get(fld, fld)
+            text_, value, expected = localise(reason, options.lang)
+            if value is None and column in cells:
+                value = _shown_value(cells[column])
+            add(
+                text_, row=item.row_no, field=column, code=item.code, value=value,
+                expected=expected,
+            )  # fmt: skip
             bad.add(item.row_no)
     return bad
 
 
+def _shown_value(cell: object) -> str | None:
+    if cell is None:
+        return None
+    if isinstance(cell, dt.datetime | dt.date):
+        return f"{cell:%d/%m/%Y}"
+    return str(cell)[:200]
+
+
 def _write_rejects(
-    path: Path, sheet: Sheet, items: list[SheetItem], cols: Mapping[str, str], bad: set[int]
+    path: Path,
+    sheet: Sheet,
+    items: list[SheetItem],
+    cols: Mapping[str, str],
+    bad: set[int],
+    lang: str = "vi",
 ) -> Path:
     """The refused rows, with their reasons, next to the input (``<name>.rejects.csv``)."""
     reasons: dict[int, list[str]] = {}
     for item in items:
         for fld, reason in item.problems:
-            text_ = f"{cols.get(fld, fld)}: {reason}"
+            text_ = f"{cols.get(fld, fld)}: {localise(reason, lang)[0]}"
             if text_ not in reasons.setdefault(item.row_no, []):
                 reasons[item.row_no].append(text_)
     cells = dict(sheet.rows)

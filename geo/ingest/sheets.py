@@ -30,7 +30,26 @@ HEADER_SCAN_ROWS = 20  # title rows above the header are common in office sheets
 
 
 class CellError(ValueError):
-    """A cell that cannot be parsed; the message is the reason shown to the user."""
+    """A cell that cannot be parsed; the message is the reason shown to the user.
+
+    ``str(exc)`` is the English reason; ``vi`` the Vietnamese one (the report's default
+    language), ``value`` the cell as the user wrote it, ``expected``/``expected_en`` what
+    would be accepted. A reason without ``vi`` is shown in English in both languages."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vi: str | None = None,
+        value: object = None,
+        expected: str | None = None,
+        expected_en: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.vi = vi
+        self.value = None if value is None else str(value)
+        self.expected = expected
+        self.expected_en = expected_en
 
 
 @dataclass
@@ -174,10 +193,22 @@ def normalise_code(value: object, width: int) -> str:
     if re.fullmatch(r"[0-9]+\.0+", text):
         text = text.split(".")[0]
     if not (text.isascii() and text.isdigit()):
-        raise CellError(f"{shown(value)} is not a code (digits 0-9 only)")
+        raise CellError(
+            f"{shown(value)} is not a code (digits 0-9 only)",
+            vi=f"{shown(value)} không phải là mã (chỉ gồm chữ số 0-9)",
+            value=value,
+            expected=f"mã số gồm tối đa {width} chữ số 0-9",
+            expected_en=f"a code of at most {width} digits 0-9",
+        )
     digits = text.lstrip("0") or "0"
     if len(digits) > width:
-        raise CellError(f"{shown(value)} has more than {width} digits")
+        raise CellError(
+            f"{shown(value)} has more than {width} digits",
+            vi=f"{shown(value)} có nhiều hơn {width} chữ số",
+            value=value,
+            expected=f"mã số gồm tối đa {width} chữ số 0-9",
+            expected_en=f"a code of at most {width} digits 0-9",
+        )
     return digits.zfill(width)
 
 
@@ -207,6 +238,10 @@ def header_level(header: object) -> str | None:
 _DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$")
 _YMD = re.compile(r"^(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})(?:[T ][\d:.]+)?$")
 EXCEL_EPOCH = dt.date(1899, 12, 30)
+_DATE_EXPECTED = {
+    "expected": "ngày có thật, viết ngày/tháng/năm, ví dụ 31/12/2025 (hoặc 2025-12-31)",
+    "expected_en": "a real date as dd/mm/yyyy, e.g. 31/12/2025 (or 2025-12-31)",
+}
 
 
 def parse_date(value: object) -> dt.date | None:
@@ -220,7 +255,12 @@ def parse_date(value: object) -> dt.date | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         if 20000 <= float(value) <= 80000:  # an Excel serial day number in a General cell
             return EXCEL_EPOCH + dt.timedelta(days=int(value))
-        raise CellError(f"'{value}' is not a date (expected dd/mm/yyyy)")
+        raise CellError(
+            f"'{value}' is not a date (expected dd/mm/yyyy)",
+            vi=f"'{value}' không phải là ngày",
+            **_DATE_EXPECTED,
+            value=value,
+        )
     text = str(value).strip()
     m = _YMD.match(text)
     if m:
@@ -228,16 +268,31 @@ def parse_date(value: object) -> dt.date | None:
     else:
         m = _DMY.match(text)
         if not m:
-            raise CellError(f"'{text}' is not a date (expected dd/mm/yyyy or yyyy-mm-dd)")
+            raise CellError(
+                f"'{text}' is not a date (expected dd/mm/yyyy or yyyy-mm-dd)",
+                vi=f"'{text}' không phải là ngày",
+                **_DATE_EXPECTED,
+                value=text,
+            )
         d, mo, y = (int(g) for g in m.groups())
         if y < 100:
             y += 2000
         if mo > 12 and d <= 12:
-            raise CellError(f"'{text}' looks like mm/dd/yyyy; write dates as dd/mm/yyyy")
+            raise CellError(
+                f"'{text}' looks like mm/dd/yyyy; write dates as dd/mm/yyyy",
+                vi=f"'{text}' có vẻ viết theo tháng/ngày/năm; hãy viết ngày/tháng/năm",
+                **_DATE_EXPECTED,
+                value=text,
+            )
     try:
         return dt.date(y, mo, d)
     except ValueError as exc:
-        raise CellError(f"'{text}' is not a valid date ({exc})") from exc
+        raise CellError(
+            f"'{text}' is not a valid date ({exc})",
+            vi=f"'{text}' không phải là ngày có thật (ngày {d}, tháng {mo}, năm {y})",
+            **_DATE_EXPECTED,
+            value=text,
+        ) from exc
 
 
 def parse_number(value: object) -> float | None:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from geo.errors import BadInput
+from geo.ingest.columns import account
 from geo.ingest.report import ImportReport
 from geo.ingest.resolve import UnitResolver
 from geo.ingest.sheet_import import ImportOptions, SheetItem, SheetSpec, run_sheet_import
@@ -109,6 +110,8 @@ class TargetSheet(SheetSpec):
                 field=missing[0],
             )
         report.fields = dict(cols)
+        # every header accounted for (used / ignored with its likely field), as for tasks
+        report.columns = account(sheet.headers, cols, set(), None, ALIASES, options.lang)
         self.cols = cols
         self.source = report.file
         return cols

@@ -116,29 +116,22 @@ def parse_note(value: object) -> str | None:
         return None
     text = " ".join(normalise_name(text).split())
     if len(text) > NOTE_MAX:
-        raise CellError(f"longer than {NOTE_MAX} characters ({len(text)})")
+        raise CellError(
+            f"longer than {NOTE_MAX} characters ({len(text)})",
+            vi=f"dài hơn {NOTE_MAX} ký tự ({len(text)})",
+            value=text[:40] + "…",
+            expected=f"tối đa {NOTE_MAX} ký tự",
+            expected_en=f"at most {NOTE_MAX} characters",
+        )
     return text or None
 
 
 DONE = {"da hoan thanh", "hoan thanh", "hoan thanh qua han", "hoan thanh dung han", "xong",
         "completed", "completed late", "done", "finished"}  # fmt: skip
-NOT_DONE = {"dang thuc hien", "chua hoan thanh", "trong han", "dung tien do", "qua han",
-            "cham tien do", "cham", "chua thuc hien", "in progress", "on time", "overdue",
+NOT_DONE = {"dang thuc hien", "dang trien khai", "chua trien khai", "chua thuc hien",
+            "chua hoan thanh", "trong han", "dung tien do", "qua han",
+            "cham tien do", "cham", "in progress", "on time", "overdue",
             "not started", "open"}  # fmt: skip
-
-
-def parse_program(value: object) -> str | None:
-    text = text_value(value)
-    if text is None:
-        return None
-    key = search_key(text).replace(" ", "")
-    if "57" in key:
-        return "NQ57"
-    if "02" in key or key == "kh2":
-        return "KH02"
-    if key.isalnum() and len(key) <= 12:
-        return key.upper()
-    raise CellError(f"'{text}' is not a programme (NQ57, KH02, …)")
 
 
 def parse_group(value: object) -> int | None:
@@ -147,7 +140,13 @@ def parse_group(value: object) -> int | None:
         return None
     digits = "".join(ch if ch.isdigit() else " " for ch in text).split()
     if len(digits) != 1:
-        raise CellError(f"'{text}' is not a group/phase number")
+        raise CellError(
+            f"'{text}' is not a group/phase number",
+            vi=f"'{text}' không phải là số nhóm/giai đoạn",
+            value=text,
+            expected="một số, ví dụ 3 hoặc “Nhóm 3”",
+            expected_en="one number, e.g. 3 or “Nhóm 3”",
+        )
     return parse_int(digits[0])
 
 
@@ -160,4 +159,10 @@ def parse_status(value: object) -> bool | None:
         return True
     if key in NOT_DONE:
         return False
-    raise CellError(f"'{text}' is not a status (Đã hoàn thành / Đang thực hiện / Quá hạn)")
+    raise CellError(
+        f"'{text}' is not a status (Đã hoàn thành / Đang thực hiện / Quá hạn)",
+        vi=f"'{text}' không phải là tình trạng đã biết",
+        value=text,
+        expected="Đã hoàn thành / Hoàn thành / Đang thực hiện / Chưa hoàn thành / Quá hạn",
+        expected_en="Đã hoàn thành / Hoàn thành / Đang thực hiện / Chưa hoàn thành / Quá hạn",
+    )

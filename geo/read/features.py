@@ -363,7 +363,9 @@ def _where(q: UnitQuery, params: dict) -> str:
             raise ValueError(f"unknown status {q.status!r}")
         clauses.append(
             "exists (select 1 from task t where t.unit_code = u.code"
-            " and (cast(:program as text) is null or t.program = cast(:program as text))"
+            " and (cast(:program as text) is null or t.program = cast(:program as text)"
+            " or t.program in (select code from programme"
+            " where parent_code = cast(:program as text)))"
             " and (cast(:year as int) is null or t.year = cast(:year as int))"
             " and task_status(t.deadline, t.completed_at, cast(:as_of as date)) = :status)"
         )

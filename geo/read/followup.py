@@ -33,7 +33,9 @@ def overdue_without_reason(
             text(
                 f"""select count(*) from task t
                 where {unit} and t.reason is null
-                  and (cast(:program as text) is null or t.program = cast(:program as text))
+                  and (cast(:program as text) is null or t.program = cast(:program as text)
+                       or t.program in (select code from programme
+                                        where parent_code = cast(:program as text)))
                   and (cast(:year as int) is null or t.year = cast(:year as int))
                   and task_status(t.deadline, t.completed_at, cast(:as_of as date)) = 'overdue'"""
             ),

@@ -64,7 +64,9 @@ select unit_code,
 from (
   select unit_code, group_no, task_status(deadline, completed_at, cast(:as_of as date)) as s
   from task
-  where {unit_filter}(cast(:program as text) is null or program = cast(:program as text))
+  where {unit_filter}(cast(:program as text) is null or program = cast(:program as text)
+         or program in (select code from programme
+           where parent_code = cast(:program as text)))
     and (cast(:year as int) is null or year = cast(:year as int))
 ) t
 group by unit_code"""
@@ -206,7 +208,9 @@ from (
   select agency_code, task_status(deadline, completed_at, cast(:as_of as date)) as s
   from task
   where agency_code is not null
-    and (cast(:program as text) is null or program = cast(:program as text))
+    and (cast(:program as text) is null or program = cast(:program as text)
+         or program in (select code from programme
+           where parent_code = cast(:program as text)))
     and (cast(:year as int) is null or year = cast(:year as int))
 ) t
 group by agency_code"""

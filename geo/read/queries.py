@@ -73,7 +73,9 @@ def tasks(conn: Connection, code: str, as_of: dt.date, f: TaskFilter) -> tuple[i
         raise ValueError(f"unknown status {f.status!r}")
     order = TASK_SORTS[f.sort]
     where = """(t.unit_code = :code or t.agency_code = :code)
-      and (cast(:program as text) is null or t.program = cast(:program as text))
+      and (cast(:program as text) is null or t.program = cast(:program as text)
+         or t.program in (select code from programme
+           where parent_code = cast(:program as text)))
       and (cast(:grp as int) is null or t.group_no = cast(:grp as int))
       and (cast(:status as text) is null or s.status = cast(:status as text))
       and (cast(:overdue as boolean) is null

@@ -111,7 +111,9 @@ ev as (
   from task_event e
   join task t on t.id = e.task_id
   where {_scope_sql(scope)}
-    and (cast(:program as text) is null or t.program = cast(:program as text))
+    and (cast(:program as text) is null or t.program = cast(:program as text)
+         or t.program in (select code from programme
+           where parent_code = cast(:program as text)))
     and (cast(:year as int) is null or t.year = cast(:year as int))
     and e.at < (select max(bound) from days)
 ),
