@@ -8,8 +8,9 @@ constant time and acts as a national admin without a database row.
 from __future__ import annotations
 
 import secrets
+from typing import Annotated
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 
 from api.dbgate import db_gate
 from geo.db import TOKEN_OPTION
@@ -85,6 +86,21 @@ def require_admin(request: Request) -> Principal:
     if who.role != "admin":
         raise HTTPException(403, "only an admin token may change boundaries or indicators")
     return who
+
+
+async def writer_principal(request: Request) -> Principal:
+    """``require_writer`` off the event loop (the token is looked up on the database lane):
+    an async route awaits this, never the blocking check."""
+    return await db_gate(request).run(require_writer, request)
+
+
+async def admin_principal(request: Request) -> Principal:
+    """``require_admin`` off the event loop."""
+    return await db_gate(request).run(require_admin, request)
+
+
+WriterDep = Annotated[Principal, Depends(writer_principal)]
+AdminDep = Annotated[Principal, Depends(admin_principal)]
 
 
 async def read_guard(request: Request) -> None:

@@ -17,11 +17,11 @@ import orjson
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import acting_engine, principal, require_writer
+from api.auth import acting_engine, principal, writer_principal
 from api.dbgate import db_gate
 from api.deps import LazyConnDep, StateDep, resolve_as_of
 from api.routers._common import JSON, AsOf, Day, Offset, check_limit, meta
-from api.routers.imports import scope_check
+from api.scopes import scope_check
 from geo.read import followup
 from geo.remind.issue import (
     Preview,
@@ -121,7 +121,7 @@ async def post_reminders(
     ``combine``), why, their tasks and the round each notice would be; units reminded within
     ``IOCMAP_REMIND_MIN_DAYS`` are listed as skipped unless ``force``. Nothing is recorded.
     Issue it with ``POST /api/v1/reminders/previews/{preview_id}/issue``."""
-    who = require_writer(request)
+    who = await writer_principal(request)
     if province is None and who.scope_level == "province":
         province = who.scope_code
     req = RemindRequest(
@@ -164,7 +164,7 @@ async def issue_reminders(
     format: Annotated[Literal["json", "zip"], Query()] = "json",  # noqa: A002
 ) -> Response:
     """Record the preview's notices with their numbers (per issuer per year, consecutive)."""
-    who = require_writer(request)
+    who = await writer_principal(request)
     notices = await run_in_threadpool(
         issue_preview,
         acting_engine(request, who),
@@ -184,7 +184,7 @@ async def withdraw_reminder(
 ) -> Response:
     """An appended record (who, when, why); the notice stays listed, marked withdrawn, and
     no longer counts as a round."""
-    who = require_writer(request)
+    who = await writer_principal(request)
     record = await run_in_threadpool(
         withdraw, acting_engine(request, who), reminder_id, reason, who.actor, who.token_id,
         scope_check(who),
@@ -210,7 +210,7 @@ async def reminder_docx(
     request: Request, reminder_id: Annotated[int, Path(ge=1, le=2**62)]
 ) -> Response:
     """The notice as it was issued (number, date, tasks), for the office to print again."""
-    who = require_writer(request)
+    who = await writer_principal(request)
     engine = acting_engine(request, who)
 
     def build() -> tuple[Notice, dict] | None:
