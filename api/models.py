@@ -27,6 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.series_models import Changes
+from geo.ingest.report import Kind
 
 Status = Literal["completed", "completed_late", "on_time", "overdue"]
 Level = Literal["province", "commune"]
@@ -541,7 +542,7 @@ class ImportRunItem(_Body):
     """One import as ``import_run`` recorded it (dry runs and rejected imports included)."""
 
     id: int
-    kind: Literal["boundaries", "tasks", "indicators"]
+    kind: Kind  # the one list of import kinds (geo.ingest.report.Kind)
     file: str = Field(description="the file's name as uploaded, cleaned (no path)")
     actor: str | None = Field(
         description="who: token:<name> or cli:<user>; null if unsaid or, for a non-admin"

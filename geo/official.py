@@ -29,8 +29,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads where a frame is built (imports, demo), not at start
+    import pandas as pd
 
 from geo.text import normalise_name
 
@@ -51,6 +53,8 @@ def query(sql: str) -> list[dict]:
 
 def official_names() -> pd.DataFrame:
     """Official codes, short names and kinds of the 3,321 communes and their provinces."""
+    import pandas as pd
+
     rows = query(
         "select wardCode as code, wardShort as name, wardType as kind, wardAreaKm2 as area_km2,"
         " wardLon as lon, wardLat as lat, provinceCode as province_code,"
@@ -61,6 +65,8 @@ def official_names() -> pd.DataFrame:
 
 def official_commune_frame() -> pd.DataFrame:
     """Load the official post-2025 units: the only attributes the generated geometry may use."""
+    import pandas as pd
+
     rows = query(
         "select wardCode, provinceCode, ward, wardType, wardLon, wardLat, wardAreaKm2 "
         "from admin_units"
@@ -117,6 +123,8 @@ def official_units() -> dict[str, Official]:
 
 
 def _num(value) -> float | None:
+    import pandas as pd
+
     return None if value is None or pd.isna(value) else float(value)
 
 

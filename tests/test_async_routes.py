@@ -13,7 +13,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCKING_METHODS = {"begin", "connect", "execute", "scalar", "scalars", "commit"}
-BLOCKING_HELPERS = {"require_writer", "require_admin", "principal", "authenticate", "import_principal"}
+BLOCKING_HELPERS = {
+    "require_writer",
+    "require_admin",
+    "principal",
+    "authenticate",
+    "import_principal",
+}
 
 
 def _offences(tree: ast.AST, path: Path) -> list[str]:

@@ -43,12 +43,9 @@ from api.routers._common import page_links
 from api.routers.maps import schedule_warm
 from geo.errors import BadInput, IocmapError
 from geo.ingest import attempts
-from geo.ingest.boundaries import import_boundaries
-from geo.ingest.indicators import import_indicators
+from geo.ingest.report import Kind
 from geo.ingest.sheet_import import ImportOptions, Scope
 from geo.ingest.sheets import SheetLimits
-from geo.ingest.targets import import_targets
-from geo.ingest.tasks import import_tasks
 from geo.read.imports import MAX_LIMIT as MAX_RUNS
 from geo.read.imports import import_runs
 from geo.safe_text import file_label
@@ -211,7 +208,7 @@ Text = Annotated[str | None, Query(max_length=200)]
     },
 )
 async def post_import(
-    kind: Literal["boundaries", "tasks", "indicators", "targets"],
+    kind: Kind,
     request: Request,
     level: Annotated[
         Literal["province", "commune"] | None, Query(description="boundaries: which level")
@@ -294,6 +291,12 @@ async def post_import(
             move_units=move_units,
         )
         engine = acting_engine(request, who)  # history rows stamped with who's token
+        # the importers (geopandas, the coverage code) load on the first import, not at start
+        from geo.ingest.boundaries import import_boundaries
+        from geo.ingest.indicators import import_indicators
+        from geo.ingest.targets import import_targets
+        from geo.ingest.tasks import import_tasks
+
         if kind == "boundaries":
             assert level is not None  # checked above, before the upload was read
             report = await run_in_threadpool(
@@ -342,7 +345,7 @@ async def list_imports(
     db: LazyConnDep,
     limit: Annotated[int, Query(ge=1, le=MAX_RUNS, description="page size")] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    kind: Annotated[Literal["boundaries", "tasks", "indicators"] | None, Query()] = None,
+    kind: Annotated[Kind | None, Query()] = None,
 ) -> JSONResponse:
     """Imports as ``import_run`` recorded them — committed, dry runs and rejected ones
     (a file refused before it reached the data, e.g. unreadable, is not listed): kind,

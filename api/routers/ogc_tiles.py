@@ -11,9 +11,9 @@ tipg use) rather than hand-typed scale denominators.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Any
 
-import morecantile
 import orjson
 from fastapi import APIRouter, Path, Request, Response
 
@@ -27,7 +27,16 @@ from geo.read.tiles import FIELDS
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Tiles"])
 TMS_ID = "WebMercatorQuad"
-WEB_MERCATOR = morecantile.tms.get(TMS_ID)
+
+
+@cache
+def web_mercator():
+    """The WebMercatorQuad TileMatrixSet (morecantile, which loads PROJ: on first use)."""
+    import morecantile
+
+    return morecantile.tms.get(TMS_ID)
+
+
 TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
 TEMPLATE = "{tileMatrix}/{tileRow}/{tileCol}"
 CollectionId = Annotated[str, Path(alias="collectionId", description="provinces | communes")]
@@ -49,8 +58,8 @@ async def tile_matrix_sets(request: Request, state: StateDep):
                 "tileMatrixSets": [
                     {
                         "id": TMS_ID,
-                        "title": WEB_MERCATOR.title,
-                        "uri": WEB_MERCATOR.uri,
+                        "title": web_mercator().title,
+                        "uri": web_mercator().uri,
                         "links": [{"rel": "self", "type": JSON, "href": href}],
                     }
                 ]
@@ -70,7 +79,7 @@ async def tile_matrix_set(
     _tms_or_404(tms)
 
     def build() -> bytes:
-        return orjson.dumps(WEB_MERCATOR.model_dump(exclude_none=True, mode="json"))
+        return orjson.dumps(web_mercator().model_dump(exclude_none=True, mode="json"))
 
     return await cached_response(request, state, build)
 
@@ -114,8 +123,8 @@ async def tilesets(request: Request, state: StateDep, collection_id: CollectionI
                     {
                         "title": COLLECTIONS[collection_id]["title"],
                         "dataType": "vector",
-                        "crs": WEB_MERCATOR.crs.srs,
-                        "tileMatrixSetURI": WEB_MERCATOR.uri,
+                        "crs": web_mercator().crs.srs,
+                        "tileMatrixSetURI": web_mercator().uri,
                         "links": _tileset_links(request, collection_id),
                     }
                 ],
@@ -152,7 +161,7 @@ async def tileset(
         x0, y0, x1, y1 = tiles.extents(db.conn).get(meta["level"], [-180.0, -85.0, 180.0, 85.0])
         limits = []
         for z in range(MAX_ZOOM + 1):
-            ul, lr = WEB_MERCATOR.tile(x0, y1, z), WEB_MERCATOR.tile(x1, y0, z)
+            ul, lr = web_mercator().tile(x0, y1, z), web_mercator().tile(x1, y0, z)
             limits.append(
                 {"tileMatrix": str(z), "minTileRow": ul.y, "maxTileRow": lr.y,
                  "minTileCol": ul.x, "maxTileCol": lr.x}
@@ -165,8 +174,8 @@ async def tileset(
             {
                 "title": meta["title"],
                 "dataType": "vector",
-                "crs": WEB_MERCATOR.crs.srs,
-                "tileMatrixSetURI": WEB_MERCATOR.uri,
+                "crs": web_mercator().crs.srs,
+                "tileMatrixSetURI": web_mercator().uri,
                 "boundingBox": {"lowerLeft": [x0, y0], "upperRight": [x1, y1], "crs": CRS84},
                 "tileMatrixSetLimits": limits,
                 "layers": [

@@ -11,14 +11,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from sqlalchemy import Connection, text
 
 from geo.text import normalise_name, search_key
+
+if TYPE_CHECKING:  # pandas is imported by the functions that take frames (imports, demo)
+    import geopandas as gpd
+    import pandas as pd
 
 UNIT_COLUMNS = (
     "code",
@@ -137,8 +140,8 @@ def insert_units(
                 search_key(name),
                 rec.kind,
                 rec.parent_code,
-                None if pd.isna(rec.area_km2) else float(rec.area_km2),
-                None if pd.isna(getattr(rec, "population", None)) else int(rec.population),
+                None if _isna(rec.area_km2) else float(rec.area_km2),
+                None if _isna(getattr(rec, "population", None)) else int(rec.population),
                 geom,
                 label,
                 rec.source,
@@ -176,9 +179,9 @@ def insert_tasks(
         for rec in tasks.itertuples(index=False):
             tid = ids[rec.external_id]
             when = getattr(rec, "recorded_at", None)
-            if when is None or pd.isna(when):
+            if when is None or _isna(when):
                 when = rec.start_date
-            created = _as_time(when) if not pd.isna(when) else at
+            created = _as_time(when) if not _isna(when) else at
             snapshot = {
                 "deadline": str(rec.deadline),
                 "completed_at": None,
@@ -188,7 +191,7 @@ def insert_tasks(
                 "proposal": _none(getattr(rec, "proposal", None)),
             }
             yield (tid, created, actor, source, "create", None, json.dumps(snapshot))
-            if not pd.isna(rec.completed_at):
+            if not _isna(rec.completed_at):
                 yield (
                     tid,
                     _as_time(rec.completed_at),
@@ -254,12 +257,19 @@ def bump_version(conn: Connection, reporting_date: dt.date | None, source: str) 
     ).scalar_one()
 
 
+def _isna(value) -> bool:
+    """pandas' missing-value test (NaN, NaT, <NA>), pandas imported only when called."""
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
 def _none(value):
     """pandas' NaN/NaT/<NA> → None for COPY; numpy scalars → Python."""
     if value is None:
         return None
     try:
-        if pd.isna(value):
+        if _isna(value):
             return None
     except (TypeError, ValueError):
         pass

@@ -18,13 +18,15 @@ import datetime as dt
 import html
 import io
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from docx import Document
-from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
+if TYPE_CHECKING:
+    from docx import Document
+    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Mm, Pt
 
 from geo.remind.issuers import Issuer, default_issuer
 
@@ -140,6 +142,25 @@ class Notice:
         return f"nhac-viec_{self.unit_code}_{self.as_of:%Y-%m-%d}{number}{ident}"
 
 
+def _load_docx() -> None:
+    """python-docx's names, bound into this module the first time a notice is written:
+    the serving process does not load it at start (the helpers below run only inside
+    ``to_docx``, after this call)."""
+    if "Document" in globals():
+        return
+    from docx import Document
+    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Mm, Pt
+
+    globals().update(
+        Document=Document, WD_TABLE_ALIGNMENT=WD_TABLE_ALIGNMENT,
+        WD_ALIGN_PARAGRAPH=WD_ALIGN_PARAGRAPH, OxmlElement=OxmlElement, qn=qn, Mm=Mm, Pt=Pt,
+    )  # fmt: skip
+
+
 def _date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
@@ -218,6 +239,7 @@ def _no_wrap(cell) -> None:
 
 def to_docx(notice: Notice) -> bytes:
     """The notice as a công văn on A4 portrait (Nghị định 30/2020/NĐ-CP)."""
+    _load_docx()
     doc = Document()
     section = doc.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
