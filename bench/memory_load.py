@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import contextlib
 import os
 import subprocess
 import sys
@@ -27,7 +28,8 @@ LUA = """
 math.randomseed(os.time())
 request = function()
   local v = string.format("%.4f", math.random() * 300)
-  return wrk.format("GET", "/ogc/collections/communes/items?limit=100&filter=area_km2%20%3E%20" .. v)
+  local path = "/ogc/collections/communes/items?limit=100&filter=area_km2%20%3E%20"
+  return wrk.format("GET", path .. v)
 end
 """
 
@@ -149,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(10)
         after_filters = tree_rss(server.pid)
         print(
-            f"CQL2: {args.connections} connections {args.duration} s of distinct filters: {rps} req/s,"
+            f"CQL2: {args.connections} connections, {args.duration} s of distinct filters:"
+            f" {rps} req/s,"
             f" {non2xx}, socket: {errors}; tree RSS idle {idle >> 20} MB, peak {w.peak >> 20} MB,"
             f" 10 s after {after_filters >> 20} MB; /healthz max {w.healthz_max:.2f} s,"
             f" failures {w.healthz_fail}"
