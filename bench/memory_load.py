@@ -47,12 +47,10 @@ def tree_rss(pid: int) -> int:
         todo += [int(k) for k in kids]
     total = 0
     for p in pids:
-        try:
+        with contextlib.suppress(OSError):
             total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * os.sysconf(
                 "SC_PAGE_SIZE"
             )
-        except OSError:
-            pass
     return total
 
 
