@@ -4,6 +4,10 @@ Why these shapes: every join and aggregate runs in PostGIS, so the schema keeps 
 unit hierarchy, the display geometries and the raw task dates; task *status* is never
 stored, it is derived for an as-of date by the SQL function ``task_status`` (see
 ``geo/read/progress.py``).
+
+Why one module (over 400 lines): the tables are one schema that one test compares with the
+migrated database (``tests/test_schema_matches_migrations.py``); kept together, a column
+added by a migration is missed in one place only.
 """
 
 from __future__ import annotations

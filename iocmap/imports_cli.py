@@ -6,6 +6,9 @@ Thin on purpose: the work is in geo/ingest/ (boundaries.py, and the sheet skelet
 the same ``ImportOptions`` the HTTP router builds, draws a progress bar and prints the
 report as tables (``--json`` prints the same report the HTTP API returns). Exit code 1 when
 the import is rejected or the file cannot be used, 0 otherwise.
+
+Why one module (over 400 lines): the four import commands share their flags, the progress
+bar and the report tables; a command each would repeat them.
 """
 
 from __future__ import annotations

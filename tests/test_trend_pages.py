@@ -92,7 +92,7 @@ def test_wall_alert_rail_lists_units_reminded_and_still_overdue(scratch, scratch
     from api.settings import Settings
     from geo.remind.issue import RemindRequest, issue
 
-    notices = issue(scratch, RemindRequest(program="NQ57"), actor="cli:t")
+    notices = issue(scratch, RemindRequest(program="NQ57", overdue=True), actor="cli:t")
     assert notices
     with TestClient(create_app(Settings(database_url=scratch_url))) as client:
         html = client.get("/wall", params={"views": "national"}).text

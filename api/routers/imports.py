@@ -10,6 +10,11 @@ limit). The uploaded file's name is cleaned (``file_label``) before it is shown 
 stored. Waiting for another import of the same kind is bounded
 (``IOCMAP_IMPORT_LOCK_TIMEOUT_S``); the 409 names the import that holds the lock.
 
+Why one module (over 400 lines): an upload's life — the token, the capped stream into a
+private folder, the attempt record that survives a killed worker, the options, the import
+and the folder removed on every exit path — is one sequence that must be read in one place
+to see that every exit records and cleans up; the import log's listing shares its scope.
+
 Who may write (see api/auth.py and geo/tokens.py): boundaries and indicators need an
 admin token; task and target sheets an editor token scoped to the province/commune/agency
 of every row (or an admin). The kind is checked before the upload is read, and a scoped

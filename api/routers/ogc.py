@@ -5,6 +5,10 @@ Why a standard next to /api/v1: analysts open the layers in QGIS/ArcGIS/GDAL wit
 the same cached, one-statement layer builder serves both. Real clients shape the details:
 GDAL's OAPIF driver follows ``next`` links and pushes ``-where`` as a filter; unknown
 parameters are a 400 (/req/core/query-param-unknown); a ``limit`` over the cap is clamped.
+
+Why one module (over 400 lines): the landing page, conformance, collections and items are
+one OGC API whose documents link to each other; their shared rules (CRS parsing, the f=
+encodings, the paging links) stay in ``_ogc_docs``, ``_ogc_query`` and ``api/item_formats``.
 """
 
 from __future__ import annotations

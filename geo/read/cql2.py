@@ -10,6 +10,10 @@ unknown property, a type mismatch (``name > 5``), a function or an operator we d
 translate, an invalid geometry, an oversized filter — is a ``FilterError`` naming it,
 which the API answers with a 400.
 
+Why one module (over 400 lines): the standard's encodings (``standard_json``, the ``''``
+escape), the arity of each operator and their translation to SQL must agree; split apart,
+a form accepted by the parser reached the evaluator in a shape it did not expect.
+
 Supported: basic CQL2 (comparisons, AND/OR/NOT, IS NULL), advanced comparison (LIKE,
 BETWEEN, IN, CASEI), basic spatial plus the other simple spatial predicates
 (S_INTERSECTS, S_WITHIN, S_CONTAINS, S_DISJOINT, S_TOUCHES, S_CROSSES, S_OVERLAPS,
