@@ -4,7 +4,10 @@
 Why hashes and not nonces: pages are built once per data version and served from the
 response cache (and by nginx), so one body is sent to many clients; a nonce would have to
 differ per response. A hash is a property of the bytes, computed the first time a page
-body is seen and remembered by its ETag, so a cache hit costs a dictionary lookup.
+body is seen and remembered by a digest of those bytes (not by the ETag: a page rebuilt
+within a data version — the cache evicted it — keeps its ETag, but Folium gives its
+elements new ids, so its scripts hash differently), so a cache hit costs one fast digest
+and a dictionary lookup.
 Folium writes two or three inline ``<script>`` blocks per map page; JSON data blocks
 (``type="application/json"``) are not scripts and need no hash. Styles keep
 ``'unsafe-inline'``: Leaflet positions every tile and marker with inline styles.
@@ -56,11 +59,11 @@ def policy(html: bytes) -> str:
     return f"default-src 'self'; script-src 'self' {' '.join(hashes)}; {_TAIL}"
 
 
-def policy_for(body: bytes, gzipped: bool, etag: bytes | None) -> str:
-    """The CSP for a response body (gzip-encoded or not), memoised by its ETag so that a
-    page served from the cache is hashed once (its gzip twin shares the entry)."""
-    key = etag.removesuffix(b'-gz"').rstrip(b'"') if etag else None
-    if key is not None and key in _MEMO:
+def policy_for(body: bytes, gzipped: bool, etag: bytes | None = None) -> str:
+    """The CSP for a response body (gzip-encoded or not), memoised by a digest of the
+    body's bytes so that a page served from the cache is parsed once."""
+    key = hashlib.blake2b(body, digest_size=16).digest() + (b"gz" if gzipped else b"")
+    if key in _MEMO:
         _MEMO.move_to_end(key)
         return _MEMO[key]
     if gzipped:
@@ -69,8 +72,7 @@ def policy_for(body: bytes, gzipped: bool, etag: bytes | None) -> str:
         except (OSError, EOFError):
             return STRICT
     found = policy(body)
-    if key is not None:
-        _MEMO[key] = found
-        if len(_MEMO) > _MEMO_SIZE:
-            _MEMO.popitem(last=False)
+    _MEMO[key] = found
+    if len(_MEMO) > _MEMO_SIZE:
+        _MEMO.popitem(last=False)
     return found

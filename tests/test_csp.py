@@ -58,3 +58,18 @@ def test_pages_run_under_a_hash_only_csp(browser, live_server, client, path) -> 
     assert page.evaluate("window.__injected") is None
     assert any("script-src" in v for v in page.evaluate("window.__csp"))
     page.close()
+
+
+def test_a_page_rebuilt_within_a_data_version_gets_its_own_hashes(client):
+    """The cache may evict a page and build it again under the same ETag; Folium then
+    writes new element ids into its scripts, so the policy must follow the bytes."""
+    first = client.get("/")
+    client.app.state.cache.clear()  # evicted: the next request builds the page again
+    second = client.get("/")
+    assert first.headers["etag"] == second.headers["etag"]
+    from api.csp import inline_script_hashes
+
+    for r in (first, second):
+        policy = r.headers["content-security-policy"]
+        for h in inline_script_hashes(r.content):
+            assert h in policy
