@@ -112,7 +112,9 @@ def open_tasks(
                         where r.tasks @> jsonb_build_array(jsonb_build_object('task_id', t.id))
                           and {LIVE_REMINDER}) as reminded_before
                 from task t
-                where t.unit_code = any(:codes) and t.program = :program
+                where t.unit_code = any(:codes)
+                  and (t.program = :program or t.program in
+                       (select code from programme where parent_code = :program))
                   and task_status(t.deadline, t.completed_at, cast(:as_of as date))
                       = any(:statuses)
                 order by t.unit_code, t.deadline, t.external_id"""
