@@ -31,6 +31,11 @@ os.environ.setdefault("IOCMAP_VERSION_TTL", "0")
 # Page warming after imports (api/routers/maps.schedule_warm) would build 36 pages in the
 # background after every test import; tests/test_pages_warm.py turns it on where tested.
 os.environ.setdefault("IOCMAP_WARM_PAGES", "0")
+# The in-process test servers share their process with pytest, Playwright and every fixture:
+# its RSS is not a worker's, so the memory watch (api/memory.py, tested on its own) would shed
+# the cache and collect garbage for memory the server does not hold. The watch is tested on
+# its own (tests/test_memory_budget.py) and measured on a real server by bench/memory_load.py.
+os.environ.setdefault("IOCMAP_MEMORY_BUDGET_MB", "100000")
 
 
 def _base_test_url():
@@ -151,6 +156,9 @@ SERVER_MODULES = {  # real servers/processes, or timing and memory measured whil
     "test_replica",
     "test_import_kill",
     "test_deploy",
+    "test_untrusted_server",
+    "test_slow_clients",
+    "test_upload_attempts",
 }
 REAL_SAMPLE_MODULES = {"test_real_sample", "test_import_real_failures"}
 
@@ -161,7 +169,7 @@ def pytest_collection_modifyitems(config, items) -> None:
         names = set(getattr(item, "fixturenames", ()))
         if "browser" in names:
             item.add_marker(pytest.mark.browser)
-        if module in SERVER_MODULES or "live_server" in names:
+        if module in SERVER_MODULES:
             item.add_marker(pytest.mark.server)
         if module in REAL_SAMPLE_MODULES or "real_sample" in module:
             item.add_marker(pytest.mark.real_sample)
