@@ -40,7 +40,13 @@ def _template_key() -> str:
     for f in sorted((MIGRATIONS / "versions").glob("*.py")):
         digest.update(f.read_bytes())
     geo_dir = Path(demo.__file__).parents[1]
-    for name in ("demo/loader.py", "demo/figures.py", "demo/central.py", "ingest/store.py"):
+    for name in (
+        "demo/loader.py",
+        "demo/figures.py",
+        "demo/central.py",
+        "demo/history.py",
+        "ingest/store.py",
+    ):
         digest.update((geo_dir / name).read_bytes())
     return digest.hexdigest()[:16]
 
