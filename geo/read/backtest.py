@@ -37,7 +37,7 @@ def actual_class(before: Forecast, after: Forecast) -> str:
     return "at_risk" if cleared >= AT_RISK_SHARE else "will_miss"
 
 
-def _pct(done: int, total: int) -> float:
+def _pct(done: float, total: int) -> float:
     return 100.0 * done / total if total else 0.0
 
 
