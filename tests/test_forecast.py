@@ -172,6 +172,7 @@ def test_a_unit_that_misses_one_that_makes_it_and_one_with_no_history(scratch, s
         ({"deadline": "1800-01-01"}, "deadline"),
         ({"class": "late"}, "class"),
         ({"as_of": "yesterday"}, "as_of"),
+        ({"as_of": "0001-01-01"}, "as_of"),
         ({"limit": "5"}, "limit"),
     ],
 )

@@ -6,7 +6,7 @@ import and parameter set, not one per request (``api/cache.py``)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request
@@ -57,15 +57,31 @@ Code = Annotated[
 ]
 
 
+FIRST, LAST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+BAD: dict[int | str, dict[str, Any]] = {
+    400: {"description": "bad programme, deadline or as_of (the parameter is named)"}
+}
+
+
+def _as_of(as_of: dt.date | None, state) -> dt.date:
+    """The as-of day, bounded: the replay looks 8 weeks back from it."""
+    day = resolve_as_of(as_of, state)
+    if not FIRST <= day <= LAST:
+        raise BadParameter("as_of", "as_of must fall between 2000-01-01 and 2100-12-31")
+    return day
+
+
 def _check(conn, programme: str, deadline: dt.date | None, day: dt.date) -> None:
     if not fc.programme_known(conn, programme):
         raise BadParameter("programme", f"chương trình không có nhiệm vụ / no tasks of programme "
                            f"'{programme}'")  # fmt: skip
-    if deadline is not None and not (dt.date(2000, 1, 1) <= deadline <= dt.date(2100, 12, 31)):
+    if deadline is not None and not FIRST <= deadline <= LAST:
         raise BadParameter("deadline", "deadline must fall between 2000-01-01 and 2100-12-31")
 
 
-@router.get("/forecast", summary="Will each unit make its deadline at its current pace?")
+@router.get(
+    "/forecast", summary="Will each unit make its deadline at its current pace?", responses=BAD
+)
 async def forecast(
     request: Request,
     db: LazyConnDep,
@@ -80,7 +96,7 @@ async def forecast(
     ``pace_per_week`` (trimmed mean of the last 8 weeks' completions), ``needed_per_week``,
     ``expected_completion`` and ``class`` on_track | at_risk | will_miss | done |
     no_history, plus ``due_soon`` (due within 14 days, not done). Ordered by code."""
-    day = resolve_as_of(as_of, state)
+    day = _as_of(as_of, state)
     prog = programme or fc.DEFAULT_PROGRAMME[level]
 
     def build() -> bytes:
@@ -109,7 +125,7 @@ async def forecast(
 @router.get(
     "/units/{code}/forecast",
     summary="One unit's forecast per programme, and its tasks due within 14 days",
-    responses={404: {"description": "unknown unit"}},
+    responses={**BAD, 404: {"description": "unknown unit"}},
 )
 async def unit_forecast(
     request: Request,
@@ -123,7 +139,7 @@ async def unit_forecast(
     """The unit's forecast for each programme it holds tasks of (or ``programme``), against
     its own deadline (a target's, else year end) or ``deadline``; ``due_soon_tasks``: "sắp
     đến hạn", at most 200."""
-    day = resolve_as_of(as_of, state)
+    day = _as_of(as_of, state)
 
     def build() -> bytes:
         conn = db.conn
