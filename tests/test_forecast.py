@@ -11,6 +11,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from api.app import create_app
+from api.forecast_models import ForecastList, UnitForecasts
 from api.settings import Settings
 from geo.ingest.store import insert_tasks
 from geo.read import forecast as fc
@@ -48,6 +49,7 @@ def test_demo_classes_every_unit(client, level, count):
     r = client.get("/api/v1/forecast", params={"level": level})
     assert r.status_code == 200, r.text
     body = r.json()
+    ForecastList.model_validate(body)
     assert body["deadline"] == "2025-12-31" and body["as_of"] == "2025-11-13"
     units = body["units"]
     assert len(units) == count == sum(body["counts"].values())
@@ -63,6 +65,7 @@ def test_demo_classes_every_unit(client, level, count):
 def test_dak_lak_kh02_phase2_forecast_against_15_dec_agrees_with_its_series(client, engine):
     r = client.get("/api/v1/units/66/forecast")
     assert r.status_code == 200, r.text
+    UnitForecasts.model_validate(r.json())
     by = {f["programme"]: f for f in r.json()["forecasts"]}
     kh02 = by["KH02"]
     assert kh02["deadline"] == "2025-12-15"  # the all_green target on KH02-2

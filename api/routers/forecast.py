@@ -13,6 +13,8 @@ from fastapi import APIRouter, Path, Query, Request
 
 from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
 from api.errors import BadParameter
+from api.forecast_models import ForecastList, UnitForecasts
+from api.models import ok
 from api.routers._common import JSON, AsOf, meta
 from geo.read import forecast as fc
 
@@ -80,7 +82,9 @@ def _check(conn, programme: str, deadline: dt.date | None, day: dt.date) -> None
 
 
 @router.get(
-    "/forecast", summary="Will each unit make its deadline at its current pace?", responses=BAD
+    "/forecast",
+    summary="Will each unit make its deadline at its current pace?",
+    responses={**ok(ForecastList), **BAD},
 )
 async def forecast(
     request: Request,
@@ -125,7 +129,7 @@ async def forecast(
 @router.get(
     "/units/{code}/forecast",
     summary="One unit's forecast per programme, and its tasks due within 14 days",
-    responses={**BAD, 404: {"description": "unknown unit"}},
+    responses={**ok(UnitForecasts), **BAD, 404: {"description": "unknown unit"}},
 )
 async def unit_forecast(
     request: Request,
