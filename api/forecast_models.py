@@ -41,6 +41,10 @@ class UnitForecast(_Body):
     tasks_total: int
     tasks_completed: int
     weekly_completions: list[int]
+    backlog: int = Field(description="open tasks already at or past their own deadline")
+    late_pace_per_week: float | None = Field(
+        description="late completions per week (trimmed mean): the pace the backlog clears at"
+    )
 
 
 class ForecastList(_Body):

@@ -29,19 +29,26 @@ def test_pace_ignores_one_quiet_week_and_one_burst():
 
 
 @pytest.mark.parametrize(
-    "open_due, pace, needed, history, cls",
+    "open_due, weeks, left, history, cls",
     [
-        (5, 1.0, 1.0, False, "no_history"),
-        (0, 0.0, 0.0, True, "done"),
-        (5, 2.0, 1.0, True, "on_track"),
-        (5, 0.8, 1.0, True, "at_risk"),
-        (5, 0.5, 1.0, True, "will_miss"),
-        (5, 0.0, 1.0, True, "will_miss"),
-        (5, 9.0, None, True, "will_miss"),  # the deadline has passed with tasks open
+        (5, 1.0, 4.0, False, "no_history"),
+        (0, 0.0, 4.0, True, "done"),
+        (5, 4.0, 4.0, True, "on_track"),
+        (5, 5.0, 4.0, True, "at_risk"),
+        (5, 5.4, 4.0, True, "will_miss"),
+        (5, float("inf"), 4.0, True, "will_miss"),
+        (5, 0.1, 0.0, True, "will_miss"),  # the deadline has passed with tasks open
     ],
 )
-def test_the_class_rule(open_due, pace, needed, history, cls):
-    assert fc.classify(open_due, pace, needed, history) == cls
+def test_the_class_rule(open_due, weeks, left, history, cls):
+    assert fc.classify(open_due, weeks, left, history) == cls
+
+
+def test_backlog_clears_at_the_late_pace_the_rest_at_the_pace():
+    assert fc.weeks_to_clear(0, 6, None, 2.0) == 3.0
+    assert fc.weeks_to_clear(2, 6, 1.0, 2.0) == 3.0  # side by side
+    assert fc.weeks_to_clear(2, 6, 0.0, 9.0) == float("inf")  # late work never cleared
+    assert fc.weeks_to_clear(0, 0, None, None) == 0.0
 
 
 @pytest.mark.parametrize("level, count", [("province", 34), ("commune", 3321), ("agency", 22)])
@@ -81,14 +88,17 @@ def test_dak_lak_kh02_phase2_forecast_against_15_dec_agrees_with_its_series(clie
               for a, b in zip(days, days[1:], strict=False)]  # fmt: skip
     assert kh02["weekly_completions"] == weekly
     assert kh02["pace_per_week"] == fc.pace(weekly)
+    late = [series[b]["tasks_completed_late"] - series[a]["tasks_completed_late"]
+            for a, b in zip(days, days[1:], strict=False)]  # fmt: skip
+    assert kh02["late_pace_per_week"] == fc.pace(late)
+    assert kh02["backlog"] == kh02["open_due"]  # everything due by 15 Dec was due 30 Sep
     weeks_left = (dt.date(2025, 12, 15) - AS_OF).days / 7
     assert kh02["needed_per_week"] == round(kh02["open_due"] / weeks_left, 2)
-    assert kh02["class"] == fc.classify(
-        kh02["open_due"], kh02["pace_per_week"], kh02["needed_per_week"], True
-    )
-    if kh02["pace_per_week"]:
+    weeks = fc.weeks_to_clear(kh02["backlog"], 0, kh02["late_pace_per_week"], None)
+    assert kh02["class"] == fc.classify(kh02["open_due"], weeks, weeks_left, True)
+    if weeks < float("inf"):
         expected = dt.date.fromisoformat(kh02["expected_completion"])
-        assert 0 <= (expected - AS_OF).days - 7 * kh02["open_due"] / kh02["pace_per_week"] < 1
+        assert 0 <= (expected - AS_OF).days - 7 * weeks < 1
     # against year end every KH02 task of 2025 is due: open = total - completed
     year_end = client.get(
         "/api/v1/units/66/forecast", params={"programme": "KH02", "deadline": "2025-12-31"}
@@ -119,8 +129,8 @@ def _task(code: str, n: int, deadline: dt.date, done: dt.date | None, recorded: 
 
 def test_a_unit_that_misses_one_that_makes_it_and_one_with_no_history(scratch, scratch_url):
     with scratch.connect() as conn:
-        miss, make, none, fresh = conn.execute(
-            text("select code from admin_unit where level = 'commune' order by code limit 4")
+        miss, make, none, fresh, stuck = conn.execute(
+            text("select code from admin_unit where level = 'commune' order by code limit 5")
         ).scalars()
     july, dec = dt.date(2025, 7, 1), dt.date(2025, 12, 31)
     rows = []
@@ -135,6 +145,11 @@ def test_a_unit_that_misses_one_that_makes_it_and_one_with_no_history(scratch, s
     for n in range(12):
         rows.append(_task(make, n, dec, days[n] if n < len(days) else None, july))
     rows.append(_task(make, 99, dt.date(2025, 11, 20), None, july))  # sắp đến hạn
+    # a good pace on this year's tasks, but 3 tasks past their deadline that nobody clears
+    for n in range(8):
+        rows.append(_task(stuck, n, dec, days[n], july))
+    for n in range(3):
+        rows.append(_task(stuck, 50 + n, dt.date(2025, 10, 31), None, july))
     # tasks recorded three days ago: no pace to measure yet
     for n in range(3):
         rows.append(_task(fresh, n, dec, None, dt.date(2025, 11, 10)))
@@ -152,6 +167,10 @@ def test_a_unit_that_misses_one_that_makes_it_and_one_with_no_history(scratch, s
         assert k["open_due"] == 5 and k["pace_per_week"] >= k["needed_per_week"]
         assert dt.date.fromisoformat(k["expected_completion"]) <= dec
         assert k["due_soon"] == 1
+        s = units[stuck]
+        assert s["open_due"] == s["backlog"] == 3 and s["pace_per_week"] >= s["needed_per_week"]
+        assert s["late_pace_per_week"] == 0 and s["class"] == "will_miss", s
+        assert s["expected_completion"] is None
         assert units[none]["class"] == "no_history" and units[none]["open_due"] == 0
         assert units[fresh]["class"] == "no_history" and units[fresh]["open_due"] == 3
         one = api.get(f"/api/v1/units/{make}/forecast", params={"programme": "T26"}).json()

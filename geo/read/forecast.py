@@ -12,12 +12,19 @@ For a unit, a programme, an as-of date A and a deadline D:
   dropped before averaging (a trimmed mean: one quiet week, or one burst before a
   reporting date, does not swing it); any task of the programme counts, whatever its
   deadline: the pace is what the unit gets done;
+- ``backlog``         — the open tasks already at or past their own deadline on A (they
+  will be late whatever happens); ``late_pace_per_week`` — late completions per week,
+  the same trimmed mean: the pace the unit has been clearing late work at;
 - ``needed_per_week`` — ``open_due`` / weeks left until D (None once D ≤ A);
-- ``expected_completion`` — A + ``open_due`` / pace weeks (None when the pace is 0 or
-  nothing is open);
+- weeks to clear (``weeks_to_clear``) — the backlog at the late pace and the rest at the
+  pace, side by side (the larger; infinite when a part has no pace). Why apart: in the
+  backtest, tasks left open at their deadline mostly stayed open while the pace of the
+  tasks finished in time said they would clear;
+- ``expected_completion`` — A + weeks to clear (None when infinite or nothing is open);
 - ``due_soon`` ("sắp đến hạn") — tasks due after A and within ``DUE_SOON_DAYS`` days, not done.
 
-The class, the one rule (first match wins):
+With no backlog, weeks to clear ≤ weeks left is exactly pace ≥ needed. The class, the one
+rule (first match wins):
 
 ============== ===========================================================================
 class          when
@@ -25,9 +32,11 @@ class          when
 ``no_history`` no task of the programme recorded by A, or the first one recorded less than
                ``MIN_HISTORY_DAYS`` days before A while tasks are open (no pace to measure)
 ``done``       nothing due by D is open (``open_due`` = 0)
-``will_miss``  D ≤ A with tasks open, or pace < ``AT_RISK_SHARE`` × needed (pace 0 included)
-``at_risk``    ``AT_RISK_SHARE`` × needed ≤ pace < needed (a modest speed-up makes it)
-``on_track``   pace ≥ needed
+``will_miss``  D ≤ A with tasks open, or weeks to clear > weeks left / ``AT_RISK_SHARE``
+               (infinite included)
+``at_risk``    weeks left < weeks to clear ≤ weeks left / ``AT_RISK_SHARE`` (a modest
+               speed-up makes it)
+``on_track``   weeks to clear ≤ weeks left
 ============== ===========================================================================
 
 Which tasks: a province counts its own tasks and its communes' (Plan 02 is held by the
@@ -106,6 +115,9 @@ select a.unit, a.day,
        count(*) filter (where completed_at <= day) as done,
        count(*) filter (where deadline <= cast(:deadline as date)
                           and (completed_at is null or completed_at > day)) as open_due,
+       count(*) filter (where deadline <= least(day, cast(:deadline as date))
+                          and (completed_at is null or completed_at > day)) as backlog,
+       count(*) filter (where completed_at <= day and completed_at > deadline) as done_late,
        count(*) filter (where deadline > day and deadline <= day + {DUE_SOON_DAYS}
                           and (completed_at is null or completed_at > day)) as due_soon,
        min(f.first_recorded) as first_recorded
@@ -129,6 +141,8 @@ class Forecast:
     tasks_total: int
     tasks_done: int
     weekly: tuple[int, ...]
+    backlog: int = 0
+    late_pace_per_week: float | None = None
 
     def body(self) -> dict:
         return {
@@ -146,6 +160,8 @@ class Forecast:
             "tasks_total": self.tasks_total,
             "tasks_completed": self.tasks_done,
             "weekly_completions": list(self.weekly),
+            "backlog": self.backlog,
+            "late_pace_per_week": self.late_pace_per_week,
         }
 
 
@@ -162,20 +178,26 @@ def pace(weekly: list[int]) -> float:
     return round(sum(kept) / len(kept), 2)
 
 
-def classify(
-    open_due: int,
-    pace_per_week: float | None,
-    needed: float | None,
-    has_history: bool,
-) -> str:
-    """The class (the module docstring's table, in that order)."""
+def weeks_to_clear(backlog: int, rest: int, late: float | None, pace_: float | None) -> float:
+    """Weeks to clear the open tasks: the backlog (already at or past its deadline) at the
+    late pace, the rest at the overall pace, side by side (inf when a part has no pace)."""
+    parts = [0.0]
+    for n, speed in ((backlog, late), (rest, pace_)):
+        if n:
+            parts.append(n / speed if speed else math.inf)
+    return max(parts)
+
+
+def classify(open_due: int, weeks: float, weeks_left: float, has_history: bool) -> str:
+    """The class (the module docstring's table, in that order); ``weeks`` from
+    ``weeks_to_clear``, ``weeks_left`` until the deadline."""
     if not has_history:
         return "no_history"
     if open_due == 0:
         return "done"
-    if needed is None or not pace_per_week or pace_per_week < AT_RISK_SHARE * needed:
+    if weeks_left <= 0 or weeks > weeks_left / AT_RISK_SHARE:
         return "will_miss"
-    return "on_track" if pace_per_week >= needed else "at_risk"
+    return "on_track" if weeks <= weeks_left else "at_risk"
 
 
 def _one(code, programme, as_of, deadline, rows: dict[dt.date, dict]) -> Forecast:
@@ -183,25 +205,32 @@ def _one(code, programme, as_of, deadline, rows: dict[dt.date, dict]) -> Forecas
     now = rows.get(as_of)
     if now is None:  # nothing recorded by A
         return Forecast(code, programme, deadline, "no_history", 0, None, None, None, 0, 0, 0, ())
-    done = [int(rows[d]["done"]) if d in rows else 0 for d in days]
-    weekly = [max(b - a, 0) for a, b in zip(done, done[1:], strict=False)]
+
+    def weekly_of(col: str) -> list[int]:
+        got = [int(rows[d][col]) if d in rows else 0 for d in days]
+        return [max(b - a, 0) for a, b in zip(got, got[1:], strict=False)]
+
+    weekly, weekly_late = weekly_of("done"), weekly_of("done_late")
     first = rows[as_of]["first_recorded"]
     open_due = int(now["open_due"])
     age = (as_of - first.date()).days if first is not None else 0
     history = age >= MIN_HISTORY_DAYS or open_due == 0
     # only the weeks the unit had tasks recorded count towards its pace
-    measured = weekly[-max(1, min(WINDOW_WEEKS, age // 7)) :]
-    speed = pace(measured) if history else None
+    span = max(1, min(WINDOW_WEEKS, age // 7))
+    speed = pace(weekly[-span:]) if history else None
+    late = pace(weekly_late[-span:]) if history else None
+    backlog = int(now["backlog"])
+    weeks = weeks_to_clear(backlog, open_due - backlog, late, speed)
     weeks_left = (deadline - as_of).days / 7
     needed = round(open_due / weeks_left, 2) if weeks_left > 0 else None
     expected = None
-    if open_due and speed:
-        expected = as_of + dt.timedelta(days=math.ceil(7 * open_due / speed))
+    if open_due and weeks < math.inf:
+        expected = as_of + dt.timedelta(days=math.ceil(7 * weeks))
     return Forecast(
         code=code,
         programme=programme,
         deadline=deadline,
-        cls=classify(open_due, speed, needed, history),
+        cls=classify(open_due, weeks, weeks_left, history),
         open_due=open_due,
         pace_per_week=speed,
         needed_per_week=needed,
@@ -210,6 +239,8 @@ def _one(code, programme, as_of, deadline, rows: dict[dt.date, dict]) -> Forecas
         tasks_total=int(now["total"]),
         tasks_done=int(now["done"]),
         weekly=tuple(weekly),
+        backlog=backlog,
+        late_pace_per_week=late,
     )
 
 
