@@ -29,6 +29,7 @@ from api.routers import (
     datahealth,
     docs,
     downloads,
+    forecast,
     health,
     imports,
     indicators,
@@ -155,7 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(summary.router, prefix="/api/v1", dependencies=reads)
     for module in (communes, units, series, indicators, rankings, search, downloads):
         app.include_router(module.router, prefix="/api/v1", dependencies=reads)
-    for module in (agencies, datahealth, targets, programmes):
+    for module in (agencies, datahealth, targets, programmes, forecast):
         app.include_router(module.router, prefix="/api/v1", dependencies=reads)
     app.include_router(imports.router, prefix="/api/v1", dependencies=strict)
     app.include_router(reminders.router, prefix="/api/v1", dependencies=strict)

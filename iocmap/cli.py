@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from iocmap.forecast_cli import forecast_app
 from iocmap.imports_cli import import_app
 from iocmap.maps_cli import maps_app
 from iocmap.remind_cli import app as remind_app
@@ -24,6 +25,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(maps_app, name="maps")
 app.add_typer(tokens_app, name="token")
 app.add_typer(remind_app, name="remind")
+app.add_typer(forecast_app, name="forecast")
 
 
 def _external_db() -> bool:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, text
 
 from geo.agencies import AGENCIES, agency_rows
 from geo.demo.figures import DAK_LAK, NQ57_THEMES, PERIODS, REPORTING_DATE, YEAR, _split_total
+from geo.demo.history import tempo
 
 CENTRAL_TOTAL, CENTRAL_DONE, CENTRAL_ON_TIME, CENTRAL_OVERDUE = 1132, 485, 561, 86
 PHASE2 = "KH02-2"
@@ -97,7 +98,9 @@ def agency_tasks(seed: int = 1132) -> pd.DataFrame:
                     "completed_at": done,
                 }
             )
-    return pd.DataFrame(rows)
+    tasks = pd.DataFrame(rows)
+    tempo(tasks, seed + 1)  # some agencies stall, some speed up (statuses kept)
+    return tasks
 
 
 def pin_dak_lak(values: pd.DataFrame) -> pd.DataFrame:

@@ -93,14 +93,19 @@ def previous_quarter_end(day: dt.date) -> dt.date:
 def _scope_sql(scope: str) -> str:
     if scope == "national":
         return "t.unit_code in (select code from admin_unit where level = 'province')"
+    if scope == "subtree":  # a province with its communes (Plan 02 counted per province)
+        return "t.unit_code in (select code from admin_unit where :code in (code, parent_code))"
     return "t.unit_code = :code"
 
 
-def series_sql(scope: str) -> str:
-    """Counts by status at each of the days in ``:days`` (a date[]); ``scope`` is
-    ``national`` or ``unit`` (bound :code). Bound: :program, :year (NULL = all)."""
+def history_ctes(where: str) -> str:
+    """The replay, as CTEs ``days``, ``ev``, ``grouped``, ``states``: each task's state
+    (``deadline``, ``completed_at``) in force from ``at`` until ``until``, for the tasks
+    matching ``where`` (an SQL fragment on ``task t`` from our own code, never user input).
+    Bound: :days (date[]), :program, :year (NULL = all). Shared by the series and the
+    forecast (``geo/read/forecast.py``) so both replay the history the same way."""
     return f"""
-with days as (
+days as (
   select d as day, (d + 1)::timestamp at time zone 'Asia/Ho_Chi_Minh' as bound
   from unnest(cast(:days as date[])) as d
 ),
@@ -110,7 +115,7 @@ ev as (
          e.new ? 'completed_at' as has_c, e.new ->> 'completed_at' as c
   from task_event e
   join task t on t.id = e.task_id
-  where {_scope_sql(scope)}
+  where {where}
     and (cast(:program as text) is null or t.program = cast(:program as text)
          or t.program in (select code from programme
            where parent_code = cast(:program as text)))
@@ -133,7 +138,14 @@ states as (
            as completed_at,
          gd
   from grouped
-),
+)"""
+
+
+def series_sql(scope: str) -> str:
+    """Counts by status at each of the days in ``:days`` (a date[]); ``scope`` is
+    ``national`` or ``unit`` (bound :code). Bound: :program, :year (NULL = all)."""
+    return f"""
+with {history_ctes(_scope_sql(scope))},
 statuses as (
   select p.day, task_status(s.deadline, s.completed_at, p.day) as st
   from days p
@@ -173,12 +185,15 @@ def figures_at(
     program: str | None,
     year: int | None,
     code: str | None = None,
+    subtree: bool = False,
 ) -> dict[dt.date, dict]:
-    """Figures per day from the history: national when ``code`` is None, else the unit's."""
+    """Figures per day from the history: national when ``code`` is None, else the unit's
+    (with its communes' tasks when ``subtree``)."""
     if not days:
         return {}
+    scope = "national" if code is None else "subtree" if subtree else "unit"
     rows = conn.execute(
-        text(series_sql("national" if code is None else "unit")),
+        text(series_sql(scope)),
         {"days": sorted(set(days)), "program": program, "year": year, "code": code},
     ).mappings()
     return {r["day"]: figures(r) for r in rows}
