@@ -82,7 +82,7 @@ class Settings(BaseSettings):
         " at once per worker; more wait up to db_wait_seconds, then 503 + Retry-After",
     )
     version_ttl: float = Field(
-        default=1.0,
+        default=0.5,
         description="seconds a worker trusts the data version it read (0 = read per request)",
     )
     max_limit: int = Field(default=5000, description="largest page size (limit=)")
