@@ -159,6 +159,8 @@ SERVER_MODULES = {  # real servers/processes, or timing and memory measured whil
     "test_untrusted_server",
     "test_slow_clients",
     "test_upload_attempts",
+    "test_wall",  # refresh timing and server restarts, measured in seconds
+    "test_schemathesis",  # a live server asked to answer each case within 10 s
 }
 REAL_SAMPLE_MODULES = {"test_real_sample", "test_import_real_failures"}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 
 import pytest
@@ -12,6 +13,13 @@ from sqlalchemy import text
 from api.app import create_app
 from api.cache import ResponseCache, StateCache
 from api.settings import Settings
+
+
+def run_alone(coro) -> None:
+    """``asyncio.run`` on a thread of its own: under pytest-xdist a browser test may have
+    left Playwright's loop running on this worker's main thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        ex.submit(asyncio.run, coro).result()
 
 
 @pytest.fixture()
@@ -112,7 +120,7 @@ def test_concurrent_misses_share_one_build_and_errors_are_not_cached():
             await cache.get_or_build(1, "e", boom, "a/b")
         assert cache.get(1, "e") is None
 
-    asyncio.run(scenario())
+    run_alone(scenario())
 
 
 def test_the_version_check_is_one_read_for_a_crowd():
@@ -137,7 +145,7 @@ def test_the_version_check_is_one_read_for_a_crowd():
         await asyncio.sleep(0.25)  # past the TTL without traffic: never served
         assert states.fresh() is None
 
-    asyncio.run(scenario())
+    run_alone(scenario())
 
 
 def test_cache_is_bounded_by_bytes():
@@ -150,5 +158,5 @@ def test_cache_is_bounded_by_bytes():
         for i in range(5):
             await cache.get_or_build(1, str(i), body, "a/b")
 
-    asyncio.run(fill())
+    run_alone(fill())
     assert cache.get(1, "0") is None and cache.get(1, "4") is not None
