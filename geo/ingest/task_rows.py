@@ -68,8 +68,12 @@ def parse_row(row: Row, cols: dict[str, str], registry: Registry) -> None:
         if programme.phase is not None and row.values.get("phase") is None:
             row.values["phase"] = programme.phase
     attempt("status", parse_status)
+    if row.values.get("status") is not None:  # the office's own words, kept beside ours
+        row.values["office_status"] = text_value(cell("status"))
     attempt("reason", parse_note)
     attempt("proposal", parse_note)
+    attempt("person_in_charge", parse_note)
+    attempt("product", parse_note)
     if "title" in row.values and row.values["title"] is None:
         row.values.pop("title")  # an empty title keeps the stored one; required for new tasks
     if "deadline" in row.values and row.values["deadline"] is None:

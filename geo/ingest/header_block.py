@@ -1,0 +1,163 @@
+"""Headers as offices lay them out: a title block, then a header of one or more rows with
+merged cells, each column named by its parent and child labels.
+
+Why: a provincial summary puts "Đơn vị" over "Mã xã" and "Tên xã/phường", "Thời gian" over
+"Hạn hoàn thành" and "Ngày hoàn thành" (merged cells), under a title block of merged rows
+("Số liệu đến ngày 13/11/2025"). Reading only the first row that names known columns took
+the upper row, so the sheet had no task id column. Here the merged ranges (reported by the
+sandboxed reader, ``sheet_files.prescan_worksheet``) make a merged cell span its columns;
+the header block reaches down to the lowest row a header cell is merged into, and each
+column is named "parent / child" ("Thời gian / Hạn hoàn thành"); ``sheets.map_headers``
+then matches a field on the whole name, else on the child label.
+
+Merged cells of data rows span their columns too (a commune name merged over its tasks'
+rows is that commune on every row); the copies are bounded by ``max_cells``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from geo.ingest.sheet_files import Merge, SheetLimits, limit_error
+from geo.text import search_key
+
+MAX_HEADER_ROWS = 4  # a header block deeper than this is a table, not a header
+SEPARATOR = " / "  # between a parent label and a child label in a column's name
+
+Grid = list[tuple[int, list[object]]]
+
+# "(Số liệu đến ngày 13/11/2025)", "Tính đến hết ngày 13 tháng 11 năm 2025" (diacritic-free)
+_REPORT_DATE = (
+    re.compile(r"\bden (?:het )?ngay (\d{1,2}) (\d{1,2}) (\d{4})\b"),
+    re.compile(r"\bden (?:het )?ngay (\d{1,2}) thang (\d{1,2}) nam (\d{4})\b"),
+    re.compile(r"\bas (?:of|at) (\d{1,2}) (\d{1,2}) (\d{4})\b"),
+)
+
+
+@dataclass
+class HeaderBlock:
+    """Where the header is and what each column is called."""
+
+    first: int  # index in the grid of the first header row
+    last: int  # index of the last header row (the data starts after it)
+    names: list[str]  # one per column ("" = unnamed)
+    parts: dict[str, tuple[str, ...]]  # a column's name → its labels, parent first
+
+
+def fill_merged(grid: Grid, merges: Sequence[Merge], name: str, limits: SheetLimits) -> Grid:
+    """Every cell of a merged range holds the range's value (its top-left cell's); the
+    copies count against ``max_cells``. (``header_block`` knows the copies from the ranges,
+    so a header merged over two columns still names one column.)"""
+    if not merges:
+        return grid
+    by_row = {row_no: i for i, (row_no, _) in enumerate(grid)}
+    budget = limits.max_cells
+    for m in merges:
+        origin = by_row.get(m.top)
+        if origin is None:
+            continue
+        cells = grid[origin][1]
+        value = cells[m.left - 1] if m.left - 1 < len(cells) else None
+        if value is None:
+            continue
+        for row_no in range(m.top, m.bottom + 1):
+            i = by_row.get(row_no)
+            if i is None:
+                continue
+            row = grid[i][1]
+            if len(row) < m.right:
+                row.extend([None] * (m.right - len(row)))
+            for col in range(m.left, m.right + 1):
+                if row_no == m.top and col == m.left:
+                    continue
+                budget -= 1
+                if budget < 0:
+                    raise limit_error(name, "merged cells span too many cells", "max_cells",
+                                      limits.max_cells)  # fmt: skip
+                row[col - 1] = value
+    return grid
+
+
+def header_block(grid: Grid, first: int, merges: Sequence[Merge]) -> HeaderBlock:
+    """The header rows starting at grid index ``first`` and each column's name.
+
+    The block reaches down to the lowest row a cell of the first header row is merged
+    into ("STT" merged over two rows), at most ``MAX_HEADER_ROWS``; without vertical
+    merges, a row right under a header with a horizontal merge ("Thời gian" over two
+    columns) is the child row."""
+    top = grid[first][0]
+    bottom = top
+    for m in merges:
+        if m.top == top and m.bottom > bottom:
+            bottom = m.bottom
+    spans = any(m.top == m.bottom == top and m.right > m.left for m in merges)
+    if spans and bottom == top and first + 1 < len(grid) and grid[first + 1][0] == top + 1:
+        bottom = top + 1
+    bottom = min(bottom, top + MAX_HEADER_ROWS - 1)
+    last = first
+    while last + 1 < len(grid) and grid[last + 1][0] <= bottom:
+        last += 1
+    copies = _copied_cells(merges, top, bottom)
+    width = max(len(cells) for _, cells in grid[first : last + 1])
+    names: list[str] = []
+    parts: dict[str, tuple[str, ...]] = {}
+    for col in range(1, width + 1):
+        labels: list[str] = []
+        own = False
+        for row_no, cells in grid[first : last + 1]:
+            text = clean_label(cells[col - 1] if col - 1 < len(cells) else None)
+            if not text:
+                continue
+            own = own or (row_no, col) not in copies  # a copy alone names no column
+            if not labels or labels[-1] != text:
+                labels.append(text)
+        if not labels or not own:
+            names.append("")
+            continue
+        name = SEPARATOR.join(labels)
+        names.append(name)
+        parts.setdefault(name, tuple(labels))
+    return HeaderBlock(first, last, names, parts)
+
+
+def _copied_cells(merges: Sequence[Merge], top: int, bottom: int) -> set[tuple[int, int]]:
+    """(row, column) of the header cells that hold a copy of a merged cell's value."""
+    out: set[tuple[int, int]] = set()
+    for m in merges:
+        if m.bottom < top or m.top > bottom:
+            continue
+        for r in range(max(m.top, top), min(m.bottom, bottom) + 1):
+            for c in range(m.left, m.right + 1):
+                if (r, c) != (m.top, m.left):
+                    out.add((r, c))
+    return out
+
+
+def clean_label(value: object) -> str:
+    """A header cell as one line of NFC text ("" for an empty cell)."""
+    if value is None:
+        return ""
+    return " ".join(unicodedata.normalize("NFC", str(value)).split())
+
+
+def report_date(grid: Grid, first: int) -> dt.date | None:
+    """The sheet's reporting date, read from its title block (the rows above the header):
+    "Số liệu đến ngày 13/11/2025", "Tính đến hết ngày 13 tháng 11 năm 2025"."""
+    for _, cells in grid[:first]:
+        for cell in cells:
+            if not isinstance(cell, str) or len(cell) > 500:
+                continue
+            key = search_key(cell)
+            for pattern in _REPORT_DATE:
+                m = pattern.search(key)
+                if m:
+                    d, mo, y = (int(g) for g in m.groups())
+                    try:
+                        return dt.date(y, mo, d)
+                    except ValueError:
+                        continue
+    return None

@@ -1,0 +1,301 @@
+"""Office sheets as offices lay them out (issue 29): a title block with the report date, a
+two-row header with merged cells, an id column with its owner in brackets, long reason and
+proposal headers, tasks done without a date, the office's own status words.
+
+Fixtures are built here with openpyxl (merged cells with ``ws.merge_cells``); the three
+real-shaped sheets of ``../shared/office-sheets`` are tried too when that folder exists."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from geo.ingest.sheets import list_key, map_headers, read_sheet
+from geo.ingest.task_cells import ALIASES
+from geo.ingest.tasks import import_tasks
+from tests.import_fixtures import rows
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "office-sheets"
+
+
+@pytest.fixture
+def api(scratch_url):
+    with TestClient(create_app(Settings(database_url=scratch_url))) as client:
+        yield client
+
+
+def _kh02(engine, province: str, n: int):
+    """The first ``n`` Plan 02 tasks (groups ≤ 8) of the first communes of a province."""
+    return rows(
+        engine,
+        "select t.external_id, t.unit_code, u.name, t.group_no, t.title, t.deadline,"
+        " t.completed_at, t.start_date from task t join admin_unit u on u.code = t.unit_code"
+        " where u.parent_code = :p and t.program = 'KH02' and t.group_no <= 8"
+        " and coalesce(t.phase, 1) = 1 order by t.unit_code, t.group_no limit :n",
+        p=province,
+        n=n,
+    )
+
+
+def merged_workbook(path: Path, tasks, report_day: str = "13/11/2025") -> Path:
+    """A Sở KH&CN summary: a title block of merged rows with the report date, then a
+    two-row header with merged cells ("Đơn vị" over "Mã xã" / "Tên xã/phường", "Thời gian"
+    over "Hạn hoàn thành" / "Ngày hoàn thành", "Kết quả" over "Tình trạng" / "Sản phẩm"),
+    the id column "Mã NV (Sở)", commune codes as Excel numbers, groups as "Nhóm 3"."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["UBND TỈNH NGHỆ AN"])
+    ws.append(["SỞ KHOA HỌC VÀ CÔNG NGHỆ"])
+    ws.append(["TỔNG HỢP TIẾN ĐỘ THỰC HIỆN KẾ HOẠCH 02-KH/BCĐTW (GIAI ĐOẠN 1)"])
+    ws.append([f"(Số liệu đến ngày {report_day})"])
+    ws.append([])
+    ws.append(["STT", "Mã NV (Sở)", "Đơn vị", None, "Nhóm nhiệm vụ", "Nội dung", "Thời gian",
+               None, "Kết quả", None, "Người phụ trách", "Ghi chú"])  # fmt: skip
+    ws.append([None, None, "Mã xã", "Tên xã/phường", None, None, "Hạn hoàn thành",
+               "Ngày hoàn thành", "Tình trạng", "Sản phẩm", None, None])  # fmt: skip
+    for r in range(1, 5):
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=12)
+    for col in ("A", "B", "E", "F", "K", "L"):
+        ws.merge_cells(f"{col}6:{col}7")
+    for span in ("C6:D6", "G6:H6", "I6:J6"):
+        ws.merge_cells(span)
+    for i, t in enumerate(tasks, 1):
+        done = t.completed_at.strftime("%d/%m/%Y") if t.completed_at else None
+        status = "Hoàn thành" if done else "Đang triển khai"
+        if t.group_no == 2 and not done:
+            status = "Chậm tiến độ"
+        ws.append([
+            i, f"NA-02-{t.unit_code}-{t.group_no}", int(t.unit_code), t.name,
+            f"Nhóm {t.group_no}", t.title, t.deadline.strftime("%d/%m/%Y"), done, status,
+            "Quyết định kiện toàn" if t.group_no == 1 else None,
+            f"Đ/c Người {i}, PCT UBND", None,
+        ])  # fmt: skip
+    wb.save(path)
+    return path
+
+
+def test_a_two_row_merged_header_is_read_as_parent_and_child_labels(scratch, tmp_path):
+    tasks = _kh02(scratch, "40", 6)
+    path = merged_workbook(tmp_path / "na.xlsx", tasks)
+    sheet = read_sheet(path, [h for hs in ALIASES.values() for h in hs])
+    assert sheet.headers == [
+        "STT", "Mã NV (Sở)", "Đơn vị / Mã xã", "Đơn vị / Tên xã/phường", "Nhóm nhiệm vụ",
+        "Nội dung", "Thời gian / Hạn hoàn thành", "Thời gian / Ngày hoàn thành",
+        "Kết quả / Tình trạng", "Kết quả / Sản phẩm", "Người phụ trách", "Ghi chú",
+    ]  # fmt: skip
+    assert sheet.report_date == dt.date(2025, 11, 13)
+    assert sheet.rows[0][0] == 8  # the data starts under the second header row
+    cols = map_headers(sheet.headers, ALIASES, sheet.header_parts)
+    assert cols["external_id"] == "Mã NV (Sở)"
+    assert cols["unit_code"] == "Đơn vị / Mã xã"
+    assert cols["unit_name"] == "Đơn vị / Tên xã/phường"
+    assert cols["deadline"] == "Thời gian / Hạn hoàn thành"
+    assert cols["completed_at"] == "Thời gian / Ngày hoàn thành"
+    assert cols["status"] == "Kết quả / Tình trạng"
+    assert cols["product"] == "Kết quả / Sản phẩm"
+    assert cols["person_in_charge"] == "Người phụ trách"
+
+
+def test_a_merged_office_sheet_lands_on_the_stored_tasks_with_people_in_charge(
+    api, scratch, tmp_path
+):
+    tasks = _kh02(scratch, "40", 8)
+    path = merged_workbook(tmp_path / "na.xlsx", tasks)
+    report = import_tasks(scratch, path, actor="cli:test", dry_run=True)
+    assert report.status == "dry_run", [p.reason for p in report.errors]
+    assert report.created == 0
+    assert {m["match"] for m in report.matches} == {"natural_key"}
+    assert report.report_date == "2025-11-13"
+    applied = import_tasks(scratch, path, actor="cli:test")
+    assert applied.ok and applied.created == 0
+    stored = {
+        r.group_no: r
+        for r in rows(
+            scratch,
+            "select t.group_no, t.person_in_charge, t.product, t.office_status from task t"
+            " join task_alias a on a.task_id = t.id where a.alias like 'NA-02-%'"
+            " and t.unit_code = :u",
+            u=tasks[0].unit_code,
+        )
+    }
+    assert stored[1].person_in_charge == "Đ/c Người 1, PCT UBND"
+    assert stored[1].product == "Quyết định kiện toàn"
+    assert stored[1].office_status in ("Hoàn thành", "Đang triển khai")
+    body = api.get(f"/api/v1/units/{tasks[0].unit_code}/tasks?program=KH02&limit=50").json()
+    by_group = {t["group_no"]: t for t in body["tasks"] if t["group_no"] in stored}
+    assert by_group[1]["person_in_charge"] == "Đ/c Người 1, PCT UBND"
+    assert by_group[1]["product"] == "Quyết định kiện toàn"
+
+
+def ca_mau_workbook(path: Path, report_line: str | None = None) -> Path:
+    """A provincial action programme: long reason and proposal headers, tasks marked done
+    without a completion date, an office's "Quá hạn" that the dates do not support."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["TỈNH ỦY CÀ MAU"])
+    ws.append(["BIỂU TIẾN ĐỘ THỰC HIỆN CHƯƠNG TRÌNH HÀNH ĐỘNG SỐ 97-CTr/TU"])
+    ws.append([report_line])
+    ws.merge_cells("A1:J1")
+    ws.merge_cells("A2:J2")
+    ws.append([])
+    ws.append(["STT", "Mã nhiệm vụ (tỉnh)", "Tên nhiệm vụ", "Chương trình", "Đơn vị thực hiện",
+               "Mã tỉnh", "Hạn hoàn thành", "Tình trạng",
+               "Nguyên nhân chậm, khó khăn vướng mắc", "Đề xuất, kiến nghị"])  # fmt: skip
+    ws.append([1, "CMT-97-001", "Nhiệm vụ thử 1 của 97-CTr/TU", "97-CTr/TU", "Sở Tài chính",
+               96, "21/08/2025", "Chậm tiến độ", "Chờ hướng dẫn của Bộ",
+               "Đề nghị Bộ sớm ban hành hướng dẫn"])  # fmt: skip
+    ws.append([2, "CMT-97-002", "Nhiệm vụ thử 2 của 97-CTr/TU", "97-CTr/TU", "Sở KH&CN",
+               96, "01/11/2025", "Đã hoàn thành", None, None])  # fmt: skip
+    ws.append([3, "CMT-97-003", "Nhiệm vụ thử 3 của 97-CTr/TU", "97-CTr/TU", "Sở Nội vụ",
+               96, "28/07/2025", "Đã hoàn thành", None, None])  # fmt: skip
+    ws.append([4, "CMT-97-004", "Nhiệm vụ thử 4 của 97-CTr/TU", "97-CTr/TU", "Sở Nội vụ",
+               96, "20/12/2025", "Quá hạn", "Thiếu kinh phí", None])  # fmt: skip
+    wb.save(path)
+    return path
+
+
+def test_done_without_a_date_is_done_by_the_report_date_and_flagged(api, scratch, tmp_path):
+    path = ca_mau_workbook(tmp_path / "cm.xlsx", "Tính đến hết ngày 13 tháng 11 năm 2025")
+    report = import_tasks(scratch, path, actor="cli:test")
+    assert report.ok, [p.reason for p in report.errors]
+    assert report.created == 4
+    assert report.report_date == "2025-11-13"
+    assert [(u["row"], u["completed_by"]) for u in report.undated] == [
+        (7, "2025-11-13"),
+        (8, "2025-11-13"),
+    ]
+    texts = {(w.row, w.reason) for w in report.warnings}
+    assert any(r == 7 and "không có ngày hoàn thành" in t for r, t in texts)
+    # "Quá hạn" before a deadline of 20/12/2025 at 13/11/2025: a warning, not an error
+    assert any(r == 9 and "Quá hạn" in t and "khác với tính theo ngày" in t for r, t in texts)
+    stored = {
+        r.external_id: r
+        for r in rows(
+            scratch,
+            "select external_id, program, unit_code, lead_agency, completed_at,"
+            " completed_at_bound, office_status, reason, proposal from task"
+            " where external_id like 'CMT-97-%'",
+        )
+    }
+    assert {s.program for s in stored.values()} == {"CTR97-CM"}
+    assert {s.unit_code for s in stored.values()} == {"96"}
+    assert stored["CMT-97-002"].completed_at == dt.date(2025, 11, 13)
+    assert stored["CMT-97-002"].completed_at_bound is True
+    assert stored["CMT-97-001"].completed_at_bound is False
+    assert stored["CMT-97-001"].lead_agency == "Sở Tài chính"
+    assert stored["CMT-97-001"].reason == "Chờ hướng dẫn của Bộ"
+    assert stored["CMT-97-001"].proposal == "Đề xuất".replace(
+        "Đề xuất", "Đề nghị Bộ sớm ban hành hướng dẫn"
+    )
+    assert stored["CMT-97-004"].office_status == "Quá hạn"
+    event = rows(
+        scratch,
+        "select e.new from task_event e join task t on t.id = e.task_id"
+        " where t.external_id = 'CMT-97-002'",
+    )[0]
+    assert event.new["completed_at_bound"] is True
+    assert event.new["completed_at"] == "2025-11-13"
+    # on time by the bound (13/11 after the deadline 01/11: late); 28/07 deadline: late
+    body = api.get("/api/v1/units/96/tasks?program=CTR97-CM&limit=50").json()
+    items = {t["external_id"]: t for t in body["tasks"]}
+    assert items["CMT-97-002"]["status"] == "completed_late"
+    assert items["CMT-97-002"]["completed_at_bound"] is True
+    assert items["CMT-97-001"]["reason"] == "Chờ hướng dẫn của Bộ"
+    assert items["CMT-97-001"]["proposal"] == "Đề nghị Bộ sớm ban hành hướng dẫn"
+    assert items["CMT-97-004"]["office_status"] == "Quá hạn"
+
+
+def test_without_a_report_date_in_the_title_the_option_gives_it(scratch, tmp_path):
+    path = ca_mau_workbook(tmp_path / "cm.xlsx")
+    report = import_tasks(
+        scratch, path, actor="cli:test", dry_run=True, report_date=dt.date(2025, 11, 1)
+    )
+    assert report.ok and report.report_date == "2025-11-01"
+    assert {u["completed_by"] for u in report.undated} == {"2025-11-01"}
+    # the bound on or before the deadline (01/11/2025): done on time
+    assert not any("khác với" in w.reason and w.row == 7 for w in report.warnings)
+
+
+def test_header_variants_match_by_meaning_and_unknown_ones_are_reported(tmp_path):
+    assert list_key("Khó khăn, vướng mắc") == list_key("Vướng mắc và khó khăn")
+    assert list_key("Đề xuất, kiến nghị") == list_key("Kiến nghị - đề xuất".replace(" - ", ", "))
+    headers = ["Mã NV (Sở)", "Vướng mắc và khó khăn", "Kiến nghị, đề xuất", "Cán bộ đầu mối",
+               "Sản phẩm", "Cơ quan chủ trì", "Giải pháp", "Ngày phải xong"]  # fmt: skip
+    cols = map_headers(headers, ALIASES)
+    assert cols["external_id"] == "Mã NV (Sở)"
+    assert cols["reason"] == "Vướng mắc và khó khăn"
+    assert cols["proposal"] == "Kiến nghị, đề xuất"
+    assert cols["person_in_charge"] == "Cán bộ đầu mối"
+    assert cols["product"] == "Sản phẩm"
+    assert cols["lead_agency"] == "Cơ quan chủ trì"
+    assert "deadline" not in cols  # renamed: reported with its likely field, not guessed
+    from geo.ingest.columns import likely_field
+
+    assert likely_field("Ngày phải xong", ALIASES)[0] == "deadline"
+    assert likely_field("Họ tên cán bộ theo dõi", ALIASES)[0] == "person_in_charge"
+
+
+def test_the_report_date_option_is_checked(api, scratch, tmp_path):
+    path = ca_mau_workbook(tmp_path / "cm.xlsx")
+    r = api.post(
+        "/api/v1/imports/tasks?dry_run=true&report_date=2025-13-40",
+        files={"file": ("cm.xlsx", path.read_bytes(), "application/octet-stream")},
+    )
+    assert r.status_code in (401, 422)
+
+
+# --- the three real-shaped sheets, when the shared folder is there -----------------------
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/office-sheets is not here")
+def test_the_three_office_sample_sheets_dry_run_and_apply_with_no_option(api, scratch):
+    na = import_tasks(scratch, SHARED / "nghe_an_kh02_gd1.xlsx", actor="cli:test")
+    assert na.ok, [(p.row, p.field, p.reason) for p in na.errors]
+    assert na.report_date == "2025-11-13"
+    assert na.read == 66 and na.created == 0
+    assert {m["match"] for m in na.matches} == {"natural_key"}
+    people = rows(
+        scratch,
+        "select count(*) as n from task t join task_alias a on a.task_id = t.id"
+        " where a.alias like 'NA-02-%' and t.person_in_charge like 'Đ/c %'",
+    )[0].n
+    assert people == 44
+    wrong = rows(
+        scratch,
+        "select count(*) as n from task t join task_alias a on a.task_id = t.id"
+        " where a.alias like 'NA-02-%' and (a.alias <> 'NA-02-' || t.unit_code || '-'"
+        " || t.group_no or t.program <> 'KH02')",
+    )[0].n
+    assert wrong == 0
+    cm = import_tasks(scratch, SHARED / "ca_mau_ctr97.xlsx", actor="cli:test")
+    assert cm.ok, [(p.row, p.field, p.reason) for p in cm.errors]
+    assert len(cm.undated) == 3
+    stored = rows(
+        scratch,
+        "select external_id, program, unit_code, reason, proposal from task"
+        " where external_id like 'CM-97-%' order by external_id",
+    )
+    assert len(stored) == 12
+    assert {(s.program, s.unit_code) for s in stored} == {("CTR97-CM", "96")}
+    assert sum(1 for s in stored if s.reason and s.proposal) == 3
+    body = api.get("/api/v1/units/96/tasks?program=CTR97-CM&limit=50").json()
+    assert sum(1 for t in body["tasks"] if t["reason"] and t["proposal"]) >= 3
+    dh = import_tasks(scratch, SHARED / "nghe_an_doi_han.csv", actor="cli:test", dry_run=True)
+    assert dh.ok, [(p.row, p.field, p.reason) for p in dh.errors]
+    assert {m["match"] for m in dh.matches} == {"alias"}
+    renamed = next(c for c in dh.columns if c["header"] == "Ngày phải xong")
+    assert renamed["status"] == "ignored" and renamed["likely"] == "deadline" and renamed["warn"]
+    mapped = import_tasks(
+        scratch, SHARED / "nghe_an_doi_han.csv", actor="cli:test",
+        columns={"Ngày phải xong": "deadline"},
+    )  # fmt: skip
+    assert mapped.ok and mapped.updated == 12
+    assert json.dumps(mapped.to_dict(), ensure_ascii=False)
