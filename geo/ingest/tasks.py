@@ -123,6 +123,19 @@ class TaskSheet(SheetSpec):
             )
             self.plan_notes += [f"row {row.row_no}: {n}" for n in row.notes[before:]]
         key_collisions(conn, rows, self.plans, self.current)
+        undated = [r.row_no for r in rows if "_undated" in r.values and not r.problems]
+        if undated and self.report_date is None and self.report is not None:
+            self.report.warn(
+                "the sheet does not say its report date ('Số liệu đến ngày …'): rows marked"
+                " done without a date are counted done by today; give report_date= /"
+                " --report-date for the day the sheet reports on"
+                if self.options.lang == "en"
+                else "bảng tính không ghi ngày báo cáo (“Số liệu đến ngày …”): các dòng ghi"
+                " hoàn thành mà không có ngày được tính hoàn thành chậm nhất vào hôm nay; hãy"
+                " cho biết ngày báo cáo (report_date= / --report-date)",
+                row=undated[0],
+                expected="ngày báo cáo, ví dụ 13/11/2025",
+            )
         if self.report is not None:
             lang = self.options.lang
             self.report.matches = [self.matches[r.row_no].as_dict(lang) for r in rows]
