@@ -237,7 +237,24 @@ def _office_disagrees(row: Row, record: dict, as_of: dt.date) -> None:
         return
     late = done > deadline if done is not None else deadline < as_of
     if (said == "late") != late:
-        row.values["_disagrees"] = "late" if late else "on_time"
+        if done is not None:
+            how = ("done_late" if late else "done_on_time", done, deadline)
+        else:
+            how = ("overdue" if late else "not_due", as_of, deadline)
+        row.values["_disagrees"] = how
+
+
+# what the dates say, for the disagreement warning: (vi, en) with the day and the deadline
+_DATES_SAY = {
+    "done_late": ("đã hoàn thành ngày {0:%d/%m/%Y}, sau hạn {1:%d/%m/%Y}",
+                  "completed on {0:%d/%m/%Y}, after the deadline {1:%d/%m/%Y}"),
+    "done_on_time": ("đã hoàn thành ngày {0:%d/%m/%Y}, đúng hạn {1:%d/%m/%Y}",
+                     "completed on {0:%d/%m/%Y}, by the deadline {1:%d/%m/%Y}"),
+    "overdue": ("đến ngày {0:%d/%m/%Y} đã quá hạn {1:%d/%m/%Y}",
+                "on {0:%d/%m/%Y} past the deadline {1:%d/%m/%Y}"),
+    "not_due": ("đến ngày {0:%d/%m/%Y} chưa đến hạn {1:%d/%m/%Y}",
+                "on {0:%d/%m/%Y} not yet due ({1:%d/%m/%Y})"),
+}  # fmt: skip
 
 
 def flag_row(report: Any, row: Row, cols: dict[str, str], lang: str) -> None:
@@ -249,26 +266,30 @@ def flag_row(report: Any, row: Row, cols: dict[str, str], lang: str) -> None:
     if isinstance(bound, dt.date):
         report.undated.append({"row": row.row_no, "code": row.code,
                                "completed_by": bound.isoformat()})  # fmt: skip
+        told = report.report_date is not None  # else the bound is the day of the import
         report.warn(
-            f"marked done without a completion date: counted as done by the report date"
-            f" {bound:%d/%m/%Y} (the real date is unknown)"
+            f"marked done without a completion date: counted as done by"
+            f" {'the report date' if told else 'today'} {bound:%d/%m/%Y} (the real date is"
+            " unknown)"
             if lang == "en"
             else f"ghi hoàn thành nhưng không có ngày hoàn thành: tính là hoàn thành chậm nhất"
-            f" vào ngày báo cáo {bound:%d/%m/%Y} (ngày thực tế chưa rõ)",
+            f" vào {'ngày báo cáo' if told else 'hôm nay'} {bound:%d/%m/%Y} (ngày thực tế"
+            " chưa rõ)",
             row=row.row_no, code=row.code, field=status_col, value=office,
             expected=("the completion date, if known" if lang == "en"
                       else "ngày hoàn thành thực tế, nếu biết"),
         )  # fmt: skip
     computed = row.values.get("_disagrees")
     if computed:
-        late = computed == "late"
+        kind, day, deadline = computed
+        vi, en = _DATES_SAY[kind]
         report.warn(
-            f"the office's status '{office}' disagrees with the dates (by the deadline the"
-            f" task is {'late' if late else 'not late'}); the office's status is kept as"
-            " written, the map uses the dates"
+            f"the office's status '{office}' disagrees with the dates (the task is"
+            f" {en.format(day, deadline)}); the office's status is kept as written, the map"
+            " uses the dates"
             if lang == "en"
-            else f"tình trạng đơn vị ghi '{office}' khác với tính theo ngày (theo hạn hoàn"
-            f" thành nhiệm vụ {'bị chậm' if late else 'không bị chậm'}); vẫn lưu tình trạng"
-            " đơn vị ghi, bản đồ tính theo ngày",
+            else f"tình trạng đơn vị ghi '{office}' khác với tính theo ngày (nhiệm vụ"
+            f" {vi.format(day, deadline)}); vẫn lưu tình trạng đơn vị ghi, bản đồ tính"
+            " theo ngày",
             row=row.row_no, code=row.code, field=status_col, value=office,
         )  # fmt: skip
