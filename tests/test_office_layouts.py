@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
+from geo.errors import BadInput
 from geo.ingest.sheets import list_key, map_headers, read_sheet
 from geo.ingest.task_cells import ALIASES
 from geo.ingest.tasks import import_tasks
@@ -299,3 +300,81 @@ def test_the_three_office_sample_sheets_dry_run_and_apply_with_no_option(api, sc
     )  # fmt: skip
     assert mapped.ok and mapped.updated == 12
     assert json.dumps(mapped.to_dict(), ensure_ascii=False)
+
+
+# --- reading layouts (no database) -------------------------------------------------------
+def test_the_sandboxed_reader_reports_merged_ranges_and_ignores_malformed_ones(tmp_path):
+    import zipfile
+
+    import openpyxl
+
+    from geo.ingest.sheet_files import Merge, SheetLimits, read_xlsx_rows
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Tiêu đề"])
+    ws.append(["Mã NV", "Thời gian", None])
+    ws.append([None, "Hạn", "Ngày hoàn thành"])
+    ws.merge_cells("A1:C1")
+    ws.merge_cells("B2:C2")
+    ws.merge_cells("A2:A3")
+    path = tmp_path / "m.xlsx"
+    wb.save(path)
+    _, merged = read_xlsx_rows(path, None, "m.xlsx", SheetLimits())
+    assert set(merged) == {Merge(1, 1, 1, 3), Merge(2, 2, 2, 3), Merge(2, 1, 3, 1)}
+    # a hand-edited part: a range past the column limit is clipped; a malformed one is a 422
+    for ref, name in ((b"A5:ZZZ9", "wide.xlsx"), (b"A1C1", "bad.xlsx")):
+        edited = tmp_path / name
+        with zipfile.ZipFile(path) as src, zipfile.ZipFile(edited, "w") as dst:
+            for item in src.infolist():
+                data = src.read(item)
+                if item.filename == "xl/worksheets/sheet1.xml":
+                    data = data.replace(
+                        b'<mergeCell ref="A1:C1"/>', b'<mergeCell ref="' + ref + b'"/>'
+                    )
+                dst.writestr(item, data)
+        if name == "wide.xlsx":
+            _, merged = read_xlsx_rows(edited, None, name, SheetLimits(max_columns=50))
+            assert Merge(5, 1, 9, 50) in merged  # clipped to the column limit
+        else:
+            with pytest.raises(BadInput, match="bad.xlsx"):
+                read_xlsx_rows(edited, None, name, SheetLimits())
+
+
+def test_an_unmerged_two_row_header_and_a_row_of_column_numbers(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["BÁO CÁO TIẾN ĐỘ", None, None, None, None])
+    ws.append(["Số liệu đến ngày 30/9/2025"])
+    ws.append(["Mã nhiệm vụ (tỉnh)", "Mã xã", "Thời gian", None, "Khó khăn, vướng mắc"])
+    ws.append([None, None, "Hạn hoàn thành", "Ngày hoàn thành", None])
+    ws.append(["(1)", "(2)", "(3)", "(4)", "(5)"])
+    ws.append(["X-1", "16681", "30/09/2025", None, "Thiếu người"])
+    path = tmp_path / "u.xlsx"
+    wb.save(path)
+    sheet = read_sheet(path, [h for hs in ALIASES.values() for h in hs])
+    assert sheet.headers == ["Mã nhiệm vụ (tỉnh)", "Mã xã", "Thời gian / Hạn hoàn thành",
+                             "Thời gian / Ngày hoàn thành", "Khó khăn, vướng mắc"]  # fmt: skip
+    assert [n for n, _ in sheet.rows] == [6]  # the numbering row is not a task
+    assert sheet.report_date == dt.date(2025, 9, 30)
+    cols = map_headers(sheet.headers, ALIASES, sheet.header_parts)
+    assert cols["external_id"] == "Mã nhiệm vụ (tỉnh)"
+    assert cols["deadline"] == "Thời gian / Hạn hoàn thành"
+    assert cols["reason"] == "Khó khăn, vướng mắc"
+
+
+def test_a_header_merged_over_two_columns_in_one_row_names_one_column(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Mã nhiệm vụ", "Tên nhiệm vụ", "Ghi chú", None])
+    ws.append(["A-1", "Việc một", "x", "y"])
+    ws.merge_cells("C1:D1")
+    path = tmp_path / "g.xlsx"
+    wb.save(path)
+    sheet = read_sheet(path, ["Mã nhiệm vụ", "Tên nhiệm vụ"])
+    assert sheet.headers == ["Mã nhiệm vụ", "Tên nhiệm vụ", "Ghi chú"]
+    assert sheet.rows[0][1]["Ghi chú"] == "x"

@@ -82,25 +82,30 @@ def fill_merged(grid: Grid, merges: Sequence[Merge], name: str, limits: SheetLim
     return grid
 
 
-def header_block(grid: Grid, first: int, merges: Sequence[Merge]) -> HeaderBlock:
+def header_block(
+    grid: Grid, first: int, merges: Sequence[Merge], child_row: bool = False
+) -> HeaderBlock:
     """The header rows starting at grid index ``first`` and each column's name.
 
     The block reaches down to the lowest row a cell of the first header row is merged
     into ("STT" merged over two rows), at most ``MAX_HEADER_ROWS``; without vertical
-    merges, a row right under a header with a horizontal merge ("Thời gian" over two
-    columns) is the child row."""
+    merges, the row right under is a child row when the caller says so (``child_row``:
+    it names known columns, see ``sheets.read_sheet``). In a header without merges, an
+    empty parent cell above a child label belongs to the parent on its left ("Thời gian"
+    | "" over "Hạn" | "Ngày")."""
     top = grid[first][0]
     bottom = top
     for m in merges:
         if m.top == top and m.bottom > bottom:
             bottom = m.bottom
-    spans = any(m.top == m.bottom == top and m.right > m.left for m in merges)
-    if spans and bottom == top and first + 1 < len(grid) and grid[first + 1][0] == top + 1:
+    if child_row and bottom == top and first + 1 < len(grid) and grid[first + 1][0] == top + 1:
         bottom = top + 1
     bottom = min(bottom, top + MAX_HEADER_ROWS - 1)
     last = first
     while last + 1 < len(grid) and grid[last + 1][0] <= bottom:
         last += 1
+    if last > first and not merges:
+        _carry_parents(grid[first][1], grid[first + 1][1])
     copies = _copied_cells(merges, top, bottom)
     width = max(len(cells) for _, cells in grid[first : last + 1])
     names: list[str] = []
@@ -122,6 +127,44 @@ def header_block(grid: Grid, first: int, merges: Sequence[Merge]) -> HeaderBlock
         names.append(name)
         parts.setdefault(name, tuple(labels))
     return HeaderBlock(first, last, names, parts)
+
+
+def _carry_parents(parent: list[object], child: list[object]) -> None:
+    """Unmerged two-row header: an empty parent cell over a child label takes the parent
+    on its left when that parent has a child label too (it spans a group)."""
+    left: object = None
+    for i in range(len(child)):
+        here = parent[i] if i < len(parent) else None
+        if clean_label(here):
+            left = here if clean_label(child[i]) else None
+        elif left is not None and clean_label(child[i]):
+            while len(parent) <= i:
+                parent.append(None)
+            parent[i] = left
+        else:
+            left = None
+
+
+_COLUMN_NUMBER = re.compile(r"\(?\s*(\d{1,3})\s*\)?")
+
+
+def numbering_row(cells: Sequence[object]) -> bool:
+    """A row of column numbers under a header ("(1)", "(2)", … or 1, 2, 3 …), which
+    Vietnamese administrative tables often carry: at least three, increasing."""
+    numbers: list[int] = []
+    for c in cells:
+        if c is None or (isinstance(c, str) and not c.strip()):
+            continue
+        if isinstance(c, bool):
+            return False
+        if isinstance(c, int | float) and float(c).is_integer():
+            numbers.append(int(c))
+            continue
+        m = _COLUMN_NUMBER.fullmatch(str(c).strip())
+        if not m:
+            return False
+        numbers.append(int(m.group(1)))
+    return len(numbers) >= 3 and all(b > a for a, b in zip(numbers, numbers[1:], strict=False))
 
 
 def _copied_cells(merges: Sequence[Merge], top: int, bottom: int) -> set[tuple[int, int]]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from geo.errors import BadInput
-from geo.ingest.header_block import fill_merged, header_block, report_date
+from geo.ingest.header_block import fill_merged, header_block, numbering_row, report_date
 from geo.ingest.sheet_files import CONTROL, Merge, SheetLimits, read_csv_rows, read_xlsx_rows
 from geo.safe_text import file_label, spreadsheet_cell
 from geo.text import IdentifierError, identifier, search_key
@@ -182,11 +182,22 @@ def read_sheet(
         raise BadInput(f"{name}: the sheet is empty", file=name)
     grid = fill_merged(grid, merges, name, limits)
     h = _pick_header([cells for _, cells in grid[:HEADER_SCAN_ROWS]], known)
-    block = header_block(grid, h, merges)
+    # the row right under names known columns: two of them, or one under a parent label
+    # merged over several columns ("Thời gian" over "Hạn hoàn thành" and "Ngày …")
+    spans = any(m.top == m.bottom == grid[h][0] and m.right > m.left for m in merges)
+    child = (
+        h + 1 < len(grid)
+        and grid[h + 1][0] == grid[h][0] + 1
+        and _score_header(grid[h + 1][1], known) >= (1 if spans else 2)
+    )
+    block = header_block(grid, h, merges, child_row=child)
     headers = block.names
+    start = block.last + 1
+    if start < len(grid) and numbering_row(grid[start][1]):
+        start += 1  # "(1) (2) (3) …" under the header: column numbers, not a task
     rows = [
         (row_no, {hd: (cells[i] if i < len(cells) else None) for i, hd in enumerate(headers) if hd})
-        for row_no, cells in grid[block.last + 1 :]
+        for row_no, cells in grid[start:]
     ]
     parts = {k: v for k, v in block.parts.items() if len(v) > 1}
     return Sheet(name, [x for x in headers if x], rows, enc, notes, parts, report_date(grid, h))
