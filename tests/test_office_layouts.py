@@ -246,13 +246,36 @@ def test_header_variants_match_by_meaning_and_unknown_ones_are_reported(tmp_path
     assert likely_field("Họ tên cán bộ theo dõi", ALIASES)[0] == "person_in_charge"
 
 
-def test_the_report_date_option_is_checked(api, scratch, tmp_path):
+def test_the_report_date_option_on_the_api_and_the_cli(
+    api, scratch, scratch_url, tmp_path, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from geo.tokens import create_token
+    from iocmap.cli import app
+
+    with scratch.begin() as conn:
+        _, token = create_token(conn, "so-khcn-ca-mau", "editor", "province:96")
+    auth = {"Authorization": f"Bearer {token}"}
     path = ca_mau_workbook(tmp_path / "cm.xlsx")
-    r = api.post(
-        "/api/v1/imports/tasks?dry_run=true&report_date=2025-13-40",
-        files={"file": ("cm.xlsx", path.read_bytes(), "application/octet-stream")},
+    files = {"file": ("cm.xlsx", path.read_bytes(), "application/octet-stream")}
+    r = api.post("/api/v1/imports/tasks?dry_run=true&report_date=2025-10-31", files=files,
+                 headers=auth)  # fmt: skip
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["report_date"] == "2025-10-31"
+    assert [u["completed_by"] for u in body["undated"]] == ["2025-10-31", "2025-10-31"]
+    bad = api.post("/api/v1/imports/tasks?dry_run=true&report_date=2025-13-40", files=files,
+                   headers=auth)  # fmt: skip
+    assert bad.status_code == 422 and "report_date" in bad.text
+    monkeypatch.setenv("IOCMAP_DATABASE_URL", scratch_url)
+    cli = CliRunner().invoke(
+        app, ["import", "tasks", str(path), "--dry-run", "--json", "--report-date", "31/10/2025"]
     )
-    assert r.status_code in (401, 422)
+    assert cli.exit_code == 0, cli.output
+    assert '"report_date": "2025-10-31"' in cli.output
+    wrong = CliRunner().invoke(app, ["import", "tasks", str(path), "--report-date", "31/02/2025"])
+    assert wrong.exit_code == 2 and "--report-date" in wrong.output
 
 
 # --- the three real-shaped sheets, when the shared folder is there -----------------------
