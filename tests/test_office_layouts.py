@@ -401,3 +401,36 @@ def test_a_header_merged_over_two_columns_in_one_row_names_one_column(tmp_path):
     sheet = read_sheet(path, ["Mã nhiệm vụ", "Tên nhiệm vụ"])
     assert sheet.headers == ["Mã nhiệm vụ", "Tên nhiệm vụ", "Ghi chú"]
     assert sheet.rows[0][1]["Ghi chú"] == "x"
+
+
+def test_a_merged_range_of_a_million_rows_costs_only_the_rows_the_sheet_has(tmp_path):
+    import time
+    import zipfile
+
+    import openpyxl
+
+    from geo.errors import LimitExceeded
+    from geo.ingest.sheet_files import SheetLimits
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Mã nhiệm vụ", "Tên nhiệm vụ", "Đơn vị chủ trì"])
+    for i in range(20):
+        ws.append([f"T-{i}", f"Việc {i}", "Sở KH&CN" if i == 0 else None])
+    ws.merge_cells("C2:C21")
+    small = tmp_path / "small.xlsx"
+    wb.save(small)
+    path = tmp_path / "big.xlsx"  # hand-edited: the lead agency "merged" to the last row
+    with zipfile.ZipFile(small) as src, zipfile.ZipFile(path, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b'ref="C2:C21"', b'ref="C2:C1048576"')
+            dst.writestr(item, data)
+    started = time.monotonic()
+    sheet = read_sheet(path, ["Mã nhiệm vụ", "Tên nhiệm vụ"])
+    assert time.monotonic() - started < 10
+    assert len(sheet.rows) == 20
+    assert {cells["Đơn vị chủ trì"] for _, cells in sheet.rows} == {"Sở KH&CN"}
+    with pytest.raises(LimitExceeded, match="max_cells"):
+        read_sheet(path, ["Mã nhiệm vụ"], limits=SheetLimits(max_cells=50))

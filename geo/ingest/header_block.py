@@ -16,6 +16,7 @@ rows is that commune on every row); the copies are bounded by ``max_cells``.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 import unicodedata
@@ -26,6 +27,7 @@ from geo.ingest.sheet_files import Merge, SheetLimits, limit_error
 from geo.text import search_key
 
 MAX_HEADER_ROWS = 4  # a header block deeper than this is a table, not a header
+MAX_HEADER_MERGES = 500  # merged ranges a header block may have (it has ≤ 4 × 500 cells)
 SEPARATOR = " / "  # between a parent label and a child label in a column's name
 
 Grid = list[tuple[int, list[object]]]
@@ -50,12 +52,14 @@ class HeaderBlock:
 
 def fill_merged(grid: Grid, merges: Sequence[Merge], name: str, limits: SheetLimits) -> Grid:
     """Every cell of a merged range holds the range's value (its top-left cell's); the
-    copies count against ``max_cells``. (``header_block`` knows the copies from the ranges,
-    so a header merged over two columns still names one column.)"""
+    copies count against ``max_cells`` with the sheet's own cells. (``header_block``
+    knows the copies from the ranges, so a header merged over two columns still names one
+    column.)"""
     if not merges:
         return grid
     by_row = {row_no: i for i, (row_no, _) in enumerate(grid)}
-    budget = limits.max_cells
+    numbers = [row_no for row_no, _ in grid]  # ascending: the reader yields rows in order
+    budget = limits.max_cells - sum(len(cells) for _, cells in grid)  # with the sheet's own
     for m in merges:
         origin = by_row.get(m.top)
         if origin is None:
@@ -64,11 +68,9 @@ def fill_merged(grid: Grid, merges: Sequence[Merge], name: str, limits: SheetLim
         value = cells[m.left - 1] if m.left - 1 < len(cells) else None
         if value is None:
             continue
-        for row_no in range(m.top, m.bottom + 1):
-            i = by_row.get(row_no)
-            if i is None:
-                continue
-            row = grid[i][1]
+        # only the rows the sheet has (a range may say 1 048 576 rows of nothing)
+        for i in range(origin, bisect.bisect_right(numbers, m.bottom)):
+            row_no, row = grid[i]
             if len(row) < m.right:
                 row.extend([None] * (m.right - len(row)))
             for col in range(m.left, m.right + 1):
@@ -170,9 +172,8 @@ def numbering_row(cells: Sequence[object]) -> bool:
 def _copied_cells(merges: Sequence[Merge], top: int, bottom: int) -> set[tuple[int, int]]:
     """(row, column) of the header cells that hold a copy of a merged cell's value."""
     out: set[tuple[int, int]] = set()
-    for m in merges:
-        if m.bottom < top or m.top > bottom:
-            continue
+    near = [m for m in merges if not (m.bottom < top or m.top > bottom)]
+    for m in near[:MAX_HEADER_MERGES]:  # more than a header's cells: overlapping, ignored
         for r in range(max(m.top, top), min(m.bottom, bottom) + 1):
             for c in range(m.left, m.right + 1):
                 if (r, c) != (m.top, m.left):
