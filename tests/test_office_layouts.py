@@ -434,3 +434,27 @@ def test_a_merged_range_of_a_million_rows_costs_only_the_rows_the_sheet_has(tmp_
     assert {cells["Đơn vị chủ trì"] for _, cells in sheet.rows} == {"Sở KH&CN"}
     with pytest.raises(LimitExceeded, match="max_cells"):
         read_sheet(path, ["Mã nhiệm vụ"], limits=SheetLimits(max_cells=50))
+
+
+def test_other_wordings_offices_use_for_groups_statuses_and_the_report_date(tmp_path):
+    import openpyxl
+
+    from geo.ingest.task_cells import parse_group, parse_status
+    from geo.ingest.task_plan import office_state
+
+    assert parse_group("Nhóm III") == parse_group("Nhóm 3") == 3
+    assert parse_status("Đã hoàn thành đúng hạn") is True
+    assert parse_status("Chưa hoàn thành - quá hạn") is False
+    assert parse_status("Đang thực hiện (trong hạn)") is False
+    assert office_state("Chưa hoàn thành - quá hạn") == "late"
+    assert office_state("Hoàn thành trước hạn") == "on_time"
+    assert office_state("Đang triển khai") is None  # says only "not done"
+    # the document's own date when the title says no "đến ngày"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["UBND TỈNH NGHỆ AN", None, "Nghệ An, ngày 14 tháng 11 năm 2025"])
+    ws.append(["Mã nhiệm vụ", "Tên nhiệm vụ", "Tình trạng"])
+    ws.append(["A-1", "Việc một", "Đã hoàn thành"])
+    path = tmp_path / "d.xlsx"
+    wb.save(path)
+    assert read_sheet(path, ["Mã nhiệm vụ", "Tên nhiệm vụ"]).report_date == dt.date(2025, 11, 14)

@@ -40,6 +40,9 @@ _REPORT_DATE = (
 )
 
 
+_DOCUMENT_DATE = re.compile(r"\bngay (\d{1,2}) thang (\d{1,2}) nam (\d{4})\b")
+
+
 @dataclass
 class HeaderBlock:
     """Where the header is and what each column is called."""
@@ -190,13 +193,15 @@ def clean_label(value: object) -> str:
 
 def report_date(grid: Grid, first: int) -> dt.date | None:
     """The sheet's reporting date, read from its title block (the rows above the header):
-    "Số liệu đến ngày 13/11/2025", "Tính đến hết ngày 13 tháng 11 năm 2025"."""
-    for _, cells in grid[:first]:
-        for cell in cells:
-            if not isinstance(cell, str) or len(cell) > 500:
-                continue
-            key = search_key(cell)
-            for pattern in _REPORT_DATE:
+    "Số liệu đến ngày 13/11/2025", "Tính đến hết ngày 13 tháng 11 năm 2025"; else the
+    document's own date ("Nghệ An, ngày 14 tháng 11 năm 2025"), which is no earlier."""
+    texts = [
+        search_key(c) for _, cells in grid[:first] for c in cells
+        if isinstance(c, str) and len(c) <= 500
+    ]  # fmt: skip
+    for patterns in (_REPORT_DATE, (_DOCUMENT_DATE,)):
+        for key in texts:
+            for pattern in patterns:
                 m = pattern.search(key)
                 if m:
                     d, mo, y = (int(g) for g in m.groups())

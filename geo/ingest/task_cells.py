@@ -183,11 +183,19 @@ NOT_DONE = {"dang thuc hien", "dang trien khai", "chua trien khai", "chua thuc h
             "not started", "open"}  # fmt: skip
 
 
+ROMAN_NUMERALS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII",
+                  "XIII", "XIV", "XV", "XVI", "XVII", "XVIII", "XIX", "XX")  # fmt: skip
+ROMAN = {r: i for i, r in enumerate(ROMAN_NUMERALS, 1)}
+
+
 def parse_group(value: object) -> int | None:
+    """``3``, ``"Nhóm 3"``, ``"Nhóm III"`` (Roman numerals, as in many plans) → 3."""
     text = text_value(value)
     if text is None:
         return None
     digits = "".join(ch if ch.isdigit() else " " for ch in text).split()
+    if not digits:
+        digits = [str(ROMAN[w]) for w in text.replace(".", " ").split() if w in ROMAN]
     if len(digits) != 1:
         raise CellError(
             f"'{text}' is not a group/phase number",
@@ -208,6 +216,12 @@ def parse_status(value: object) -> bool | None:
         return True
     if key in NOT_DONE:
         return False
+    # longer wordings: "Đã hoàn thành đúng hạn", "Hoàn thành trước hạn", "Đang thực hiện
+    # (trong hạn)", "Chưa hoàn thành - quá hạn"
+    if key.startswith(("chua", "dang", "cham", "qua han", "tre han", "khong hoan thanh")):
+        return False
+    if key.startswith(("da hoan thanh", "hoan thanh", "xong")):
+        return True
     raise CellError(
         f"'{text}' is not a status (Đã hoàn thành / Đang thực hiện / Quá hạn)",
         vi=f"'{text}' không phải là tình trạng đã biết",

@@ -219,10 +219,12 @@ def _done_without_date(row: Row, record: dict, bound: dt.date) -> dt.date:
 def office_state(text: object) -> str | None:
     """What the office's status words assert: ``late``, ``on_time`` or None (nothing the
     dates could contradict)."""
-    key = search_key(str(text or ""))
-    if key in OFFICE_LATE:
+    key = f" {search_key(str(text or ''))} "
+    if key.strip() in OFFICE_LATE or any(f" {w} " in key for w in ("qua han", "tre han", "cham")):
         return "late"
-    if key in OFFICE_ON_TIME:
+    if key.strip() in OFFICE_ON_TIME or any(
+        f" {w} " in key for w in ("dung han", "truoc han", "trong han", "dung tien do")
+    ):
         return "on_time"
     return None
 
