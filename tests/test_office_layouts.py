@@ -458,3 +458,10 @@ def test_other_wordings_offices_use_for_groups_statuses_and_the_report_date(tmp_
     path = tmp_path / "d.xlsx"
     wb.save(path)
     assert read_sheet(path, ["Mã nhiệm vụ", "Tên nhiệm vụ"]).report_date == dt.date(2025, 11, 14)
+
+
+def test_a_field_is_matched_on_parent_and_child_read_together():
+    parts = {"Ngày / Hoàn thành": ("Ngày", "Hoàn thành"), "Ngày / Giao": ("Ngày", "Giao")}
+    cols = map_headers(["Mã NV", "Ngày / Giao", "Ngày / Hoàn thành"], ALIASES, parts)
+    assert cols["completed_at"] == "Ngày / Hoàn thành"
+    assert cols["start_date"] == "Ngày / Giao"

@@ -87,13 +87,16 @@ def list_key(text: object) -> str:
 
 def header_keys(header: str, parts: Sequence[str] = ()) -> list[list[str]]:
     """Keys of a header to match field aliases on, best first, by level: (0) the whole
-    name; (1) its child label ("Thời gian / Hạn hoàn thành" → "Hạn hoàn thành"); (2) either
+    name, or its labels read as one phrase ("Ngày / Hoàn thành" → "Ngày Hoàn thành");
+    (1) its child label ("Thời gian / Hạn hoàn thành" → "Hạn hoàn thành"); (2) either
     without an owner in brackets ("Mã NV (Sở)" → "Mã NV"). Each level gives the plain key
     and the list key (word order of "," and "và" lists ignored)."""
     texts = [header]
-    if len(parts) > 1:
+    levels: list[list[str]] = [[header], []]
+    if len(parts) > 1:  # the labels read as one phrase: "Ngày" over "Hoàn thành"
+        levels[0].append(" ".join(parts))
         texts.append(parts[-1])
-    levels = [[t] for t in texts]
+        levels[1].append(parts[-1])
     stripped = [_BRACKETS.sub(" ", t).strip() for t in texts]
     levels.append([t for t, orig in zip(stripped, texts, strict=True) if t and t != orig])
     return [[k for t in lv for k in (header_key(t), list_key(t))] for lv in levels]
