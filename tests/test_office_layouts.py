@@ -465,3 +465,18 @@ def test_a_field_is_matched_on_parent_and_child_read_together():
     cols = map_headers(["Mã NV", "Ngày / Giao", "Ngày / Hoàn thành"], ALIASES, parts)
     assert cols["completed_at"] == "Ngày / Hoàn thành"
     assert cols["start_date"] == "Ngày / Giao"
+
+
+def test_a_status_word_nobody_knows_is_kept_with_a_warning(scratch, tmp_path):
+    from tests.import_fixtures import write_csv
+
+    path = write_csv(
+        tmp_path / "st.csv",
+        ["Mã nhiệm vụ", "Tên nhiệm vụ", "Mã tỉnh", "Hạn hoàn thành", "Tình trạng"],
+        [["ST-1", "Ban hành quy chế", "40", "31/12/2025", "Đã ban hành quy chế"]],
+    )
+    report = import_tasks(scratch, path, actor="cli:test")
+    assert report.ok and report.created == 1
+    assert any("không phải là từ đã biết" in w.reason and w.row == 2 for w in report.warnings)
+    [t] = rows(scratch, "select office_status, completed_at from task where external_id = 'ST-1'")
+    assert t.office_status == "Đã ban hành quy chế" and t.completed_at is None

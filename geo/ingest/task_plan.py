@@ -281,6 +281,17 @@ def flag_row(report: Any, row: Row, cols: dict[str, str], lang: str) -> None:
             expected=("the completion date, if known" if lang == "en"
                       else "ngày hoàn thành thực tế, nếu biết"),
         )  # fmt: skip
+    unknown = row.values.get("_status_unknown")
+    if unknown:
+        report.warn(
+            f"status '{unknown}' is not a known status word: it is kept as the office wrote"
+            " it; done or not is decided by the completion date"
+            if lang == "en"
+            else f"tình trạng '{unknown}' không phải là từ đã biết: vẫn lưu như đơn vị ghi;"
+            " hoàn thành hay chưa tính theo ngày hoàn thành",
+            row=row.row_no, code=row.code, field=status_col, value=unknown,
+            expected="Đã hoàn thành / Đang thực hiện / Chậm tiến độ / Quá hạn",
+        )  # fmt: skip
     computed = row.values.get("_disagrees")
     if computed:
         kind, day, deadline = computed
