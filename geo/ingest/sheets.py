@@ -130,11 +130,11 @@ def map_headers(
 
 
 def _score_header(cells: Sequence[object], known: set[str]) -> int:
-    """How many cells of a row name known columns (whole, as a list, or without a
+    """How many distinct cells of a row name known columns (whole, as a list, or without a
     bracketed owner)."""
     score = 0
-    for c in cells:
-        if c is None or not isinstance(c, str) or len(c) > 200:
+    for c in {c for c in cells if isinstance(c, str)}:  # a merged title counts once
+        if len(c) > 200:
             continue
         keys = {k for lv in header_keys(c) for k in lv}
         score += bool(keys & known)
