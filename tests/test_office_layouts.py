@@ -480,3 +480,11 @@ def test_a_status_word_nobody_knows_is_kept_with_a_warning(scratch, tmp_path):
     assert any("không phải là từ đã biết" in w.reason and w.row == 2 for w in report.warnings)
     [t] = rows(scratch, "select office_status, completed_at from task where external_id = 'ST-1'")
     assert t.office_status == "Đã ban hành quy chế" and t.completed_at is None
+
+
+def test_a_report_date_after_today_is_a_warning(scratch, tmp_path):
+    later = dt.date.today() + dt.timedelta(days=30)
+    path = ca_mau_workbook(tmp_path / "cm.xlsx", f"Số liệu đến ngày {later:%d/%m/%Y}")
+    report = import_tasks(scratch, path, actor="cli:test", dry_run=True)
+    assert report.ok and report.report_date == later.isoformat()
+    assert any("sau hôm nay" in w.reason for w in report.warnings)

@@ -79,6 +79,16 @@ class TaskSheet(SheetSpec):
             report.report_date = self.report_date.isoformat()
             found = "option" if options.report_date else "title block"
             report.notes.append(f"{sheet.file}: report date {self.report_date:%d/%m/%Y} ({found})")
+            if self.report_date > dt.date.today():
+                report.warn(
+                    f"the report date {self.report_date:%d/%m/%Y} ({found}) is after today: a"
+                    " task done without a date counts as done only from that day"
+                    if options.lang == "en"
+                    else f"ngày báo cáo {self.report_date:%d/%m/%Y} sau hôm nay: nhiệm vụ ghi"
+                    " hoàn thành mà không có ngày chỉ được tính hoàn thành từ ngày đó",
+                    value=f"{self.report_date:%d/%m/%Y}",
+                    expected="ngày báo cáo không muộn hơn hôm nay",
+                )
         return self.cols
 
     def load(self, conn: Connection, resolver: UnitResolver, options: ImportOptions) -> None:
