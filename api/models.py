@@ -416,6 +416,17 @@ class Task(_Body):
     completed_at: dt.date | None
     reason: str | None = Field(description="nguyên nhân chậm / khó khăn, vướng mắc")
     proposal: str | None = Field(description="giải pháp, kiến nghị")
+    person_in_charge: str | None = Field(
+        None, description="người phụ trách (name and title, as the office wrote it)"
+    )
+    product: str | None = Field(None, description="sản phẩm")
+    office_status: str | None = Field(
+        None, description="the office's own status as written ('Chậm tiến độ'); status is by dates"
+    )
+    completed_at_bound: bool = Field(
+        False,
+        description="completed_at is only a bound: marked done without a date, by the report date",
+    )
     missing_reason: bool = Field(description="overdue and no reason stated (a data problem)")
     status: Status
     days_overdue: int

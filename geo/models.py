@@ -141,6 +141,11 @@ class Task(Base):
     completed_at: Mapped[dt.date | None] = mapped_column(Date)
     reason: Mapped[str | None] = mapped_column(Text)  # nguyên nhân chậm / khó khăn, vướng mắc
     proposal: Mapped[str | None] = mapped_column(Text)  # giải pháp, kiến nghị
+    person_in_charge: Mapped[str | None] = mapped_column(Text)  # người phụ trách: name, title
+    product: Mapped[str | None] = mapped_column(Text)  # sản phẩm
+    office_status: Mapped[str | None] = mapped_column(Text)  # the office's own words, kept
+    # completed_at is only a bound (done without a date, by the sheet's report date)
+    completed_at_bound: Mapped[bool] = mapped_column(Boolean, server_default=false())
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

@@ -13,6 +13,7 @@ bar and the report tables; a command each would repeat them.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from rich.table import Table
 
 from geo.errors import IocmapError
 from geo.ingest.report import DEFAULT_LOCK_WAIT_S, ImportReport, Problem, default_actor
+from geo.ingest.sheets import CellError, parse_date
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -336,6 +338,12 @@ def tasks(
         False, "--move-units", help="a row may move a stored task to another unit"
     ),
     lang: str = typer.Option("vi", "--lang", help="language of the reasons: vi | en"),
+    report_date: str | None = typer.Option(
+        None,
+        "--report-date",
+        help="the day the sheet reports on (dd/mm/yyyy or yyyy-mm-dd) when its title block"
+        " does not say it; a row done without a date is done by that day",
+    ),
     dry_run: bool = DryRun,
     skip_invalid: bool = SkipInvalid,
     lock_wait: float = LockWait,
@@ -349,8 +357,18 @@ def tasks(
         import_tasks, path, as_json, actor=actor, sheet_name=sheet, encoding=encoding,
         legacy_codes=legacy_codes, dry_run=dry_run, skip_invalid=skip_invalid,
         lock_timeout_s=lock_wait, columns=parse_columns(column), move_units=move_units,
-        lang="en" if lang == "en" else "vi",
+        lang="en" if lang == "en" else "vi", report_date=_report_date(report_date),
     )  # fmt: skip
+
+
+def _report_date(value: str | None) -> dt.date | None:
+    """``--report-date`` → a date; a bad one is a usage error naming the option."""
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except CellError as exc:
+        raise typer.BadParameter(f"{exc.vi or exc} — {exc}", param_hint="--report-date") from None
 
 
 @import_app.command("indicators")

@@ -63,9 +63,11 @@ def test_xlsx_with_vietnamese_headers_and_dd_mm_yyyy_dates(scratch, tmp_path):
     assert updated.completed_at == new_done and updated.title == existing.title
     history = events(scratch, "KH02-00070-16")[-1]
     assert (history.actor, history.source, history.action) == (ACTOR, path.name, "update")
-    assert history.new == {"completed_at": "2025-11-10"}
+    # the office's own status words are kept too (issue 29)
+    assert history.new == {"completed_at": "2025-11-10", "office_status": "Đã hoàn thành"}
     assert history.old == {
-        "completed_at": existing.completed_at and existing.completed_at.isoformat()
+        "completed_at": existing.completed_at and existing.completed_at.isoformat(),
+        "office_status": None,
     }
 
     province_task = task(scratch, "NQ57-40-T001")
@@ -127,19 +129,22 @@ def test_every_bad_row_is_reported_and_nothing_is_imported(scratch, tmp_path):
     assert "duplicate task id 'T-DUP' (rows 6, 7)" in found[(6, "Mã nhiệm vụ")]
     assert (7, "Mã nhiệm vụ") in found
     assert "belongs to province 01 (Hà Nội), not 96 (Cà Mau)" in found[(8, "Mã xã")]
-    assert "no completion date" in found[(9, "Tình trạng")]
+    # done without a date is accepted (issue 29): done by the report date, flagged
+    assert (9, "Tình trạng") not in found
+    assert any(w.row == 9 and "without a completion date" in w.reason for w in report.warnings)
     assert (2, "Mã xã") not in found  # the good row has no problem
 
     # --skip-invalid: the good row goes in, the rest go to a rejects file next to the sheet
     report = import_tasks(scratch, path, actor=ACTOR, skip_invalid=True)
-    assert report.status == "imported" and report.created == 1
+    assert report.status == "imported" and report.created == 2
     assert task(scratch, "T-OK") is not None and task(scratch, "T-UNIT") is None
+    assert task(scratch, "T-STATUS").completed_at is not None
     rejects = tmp_path / "loi.rejects.csv"
     assert report.rejects_file == str(rejects)
     with rejects.open(encoding="utf-8-sig") as f:
         lines = list(csv.reader(f))
     assert lines[0][0] == "Dòng (row)" and lines[0][-1] == "Lỗi (error)"
-    assert [r[0] for r in lines[1:]] == ["3", "4", "5", "6", "7", "8", "9"]
+    assert [r[0] for r in lines[1:]] == ["3", "4", "5", "6", "7", "8"]
     assert "không có xã mang mã '99999'" in lines[1][-1]  # Vietnamese by default
     # The rejects file is opened in a spreadsheet to be fixed: a formula from the upload is
     # shown as text, not evaluated (OWASP CSV injection rule).

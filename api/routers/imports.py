@@ -25,6 +25,7 @@ Without any token the server is read-only.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -250,6 +251,13 @@ async def post_import(
     move_units: Annotated[
         bool, Query(description="tasks: a row may move a stored task to another unit")
     ] = False,
+    report_date: Annotated[
+        dt.date | None,
+        Query(
+            description="tasks: the day the sheet reports on (YYYY-MM-DD), when its title"
+            " block does not say it; a row done without a date is done by that day"
+        ),
+    ] = None,
 ):
     """Run the import and return its report (the same one ``iocmap import`` prints)."""
     who = await import_principal(request, kind)  # before a byte of the upload is read
@@ -294,6 +302,7 @@ async def post_import(
             lang=language,
             columns=mapping,
             move_units=move_units,
+            report_date=report_date,
         )
         engine = acting_engine(request, who)  # history rows stamped with who's token
         # the importers (geopandas, the coverage code) load on the first import, not at start

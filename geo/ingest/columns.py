@@ -47,6 +47,8 @@ MEANING: dict[str, tuple[str, ...]] = {
     "group_no": ("nhom",),
     "phase": ("giai doan",),
     "program": ("chuong trinh", "ke hoach", "nghi quyet"),
+    "person_in_charge": ("phu trach", "dau moi", "can bo", "nguoi thuc hien", "theo doi"),
+    "product": ("san pham", "dau ra"),
 }  # fmt: skip
 FIELD_LABELS: dict[str, tuple[str, str]] = {
     "external_id": ("Mã nhiệm vụ", "task id"),
@@ -65,6 +67,8 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "status": ("Tình trạng", "status"),
     "reason": ("Nguyên nhân chậm", "reason for delay"),
     "proposal": ("Giải pháp, kiến nghị", "proposal"),
+    "person_in_charge": ("Người phụ trách", "person in charge"),
+    "product": ("Sản phẩm", "product"),
 }
 
 

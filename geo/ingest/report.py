@@ -97,6 +97,10 @@ class ImportReport:
     columns: list[dict] = field(default_factory=list)
     # task sheets, per row: matched by code, by the office's alias, by natural key, or new
     matches: list[dict] = field(default_factory=list)
+    # task sheets: the day the sheet reports on (its title block, the option, or the day of
+    # the import), and the rows marked done without a completion date (done by that day)
+    report_date: str | None = None
+    undated: list[dict] = field(default_factory=list)
     # units (or agencies) the committed sheet reported for: data health's "last report";
     # recorded in import_run_unit, not part of the JSON body
     units_reported: list[str] = field(default_factory=list)

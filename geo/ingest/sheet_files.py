@@ -40,11 +40,24 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 from xml.parsers import expat
 
 from geo.errors import BadInput, LimitExceeded
 from geo.ingest import encodings, sandbox
 from geo.ingest.xlsx_counts import count_xlsx_parts
+
+MAX_MERGES = 10_000  # merged ranges kept per worksheet (headers need a few dozen)
+
+
+class Merge(NamedTuple):
+    """A merged range, 1-based and inclusive: its top-left cell holds the value."""
+
+    top: int
+    left: int
+    bottom: int
+    right: int
+
 
 # C0/C1 control characters other than tab, LF and CR: never meaningful in a sheet cell.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -165,12 +178,18 @@ def read_csv_rows(
 
 def read_xlsx_rows(
     path: Path, sheet_name: str | None, name: str, limits: SheetLimits
-) -> list[tuple[int, list[object]]]:
-    """Non-empty rows of one worksheet as (Excel row number, values), read in a sandboxed
-    child (parts counted first, then openpyxl)."""
+) -> tuple[list[tuple[int, list[object]]], list[Merge]]:
+    """(non-empty rows of one worksheet as (Excel row number, values), its merged ranges),
+    read in a sandboxed child (parts counted first, then openpyxl)."""
     check_size(path, name, limits)
     args = {"sheet": sheet_name, "limits": asdict(limits)}
-    return sandbox.unpack_rows(sandbox.run("sheet_xlsx", path, name, args).result)
+    out = sandbox.run("sheet_xlsx", path, name, args).result
+    merged = [
+        Merge(*(int(x) for x in m))
+        for m in out.get("merged", [])[:MAX_MERGES]
+        if isinstance(m, list) and len(m) == 4
+    ]
+    return sandbox.unpack_rows(out["rows"]), merged
 
 
 # --- in the child (geo.ingest.sandbox runs these) ----------------------------------------
@@ -183,10 +202,12 @@ def csv_task(path: Path, name: str, args: dict) -> tuple[dict, None]:
 
 
 def xlsx_task(path: Path, name: str, args: dict) -> tuple[dict, None]:
-    """The child's XLSX work: zip checks and counts, then openpyxl."""
+    """The child's XLSX work: zip checks and counts, then openpyxl; the merged ranges (read
+    by the pre-scan) travel with the rows."""
     limits = SheetLimits(**args["limits"])
-    rows = xlsx_rows_here(path, args.get("sheet"), name, limits)
-    return sandbox.pack_rows(rows), None
+    merged: list[Merge] = []
+    rows = xlsx_rows_here(path, args.get("sheet"), name, limits, merged)
+    return {"rows": sandbox.pack_rows(rows), "merged": [list(m) for m in merged]}, None
 
 
 def csv_rows_here(
@@ -300,9 +321,14 @@ def decode_text_file(raw: bytes, encoding: str | None, name: str) -> tuple[str, 
 
 # --- XLSX --------------------------------------------------------------------------------
 def xlsx_rows_here(
-    path: Path, sheet_name: str | None, name: str, limits: SheetLimits
+    path: Path,
+    sheet_name: str | None,
+    name: str,
+    limits: SheetLimits,
+    merged: list[Merge] | None = None,
 ) -> list[tuple[int, list[object]]]:
-    """``read_xlsx_rows``'s work, in this process (the child's)."""
+    """``read_xlsx_rows``'s work, in this process (the child's); the worksheet's merged
+    ranges are appended to ``merged``."""
     sandbox.stage("sniff")
     check_size(path, name, limits)
     check_zip(path, name, limits)
@@ -335,7 +361,9 @@ def xlsx_rows_here(
         # openpyxl's read-only worksheet keeps the part's path; the pre-scan reads the same
         # bytes from the same archive before openpyxl builds any row.
         with wb._archive.open(ws._worksheet_path) as part:
-            prescan_worksheet(part, name, limits)
+            found = prescan_worksheet(part, name, limits)
+        if merged is not None:
+            merged.extend(found)
         ws.reset_dimensions()  # never pad rows to the declared <dimension>
         return list(_xlsx_rows(ws, name, limits))
     except (BadInput, LimitExceeded):
@@ -418,13 +446,18 @@ def _refuse_dtd(stream, name: str, part: str) -> None:
         raise BadInput(f"{name}: {part} is not well-formed XML ({exc})", file=name) from exc
 
 
-def prescan_worksheet(stream, name: str, limits: SheetLimits) -> None:
-    """Count rows, columns and cells of a worksheet part with expat, refusing any DTD.
+def prescan_worksheet(stream, name: str, limits: SheetLimits) -> list[Merge]:
+    """Count rows, columns and cells of a worksheet part with expat, refusing any DTD; the
+    merged ranges (``<mergeCell ref="C6:D6">``) are returned, at most ``MAX_MERGES``, each
+    clipped to the column and row limits.
 
     Why before openpyxl: openpyxl builds a whole ``<row>`` element (and pads it to its
-    last cell's column) before we could count it; expat sees one element at a time."""
+    last cell's column) before we could count it; expat sees one element at a time. Why the
+    merges here: openpyxl's read-only worksheet does not read them, and office headers are
+    laid out with them ("Thời gian" over "Hạn hoàn thành" and "Ngày hoàn thành")."""
     counter = _Counter(name, limits)
     state = {"row": 0, "col": 0}
+    merges: list[Merge] = []
 
     def start(tag: str, attrs: dict[str, str]) -> None:
         local = tag.rsplit("}", 1)[-1]
@@ -437,6 +470,10 @@ def prescan_worksheet(stream, name: str, limits: SheetLimits) -> None:
             ref = attrs.get("r")
             state["col"] = _column_of(ref) if ref else state["col"] + 1
             counter.cell(state["row"], state["col"])
+        elif local == "mergeCell" and len(merges) < MAX_MERGES:
+            merge = _merge_of(attrs.get("ref", ""), limits)
+            if merge is not None:
+                merges.append(merge)
 
     def refuse_dtd(*_: object) -> None:
         raise BadInput(
@@ -455,6 +492,26 @@ def prescan_worksheet(stream, name: str, limits: SheetLimits) -> None:
         parser.Parse(b"", True)
     except expat.ExpatError as exc:
         raise BadInput(f"{name}: the worksheet is not well-formed XML ({exc})", file=name) from exc
+    return merges
+
+
+def _merge_of(ref: str, limits: SheetLimits) -> Merge | None:
+    """``C6:D7`` → Merge(6, 3, 7, 4), clipped to the limits; None when malformed."""
+    parts = ref.split(":")
+    if len(parts) != 2:
+        return None
+    ends = []
+    for part in parts:
+        m = _CELL_REF.fullmatch(part)
+        if not m or not m.group(2):
+            return None
+        ends.append((_column_of(part), int(m.group(2))))
+    (c1, r1), (c2, r2) = ends
+    top, bottom = min(r1, r2), min(max(r1, r2), limits.max_rows)
+    left, right = min(c1, c2), min(max(c1, c2), limits.max_columns)
+    if top > bottom or left > right:
+        return None
+    return Merge(top, left, bottom, right)
 
 
 _CELL_REF = re.compile(r"([A-Za-z]{1,3})(\d*)")

@@ -87,6 +87,9 @@ class ImportOptions:
     # API's ``columns=``, the CLI's ``--column``
     columns: Mapping[str, str] | None = None
     move_units: bool = False  # a row may move a stored task to another unit
+    # task sheets: the day the sheet reports on, when its title block does not say it
+    # ("Số liệu đến ngày …"); a row done without a date is done no later than that day
+    report_date: dt.date | None = None
 
 
 @dataclass

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from geo.errors import BadInput
-from geo.ingest.sheet_files import CONTROL, SheetLimits, read_csv_rows, read_xlsx_rows
+from geo.ingest.header_block import fill_merged, header_block, numbering_row, report_date
+from geo.ingest.sheet_files import CONTROL, Merge, SheetLimits, read_csv_rows, read_xlsx_rows
 from geo.safe_text import file_label, spreadsheet_cell
 from geo.text import IdentifierError, identifier, search_key
 
@@ -61,6 +62,10 @@ class Sheet:
     rows: list[tuple[int, dict[str, object]]]  # (row number as the user sees it, cells)
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
+    # a column's name → its labels, parent first ("Thời gian", "Hạn hoàn thành"): set for
+    # columns under a merged parent header
+    header_parts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    report_date: dt.date | None = None  # "Số liệu đến ngày 13/11/2025" in the title block
 
 
 def header_key(text: object) -> str:
@@ -68,25 +73,72 @@ def header_key(text: object) -> str:
     return search_key(str(text or "")).replace(" ", "")
 
 
-def map_headers(headers: Sequence[str], aliases: Mapping[str, Sequence[str]]) -> dict[str, str]:
-    """Our field name → the file's header, by alias keys in priority order (first wins)."""
-    by_key: dict[str, str] = {}
-    for h in headers:
-        by_key.setdefault(header_key(h), h)
+_LIST_SPLIT = re.compile(r"[,;&/]|\s+(?:và|va|and)\s+")
+_BRACKETS = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*")
+
+
+def list_key(text: object) -> str:
+    """A header's key with its "," / "và" / "/" list in any order: ``Khó khăn, vướng mắc``
+    and ``Vướng mắc và khó khăn`` → ``khokhan|vuongmac`` (case, diacritics and other
+    punctuation ignored)."""
+    items = {header_key(p) for p in _LIST_SPLIT.split(str(text or "").lower())}
+    return "|".join(sorted(i for i in items if i))
+
+
+def header_keys(header: str, parts: Sequence[str] = ()) -> list[list[str]]:
+    """Keys of a header to match field aliases on, best first, by level: (0) the whole
+    name, or its labels read as one phrase ("Ngày / Hoàn thành" → "Ngày Hoàn thành");
+    (1) its child label ("Thời gian / Hạn hoàn thành" → "Hạn hoàn thành"); (2) either
+    without an owner in brackets ("Mã NV (Sở)" → "Mã NV"). Each level gives the plain key
+    and the list key (word order of "," and "và" lists ignored)."""
+    texts = [header]
+    levels: list[list[str]] = [[header], []]
+    if len(parts) > 1:  # the labels read as one phrase: "Ngày" over "Hoàn thành"
+        levels[0].append(" ".join(parts))
+        texts.append(parts[-1])
+        levels[1].append(parts[-1])
+    stripped = [_BRACKETS.sub(" ", t).strip() for t in texts]
+    levels.append([t for t, orig in zip(stripped, texts, strict=True) if t and t != orig])
+    return [[k for t in lv for k in (header_key(t), list_key(t))] for lv in levels]
+
+
+def map_headers(
+    headers: Sequence[str],
+    aliases: Mapping[str, Sequence[str]],
+    parts: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, str]:
+    """Our field → the file's header, by alias keys in priority order (first wins): the
+    whole header first, then its child label, then without a bracketed owner."""
+    keyed = [(h, header_keys(h, (parts or {}).get(h, ()))) for h in headers]
     out: dict[str, str] = {}
     used: set[str] = set()
-    for fld, keys in aliases.items():
-        for k in keys:
-            found = by_key.get(header_key(k))
-            if found is not None and found not in used:
-                out[fld] = found
-                used.add(found)
-                break
+    for level in range(3):
+        by_key: dict[str, str] = {}
+        for h, levels in keyed:
+            for k in levels[level] if level < len(levels) else []:
+                by_key.setdefault(k, h)
+        for fld, keys in aliases.items():
+            if fld in out:
+                continue
+            for k in keys:
+                found = by_key.get(header_key(k)) or by_key.get(list_key(k))
+                if found is not None and found not in used:
+                    out[fld] = found
+                    used.add(found)
+                    break
     return out
 
 
 def _score_header(cells: Sequence[object], known: set[str]) -> int:
-    return sum(1 for c in cells if c is not None and header_key(c) in known)
+    """How many distinct cells of a row name known columns (whole, as a list, or without a
+    bracketed owner)."""
+    score = 0
+    for c in {c for c in cells if isinstance(c, str)}:  # a merged title counts once
+        if len(c) > 200:
+            continue
+        keys = {k for lv in header_keys(c) for k in lv}
+        score += bool(keys & known)
+    return score
 
 
 def _pick_header(rows: list[list[object]], known: set[str]) -> int:
@@ -114,12 +166,13 @@ def read_sheet(
     path = Path(path)
     name = file_label(display_name or path.name)  # stored as source, shown in headers
     limits = limits or SheetLimits()
-    known = {header_key(h) for h in known_headers}
+    known = {k for h in known_headers for k in (header_key(h), list_key(h))}
     suffix = path.suffix.lower()
     enc: str | None = None
     notes: list[str] = []
+    merges: list[Merge] = []
     if suffix in (".xlsx", ".xlsm"):
-        grid = read_xlsx_rows(path, sheet_name, name, limits)
+        grid, merges = read_xlsx_rows(path, sheet_name, name, limits)
     elif suffix in (".csv", ".txt", ".tsv"):
         grid, enc, notes = read_csv_rows(path, encoding, name, limits)
     elif suffix == ".xls":
@@ -130,20 +183,27 @@ def read_sheet(
         raise BadInput(f"{name}: not a sheet (expected .csv or .xlsx)", file=name)
     if not grid:
         raise BadInput(f"{name}: the sheet is empty", file=name)
+    grid = fill_merged(grid, merges, name, limits)
     h = _pick_header([cells for _, cells in grid[:HEADER_SCAN_ROWS]], known)
-    header_row, header_cells = grid[h]
-    headers = [_clean_header(c) for c in header_cells]
+    # the row right under names known columns: two of them, or one under a parent label
+    # merged over several columns ("Thời gian" over "Hạn hoàn thành" and "Ngày …")
+    spans = any(m.top == m.bottom == grid[h][0] and m.right > m.left for m in merges)
+    child = (
+        h + 1 < len(grid)
+        and grid[h + 1][0] == grid[h][0] + 1
+        and _score_header(grid[h + 1][1], known) >= (1 if spans else 2)
+    )
+    block = header_block(grid, h, merges, child_row=child)
+    headers = block.names
+    start = block.last + 1
+    if start < len(grid) and numbering_row(grid[start][1]):
+        start += 1  # "(1) (2) (3) …" under the header: column numbers, not a task
     rows = [
         (row_no, {hd: (cells[i] if i < len(cells) else None) for i, hd in enumerate(headers) if hd})
-        for row_no, cells in grid[h + 1 :]
+        for row_no, cells in grid[start:]
     ]
-    return Sheet(name, [x for x in headers if x], rows, enc, notes)
-
-
-def _clean_header(value: object) -> str:
-    if value is None:
-        return ""
-    return " ".join(unicodedata.normalize("NFC", str(value)).split())
+    parts = {k: v for k, v in block.parts.items() if len(v) > 1}
+    return Sheet(name, [x for x in headers if x], rows, enc, notes, parts, report_date(grid, h))
 
 
 # --- cells -------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ ALIASES: dict[str, list[str]] = {
         "Mã nhiệm vụ",
         "Mã NV",
         "Mã số nhiệm vụ",
+        "Mã số",
+        "Số hiệu nhiệm vụ",
         "external_id",
         "task_id",
         "task id",
@@ -63,19 +65,49 @@ ALIASES: dict[str, list[str]] = {
     "program": ["Chương trình", "Chương trình/Kế hoạch", "Nguồn nhiệm vụ", "program"],
     "group_no": ["Nhóm nhiệm vụ", "Nhóm", "Nhóm NV", "group_no", "group", "task_group"],
     "phase": ["Giai đoạn", "phase"],
-    "lead_agency": ["Đơn vị chủ trì", "Cơ quan chủ trì", "Chủ trì", "lead_agency", "lead unit"],
+    "lead_agency": [
+        "Đơn vị chủ trì",
+        "Cơ quan chủ trì",
+        "Cơ quan, đơn vị chủ trì",
+        "Cơ quan chủ trì thực hiện",
+        "Đơn vị thực hiện",
+        "Cơ quan thực hiện",
+        "Đơn vị chủ trì thực hiện",
+        "Chủ trì",
+        "lead_agency",
+        "lead unit",
+    ],
     "start_date": ["Ngày bắt đầu", "Ngày giao", "start_date", "start"],
     "deadline": [
         "Hạn hoàn thành",
         "Thời hạn hoàn thành",
         "Thời hạn",
         "Hạn",
+        "Thời hạn thực hiện",
+        "Thời gian hoàn thành",
+        "Hạn xử lý",
         "deadline",
         "due_date",
         "due",
     ],
-    "completed_at": ["Ngày hoàn thành", "completed_at", "completion_date", "completed", "done_at"],
-    "status": ["Tình trạng", "Trạng thái", "Kết quả", "status"],
+    "completed_at": [
+        "Ngày hoàn thành",
+        "Ngày hoàn thành thực tế",
+        "Thời gian hoàn thành thực tế",
+        "completed_at",
+        "completion_date",
+        "completed",
+        "done_at",
+    ],
+    "status": [
+        "Tình trạng",
+        "Trạng thái",
+        "Tiến độ",
+        "Tình hình thực hiện",
+        "Kết quả thực hiện",
+        "Kết quả",
+        "status",
+    ],
     "reason": [
         "Nguyên nhân chậm",
         "Nguyên nhân chậm tiến độ",
@@ -85,6 +117,10 @@ ALIASES: dict[str, list[str]] = {
         "Khó khăn vướng mắc",
         "Khó khăn, vướng mắc, nguyên nhân",
         "Nguyên nhân, khó khăn, vướng mắc",
+        "Nguyên nhân chậm, khó khăn vướng mắc",
+        "Nguyên nhân chậm, khó khăn, vướng mắc",
+        "Khó khăn, vướng mắc và nguyên nhân",
+        "Khó khăn, vướng mắc, nguyên nhân chậm",
         "Vướng mắc",
         "Khó khăn",
         "Lý do chậm",
@@ -99,12 +135,25 @@ ALIASES: dict[str, list[str]] = {
         "Đề xuất, kiến nghị",
         "Giải pháp, đề xuất",
         "Giải pháp khắc phục",
+        "Đề xuất, kiến nghị, giải pháp",
+        "Giải pháp, đề xuất, kiến nghị",
         "Giải pháp",
         "Kiến nghị",
         "Đề xuất",
         "proposal",
         "solution",
     ],
+    "person_in_charge": [
+        "Người phụ trách",
+        "Cán bộ phụ trách",
+        "Cán bộ đầu mối",
+        "Đầu mối",
+        "Người theo dõi",
+        "Cán bộ theo dõi",
+        "Người thực hiện",
+        "person_in_charge",
+    ],
+    "product": ["Sản phẩm", "Sản phẩm đầu ra", "Kết quả đầu ra", "Hình thức văn bản", "product"],
 }
 NOTE_MAX = 2000  # characters of a reason or proposal cell
 
@@ -134,11 +183,19 @@ NOT_DONE = {"dang thuc hien", "dang trien khai", "chua trien khai", "chua thuc h
             "not started", "open"}  # fmt: skip
 
 
+ROMAN_NUMERALS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII",
+                  "XIII", "XIV", "XV", "XVI", "XVII", "XVIII", "XIX", "XX")  # fmt: skip
+ROMAN = {r: i for i, r in enumerate(ROMAN_NUMERALS, 1)}
+
+
 def parse_group(value: object) -> int | None:
+    """``3``, ``"Nhóm 3"``, ``"Nhóm III"`` (Roman numerals, as in many plans) → 3."""
     text = text_value(value)
     if text is None:
         return None
     digits = "".join(ch if ch.isdigit() else " " for ch in text).split()
+    if not digits:
+        digits = [str(ROMAN[w]) for w in text.replace(".", " ").split() if w in ROMAN]
     if len(digits) != 1:
         raise CellError(
             f"'{text}' is not a group/phase number",
@@ -159,6 +216,12 @@ def parse_status(value: object) -> bool | None:
         return True
     if key in NOT_DONE:
         return False
+    # longer wordings: "Đã hoàn thành đúng hạn", "Hoàn thành trước hạn", "Đang thực hiện
+    # (trong hạn)", "Chưa hoàn thành - quá hạn"
+    if key.startswith(("chua", "dang", "cham", "qua han", "tre han", "khong hoan thanh")):
+        return False
+    if key.startswith(("da hoan thanh", "hoan thanh", "xong")):
+        return True
     raise CellError(
         f"'{text}' is not a status (Đã hoàn thành / Đang thực hiện / Quá hạn)",
         vi=f"'{text}' không phải là tình trạng đã biết",

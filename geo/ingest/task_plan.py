@@ -9,15 +9,18 @@ importer's steps live in ``tasks.py``, matching in ``task_match.py``, writing in
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 from geo.ingest.sheet_import import SheetItem
 from geo.ingest.sheets import CellError
+from geo.text import search_key
 
 FIELDS = ("program", "group_no", "phase", "year", "title", "unit_code", "agency_code",
           "lead_agency", "start_date", "deadline", "completed_at", "reason",
-          "proposal")  # fmt: skip
+          "proposal", "person_in_charge", "product", "office_status",
+          "completed_at_bound")  # fmt: skip
 REQUIRED_NEW = ("title", "unit_code", "deadline")
 KH02_GROUPS = 16
 
@@ -62,8 +65,24 @@ def moved_text(old: str, new: object, lang: str) -> str:
     return f"nhiệm vụ được chuyển từ đơn vị {old} sang đơn vị {new} (đã cho phép chuyển đơn vị)"
 
 
-def plan_row(row: Row, current: dict | None, move_units: bool = False) -> Plan:
-    """Merge the row over the stored task; check the rules that need both."""
+# The office's status words → what they assert: done, late, or on time ("Đang triển khai"
+# asserts only "not done", which the dates may call overdue without contradiction).
+OFFICE_LATE = {"cham tien do", "cham", "qua han", "hoan thanh qua han", "tre han",
+               "overdue", "completed late"}  # fmt: skip
+OFFICE_ON_TIME = {"trong han", "dung tien do", "hoan thanh dung han", "on time"}
+
+
+def plan_row(
+    row: Row,
+    current: dict | None,
+    move_units: bool = False,
+    report_date: dt.date | None = None,
+) -> Plan:
+    """Merge the row over the stored task; check the rules that need both.
+
+    ``report_date`` is the day the sheet reports on (its title block, the option, or the
+    day of the import): a row marked done without a completion date is taken as done no
+    later than that day (see ``_done_without_date``)."""
     # an empty cell never erases a stored value (a sheet that leaves "Ngày hoàn thành" blank
     # must not reopen a completed task)
     given = {k: v for k, v in row.values.items() if k in FIELDS and v is not None}
@@ -151,25 +170,139 @@ def plan_row(row: Row, current: dict | None, move_units: bool = False) -> Plan:
                 ),
             )
         )
+    if "completed_at" in given:
+        record["completed_at_bound"] = False  # a real date replaces a bound
     if status is True and done is None:
+        done = _done_without_date(row, record, report_date or dt.date.today())
+    _office_disagrees(row, record, report_date or dt.date.today())
+    if status is False and "completed_at" in given and done is not None:
+        row.notes.append("status says not completed but a completion date is given; the date wins")
+    if row.problems:
+        return Plan("none")
+    record["completed_at_bound"] = bool(record.get("completed_at_bound"))
+    if current is None:
+        return Plan("create", None, record, {}, {f: record[f] for f in FIELDS})
+    old = {f: current[f] for f in FIELDS if current[f] != record[f]}
+    new = {f: record[f] for f in old}
+    return Plan("update" if old else "none", current["id"], record, old, new, moved_from)
+
+
+def _done_without_date(row: Row, record: dict, bound: dt.date) -> dt.date:
+    """A row marked done with no completion date: done, on a day unknown but no later
+    than the report date. The bound is stored as ``completed_at`` with
+    ``completed_at_bound`` set, so every count calls the task done — on time when the bound
+    is on or before the deadline, late otherwise (we cannot show it was on time) — and the
+    row is flagged ("undated") in the report and in the task's history."""
+    start = record.get("start_date")
+    if start and bound < start:
         row.problems.append(
             (
                 "status",
                 reason(
-                    "status says completed but there is no completion date",
-                    "tình trạng ghi đã hoàn thành nhưng không có ngày hoàn thành",
+                    f"marked done without a completion date, but the report date"
+                    f" {bound:%d/%m/%Y} is before the start date {start:%d/%m/%Y}",
+                    f"ghi đã hoàn thành nhưng không có ngày hoàn thành, và ngày báo cáo"
+                    f" {bound:%d/%m/%Y} trước ngày bắt đầu {start:%d/%m/%Y}",
                     None,
                     "ngày hoàn thành (ngày/tháng/năm) ở cột Ngày hoàn thành",
                     "the completion date (dd/mm/yyyy) in the completion-date column",
                 ),
             )
         )
-    if status is False and "completed_at" in given and done is not None:
-        row.notes.append("status says not completed but a completion date is given; the date wins")
-    if row.problems:
-        return Plan("none")
-    if current is None:
-        return Plan("create", None, record, {}, {f: record[f] for f in FIELDS})
-    old = {f: current[f] for f in FIELDS if current[f] != record[f]}
-    new = {f: record[f] for f in old}
-    return Plan("update" if old else "none", current["id"], record, old, new, moved_from)
+        return bound
+    record["completed_at"] = bound
+    record["completed_at_bound"] = True
+    row.values["_undated"] = bound
+    return bound
+
+
+def office_state(text: object) -> str | None:
+    """What the office's status words assert: ``late``, ``on_time`` or None (nothing the
+    dates could contradict)."""
+    key = f" {search_key(str(text or ''))} "
+    if key.strip() in OFFICE_LATE or any(f" {w} " in key for w in ("qua han", "tre han", "cham")):
+        return "late"
+    if key.strip() in OFFICE_ON_TIME or any(
+        f" {w} " in key for w in ("dung han", "truoc han", "trong han", "dung tien do")
+    ):
+        return "on_time"
+    return None
+
+
+def _office_disagrees(row: Row, record: dict, as_of: dt.date) -> None:
+    """The office's status against the date rule at the report date: a disagreement is a
+    note the report shows as a warning (``row.values["_disagrees"]``), never an error —
+    the office's word is kept as ``office_status`` beside the computed status."""
+    said = office_state(row.values.get("office_status"))
+    deadline, done = record.get("deadline"), record.get("completed_at")
+    if said is None or deadline is None:
+        return
+    late = done > deadline if done is not None else deadline < as_of
+    if (said == "late") != late:
+        if done is not None:
+            how = ("done_late" if late else "done_on_time", done, deadline)
+        else:
+            how = ("overdue" if late else "not_due", as_of, deadline)
+        row.values["_disagrees"] = how
+
+
+# what the dates say, for the disagreement warning: (vi, en) with the day and the deadline
+_DATES_SAY = {
+    "done_late": ("đã hoàn thành ngày {0:%d/%m/%Y}, sau hạn {1:%d/%m/%Y}",
+                  "completed on {0:%d/%m/%Y}, after the deadline {1:%d/%m/%Y}"),
+    "done_on_time": ("đã hoàn thành ngày {0:%d/%m/%Y}, đúng hạn {1:%d/%m/%Y}",
+                     "completed on {0:%d/%m/%Y}, by the deadline {1:%d/%m/%Y}"),
+    "overdue": ("đến ngày {0:%d/%m/%Y} đã quá hạn {1:%d/%m/%Y}",
+                "on {0:%d/%m/%Y} past the deadline {1:%d/%m/%Y}"),
+    "not_due": ("đến ngày {0:%d/%m/%Y} chưa đến hạn {1:%d/%m/%Y}",
+                "on {0:%d/%m/%Y} not yet due ({1:%d/%m/%Y})"),
+}  # fmt: skip
+
+
+def flag_row(report: Any, row: Row, cols: dict[str, str], lang: str) -> None:
+    """The per-row flags of the report: done without a date (``report.undated`` and a
+    warning), and the office's status disagreeing with the date rule (a warning)."""
+    bound = row.values.get("_undated")
+    status_col = cols.get("status")
+    office = row.values.get("office_status")
+    if isinstance(bound, dt.date):
+        report.undated.append({"row": row.row_no, "code": row.code,
+                               "completed_by": bound.isoformat()})  # fmt: skip
+        told = report.report_date is not None  # else the bound is the day of the import
+        report.warn(
+            f"marked done without a completion date: counted as done by"
+            f" {'the report date' if told else 'today'} {bound:%d/%m/%Y} (the real date is"
+            " unknown)"
+            if lang == "en"
+            else f"ghi hoàn thành nhưng không có ngày hoàn thành: tính là hoàn thành chậm nhất"
+            f" vào {'ngày báo cáo' if told else 'hôm nay'} {bound:%d/%m/%Y} (ngày thực tế"
+            " chưa rõ)",
+            row=row.row_no, code=row.code, field=status_col, value=office,
+            expected=("the completion date, if known" if lang == "en"
+                      else "ngày hoàn thành thực tế, nếu biết"),
+        )  # fmt: skip
+    unknown = row.values.get("_status_unknown")
+    if unknown:
+        report.warn(
+            f"status '{unknown}' is not a known status word: it is kept as the office wrote"
+            " it; done or not is decided by the completion date"
+            if lang == "en"
+            else f"tình trạng '{unknown}' không phải là từ đã biết: vẫn lưu như đơn vị ghi;"
+            " hoàn thành hay chưa tính theo ngày hoàn thành",
+            row=row.row_no, code=row.code, field=status_col, value=unknown,
+            expected="Đã hoàn thành / Đang thực hiện / Chậm tiến độ / Quá hạn",
+        )  # fmt: skip
+    computed = row.values.get("_disagrees")
+    if computed:
+        kind, day, deadline = computed
+        vi, en = _DATES_SAY[kind]
+        report.warn(
+            f"the office's status '{office}' disagrees with the dates (the task is"
+            f" {en.format(day, deadline)}); the office's status is kept as written, the map"
+            " uses the dates"
+            if lang == "en"
+            else f"tình trạng đơn vị ghi '{office}' khác với tính theo ngày (nhiệm vụ"
+            f" {vi.format(day, deadline)}); vẫn lưu tình trạng đơn vị ghi, bản đồ tính"
+            " theo ngày",
+            row=row.row_no, code=row.code, field=status_col, value=office,
+        )  # fmt: skip

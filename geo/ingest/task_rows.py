@@ -67,9 +67,18 @@ def parse_row(row: Row, cols: dict[str, str], registry: Registry) -> None:
         row.values["_programme"] = programme
         if programme.phase is not None and row.values.get("phase") is None:
             row.values["phase"] = programme.phase
-    attempt("status", parse_status)
+    if "status" in cols:  # the office's own words, kept beside the status the dates give
+        said = text_value(cell("status"))
+        try:
+            row.values["status"] = parse_status(said)
+        except CellError:  # words we do not know ("Đã ban hành"): kept, the dates decide
+            row.values["status"] = None
+            row.values["_status_unknown"] = said
+        row.values["office_status"] = said
     attempt("reason", parse_note)
     attempt("proposal", parse_note)
+    attempt("person_in_charge", parse_note)
+    attempt("product", parse_note)
     if "title" in row.values and row.values["title"] is None:
         row.values.pop("title")  # an empty title keeps the stored one; required for new tasks
     if "deadline" in row.values and row.values["deadline"] is None:

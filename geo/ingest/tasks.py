@@ -13,6 +13,7 @@ does ``task_plan``, the bulk writes ``task_write``; the skeleton is ``sheet_impo
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from geo.ingest.task_match import (
     save_aliases,
     similar_warnings,
 )
-from geo.ingest.task_plan import Plan, Row, moved_text, plan_row
+from geo.ingest.task_plan import Plan, Row, flag_row, moved_text, plan_row
 from geo.ingest.task_rows import check_programme_province, parse_row, resolve_agency, resolve_unit
 from geo.ingest.task_write import apply_plans
 
@@ -64,6 +65,7 @@ class TaskSheet(SheetSpec):
         self.actor = ""
         self.token_id: int | None = None
         self.source = ""
+        self.report_date: dt.date | None = None
 
     def columns(self, sheet: Sheet, report: ImportReport, options: ImportOptions) -> dict:
         self.cols = _columns(sheet, report, options)
@@ -72,6 +74,21 @@ class TaskSheet(SheetSpec):
         self.actor = options.actor or default_actor()
         self.token_id = options.token_id
         self.source = report.file
+        self.report_date = options.report_date or sheet.report_date
+        if self.report_date is not None:
+            report.report_date = self.report_date.isoformat()
+            found = "option" if options.report_date else "title block"
+            report.notes.append(f"{sheet.file}: report date {self.report_date:%d/%m/%Y} ({found})")
+            if self.report_date > dt.date.today():
+                report.warn(
+                    f"the report date {self.report_date:%d/%m/%Y} ({found}) is after today: a"
+                    " task done without a date counts as done only from that day"
+                    if options.lang == "en"
+                    else f"ngày báo cáo {self.report_date:%d/%m/%Y} sau hôm nay: nhiệm vụ ghi"
+                    " hoàn thành mà không có ngày chỉ được tính hoàn thành từ ngày đó",
+                    value=f"{self.report_date:%d/%m/%Y}",
+                    expected="ngày báo cáo không muộn hơn hôm nay",
+                )
         return self.cols
 
     def load(self, conn: Connection, resolver: UnitResolver, options: ImportOptions) -> None:
@@ -112,16 +129,31 @@ class TaskSheet(SheetSpec):
         for row in rows:
             before = len(row.notes)
             self.plans[row.row_no] = plan_row(
-                row, self.current.get(row.row_no), self.options.move_units
+                row, self.current.get(row.row_no), self.options.move_units, self.report_date
             )
             self.plan_notes += [f"row {row.row_no}: {n}" for n in row.notes[before:]]
         key_collisions(conn, rows, self.plans, self.current)
+        undated = [r.row_no for r in rows if "_undated" in r.values and not r.problems]
+        if undated and self.report_date is None and self.report is not None:
+            self.report.warn(
+                "the sheet does not say its report date ('Số liệu đến ngày …'): rows marked"
+                " done without a date are counted done by today; give report_date= /"
+                " --report-date for the day the sheet reports on"
+                if self.options.lang == "en"
+                else "bảng tính không ghi ngày báo cáo (“Số liệu đến ngày …”): các dòng ghi"
+                " hoàn thành mà không có ngày được tính hoàn thành chậm nhất vào hôm nay; hãy"
+                " cho biết ngày báo cáo (report_date= / --report-date)",
+                row=undated[0],
+                expected="ngày báo cáo, ví dụ 13/11/2025",
+            )
         if self.report is not None:
             lang = self.options.lang
             self.report.matches = [self.matches[r.row_no].as_dict(lang) for r in rows]
             title = self.cols.get("title", "title")
             similar_warnings(conn, rows, self.plans, self.matches, self.report, lang, title)
             for row in rows:
+                if not row.problems:
+                    flag_row(self.report, row, self.cols, lang)
                 moved = self.plans[row.row_no].moved_from
                 if moved and not row.problems:
                     self.report.warn(
@@ -185,7 +217,7 @@ def import_tasks(
 def _columns(sheet: Sheet, report: ImportReport, options: ImportOptions) -> dict[str, str]:
     """The file's headers → our fields (by name, then the clerk's mapping); every header
     accounted for in ``report.columns``, a resembling ignored one a warning."""
-    auto = map_headers(sheet.headers, ALIASES)
+    auto = map_headers(sheet.headers, ALIASES, sheet.header_parts)
     cols, confirmed = apply_mapping(sheet.headers, auto, options.columns, ALIASES)
     report.fields = dict(cols)
     report.columns = account(sheet.headers, cols, confirmed, options.columns, ALIASES, options.lang)

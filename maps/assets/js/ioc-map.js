@@ -282,6 +282,10 @@
           (k.lead_agency ? '<div class="task-agency">' + IOC.esc(IOC.t('lead_agency')) + ': ' + IOC.esc(k.lead_agency) + '</div>' : '') +
           (k.reason ? '<div class="task-reason">' + IOC.esc(IOC.t('reason')) + ': ' + IOC.esc(k.reason) + '</div>' : '') +
           (k.proposal ? '<div class="task-proposal">' + IOC.esc(IOC.t('proposal')) + ': ' + IOC.esc(k.proposal) + '</div>' : '') +
+          (k.person_in_charge ? '<div class="task-person">' + IOC.esc(IOC.t('person_in_charge')) + ': ' + IOC.esc(k.person_in_charge) + '</div>' : '') +
+          (k.product ? '<div class="task-product">' + IOC.esc(IOC.t('product')) + ': ' + IOC.esc(k.product) + '</div>' : '') +
+          (k.office_status ? '<div class="task-office-status">' + IOC.esc(IOC.t('office_status')) + ': ' + IOC.esc(k.office_status) + '</div>' : '') +
+          (k.completed_at_bound && k.completed_at ? '<div class="task-undated">' + IOC.esc(IOC.t('completed_by', { d: IOC.fmtDate(k.completed_at) })) + '</div>' : '') +
           (k.missing_reason ? '<div class="task-missing-reason">⚠ ' + IOC.esc(IOC.t('missing_reason')) + '</div>' : '') + '</td>' +
           '<td class="num">' + IOC.fmtDate(k.deadline) + '</td>' +
           '<td>' + IOC.statusBadge(k.status, cfg.lang === 'en' ? null : k.status_label_vi) + days + '</td></tr>';
