@@ -27,6 +27,15 @@ T = TypeVar("T")
 RETRY_AFTER = "2"
 
 
+async def admit(semaphore: asyncio.Semaphore, wait_seconds: float, busy: str) -> None:
+    """Take a slot of ``semaphore`` within ``wait_seconds``, else 503 + Retry-After."""
+    try:
+        async with asyncio.timeout(wait_seconds):
+            await semaphore.acquire()
+    except TimeoutError:
+        raise HTTPException(503, busy, headers={"Retry-After": RETRY_AFTER}) from None
+
+
 class DbGate:
     """At most ``slots`` blocking jobs at once, each on a thread of this gate's lane.
 
@@ -50,15 +59,12 @@ class DbGate:
         """``fn(*args)`` on a lane thread once a slot is free; 503 after ``wait_seconds``."""
         self.waiting += 1
         try:
-            async with asyncio.timeout(self.wait_seconds):
-                await self._admit.acquire()
-        except TimeoutError:
-            raise HTTPException(
-                503,
+            await admit(
+                self._admit,
+                self.wait_seconds,
                 f"server busy: no {self.name} slot free within {self.wait_seconds:g} s, "
                 "retry shortly",
-                headers={"Retry-After": RETRY_AFTER},
-            ) from None
+            )
         finally:
             self.waiting -= 1
         try:
@@ -90,16 +96,12 @@ class WorkLimit:
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        try:
-            async with asyncio.timeout(self.wait_seconds):
-                await self._admit.acquire()
-        except TimeoutError:
-            raise HTTPException(
-                503,
-                f"máy chủ đang bận ({self.name}): thử lại sau ít giây — server busy: too many"
-                f" {self.name} at once, retry shortly",
-                headers={"Retry-After": RETRY_AFTER},
-            ) from None
+        await admit(
+            self._admit,
+            self.wait_seconds,
+            f"máy chủ đang bận ({self.name}): thử lại sau ít giây — server busy: too many"
+            f" {self.name} at once, retry shortly",
+        )
         try:
             yield
         finally:

@@ -42,3 +42,40 @@ def test_over_budget_recycles_only_under_a_supervisor(monkeypatch, supervised):
     assert killed == ([signal.SIGTERM] if supervised == "1" else [])
     watch.check()  # once recycling, never twice
     assert len(killed) <= 1
+
+
+def test_expensive_requests_past_their_slots_wait_then_get_503_with_retry_after():
+    """A third download on a worker with two slots waits, then is told to come back; the
+    last one out runs the ``after`` hook (the heap trim)."""
+    import asyncio
+    import concurrent.futures
+
+    from fastapi import HTTPException
+
+    from api.dbgate import WorkLimit
+
+    trimmed: list[int] = []
+
+    async def scenario() -> None:
+        limit = WorkLimit("downloads", 2, 0.2, after=lambda: trimmed.append(1))
+        held = asyncio.Event()
+
+        async def hold() -> None:
+            async with limit.slot():
+                await held.wait()
+
+        tasks = [asyncio.create_task(hold()) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        try:
+            async with limit.slot():
+                raise AssertionError("a third slot was given")
+        except HTTPException as exc:
+            assert exc.status_code == 503 and exc.headers["Retry-After"] == "2"
+        held.set()
+        await asyncio.gather(*tasks)
+        assert trimmed == [1]  # once, by the last one out
+        async with limit.slot():  # free again
+            pass
+
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        ex.submit(asyncio.run, scenario()).result()
