@@ -39,7 +39,14 @@ http {{
     log_format iocmap '$remote_addr [$time_iso8601] "$request" $status $body_bytes_sent '
                       'cache=$upstream_cache_status up="$upstream_addr" '
                       'upstatus="$upstream_status" rt=$request_time';
-    access_log {d}/access.log iocmap;
+    # crowds are served from the cache: log in batches, keep connections, send cached
+    # files with sendfile and keep their descriptors open (bench/nginx_cache.py)
+    access_log {d}/access.log iocmap buffer=64k flush=1s;
+    keepalive_requests 100000;
+    sendfile on;
+    tcp_nopush on;
+    open_file_cache max=2000 inactive=20s;
+    open_file_cache_valid 2s;
 
     proxy_cache_path {d}/cache levels=1:2 keys_zone=iocmap:16m max_size=256m
                      inactive=10m use_temp_path=off;
