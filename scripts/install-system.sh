@@ -8,8 +8,9 @@
 # tools but no cluster is started.
 set -euo pipefail
 
-# libreoffice-writer-nogui + poppler-utils: tests render notices to PDF and look at the pages
-want=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib gdal-bin chromium chromium-driver wrk python3-venv nginx libreoffice-writer-nogui poppler-utils)
+# libreoffice-writer-nogui + poppler-utils: tests render notices and reports to PDF and look at
+# the pages; fonts-liberation2: Liberation Serif has the metrics of Times New Roman (NĐ30)
+want=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib gdal-bin chromium chromium-driver wrk python3-venv nginx libreoffice-writer-nogui poppler-utils fonts-liberation2)
 command -v npm >/dev/null 2>&1 || want+=(nodejs npm)
 
 missing=()

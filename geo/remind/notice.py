@@ -16,18 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import io
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from docx import Document
-    from docx.enum.table import WD_TABLE_ALIGNMENT
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-    from docx.shared import Mm, Pt
-
+from geo import letter
+from geo.letter import doc_number, vn_date_line
 from geo.remind.issuers import Issuer, default_issuer
 
 PROGRAMS = {
@@ -45,19 +37,7 @@ COLUMNS = (
     ("Nguyên nhân đã nêu", 26, "l"),
     ("Lần nhắc", 16, "c"),
 )
-CELL_MARGIN_TWIPS = 57  # 1 mm left and right inside each cell (Word's default is 1.9 mm)
 ROUND_WORDS = {1: "Lần đầu"}
-
-
-def vn_date_line(place: str, day: dt.date) -> str:
-    """ "Hà Nội, ngày 05 tháng 02 năm 2026": days under 10 and months under 3 take a 0."""
-    month = f"{day.month:02d}" if day.month < 3 else str(day.month)
-    return f"{place}, ngày {day.day:02d} tháng {month} năm {day.year}"
-
-
-def doc_number(number: int, abbrev: str) -> str:
-    """ "05/UBND-KGVX": numbers under 10 take a leading 0 (Nghị định 30/2020)."""
-    return f"{number:02d}/{abbrev}"
 
 
 @dataclass
@@ -142,187 +122,26 @@ class Notice:
         return f"nhac-viec_{self.unit_code}_{self.as_of:%Y-%m-%d}{number}{ident}"
 
 
-def _load_docx() -> None:
-    """python-docx's names, bound into this module the first time a notice is written:
-    the serving process does not load it at start (the helpers below run only inside
-    ``to_docx``, after this call)."""
-    if "Document" in globals():
-        return
-    from docx import Document
-    from docx.enum.table import WD_TABLE_ALIGNMENT
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-    from docx.shared import Mm, Pt
-
-    globals().update(
-        Document=Document, WD_TABLE_ALIGNMENT=WD_TABLE_ALIGNMENT,
-        WD_ALIGN_PARAGRAPH=WD_ALIGN_PARAGRAPH, OxmlElement=OxmlElement, qn=qn, Mm=Mm, Pt=Pt,
-    )  # fmt: skip
-
-
 def _date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
-def _para(container, text: str = "", *, size: float = 13, bold: bool = False,
-          italic: bool = False, align: str = "c", after: float = 0):  # fmt: skip
-    p = container.add_paragraph()
-    p.alignment = {
-        "c": WD_ALIGN_PARAGRAPH.CENTER,
-        "l": WD_ALIGN_PARAGRAPH.LEFT,
-        "r": WD_ALIGN_PARAGRAPH.RIGHT,
-        "j": WD_ALIGN_PARAGRAPH.JUSTIFY,
-    }[align]
-    p.paragraph_format.space_after = Pt(after)
-    p.paragraph_format.space_before = Pt(0)
-    if text:
-        run = p.add_run(text)
-        run.font.size = Pt(size)
-        run.bold = bold
-        run.italic = italic
-    return p
-
-
-def _rule(container, width_mm: float, cell_mm: float):
-    """A short centred rule under a header line: a bottom border on an indented paragraph."""
-    p = _para(container, size=4)
-    side = Mm(max(0.0, (cell_mm - width_mm) / 2))
-    p.paragraph_format.left_indent = side
-    p.paragraph_format.right_indent = side
-    borders = OxmlElement("w:pBdr")
-    bottom = OxmlElement("w:bottom")
-    for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "000000")):
-        bottom.set(qn(key), value)
-    borders.append(bottom)
-    p._p.get_or_add_pPr().append(borders)
-    return p
-
-
-def _no_borders(table) -> None:
-    tbl_pr = table._tbl.tblPr
-    borders = OxmlElement("w:tblBorders")
-    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
-        el = OxmlElement(f"w:{edge}")
-        el.set(qn("w:val"), "nil")
-        borders.append(el)
-    tbl_pr.append(borders)
-
-
-def _fixed_widths(table, widths_mm: list[float]) -> None:
-    """Fixed layout: Word and LibreOffice keep these widths instead of autofitting."""
-    table.autofit = False
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    table._tbl.tblPr.append(layout)
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths_mm, strict=True):
-            cell.width = Mm(width)
-    for col, width in zip(table.columns, widths_mm, strict=True):
-        col.width = Mm(width)
-
-
-def _narrow_margins(table) -> None:
-    margins = OxmlElement("w:tblCellMar")
-    for side in ("left", "right"):
-        el = OxmlElement(f"w:{side}")
-        el.set(qn("w:w"), str(CELL_MARGIN_TWIPS))
-        el.set(qn("w:type"), "dxa")
-        margins.append(el)
-    table._tbl.tblPr.append(margins)
-
-
-def _no_wrap(cell) -> None:
-    el = OxmlElement("w:noWrap")
-    cell._tc.get_or_add_tcPr().append(el)
-
-
 def to_docx(notice: Notice) -> bytes:
-    """The notice as a công văn on A4 portrait (Nghị định 30/2020/NĐ-CP)."""
-    _load_docx()
-    doc = Document()
-    section = doc.sections[0]
-    section.page_width, section.page_height = Mm(210), Mm(297)
-    section.top_margin, section.bottom_margin = Mm(20), Mm(20)
-    section.left_margin, section.right_margin = Mm(30), Mm(15)
-    style = doc.styles["Normal"]
-    style.font.name = "Times New Roman"
-    style.element.rPr.rFonts.set(qn("w:eastAsia"), "Times New Roman")
-    style.font.size = Pt(13)
-    style.paragraph_format.space_after = Pt(0)
-    iss = notice.issuer
-    left_w, right_w = 70.0, 95.0
-
-    head = doc.add_table(rows=1, cols=2)
-    _no_borders(head)
-    _fixed_widths(head, [left_w, right_w])
-    left, right = head.rows[0].cells
-    left.paragraphs[0].text = ""
-    if iss.parent:
-        _para(left, iss.parent.upper(), size=12)
-    _para(left, iss.name.upper(), size=12, bold=True)
-    _rule(left, 25, left_w)
-    _para(left, f"Số: {notice.doc_number}", size=13, after=2)
-    _para(left, notice.title, size=12)
-    _para(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", size=12, bold=True)
-    _para(right, "Độc lập - Tự do - Hạnh phúc", size=13, bold=True)
-    _rule(right, 58, right_w)
-    day = notice.issued_on or notice.as_of
-    _para(right, vn_date_line(iss.place, day), size=13, italic=True)
-    for cell in (left, right):  # python-docx leaves an empty first paragraph
-        first = cell.paragraphs[0]
-        if not first.text:
-            first._p.getparent().remove(first._p)
-
-    _para(doc, after=6)
-    _para(doc, f"Kính gửi: {notice.recipient}.", size=13, after=6)
+    """The notice as a công văn on A4 portrait (Nghị định 30/2020/NĐ-CP; layout in
+    ``geo/letter.py``)."""
+    doc = letter.new_document()
+    letter.header_block(
+        doc, notice.issuer, notice.doc_number, notice.issued_on or notice.as_of, notice.title
+    )
+    letter.para(doc, after=6)
+    letter.para(doc, f"Kính gửi: {notice.recipient}.", size=13, after=6)
     for text in notice.body()[:1]:
-        p = _para(doc, text, align="j", after=4)
-        p.paragraph_format.first_line_indent = Mm(10)
-
-    table = doc.add_table(rows=1, cols=len(COLUMNS))
-    table.style = "Table Grid"
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for cell, (name, _, _) in zip(table.rows[0].cells, COLUMNS, strict=True):
-        cell.text = ""
-        _para(cell, name, size=11, bold=True)
-        cell.paragraphs[0]._p.getparent().remove(cell.paragraphs[0]._p)
-    for values in notice.rows():
-        cells = table.add_row().cells
-        for cell, value, (name, _, align) in zip(cells, values, COLUMNS, strict=True):
-            cell.text = ""
-            _para(cell, value, size=11, align=align)
-            cell.paragraphs[0]._p.getparent().remove(cell.paragraphs[0]._p)
-            if name == "Hạn hoàn thành":
-                _no_wrap(cell)
-    _fixed_widths(table, [w for _, w, _ in COLUMNS])
-    _narrow_margins(table)
-
+        letter.para(doc, text, align="j", after=4, indent_mm=10)
+    letter.grid_table(doc, COLUMNS, notice.rows(), nowrap=(3,))
     for text in notice.body()[1:]:
-        p = _para(doc, text, align="j", after=4)
-        p.paragraph_format.first_line_indent = Mm(10)
-        p.paragraph_format.space_before = Pt(6)
-
-    sign = doc.add_table(rows=1, cols=2)
-    _no_borders(sign)
-    _fixed_widths(sign, [80.0, 85.0])
-    cc, signer = sign.rows[0].cells
-    _para(cc, "Nơi nhận:", size=12, bold=True, italic=True, align="l")
-    for line in notice.recipients_cc():
-        _para(cc, f"- {line}", size=11, align="l")
-    for line in iss.authority.splitlines():
-        _para(signer, line.upper(), size=13, bold=True)
-    _para(signer, iss.signer_title.upper(), size=13, bold=True)
-    for _ in range(4):  # room for the signature and the seal
-        _para(signer, size=13)
-    _para(signer, iss.signer_name, size=13, bold=True)
-    for cell in (cc, signer):
-        first = cell.paragraphs[0]
-        if not first.text:
-            first._p.getparent().remove(first._p)
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
+        letter.para(doc, text, align="j", after=4, before=6, indent_mm=10)
+    letter.signature_block(doc, notice.issuer, notice.recipients_cc())
+    return letter.to_bytes(doc)
 
 
 def to_html(notice: Notice) -> str:
