@@ -41,6 +41,7 @@ from api.routers import (
     provinces,
     rankings,
     reminders,
+    reports,
     search,
     series,
     summary,
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.work_limits = {  # a download may queue longer: it is worth the wait
             "downloads": WorkLimit("downloads", settings.heavy_slots, 30.0, after=trim),
             "filters": WorkLimit("filters", settings.heavy_slots, settings.db_wait_seconds, trim),
+            "reports": WorkLimit("reports", settings.heavy_slots, 30.0, after=trim),
         }
         app.state.memory = MemoryWatch(
             worker_budget(settings.memory_budget_mb, settings.worker_count()),
@@ -156,7 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(summary.router, prefix="/api/v1", dependencies=reads)
     for module in (communes, units, series, indicators, rankings, search, downloads):
         app.include_router(module.router, prefix="/api/v1", dependencies=reads)
-    for module in (agencies, datahealth, targets, programmes, forecast):
+    for module in (agencies, datahealth, targets, programmes, forecast, reports):
         app.include_router(module.router, prefix="/api/v1", dependencies=reads)
     app.include_router(imports.router, prefix="/api/v1", dependencies=strict)
     app.include_router(reminders.router, prefix="/api/v1", dependencies=strict)

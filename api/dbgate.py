@@ -112,9 +112,11 @@ class WorkLimit:
 
 
 def heavy_kind(request: Request) -> str | None:
-    """Which expensive kind a request is, if any: downloads, or a CQL2 filter."""
+    """Which expensive kind a request is, if any: downloads, reports, or a CQL2 filter."""
     if "/downloads/" in request.url.path:
         return "downloads"
+    if "/reports/" in request.url.path:
+        return "reports"
     if "filter" in request.query_params:
         return "filters"
     return None

@@ -183,6 +183,11 @@ class Settings(BaseSettings):
         description="private working directory (download cache, uploads), created 0700;"
         " unset = var/ in the project (or ~/.cache/iocmap when that is not writable)",
     )
+    reports_dir: str | None = Field(
+        default=None,
+        description="where `iocmap report scheduled` stores reports and GET /api/v1/reports"
+        " lists them; unset = var/reports under the working directory",
+    )
     title: str = Field(
         default="iocmap — Giám sát Nghị quyết 57", description="the API's title in /docs"
     )

@@ -213,7 +213,7 @@ def title_block(doc, type_name: str, summary: str) -> None:
 
 
 def signature_block(doc, issuer: Issuer, cc: list[str]) -> None:
-    """"Nơi nhận" on the left, level with the authority, title and name on the right."""
+    """ "Nơi nhận" on the left, level with the authority, title and name on the right."""
     sign = doc.add_table(rows=1, cols=2)
     no_borders(sign)
     fixed_widths(sign, list(SIGN_WIDTHS))

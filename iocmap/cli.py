@@ -12,6 +12,7 @@ from iocmap.forecast_cli import forecast_app
 from iocmap.imports_cli import import_app
 from iocmap.maps_cli import maps_app
 from iocmap.remind_cli import app as remind_app
+from iocmap.report_cli import report_app
 from iocmap.tokens_cli import app as tokens_app
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app.add_typer(maps_app, name="maps")
 app.add_typer(tokens_app, name="token")
 app.add_typer(remind_app, name="remind")
 app.add_typer(forecast_app, name="forecast")
+app.add_typer(report_app, name="report")
 
 
 def _external_db() -> bool:

@@ -11,16 +11,7 @@ from fastapi import APIRouter, Query, Request
 from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
 from api.models import Summary, ok
 from api.routers._common import Day
-from geo.read import followup
-from geo.read.health import last_report_dates
-from geo.read.progress import (
-    agency_kpis,
-    central_summary,
-    combined_total,
-    national_summary,
-    province_kpis,
-)
-from geo.read.series import changes
+from geo.read.summary import national_figures
 
 router = APIRouter(tags=["summary"])
 
@@ -53,28 +44,11 @@ async def summary(
     slice_year = year or (state.reporting_date or day).year
 
     def build() -> bytes:
-        conn = db.conn
-        provinces = national_summary(conn, day, slice_year)
-        provinces["plan02"]["tasks_overdue_without_reason"] = followup.overdue_without_reason(
-            conn, day, "KH02", None, None, "commune"
-        )
-        central = central_summary(agency_kpis(conn, day, slice_year))
-        reported = last_report_dates(conn)
         body = {
             "data_as_of": state.reporting_date.isoformat() if state.reporting_date else None,
             "as_of": day.isoformat(),
             "data_version": state.version,
-            **provinces,
-            "tasks_overdue_without_reason": followup.overdue_without_reason(
-                conn, day, "NQ57", slice_year, None
-            ),
-            "change": changes(conn, day, "NQ57", slice_year),
-            "provinces": [
-                {**p, "data_as_of": reported.get(p["code"])}
-                for p in province_kpis(conn, day, slice_year)
-            ],
-            "central": central,
-            "total": combined_total(provinces, central),
+            **national_figures(db.conn, day, slice_year),
         }
         return orjson.dumps(body)
 

@@ -1,0 +1,122 @@
+"""The report's pictures, drawn on the server offline: a choropleth of the provinces (or of a
+province's communes) and the year's trend, as PNG bytes for the DOCX.
+
+Why matplotlib and the web map's classing: a printed map must read like the one on the
+screen, so the classes, breaks and colours come from ``maps.choropleth.classes`` with the
+measure's method (``maps.measures``), and units with no value are hatched, never the
+lowest class colour. Paper is white, so outlines are grey instead of the dark background.
+matplotlib and geopandas load on first use: the serving process does not import them.
+"""
+
+from __future__ import annotations
+
+import io
+
+from maps import choropleth, measures, theme
+
+DPI = 200
+OUTLINE = "#6b7280"
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["font.family"] = "DejaVu Sans"
+    return plt
+
+
+def choropleth_png(
+    shapes: list[tuple[str, bytes]],
+    values: dict[str, float | None],
+    title: str,
+    level: str = "province",
+    size_in: tuple[float, float] = (6.2, 7.4),
+) -> bytes:
+    """Units filled by the class of their completion % (the web map's default measure)."""
+    import geopandas as gpd
+    import shapely
+    from matplotlib.patches import Patch
+
+    plt = _pyplot()
+    measure = measures.find(measures.DEFAULT_MEASURE, level, [])
+    assert measure is not None
+    codes = [c for c, _ in shapes]
+    vals = [values.get(c) for c in codes]
+    breaks, palette, single = choropleth.classes(
+        vals, measure.method, measure.decimals, measure.higher_is_better
+    )
+    frame = gpd.GeoDataFrame(
+        {"code": codes, "v": vals},
+        geometry=shapely.from_wkb([w for _, w in shapes]),
+        crs=4326,
+    )
+    fig, ax = plt.subplots(figsize=size_in, dpi=DPI)
+    colours = [choropleth.colour_for(v, breaks, palette) for v in vals]
+    has = [not c.startswith("url(") for c in colours]
+    frame[has].plot(
+        ax=ax, color=[c for c, h in zip(colours, has, strict=True) if h],
+        edgecolor=OUTLINE, linewidth=0.3,
+    )  # fmt: skip
+    if not all(has):
+        frame[[not h for h in has]].plot(
+            ax=ax, facecolor="white", edgecolor=OUTLINE, hatch="////", linewidth=0.3
+        )
+    ax.set_axis_off()
+    ax.set_aspect(1 / 0.95)  # ~cos(18°): lon/lat near Vietnam's middle latitude
+    labels = choropleth.class_labels(breaks, measure.decimals, measure.unit)
+    handles = [
+        Patch(facecolor=c, edgecolor=OUTLINE, label=lab)
+        for c, lab in zip(palette, labels, strict=False)
+    ]
+    handles.append(
+        Patch(facecolor="white", edgecolor=OUTLINE, hatch="////", label="Không có dữ liệu")
+    )
+    note = "một lớp: mọi đơn vị cùng giá trị" if single else "phân lớp: phân vị"
+    ax.legend(
+        handles=handles, title=f"{measure.label_vi}\n({note})", loc="lower left",
+        fontsize=7, title_fontsize=7, frameon=False,
+    )  # fmt: skip
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=DPI, facecolor="white")
+    plt.close(fig)
+    return out.getvalue()
+
+
+def trend_png(points: list[dict], title: str, size_in: tuple[float, float] = (6.2, 2.6)) -> bytes:
+    """Completion % (line, left axis) and overdue tasks (bars, right axis) per point."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=size_in, dpi=DPI)
+    labels = [f"{p['day'][8:10]}/{p['day'][5:7]}" for p in points]
+    xs = list(range(len(points)))
+    ax2 = ax.twinx()
+    ax2.bar(xs, [p["tasks_overdue"] for p in points], color=theme.STATUS["overdue"], alpha=0.45,
+            width=0.6, label="Số nhiệm vụ quá hạn")  # fmt: skip
+    pcts = [p.get("completion_pct") or 0.0 for p in points]
+    ax.plot(xs, pcts, color=theme.SEQUENTIAL[1], marker="o", linewidth=1.6,
+            label="Tỷ lệ hoàn thành (%)")  # fmt: skip
+    ax.set_zorder(ax2.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    ax.set_ylim(0, 100)
+    ax.set_xticks(xs, labels, fontsize=7)
+    ax.tick_params(axis="y", labelsize=7)
+    ax2.tick_params(axis="y", labelsize=7)
+    ax.set_ylabel("%", fontsize=7)
+    ax2.set_ylabel("quá hạn", fontsize=7)
+    for x, v in zip(xs, pcts, strict=True):
+        ax.annotate(theme.vn_number(v, 1), (x, v), textcoords="offset points", xytext=(0, 5),
+                    ha="center", fontsize=6)  # fmt: skip
+    lines = ax.get_legend_handles_labels()
+    bars = ax2.get_legend_handles_labels()
+    ax.legend(lines[0] + bars[0], lines[1] + bars[1], fontsize=7, loc="upper left",
+              frameon=False)  # fmt: skip
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=DPI, facecolor="white")
+    plt.close(fig)
+    return out.getvalue()
