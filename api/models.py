@@ -241,6 +241,18 @@ class Phase2(DatedMeta):
     provinces: list[Phase2Province]
 
 
+class NationalIndicator(_Body):
+    """An indicator of the ``national`` level: laws and decrees issued, the digital
+    economy's share of GDP."""
+
+    code: str
+    name: str
+    name_en: str
+    unit: str
+    period: str
+    value: float
+
+
 class Summary(DatedMeta):
     """National totals of the provinces' programme tasks due in ``year``."""
 
@@ -259,6 +271,11 @@ class Summary(DatedMeta):
     provinces: list[ProvinceKpi]
     central: CentralTasks | None = Field(None, description="ministries and central bodies")
     total: LevelTasks | None = Field(None, description="central level and provinces together")
+    national_indicators: list[NationalIndicator] = Field(
+        default_factory=list,
+        description="indicators of the whole country (no province): the value of the latest"
+        " period ended by as_of",
+    )
 
 
 # ---------------------------------------------------------------- GeoJSON layers

@@ -76,8 +76,9 @@ def mm(value: float) -> Any:
 
 def para(container, text: str = "", *, size: float = 13, bold: bool = False,
          italic: bool = False, align: str = "c", after: float = 0, before: float = 0,
-         indent_mm: float = 0):  # fmt: skip
-    """A paragraph of one run; ``align`` c / l / r / j (justified)."""
+         indent_mm: float = 0, keep_next: bool = False):  # fmt: skip
+    """A paragraph of one run; ``align`` c / l / r / j (justified); ``keep_next`` keeps it
+    on the page of what follows (a heading never ends a page)."""
     p = container.add_paragraph()
     p.alignment = {
         "c": WD_ALIGN_PARAGRAPH.CENTER,
@@ -89,6 +90,8 @@ def para(container, text: str = "", *, size: float = 13, bold: bool = False,
     p.paragraph_format.space_before = Pt(before)
     if indent_mm:
         p.paragraph_format.first_line_indent = Mm(indent_mm)
+    if keep_next:
+        p.paragraph_format.keep_with_next = True
     if text:
         run = p.add_run(text)
         run.font.size = Pt(size)

@@ -208,7 +208,7 @@ class Indicator(Base):
     name_en: Mapped[str] = mapped_column(Text)
     unit: Mapped[str] = mapped_column(Text)  # points | %
     higher_is_better: Mapped[bool] = mapped_column(Boolean, default=True)
-    level: Mapped[str] = mapped_column(Text)  # province | commune | both
+    level: Mapped[str] = mapped_column(Text)  # province | commune | both | national
     programme: Mapped[str | None] = mapped_column(Text)  # KH02-2: a Plan 02 phase-2 indicator
     green_at: Mapped[float | None] = mapped_column(Float)  # the value that turns it green
 
@@ -220,11 +220,19 @@ class IndicatorValue(Base):
     __table_args__ = (
         UniqueConstraint("indicator_code", "unit_code", "period"),
         Index("indicator_value_period_idx", "indicator_code", "period"),
+        Index(
+            "indicator_value_national_uq",
+            "indicator_code",
+            "period",
+            unique=True,
+            postgresql_where=text("unit_code is null"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     indicator_code: Mapped[str] = mapped_column(Text, ForeignKey("indicator.code"))
-    unit_code: Mapped[str] = mapped_column(String(5), ForeignKey("admin_unit.code"))
+    # null for an indicator of the ``national`` level (no unit)
+    unit_code: Mapped[str | None] = mapped_column(String(5), ForeignKey("admin_unit.code"))
     period: Mapped[str] = mapped_column(Text)
     value: Mapped[float] = mapped_column(Float)
     rank: Mapped[int | None] = mapped_column(Integer)  # 1 = best among units of its level

@@ -31,6 +31,9 @@ from maps.theme import vn_number
 TARGET_WORDS = {"met": "Đạt", "at_risk": "Có nguy cơ không đạt", "not_met": "Chưa đạt",
                 "no_data": "Chưa có số liệu"}  # fmt: skip
 PDF_TIMEOUT = 120
+# national indicators in the order the reports quote them; others after, by code
+NATIONAL_ORDER = {"laws_issued": 0, "decrees_issued": 1, "circulars_issued": 2,
+                  "local_docs_issued": 3, "digital_economy_gdp": 4}  # fmt: skip
 
 
 class NoOffice(RuntimeError):
@@ -108,7 +111,7 @@ def compose(data: dict, issuer, maps: list[bytes], chart: bytes) -> bytes:
         letter.para(doc, text, align="j", after=4, indent_mm=10, **kw)
 
     def heading(text: str) -> None:
-        letter.para(doc, text, bold=True, align="l", before=6, after=4)
+        letter.para(doc, text, bold=True, align="l", before=6, after=4, keep_next=True)
 
     p(
         f"Căn cứ số liệu trên hệ thống giám sát đến {letter.vn_date(day)}, Ban Chỉ đạo báo cáo"
@@ -199,7 +202,9 @@ def compose(data: dict, issuer, maps: list[bytes], chart: bytes) -> bytes:
         letter.grid_table(
             doc,
             (("Chỉ tiêu", 95, "l"), ("Kỳ", 30, "c"), ("Giá trị", 40, "r")),
-            [[i["name"], i["period"], _value(i)] for i in data["national_indicators"]],
+            [[i["name"], i["period"], _value(i)] for i in sorted(
+                data["national_indicators"], key=lambda i: (NATIONAL_ORDER.get(i["code"], 99),
+                                                            i["code"]))],
         )  # fmt: skip
 
     heading("II. TỒN TẠI, HẠN CHẾ VÀ NGUYÊN NHÂN")
@@ -211,7 +216,8 @@ def compose(data: dict, issuer, maps: list[bytes], chart: bytes) -> bytes:
         [[r["name"], pct(r["completion_pct"]), n(r["tasks_overdue"]),
           "\n".join(f"- {x['reason']} ({n(x['tasks'])} nhiệm vụ)" for x in r["reasons"])
           or "(chưa nêu)",
-          "\n".join(f"- {x['proposal']}" for x in r["reasons"] if x["proposal"]) or "(chưa có)"]
+          "\n".join(f"- {x}" for x in dict.fromkeys(y["proposal"] for y in r["reasons"]
+                                                       if y["proposal"])) or "(chưa có)"]
          for r in data["slowest"]],
         size=10,
     )  # fmt: skip

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 
-from maps import choropleth, measures, theme
+from maps import choropleth, i18n, measures, theme
 
 DPI = 200
 OUTLINE = "#6b7280"
@@ -76,9 +76,15 @@ def choropleth_png(
     )
     note = "một lớp: mọi đơn vị cùng giá trị" if single else "phân lớp: phân vị"
     ax.legend(
-        handles=handles, title=f"{measure.label_vi}\n({note})", loc="lower left",
+        handles=handles, title=f"{measure.label_vi}\n({note})", loc="upper right",
         fontsize=7, title_fontsize=7, frameon=False,
     )  # fmt: skip
+    minx, _, maxx, _ = frame.total_bounds
+    if level == "province" and maxx > 111:  # the national map: name the archipelagos
+        words = i18n.strings("vi")
+        for (lon, lat), key in (((112.0, 16.1), "hoang_sa"), ((114.2, 9.6), "truong_sa")):
+            ax.annotate(words[key], (lon, lat), fontsize=6, ha="center", va="top",
+                        color=theme.MUTED)  # fmt: skip
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     out = io.BytesIO()

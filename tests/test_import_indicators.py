@@ -86,3 +86,32 @@ def test_bad_rows_are_reported_with_row_and_column(scratch, tmp_path):
     assert "not a period" in found[(5, "Kỳ")]
     assert "not a number" in found[(6, "Giá trị")]
     assert table_checksums(scratch) == before
+
+
+def test_national_indicators_import_with_unit_vn(scratch, tmp_path):
+    path = write_csv(
+        tmp_path / "van_ban_q4.csv",
+        ["Mã đơn vị", "Chỉ số", "Kỳ", "Giá trị"],
+        [
+            ["VN", "laws_issued", "Quý IV/2025", "29"],
+            ["Toàn quốc", "Số nghị định được ban hành (lũy kế từ đầu năm)", "2025-Q4", "81"],
+        ],
+    )
+    report = import_indicators(scratch, path)
+    assert report.status == "imported" and report.created == 2, report.to_dict()
+    got = rows(scratch, "select indicator_code, value, rank from indicator_value"
+               " where unit_code is null and period = '2025-Q4' order by 1")  # fmt: skip
+    assert [tuple(r) for r in got] == [("decrees_issued", 81.0, None), ("laws_issued", 29.0, None)]
+    assert import_indicators(scratch, path).status == "no_changes"
+    bad = write_csv(
+        tmp_path / "sai.csv",
+        ["Mã đơn vị", "Chỉ số", "Kỳ", "Giá trị"],
+        [["40", "laws_issued", "2025-Q4", "3"], ["VN", "dti", "2025-Q4", "50"],
+         ["VN", "laws_issued", "2025-Q4", "3"], ["VN", "laws_issued", "2025-Q4", "4"]],
+    )  # fmt: skip
+    report = import_indicators(scratch, bad)
+    assert report.status == "rejected"
+    found = {(p.row, p.field): p.reason for p in report.errors}
+    assert "toàn quốc" in found[(2, "Giá trị")] and "VN" in found[(2, "Giá trị")]
+    assert "is for provinces" in found[(3, "Giá trị")]
+    assert any("appears on rows" in r for r in found.values()), found

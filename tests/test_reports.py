@@ -120,6 +120,11 @@ def test_docx_holds_the_map_the_tables_and_the_api_figures(client):
         row = got[f"{p['kind']} {p['name']}"]
         assert row[0] == _n(p["tasks_total"]) and row[1] == _n(p["tasks_completed"])
         assert row[2] == _pct(p["completion_pct"]) and row[4] == _n(p["tasks_overdue"])
+    # national indicators (no province): in the summary and in the report
+    national = {i["code"]: i["value"] for i in now["national_indicators"]}
+    assert [national[c] for c in ("laws_issued", "decrees_issued", "circulars_issued",
+                                  "local_docs_issued")] == [17, 56, 60, 704]  # fmt: skip
+    assert "704 văn bản" in text and "17 văn bản" in text
     # the other sections, with their headings
     for words in ("có tỷ lệ hoàn thành thấp nhất", "quá hạn chưa nêu nguyên nhân",
                   "Bộ, ngành trung ương có nhiệm vụ quá hạn", "Tình hình cập nhật dữ liệu",

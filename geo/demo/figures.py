@@ -98,7 +98,27 @@ INDICATORS = [
     ("online_rate", "Tỷ lệ hồ sơ trực tuyến", "Online dossier rate", "%", True, "both"),
     ("ontime_rate", "Tỷ lệ hồ sơ giải quyết đúng hạn", "On-time dossier rate", "%", True, "both"),
     ("data_reuse_rate", "Tỷ lệ tái sử dụng dữ liệu", "Data reuse rate", "%", True, "both"),
-]
+    # the country's own figures (no province): documents issued since 1 January, cumulative
+    ("laws_issued", "Số luật được ban hành (lũy kế từ đầu năm)", "Laws passed (year to date)",
+     "văn bản", True, "national"),
+    ("decrees_issued", "Số nghị định được ban hành (lũy kế từ đầu năm)",
+     "Decrees issued (year to date)", "văn bản", True, "national"),
+    ("circulars_issued", "Số thông tư được ban hành (lũy kế từ đầu năm)",
+     "Circulars issued (year to date)", "văn bản", True, "national"),
+    ("local_docs_issued", "Số văn bản của địa phương được ban hành (lũy kế từ đầu năm)",
+     "Local legal documents issued (year to date)", "văn bản", True, "national"),
+    ("digital_economy_gdp", "Tỷ trọng kinh tế số trong GDP", "Digital economy share of GDP",
+     "%", True, "national"),
+]  # fmt: skip
+# National values: the published first-nine-months figures (17 / 56 / 60 / 704) at 2025-Q3,
+# a half-year before them, and the digital economy's share (demo values).
+NATIONAL_VALUES = [
+    ("laws_issued", "2025-Q2", 11.0), ("laws_issued", "2025-Q3", 17.0),
+    ("decrees_issued", "2025-Q2", 31.0), ("decrees_issued", "2025-Q3", 56.0),
+    ("circulars_issued", "2025-Q2", 38.0), ("circulars_issued", "2025-Q3", 60.0),
+    ("local_docs_issued", "2025-Q2", 452.0), ("local_docs_issued", "2025-Q3", 704.0),
+    ("digital_economy_gdp", "2024", 18.3), ("digital_economy_gdp", "2025-Q3", 19.5),
+]  # fmt: skip
 PERIODS = ["2025-Q2", "2025-Q3"]
 
 
@@ -368,4 +388,10 @@ def generate(communes: pd.DataFrame, seed: int = 57) -> DemoFigures:
     history.shape(tasks, seed)
     pvals = _province_indicator_values(rng, provinces)
     cvals = _commune_indicator_values(rng, communes, pvals)
-    return DemoFigures(tasks=tasks, indicator_values=pd.concat([pvals, cvals], ignore_index=True))
+    nvals = pd.DataFrame(
+        [(code, None, period, value, None) for code, period, value in NATIONAL_VALUES],
+        columns=["indicator_code", "unit_code", "period", "value", "rank"],
+    )
+    return DemoFigures(
+        tasks=tasks, indicator_values=pd.concat([pvals, cvals, nvals], ignore_index=True)
+    )

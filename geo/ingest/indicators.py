@@ -55,6 +55,8 @@ ALIASES: dict[str, list[str]] = {
     "rank": ["Xếp hạng", "Thứ hạng", "Hạng", "rank"],
 }
 ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+# the unit cell of a value of the whole country (an indicator of the ``national`` level)
+NATIONAL_UNITS = {"vn", "toan quoc", "ca nuoc", "quoc gia"}
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class IndicatorDef:
     name: str
     unit: str
     higher_is_better: bool
-    level: str  # province | commune | both
+    level: str  # province | commune | both | national
 
 
 @dataclass
@@ -200,8 +202,13 @@ class IndicatorSheet(SheetSpec):
         return values
 
     def duplicate_key(self, item: SheetItem) -> tuple | None:
-        if isinstance(item, Value) and item.indicator and item.unit_code and item.period:
-            return (item.indicator, item.unit_code, item.period)
+        if (
+            isinstance(item, Value)
+            and item.indicator
+            and item.period
+            and (item.unit_code or item.unit_level == "national")
+        ):
+            return (item.indicator, item.unit_code or "VN", item.period)
         return None
 
     def duplicate_problem(self, item: SheetItem, key: Any, rows: str) -> tuple[str, str]:
@@ -244,10 +251,14 @@ def _row_values(row_no, cells, cols, unit_col, value_cols, defs, resolver, fixed
     hint = header_level(unit_col)
     try:
         name = text_value(cells.get(cols["unit_name"])) if "unit_name" in cols else None
-        unit, note = resolver.resolve(cells.get(unit_col), hint=hint, name=name)
-        base.unit_code, base.unit_level = unit.code, unit.level
-        if note:
-            report.notes.append(f"row {row_no}: {note}")
+        raw_unit = text_value(cells.get(unit_col))
+        if raw_unit is not None and search_key(raw_unit) in NATIONAL_UNITS:
+            base.unit_code, base.unit_level = None, "national"  # the whole country
+        else:
+            unit, note = resolver.resolve(cells.get(unit_col), hint=hint, name=name)
+            base.unit_code, base.unit_level = unit.code, unit.level
+            if note:
+                report.notes.append(f"row {row_no}: {note}")
     except CellError as exc:
         base.problems.append((unit_col, str(exc)))
     if "period" in cols:
@@ -288,12 +299,17 @@ def _row_values(row_no, cells, cols, unit_col, value_cols, defs, resolver, fixed
         if d is not None and v.value is not None:
             if d.unit == "%" and not 0 <= v.value <= 100:
                 v.problems.append((column, f"{v.value} is not a percentage (0–100)"))
-            if v.unit_level and d.level not in ("both", v.unit_level):
+            if d.level == "national" and v.unit_level != "national":
+                v.problems.append(
+                    (column, f"chỉ tiêu '{d.code}' là chỉ tiêu toàn quốc: mã đơn vị phải là VN"
+                             f" / '{d.code}' is a national indicator: its unit must be VN")
+                )  # fmt: skip
+            elif v.unit_level and d.level not in ("both", v.unit_level):
                 v.problems.append(
                     (
                         column,
-                        f"indicator '{d.code}' is for {d.level}s, unit {v.unit_code} is a"
-                        f" {v.unit_level}",
+                        f"indicator '{d.code}' is for {d.level}s, unit {v.unit_code or 'VN'}"
+                        f" is a {v.unit_level}",
                     )  # fmt: skip
                 )
         out.append(v)
@@ -365,7 +381,7 @@ def _recompute_ranks(conn: Connection, good: list[Value]) -> int:
         groups.setdefault((v.indicator, v.period, v.unit_level), []).append(v)
     changed = 0
     for (indicator, period, level), vals in groups.items():
-        if all(v.rank is not None for v in vals):
+        if level == "national" or all(v.rank is not None for v in vals):
             continue
         changed += len(
             conn.execute(

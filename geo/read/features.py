@@ -562,8 +562,9 @@ def indicator_codes(conn: Connection, level: str | None = None) -> list[str]:
     return list(
         conn.execute(
             text(
-                "select code from indicator where cast(:level as text) is null"
-                " or level in (cast(:level as text), 'both') order by code"
+                "select code from indicator where level <> 'national' and"
+                " (cast(:level as text) is null or level in (cast(:level as text), 'both'))"
+                " order by code"
             ),
             {"level": level},
         ).scalars()

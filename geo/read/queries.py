@@ -138,13 +138,16 @@ def history(
 
 
 def indicators(conn: Connection) -> list[dict]:
-    """Indicator definitions with the periods that have values, oldest first."""
+    """Indicator definitions of units (province, commune) with the periods that have values,
+    oldest first. The ``national`` ones (no unit to map or rank) are in the national
+    summary (``geo/read/summary.py``)."""
     rows = conn.execute(
         text(
             """select i.code, i.name, i.name_en, i.unit, i.higher_is_better, i.level,
                   coalesce(array_agg(distinct v.period) filter (where v.period is not null),
                            '{}') as periods
                from indicator i left join indicator_value v on v.indicator_code = i.code
+               where i.level <> 'national'
                group by i.code order by case i.level when 'province' then 0 else 1 end, i.code"""
         )
     ).mappings()

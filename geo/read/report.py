@@ -185,22 +185,6 @@ def geometries(conn: Connection, level: str, parent: str | None = None) -> list[
     return [(r.code, bytes(r.wkb)) for r in rows]
 
 
-def national_indicators(conn: Connection, end: dt.date) -> list[dict]:
-    """Indicators of the ``national`` level (no province): their latest value in a period
-    that started by ``end``."""
-    rows = conn.execute(
-        text(
-            """select distinct on (i.code) i.code, i.name, i.unit, v.period, v.value
-               from indicator i join indicator_value v on v.indicator_code = i.code
-               where i.level = 'national' and v.unit_code is null
-                 and left(v.period, 4) <= :year
-               order by i.code, v.period desc"""
-        ),
-        {"year": str(end.year)},
-    ).mappings()
-    return [dict(r) for r in rows]
-
-
 def trend(conn: Connection, as_of: dt.date, year: int) -> list[dict]:
     """The national figures at the end of every month of ``year`` up to ``as_of``."""
     days = [_month_end(year, m) for m in range(1, 13) if _month_end(year, m) < as_of]
@@ -255,7 +239,7 @@ def report_data(
         "stale_provinces": sorted(health, key=lambda h: h["code"]),
         "stale_communes": sum(1 for h in communes_health if h["stale"]),
         "communes": len(communes_health),
-        "national_indicators": national_indicators(conn, period.end),
+        "national_indicators": now["national_indicators"],
         "trend": trend(conn, day, year),
         "province": None,
     }

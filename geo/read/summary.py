@@ -5,8 +5,9 @@ as-of date."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from geo.read import followup
 from geo.read.health import last_report_dates
@@ -18,6 +19,40 @@ from geo.read.progress import (
     province_kpis,
 )
 from geo.read.series import changes
+
+
+def _period_end(period: str) -> dt.date | None:
+    """Last day of ``2025``, ``2025-Q3`` or ``2025-09``; None for anything else."""
+    m = re.fullmatch(r"(\d{4})(?:-Q([1-4])|-(\d{2}))?", period)
+    if not m:
+        return None
+    year = int(m.group(1))
+    month = 3 * int(m.group(2)) if m.group(2) else int(m.group(3) or 12)
+    if not 1 <= month <= 12:
+        return None
+    nxt = dt.date(year + month // 12, month % 12 + 1, 1)
+    return nxt - dt.timedelta(days=1)
+
+
+def national_indicators(conn: Connection, day: dt.date) -> list[dict]:
+    """Indicators of the ``national`` level (no province): each one's value of the latest
+    period that has ended by ``day``."""
+    rows = conn.execute(
+        text(
+            """select i.code, i.name, i.name_en, i.unit, v.period, v.value
+               from indicator i join indicator_value v on v.indicator_code = i.code
+               where i.level = 'national' and v.unit_code is null
+               order by i.code, v.period"""
+        )
+    ).mappings()
+    latest: dict[str, dict] = {}
+    for r in rows:
+        end = _period_end(r["period"])
+        if end is not None and end <= day:
+            old = latest.get(r["code"])
+            if old is None or _period_end(old["period"]) <= end:  # type: ignore[operator]
+                latest[r["code"]] = dict(r)
+    return list(latest.values())
 
 
 def national_figures(conn: Connection, day: dt.date, slice_year: int) -> dict:
@@ -41,4 +76,5 @@ def national_figures(conn: Connection, day: dt.date, slice_year: int) -> dict:
         ],
         "central": central,
         "total": combined_total(provinces, central),
+        "national_indicators": national_indicators(conn, day),
     }
