@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(report, indent=2, ensure_ascii=False))
         else:
             _banner(t)
+            topology.start_reports(t)
+            _print(f"weekly report run: {t.root / 'reports'} (listed at {t.url}/api/v1/reports;"
+                   f" log {t.root / 'reports.log'})")  # fmt: skip
             _print("Ctrl-C stops everything")
             stop = threading.Event()
             for sig in (signal.SIGINT, signal.SIGTERM):  # also when started with SIGINT ignored

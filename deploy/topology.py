@@ -233,6 +233,7 @@ def start_api(t: Topology, i: int) -> subprocess.Popen:
         "IOCMAP_DATABASE_URL": Topology.dsn(t.primary),
         "IOCMAP_READ_DATABASE_URL": Topology.dsn(t.replica),
         "IOCMAP_DB_CONCURRENCY": "5",  # one worker: 5 build slots, pool 7 + 5
+        "IOCMAP_REPORTS_DIR": str(t.root / "reports"),  # what GET /api/v1/reports lists
     }
     cmd = [
         sys.executable,
@@ -256,6 +257,24 @@ def start_api(t: Topology, i: int) -> subprocess.Popen:
             cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     t.procs[f"api-{i + 1}"] = proc
+    _save_state(t)
+    return proc
+
+
+def start_reports(t: Topology, every_days: float = 7) -> subprocess.Popen:
+    """The scheduled report run: the last complete quarter's report now and every
+    ``every_days`` days after (``iocmap report scheduled --every-days``), into the folder
+    the API processes list. A loop with a sleep, stopped with everything else by ``down``."""
+    log = t.root / "reports.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOCMAP_")}
+    env |= {"IOCMAP_DATABASE_URL": Topology.dsn(t.primary)}
+    cmd = [str(Path(sys.executable).with_name("iocmap")), "report", "scheduled",
+           "--out", str(t.root / "reports"), "--every-days", f"{every_days:g}"]  # fmt: skip
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    t.procs["reports"] = proc
     _save_state(t)
     return proc
 

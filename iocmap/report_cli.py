@@ -28,6 +28,7 @@ def _day(raw: str | None, name: str) -> dt.date | None:
 def write(period: str, as_of: dt.date | None, province: str | None, out: Path,
           pdf: bool) -> list[Path]:  # fmt: skip
     """Write the report's files into ``out`` (with a JSON note of what they are)."""
+    from api.settings import Settings
     from geo.db import make_engine
     from geo.errors import BadInput
     from geo.read.report import parse_period
@@ -38,10 +39,11 @@ def write(period: str, as_of: dt.date | None, province: str | None, out: Path,
     except BadInput as exc:
         typer.echo(f"--period: {exc}", err=True)
         raise typer.Exit(2) from None
-    engine = make_engine()
+    settings = Settings()
+    engine = make_engine(settings.app_url(), pool_size=1, max_overflow=0)  # reads: the app role
     try:
         with engine.connect() as conn:
-            docx = report.build_docx(conn, per, as_of, province)
+            docx = report.build_docx(conn, per, as_of, province, settings.stale_report_days)
     except BadInput as exc:
         typer.echo(f"--{getattr(exc, 'field', None) or 'period'}: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -76,15 +78,52 @@ def report(
         typer.echo(str(path))
 
 
+def _data_day() -> dt.date:
+    """Today, or the data's reporting date when that is earlier: the last quarter the data
+    covers entirely is the one worth a report (the demo's data ends on 13 Nov 2025)."""
+    from api.settings import Settings
+    from geo.db import make_engine
+    from geo.read.progress import data_state
+
+    engine = make_engine(Settings().app_url(), pool_size=1, max_overflow=0)
+    try:
+        with engine.connect() as conn:
+            reported = data_state(conn).reporting_date
+    finally:
+        engine.dispose()
+    today = dt.date.today()
+    return min(today, reported) if reported else today
+
+
 @report_app.command("scheduled")
 def scheduled(
     out: Path = typer.Option(Path("var/reports"), "--out", help="the reports folder"),
     today: str = typer.Option(None, "--today", help="pretend today is this day (tests)"),
+    every_days: float = typer.Option(
+        0, "--every-days", min=0, help="keep running: again after this many days (0: once)"
+    ),
 ) -> None:
-    """The last complete quarter's report, as a weekly timer runs it (files are replaced,
-    so a week's later data updates the quarter's report)."""
+    """The last complete quarter's report (complete by today or by the data's reporting
+    date, whichever is earlier), as a timer runs it (files of the same period
+    and as-of date are replaced, so a later week's data updates the quarter's report).
+    With --every-days the command stays up and runs again after that many days (the
+    compose stack and `make prod-local` run it so, weekly); a failed run is logged and
+    the next one still comes."""
+    import time
+
     from geo.read.report import last_complete_quarter
 
-    day = _day(today, "--today") or dt.date.today()
-    for path in write(last_complete_quarter(day), None, None, out, True):
-        typer.echo(str(path))
+    while True:
+        day = _day(today, "--today") or _data_day()
+        try:
+            for path in write(last_complete_quarter(day), None, None, out, True):
+                typer.echo(str(path))
+        except typer.Exit:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a loop for a timer: log and go on
+            if not every_days:
+                raise
+            typer.echo(f"report run failed: {type(exc).__name__}: {exc}", err=True)
+        if not every_days:
+            return
+        time.sleep(every_days * 86400)

@@ -183,7 +183,7 @@ def compose(data: dict, issuer, maps: list[bytes], chart: bytes) -> bytes:
                 after=6)  # fmt: skip
     if data["province"]:
         _province_section(doc, data, p, heading)
-    heading(f"{5 if data['province'] else 4}. Kết quả theo tỉnh, thành phố")
+    heading(f"{6 if data['province'] else 5}. Kết quả theo tỉnh, thành phố")
     letter.grid_table(
         doc,
         (("STT", 9, "c"), ("Tỉnh, thành phố", 38, "l"), ("Nhiệm vụ", 17, "r"),
@@ -198,7 +198,7 @@ def compose(data: dict, issuer, maps: list[bytes], chart: bytes) -> bytes:
         size=10, nowrap=(4,),
     )  # fmt: skip
     if data["national_indicators"]:
-        heading(f"{6 if data['province'] else 5}. Chỉ tiêu cấp quốc gia")
+        heading(f"{7 if data['province'] else 6}. Chỉ tiêu cấp quốc gia")
         letter.grid_table(
             doc,
             (("Chỉ tiêu", 95, "l"), ("Kỳ", 30, "c"), ("Giá trị", 40, "r")),

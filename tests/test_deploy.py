@@ -61,7 +61,7 @@ def test_compose_config_validates_and_describes_the_stack(tmp_path):
     assert res.returncode == 0, res.stderr
     cfg = json.loads(res.stdout)
     svc = cfg["services"]
-    assert set(svc) == {"db", "migrate", "api", "nginx"}  # the replica only with its profile
+    assert set(svc) == {"db", "migrate", "api", "nginx", "reports"}  # replica: by its profile
     assert svc["db"]["image"].startswith("postgis/postgis:")
     assert svc["migrate"]["command"] == ["python", "-m", "deploy.seed"]
     assert svc["api"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
@@ -75,6 +75,13 @@ def test_compose_config_validates_and_describes_the_stack(tmp_path):
     # No password anywhere in the configuration: it comes from a secret file.
     assert "password" not in svc["api"]["environment"]["IOCMAP_DATABASE_URL"]
     assert svc["db"]["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/db_password"
+    # the weekly report run writes where the API lists, as the app role (no owner secret)
+    rep = svc["reports"]
+    assert rep["command"][:3] == ["iocmap", "report", "scheduled"] and "--every-days" in rep[
+        "command"]  # fmt: skip
+    assert {v["target"] for v in rep["volumes"]} == {"/app/var/reports"}
+    assert [s["source"] for s in rep["secrets"]] == ["db_app_password"]
+    assert svc["api"]["environment"]["IOCMAP_REPORTS_DIR"] == "/app/var/reports"
 
 
 def test_compose_scales_and_adds_the_replica_on_request(tmp_path):
