@@ -114,7 +114,7 @@ def compose(data: dict, issuer, maps: list[bytes], chart: bytes) -> bytes:
         letter.para(doc, text, bold=True, align="l", before=6, after=4, keep_next=True)
 
     p(
-        f"Căn cứ số liệu trên hệ thống giám sát đến {letter.vn_date(day)}, Ban Chỉ đạo báo cáo"
+        f"Căn cứ số liệu trên hệ thống giám sát đến {letter.vn_date(day)}, {_who(data)} báo cáo"
         f" kết quả thực hiện {period.words} (số liệu so sánh với cuối kỳ trước, ngày"
         f" {dmy(period.previous_end)}) như sau:"
     )
@@ -308,8 +308,7 @@ def compose(data: dict, issuer, maps: list[bytes], chart: bytes) -> bytes:
     letter.para(doc, after=6)
     letter.signature_block(
         doc, issuer,
-        ["Thường trực Ban Chỉ đạo Trung ương;", "Các bộ, ngành trung ương;",
-         "Ủy ban nhân dân các tỉnh, thành phố;", f"Lưu: {issuer.archive}."],
+        _recipients(data, issuer),
     )  # fmt: skip
     return letter.to_bytes(doc)
 
@@ -322,6 +321,20 @@ def _value(ind: dict) -> str:
     v = float(ind["value"])
     text = vn_number(v, 0 if v.is_integer() else 2)
     return f"{text} %" if ind["unit"] == "%" else f"{text} {ind['unit'] or ''}".strip()
+
+
+def _who(data: dict) -> str:
+    """Who reports: the steering committee, or the province's People's Committee."""
+    prov = data["province"]
+    return f"Ủy ban nhân dân {prov['kind'].lower()} {prov['name']}" if prov else "Ban Chỉ đạo"
+
+
+def _recipients(data: dict, issuer) -> list[str]:
+    if data["province"]:
+        return ["Ban Chỉ đạo Trung ương;", "Thường trực Tỉnh ủy;", "Các sở, ban, ngành;",
+                "Ủy ban nhân dân các xã, phường;", f"Lưu: {issuer.archive}."]  # fmt: skip
+    return ["Thường trực Ban Chỉ đạo Trung ương;", "Các bộ, ngành trung ương;",
+            "Ủy ban nhân dân các tỉnh, thành phố;", f"Lưu: {issuer.archive}."]  # fmt: skip
 
 
 def _picture(doc, png: bytes, width_mm: float) -> None:

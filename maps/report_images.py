@@ -75,9 +75,16 @@ def choropleth_png(
         Patch(facecolor="white", edgecolor=OUTLINE, hatch="////", label="Không có dữ liệu")
     )
     note = "một lớp: mọi đơn vị cùng giá trị" if single else "phân lớp: phân vị"
+    # the national map leaves the sea east of the north empty; a province fills its box,
+    # so its legend goes under the map
+    place = (
+        {"loc": "upper right"}
+        if level == "province"
+        else {"loc": "upper center", "bbox_to_anchor": (0.5, 0.0), "ncol": 3}
+    )
     ax.legend(
-        handles=handles, title=f"{measure.label_vi}\n({note})", loc="upper right",
-        fontsize=7, title_fontsize=7, frameon=False,
+        handles=handles, title=f"{measure.label_vi} ({note})", fontsize=7,
+        title_fontsize=7, frameon=False, **place,
     )  # fmt: skip
     minx, _, maxx, _ = frame.total_bounds
     if level == "province" and maxx > 111:  # the national map: name the archipelagos
