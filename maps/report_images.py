@@ -18,14 +18,19 @@ DPI = 200
 OUTLINE = "#6b7280"
 
 
-def _pyplot():
-    import matplotlib
+def _figure(size_in: tuple[float, float]):
+    """A figure of its own, outside pyplot's global state: two reports drawn at once on
+    two build threads never share a figure (pyplot is not thread-safe)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    return Figure(figsize=size_in, dpi=DPI)
 
-    plt.rcParams["font.family"] = "DejaVu Sans"
-    return plt
+
+def _png(fig) -> bytes:
+    out = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(out, format="png", dpi=DPI, facecolor="white")
+    return out.getvalue()
 
 
 def choropleth_png(
@@ -40,7 +45,6 @@ def choropleth_png(
     import shapely
     from matplotlib.patches import Patch
 
-    plt = _pyplot()
     measure = measures.find(measures.DEFAULT_MEASURE, level, [])
     assert measure is not None
     codes = [c for c, _ in shapes]
@@ -53,7 +57,8 @@ def choropleth_png(
         geometry=shapely.from_wkb([w for _, w in shapes]),
         crs=4326,
     )
-    fig, ax = plt.subplots(figsize=size_in, dpi=DPI)
+    fig = _figure(size_in)
+    ax = fig.subplots()
     colours = [choropleth.colour_for(v, breaks, palette) for v in vals]
     has = [not c.startswith("url(") for c in colours]
     frame[has].plot(
@@ -93,17 +98,13 @@ def choropleth_png(
             ax.annotate(words[key], (lon, lat), fontsize=6, ha="center", va="top",
                         color=theme.MUTED)  # fmt: skip
     ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=DPI, facecolor="white")
-    plt.close(fig)
-    return out.getvalue()
+    return _png(fig)
 
 
 def trend_png(points: list[dict], title: str, size_in: tuple[float, float] = (6.2, 2.6)) -> bytes:
     """Completion % (line, left axis) and overdue tasks (bars, right axis) per point."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=size_in, dpi=DPI)
+    fig = _figure(size_in)
+    ax = fig.subplots()
     labels = [f"{p['day'][8:10]}/{p['day'][5:7]}" for p in points]
     xs = list(range(len(points)))
     ax2 = ax.twinx()
@@ -128,8 +129,4 @@ def trend_png(points: list[dict], title: str, size_in: tuple[float, float] = (6.
     ax.legend(lines[0] + bars[0], lines[1] + bars[1], fontsize=7, loc="upper left",
               frameon=False)  # fmt: skip
     ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=DPI, facecolor="white")
-    plt.close(fig)
-    return out.getvalue()
+    return _png(fig)

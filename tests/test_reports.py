@@ -211,3 +211,18 @@ def test_serving_process_does_not_load_the_renderers():
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert res.returncode == 0, res.stderr[-2000:]
+
+
+def test_reports_wait_for_a_heavy_slot_then_answer_503(db_url):
+    app = create_app(Settings(database_url=db_url, heavy_slots=1))
+    with TestClient(app) as api:
+        limit = app.state.work_limits["reports"]
+        limit.wait_seconds = 0.2
+        api.portal.call(limit._admit.acquire)  # another report holds the only slot
+        try:
+            r = api.get("/api/v1/reports/2024-Q4.docx")
+            assert r.status_code == 503 and r.headers["retry-after"], r.text
+            assert "reports" in r.json()["detail"]
+        finally:
+            limit._admit.release()
+        assert api.get("/api/v1/reports/2024-Q4.docx").status_code == 200
