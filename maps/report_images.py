@@ -5,7 +5,8 @@ Why matplotlib and the web map's classing: a printed map must read like the one 
 screen, so the classes, breaks and colours come from ``maps.choropleth.classes`` with the
 measure's method (``maps.measures``), and units with no value are hatched, never the
 lowest class colour. Paper is white, so outlines are grey instead of the dark background.
-matplotlib and geopandas load on first use: the serving process does not import them.
+matplotlib loads on first use (the serving process does not import it at start); polygons
+go from shapely to matplotlib paths directly, without geopandas and pandas.
 """
 
 from __future__ import annotations
@@ -33,6 +34,31 @@ def _png(fig) -> bytes:
     return out.getvalue()
 
 
+def _patches(geoms, colours: list[str], hatch: str | None = None):
+    """Polygons (holes kept) as one collection: shapely rings → matplotlib paths, with no
+    geopandas (and its ~80 MB of pandas) in the serving process."""
+    import numpy as np
+    import shapely
+    from matplotlib.collections import PathCollection
+    from matplotlib.path import Path
+
+    paths, faces = [], []
+    for geom, colour in zip(geoms, colours, strict=True):
+        for poly in shapely.get_parts(geom):
+            if poly.is_empty or poly.geom_type != "Polygon":
+                continue
+            rings = [poly.exterior, *poly.interiors]
+            verts = np.concatenate([np.asarray(r.coords)[:, :2] for r in rings])
+            codes = np.concatenate(
+                [[Path.MOVETO] + [Path.LINETO] * (len(r.coords) - 2) + [Path.CLOSEPOLY]
+                 for r in rings]
+            )  # fmt: skip
+            paths.append(Path(verts, codes))
+            faces.append(colour)
+    return PathCollection(paths, facecolors=faces, edgecolors=OUTLINE, linewidths=0.3,
+                          hatch=hatch)  # fmt: skip
+
+
 def choropleth_png(
     shapes: list[tuple[str, bytes]],
     values: dict[str, float | None],
@@ -41,7 +67,6 @@ def choropleth_png(
     size_in: tuple[float, float] = (6.2, 7.4),
 ) -> bytes:
     """Units filled by the class of their completion % (the web map's default measure)."""
-    import geopandas as gpd
     import shapely
     from matplotlib.patches import Patch
 
@@ -52,23 +77,19 @@ def choropleth_png(
     breaks, palette, single = choropleth.classes(
         vals, measure.method, measure.decimals, measure.higher_is_better
     )
-    frame = gpd.GeoDataFrame(
-        {"code": codes, "v": vals},
-        geometry=shapely.from_wkb([w for _, w in shapes]),
-        crs=4326,
-    )
+    geoms = shapely.from_wkb([w for _, w in shapes])
     fig = _figure(size_in)
     ax = fig.subplots()
     colours = [choropleth.colour_for(v, breaks, palette) for v in vals]
-    has = [not c.startswith("url(") for c in colours]
-    frame[has].plot(
-        ax=ax, color=[c for c, h in zip(colours, has, strict=True) if h],
-        edgecolor=OUTLINE, linewidth=0.3,
-    )  # fmt: skip
-    if not all(has):
-        frame[[not h for h in has]].plot(
-            ax=ax, facecolor="white", edgecolor=OUTLINE, hatch="////", linewidth=0.3
-        )
+    filled = [(g, c) for g, c in zip(geoms, colours, strict=True) if not c.startswith("url(")]
+    empty = [g for g, c in zip(geoms, colours, strict=True) if c.startswith("url(")]
+    ax.add_collection(_patches([g for g, _ in filled], [c for _, c in filled]))
+    if empty:
+        ax.add_collection(_patches(empty, ["white"] * len(empty), hatch="////"))
+    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+    pad = 0.02 * max(maxx - minx, maxy - miny)
+    ax.set_xlim(minx - pad, maxx + pad)
+    ax.set_ylim(miny - pad, maxy + pad)
     ax.set_axis_off()
     ax.set_aspect(1 / 0.95)  # ~cos(18°): lon/lat near Vietnam's middle latitude
     labels = choropleth.class_labels(breaks, measure.decimals, measure.unit)
@@ -91,7 +112,6 @@ def choropleth_png(
         handles=handles, title=f"{measure.label_vi} ({note})", fontsize=7,
         title_fontsize=7, frameon=False, **place,
     )  # fmt: skip
-    minx, _, maxx, _ = frame.total_bounds
     if level == "province" and maxx > 111:  # the national map: name the archipelagos
         words = i18n.strings("vi")
         for (lon, lat), key in (((112.0, 16.1), "hoang_sa"), ((114.2, 9.6), "truong_sa")):
