@@ -4,7 +4,7 @@ LibreOffice is installed), and the reports the scheduled run stored.
 A built report is cached per data version like any response (``api/cache.py``); building
 one draws two maps and a chart and, for the PDF, runs LibreOffice, so it takes a slot of
 the heavy work (``api/dbgate.py``: 503 + Retry-After when they are all busy) and runs on the
-build lane, never on the event loop. matplotlib, geopandas and python-docx load on the
+build lane, never on the event loop. matplotlib and python-docx load on the
 first build only."""
 
 from __future__ import annotations
