@@ -83,7 +83,7 @@ def _data_day() -> dt.date:
     covers entirely is the one worth a report (the demo's data ends on 13 Nov 2025)."""
     from api.settings import Settings
     from geo.db import make_engine
-    from geo.read.progress import data_state
+    from geo.read.progress import VN_TZ, data_state
 
     engine = make_engine(Settings().app_url(), pool_size=1, max_overflow=0)
     try:
@@ -91,7 +91,7 @@ def _data_day() -> dt.date:
             reported = data_state(conn).reporting_date
     finally:
         engine.dispose()
-    today = dt.date.today()
+    today = dt.datetime.now(VN_TZ).date()  # the offices' day, not the server's
     return min(today, reported) if reported else today
 
 
