@@ -85,7 +85,12 @@ async def reports(request: Request) -> Response:
     return Response(orjson.dumps({"reports": rows}), media_type=JSON)
 
 
-@router.get("/reports/stored/{name}", summary="One stored report file (DOCX or PDF)")
+@router.get(
+    "/reports/stored/{name}",
+    summary="One stored report file (DOCX or PDF)",
+    response_class=FileResponse,
+    responses={200: {"content": {DOCX: {}, PDF: {}}, "description": "the stored file"}},
+)
 async def stored_report(
     request: Request,
     name: Annotated[str, PathParam(max_length=80, description="a name from /reports")],
