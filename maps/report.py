@@ -65,31 +65,47 @@ def dmy(day: dt.date | str | None) -> str:
     return f"{d:%d/%m/%Y}"
 
 
-def build_docx(conn: Connection, period: Period, as_of: dt.date | None = None,
-               province: str | None = None, stale_days: int = 14) -> bytes:  # fmt: skip
-    """The report as DOCX bytes."""
+def read_inputs(conn: Connection, period: Period, as_of: dt.date | None = None,
+                province: str | None = None, stale_days: int = 14) -> dict:  # fmt: skip
+    """Everything the report needs from the database (the figures, the issuer, the
+    shapes); drawing and writing then need no connection."""
+    return {
+        "data": report_data(conn, period, as_of, province, stale_days),
+        "issuer": issuer_for(conn, province or NATIONAL),
+        "shapes": geometries(conn, "province"),
+        "communes": geometries(conn, "commune", province) if province else None,
+    }
+
+
+def render(inputs: dict) -> bytes:
+    """The report as DOCX bytes, from ``read_inputs``."""
     from maps.report_images import choropleth_png, trend_png
 
-    data = report_data(conn, period, as_of, province, stale_days)
-    issuer = issuer_for(conn, province or NATIONAL)
+    data = inputs["data"]
     maps = [
         choropleth_png(
-            geometries(conn, "province"),
+            inputs["shapes"],
             {p["code"]: p["completion_pct"] for p in data["now"]["provinces"]},
             f"Tỷ lệ hoàn thành nhiệm vụ NQ57 theo tỉnh, thành phố đến {dmy(data['as_of'])}",
         )
     ]
-    if province:
+    if inputs["communes"] is not None:
         maps.append(
             choropleth_png(
-                geometries(conn, "commune", province),
+                inputs["communes"],
                 {c["code"]: c["completion_pct"] for c in data["province"]["communes_kpis"]},
                 f"{data['province']['name']}: tỷ lệ hoàn thành KH02 theo xã, phường",
                 level="commune",
             )
         )
     chart = trend_png(data["trend"], f"Diễn biến năm {data['year']} (cuối mỗi tháng)")
-    return compose(data, issuer, maps, chart)
+    return compose(data, inputs["issuer"], maps, chart)
+
+
+def build_docx(conn: Connection, period: Period, as_of: dt.date | None = None,
+               province: str | None = None, stale_days: int = 14) -> bytes:  # fmt: skip
+    """The report as DOCX bytes."""
+    return render(read_inputs(conn, period, as_of, province, stale_days))
 
 
 def compose(data: dict, issuer, maps: list[bytes], chart: bytes) -> bytes:

@@ -122,11 +122,7 @@ async def report_docx(
     per = _period(period, as_of)
 
     def build() -> bytes:
-        from maps.report import build_docx
-
-        return build_docx(
-            db.conn, per, as_of, province, request.app.state.settings.stale_report_days
-        )
+        return _render(request, db, per, as_of, province)
 
     name = _filename(per, as_of, province, "docx")
     return await cached_response(
@@ -157,16 +153,26 @@ async def report_pdf(
         raise HTTPException(503, NO_OFFICE)
 
     def build() -> bytes:
-        from maps.report import build_docx, to_pdf
+        from maps.report import to_pdf
 
-        settings = request.app.state.settings
-        return to_pdf(build_docx(db.conn, per, as_of, province, settings.stale_report_days))
+        return to_pdf(_render(request, db, per, as_of, province))
 
     name = _filename(per, as_of, province, "pdf")
     return await cached_response(
         request, state, _named(build), PDF,
         {"content-disposition": f'attachment; filename="{name}"'},
     )  # fmt: skip
+
+
+def _render(request: Request, db, per: Period, as_of, province) -> bytes:
+    """Read what the report needs, give the connection back to the pool, then draw and
+    write (seconds of matplotlib and LibreOffice hold no connection)."""
+    from maps.report import read_inputs, render
+
+    days = request.app.state.settings.stale_report_days
+    inputs = read_inputs(db.conn, per, as_of, province, days)
+    db.close()
+    return render(inputs)
 
 
 def _named(build):
