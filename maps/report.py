@@ -31,6 +31,7 @@ from maps.theme import vn_number
 TARGET_WORDS = {"met": "Đạt", "at_risk": "Có nguy cơ không đạt", "not_met": "Chưa đạt",
                 "no_data": "Chưa có số liệu"}  # fmt: skip
 PDF_TIMEOUT = 120
+LIST_CAP = 40  # rows of a list in the report (the paragraph above it gives the count)
 # national indicators in the order the reports quote them; others after, by code
 NATIONAL_ORDER = {"laws_issued": 0, "decrees_issued": 1, "circulars_issued": 2,
                   "local_docs_issued": 3, "digital_economy_gdp": 4}  # fmt: skip
@@ -246,7 +247,7 @@ def compose(data: dict, issuer, maps: list[bytes], chart: bytes) -> bytes:
             doc,
             (("Tỉnh, thành phố", 75, "l"), ("NQ57 (cấp tỉnh)", 45, "r"),
              ("KH02 (cấp xã)", 45, "r")),
-            [[r["name"], n(r["own"]), n(r["communes"])] for r in rows_nr[:LIST_CAP_DOC]],
+            [[r["name"], n(r["own"]), n(r["communes"])] for r in rows_nr[:LIST_CAP]],
             size=10,
         )  # fmt: skip
     heading("3. Bộ, ngành trung ương có nhiệm vụ quá hạn")
@@ -256,7 +257,7 @@ def compose(data: dict, issuer, maps: list[bytes], chart: bytes) -> bytes:
             (("Bộ, ngành", 95, "l"), ("Nhiệm vụ", 22, "r"), ("Tỷ lệ", 26, "r"),
              ("Quá hạn", 22, "r")),
             [[a["name"], n(a["tasks_total"]), pct(a["completion_pct"]), n(a["tasks_overdue"])]
-             for a in data["agencies"][:LIST_CAP_DOC]],
+             for a in data["agencies"][:LIST_CAP]],
             size=10,
         )  # fmt: skip
     else:
@@ -288,7 +289,7 @@ def compose(data: dict, issuer, maps: list[bytes], chart: bytes) -> bytes:
             (("Đơn vị", 34, "l"), ("Mục tiêu", 66, "l"), ("Hạn", 22, "c"),
              ("Đánh giá", 43, "l")),
             [[t["unit_name"], t.get("label") or t["detail"], dmy(t["due"]),
-              TARGET_WORDS[t["state"]]] for t in judged[:LIST_CAP_DOC]],
+              TARGET_WORDS[t["state"]]] for t in judged[:LIST_CAP]],
             size=10, nowrap=(2,),
         )  # fmt: skip
     heading("2. Dự báo: đơn vị sẽ không kịp hạn")
@@ -305,7 +306,7 @@ def compose(data: dict, issuer, maps: list[bytes], chart: bytes) -> bytes:
               vn_number(f["pace_per_week"], 1) if f["pace_per_week"] is not None else "—",
               vn_number(f["needed_per_week"], 1) if f["needed_per_week"] is not None else "—",
               dmy(f["expected_completion"]) if f["expected_completion"] else "không xác định"]
-             for f in wm[:LIST_CAP_DOC]],
+             for f in wm[:LIST_CAP]],
             size=10, nowrap=(1, 5),
         )  # fmt: skip
 
@@ -327,9 +328,6 @@ def compose(data: dict, issuer, maps: list[bytes], chart: bytes) -> bytes:
         _recipients(data, issuer),
     )  # fmt: skip
     return letter.to_bytes(doc)
-
-
-LIST_CAP_DOC = 40
 
 
 def _value(ind: dict) -> str:

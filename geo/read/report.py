@@ -30,7 +30,6 @@ from geo.read.targets import targets
 
 SLOWEST = 5
 REASONS_PER_UNIT = 3
-LIST_CAP = 40  # rows of a list in the report (the rest is counted, not listed)
 _PERIOD = re.compile(r"^(\d{4})-(?:Q([1-4])|(0[1-9]|1[0-2]))$")
 
 
