@@ -45,7 +45,7 @@ from api.deps import LazyConnDep
 from api.errors import FileTooLarge, ImportRejected
 from api.instance import private_dir
 from api.models import ImportRuns, ok
-from api.routers._common import page_links
+from api.params import page_links
 from api.routers.maps import schedule_warm
 from geo.errors import BadInput, IocmapError
 from geo.ingest import attempts
