@@ -147,6 +147,8 @@ def test_phone_shows_the_measure_and_legend_without_horizontal_overflow(browser,
     assert "Dự báo" in page.locator("#ioc-measure option:checked").inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     # a tap opens the bottom sheet with the forecast
+    page.click("#ioc-controls-toggle")
+    page.click("#ioc-legend-toggle")
     page.click('path[data-code="66"]')
     wait_js(page, "document.querySelector('#ioc-panel').dataset.state === 'ready'", 20)
     assert page.locator("#ioc-forecast").is_visible()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -15,6 +16,7 @@ from api.settings import Settings
 from geo.ingest.store import bump_version, insert_tasks
 from maps import forecast_map, theme
 from tests.test_map_page import ARTIFACTS, wait_js
+from tests.test_pages_layout import WALL_BLOCKS, WALL_IN_MAP, assert_inside_and_apart, min_text_px
 from tests.test_wall import _free_port, _serve, _stop, open_wall
 
 JULY, DEC = dt.date(2025, 7, 1), dt.date(2025, 12, 31)
@@ -106,3 +108,26 @@ def test_will_miss_view_lists_the_worst_first_by_keys_and_stays_fresh(
         page.close()
     finally:
         _stop(server, thread)
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1920, 1080)])
+def test_will_miss_view_fits_a_phone_and_reads_across_a_room(browser, live_server, width, height):
+    page, watch = open_wall(
+        browser, live_server, "views=will_miss&refresh=5&dwell=0", width, height
+    )
+    wait_js(page, "document.querySelector('#rank-top li:not([hidden])')")
+    name = f"wall_will_miss_{width}x{height}"
+    assert_inside_and_apart(page, WALL_BLOCKS, name)
+    assert_inside_and_apart(page, WALL_IN_MAP, name + " map overlays")
+    assert page.locator('.legend-slot[data-measure="forecast"]').is_visible()
+    cut = page.evaluate(
+        "[...document.querySelectorAll('.rank .v')].filter(e => e.offsetParent"
+        " && e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"
+    )
+    assert cut == [], cut
+    if width >= 1920:
+        smallest = min_text_px(page)
+        assert smallest[0] >= 22 * 0.95, f"text of {smallest[0]} px: {smallest[1]!r}"
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    assert watch.errors == []
+    page.close()

@@ -408,6 +408,10 @@
         return '<text class="' + cls + '" x="' + x0.toFixed(1) + '" y="' + y0.toFixed(1) + '" font-size="9"' +
           (anchor ? ' text-anchor="' + anchor + '"' : '') + '>' + IOC.esc(text) + '</text>';
       };
+      // the lines' key, top left of the plot (where the cumulative line is lowest)
+      var key = function (row, sample) {
+        return '<g class="pace-key" transform="translate(' + (L0 + 5) + ',' + (T0 + 8 + 12 * row) + ')">' + sample + '</g>';
+      };
       var svg = '<svg class="fc-chart" id="ioc-fc-chart" viewBox="0 0 ' + W + ' ' + H + '" width="' + W + '" height="' + H +
         '" role="img" aria-labelledby="ioc-fc-chart-t"><title id="ioc-fc-chart-t">' + IOC.esc(IOC.t('fc_chart')) + '</title>' +
         '<rect x="' + L0 + '" y="' + T0 + '" width="' + (W - L0 - R0) + '" height="' + (H - T0 - B0) + '" fill="none" stroke="#3a4a6b" stroke-width="0.5"/>' +
@@ -424,14 +428,16 @@
           svg += '<line class="pace-line pace-needed" data-pace="needed" x1="' + x(0).toFixed(1) + '" y1="' + y(done).toFixed(1) +
             '" x2="' + dx.toFixed(1) + '" y2="' + y(target).toFixed(1) + '" stroke="#e6edf7" stroke-width="1.6" stroke-dasharray="1 3"' +
             ' stroke-linecap="round"><title>' + IOC.esc(IOC.t('fc_needed') + ': ' + perWeek(f.needed_per_week)) + '</title></line>' +
-            label('pace-label pace-needed', IOC.t('fc_needed') + ' ' + perWeek(f.needed_per_week), dx - 4, y(target) - 4, 'end');
+            key(0, '<line x1="0" y1="0" x2="14" y2="0" stroke="#e6edf7" stroke-width="1.6" stroke-dasharray="1 3" stroke-linecap="round"/>') +
+            label('pace-label pace-needed', IOC.t('fc_needed') + ' ' + perWeek(f.needed_per_week), L0 + 22, T0 + 11);
         }
         if (reach !== null) {
           var colour = (cfg.forecastColours || {})[f['class']] || '#E69F00';
           svg += '<line class="pace-line pace-recent" data-pace="recent" x1="' + x(0).toFixed(1) + '" y1="' + y(done).toFixed(1) +
             '" x2="' + dx.toFixed(1) + '" y2="' + y(reach).toFixed(1) + '" stroke="' + colour + '" stroke-width="2" stroke-dasharray="5 3">' +
             '<title>' + IOC.esc(IOC.t('fc_pace') + ': ' + perWeek(f.pace_per_week)) + '</title></line>' +
-            label('pace-label pace-recent', IOC.t('fc_pace') + ' ' + perWeek(f.pace_per_week), dx - 4, Math.min(H - B0 - 3, y(reach) + 11), 'end');
+            key(1, '<line x1="0" y1="0" x2="14" y2="0" stroke="' + colour + '" stroke-width="2" stroke-dasharray="5 3"/>') +
+            label('pace-label pace-recent', IOC.t('fc_pace') + ' ' + perWeek(f.pace_per_week), L0 + 22, T0 + 23);
         }
       }
       return svg + '</svg>';
