@@ -44,6 +44,28 @@ def test_worst_first_by_the_pace_gap_then_open_tasks():
     assert [u["code"] for u in forecast_map.worst_first(units)] == ["b", "d", "c", "e", "a"]
 
 
+def test_the_legend_says_the_rule_in_both_languages(client):
+    from maps.i18n import strings
+
+    share = f"{1 / fc.AT_RISK_SHARE:.2f}"  # the at-risk note quotes the rule's speed-up
+    assert share.replace(".", ",") in strings("vi")["fc_at_risk_note"]
+    assert share in strings("en")["fc_at_risk_note"]
+    assert f"{fc.MIN_HISTORY_DAYS} " in strings("vi")["fc_no_history_note"]
+    assert f"{fc.WINDOW_WEEKS} " in strings("en")["fc_method"]
+    page = client.get("/", params={"measure": "forecast", "lang": "en"}).text
+    for words in (
+        "Forecast: on track / at risk / will miss",
+        "On track",
+        "At risk",
+        "Will miss the deadline",
+        "Done (nothing due is open)",
+        "Too little history",
+    ):
+        assert words in page, words  # fmt: skip
+    wall = client.get("/wall", params={"views": "will_miss", "lang": "en"}).text
+    assert ">Will miss</li>" in wall and 'data-measure="forecast"' in wall
+
+
 def test_unknown_measure_still_names_forecast_as_allowed(client):
     r = client.get("/", params={"measure": "nope"}, headers={"Accept": "application/json"})
     assert r.status_code == 400 and "forecast" in r.text
