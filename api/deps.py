@@ -3,7 +3,6 @@ a lazily opened read connection, and cached responses with ETag/304/gzip."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -63,11 +62,6 @@ def _all_query_params(dependant) -> list:
     for sub in dependant.dependencies:
         params.extend(_all_query_params(sub))
     return params
-
-
-def resolve_as_of(as_of: dt.date | None, state: DataState) -> dt.date:
-    """The caller's date, else the data's reporting date (see geo/read/progress.py)."""
-    return as_of or state.default_as_of()
 
 
 async def cached_response(

@@ -147,6 +147,13 @@ class Settings(BaseSettings):
     import_lock_timeout_s: float = Field(
         default=10.0, description="seconds an import waits for another of its kind (then 409)"
     )
+    import_processes: int | None = Field(
+        default=None,
+        ge=0,
+        le=4,
+        description="helper processes of a big boundary import (0 = none); unset = one per"
+        " core beyond the first, at most 4",
+    )
     # untrusted files are parsed in a limited child process (docs/untrusted-files.md)
     sandbox_memory_mb: int = Field(
         default=1024,

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -39,10 +38,12 @@ _408 = (
 
 @functools.cache
 def timeouts() -> tuple[float, float]:
-    """(head, body idle) seconds from the environment (``api.settings`` documents them)."""
-    head = float(os.environ.get("IOCMAP_HEADER_TIMEOUT_S", DEFAULT_HEADER_TIMEOUT_S))
-    body = float(os.environ.get("IOCMAP_BODY_TIMEOUT_S", DEFAULT_BODY_TIMEOUT_S))
-    return head, body
+    """(head, body idle) seconds: the ``header_timeout_s`` and ``body_timeout_s`` settings.
+    Read here, once per worker, because uvicorn builds the protocol, not the app."""
+    from api.settings import Settings
+
+    settings = Settings()
+    return settings.header_timeout_s, settings.body_timeout_s
 
 
 class TimedHttpToolsProtocol(HttpToolsProtocol):

@@ -166,9 +166,6 @@ def serve(
     os.environ["IOCMAP_SUPERVISED"] = "1" if count > 1 else "0"
     # fewer malloc arenas: the build lane's threads otherwise each keep a heap of their own
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
-    # read timeouts of every worker's protocol (api/slow_clients.py reads the environment)
-    os.environ["IOCMAP_HEADER_TIMEOUT_S"] = str(settings.header_timeout_s)
-    os.environ["IOCMAP_BODY_TIMEOUT_S"] = str(settings.body_timeout_s)
     typer.echo(
         f"{count} worker(s), each: {settings.db_slots()} database slots, "
         f"pool {settings.pool_kwargs()['pool_size']}+{settings.pool_kwargs()['max_overflow']}"

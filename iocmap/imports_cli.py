@@ -257,8 +257,9 @@ def boundaries(
     debug: bool = Debug,
 ) -> None:
     """Replace unit geometry with an official boundary file (upsert by code, nothing deleted)."""
+    from api.settings import Settings
     from geo.db import app_database_url, make_engine
-    from geo.ingest.boundaries import import_boundaries
+    from geo.ingest.boundaries import BoundaryOptions, import_boundaries
 
     _readers_configured()
 
@@ -266,15 +267,16 @@ def boundaries(
         engine = make_engine(app_database_url())
         try:
             with _recorded(engine, "boundaries", path, {"dry_run": dry_run}):
-                return import_boundaries(
-                    engine, path, level, code_field=code_field, name_field=name_field,
-                    parent_field=parent_field, crs=crs, layer=layer, encoding=encoding,
-                    dry_run=dry_run, skip_invalid=skip_invalid,
-                    overlap_tolerance_m2=overlap_tolerance, gap_max_width_m=gap_width,
-                    allow_new_units=allow_new_units, province_outline=province_outline,
-                    actor=default_actor(), progress=progress, raise_unexpected=debug,
-                    lock_timeout_s=lock_wait,
+                options = BoundaryOptions(
+                    code_field=code_field, name_field=name_field, parent_field=parent_field,
+                    crs=crs, layer=layer, encoding=encoding, dry_run=dry_run,
+                    skip_invalid=skip_invalid, overlap_tolerance_m2=overlap_tolerance,
+                    gap_max_width_m=gap_width, allow_new_units=allow_new_units,
+                    province_outline=province_outline, actor=default_actor(),
+                    progress=progress, raise_unexpected=debug, lock_timeout_s=lock_wait,
+                    processes=Settings().import_processes,
                 )  # fmt: skip
+                return import_boundaries(engine, path, level, options)
         finally:
             engine.dispose()
 

@@ -66,6 +66,7 @@ def _value(props: dict, measure: Measure) -> float | None:
     return None if v is None else float(v)
 
 
+GIVEN = ("days_since_report", "forecast")  # measures read apart from the unit's properties
 MEASURE_FIELDS = {
     "completion_pct": ("completion_pct",),
     "tasks_overdue": ("tasks_overdue",),
@@ -105,15 +106,19 @@ def layer(
     )
     features, names, values = [], {}, {}
     approximate = False
-    days: dict[str, int | None] = {}
-    if measure.code == "days_since_report":  # data health, not a unit property
+    given: dict[str, float | None] = {}  # values that are not unit properties
+    if measure.code == "days_since_report":  # data health
         from geo.read.health import data_health
 
-        days = {r["code"]: r["days_since_report"] for r in data_health(conn, level, as_of, 0)}
+        given = {r["code"]: r["days_since_report"] for r in data_health(conn, level, as_of, 0)}
+    elif measure.code == "forecast":  # the class index (maps/forecast_map.py)
+        from maps.forecast_map import values as forecast_values
+
+        given = dict(forecast_values(conn, level, as_of))
     for f in fc["features"]:
         p = f["properties"]
         code = p["code"]
-        v = _value(p, measure) if not days else days.get(code)
+        v = given.get(code) if measure.code in GIVEN else _value(p, measure)
         names[code] = p["full_name"]
         values[code] = v
         approximate = approximate or p.get("geometry_quality") == "approximate"

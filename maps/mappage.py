@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from urllib.parse import urlencode
 
-from maps import theme
+from maps import forecast_map, theme
 from maps.assets_local import add_page_assets, figure_of, offline_map
 from maps.choropleth import classes, decimals_for, legend_html, styled_layer
 from maps.data import LayerData
@@ -105,7 +105,11 @@ def render_map_page(page: MapPage) -> str:
         m = replace(m, decimals=decimals_for(list(page.layer.values.values())))
         page = replace(page, layer=page.layer.rounded(m.decimals))
     values = list(page.layer.values.values())
-    breaks, palette, single = classes(values, m.method, m.decimals, m.higher_is_better)
+    categorical = m.method == "categorical"
+    if categorical:  # the deadline forecast: one colour per class (maps/forecast_map.py)
+        breaks, palette, single = list(forecast_map.BREAKS), list(forecast_map.PALETTE), False
+    else:
+        breaks, palette, single = classes(values, m.method, m.decimals, m.higher_is_better)
     place = page.province["full_name"] if page.province else s["national"]
     title = f"{s['app_title']} — {place}"
     fmap = offline_map(
@@ -120,18 +124,27 @@ def render_map_page(page: MapPage) -> str:
     layer = styled_layer(page.layer.collection, breaks, palette, m.label(page.lang))
     layer.add_to(fmap)
     unit = display_unit(m.unit, s)
-    legend = legend_html(
-        m.label(page.lang),
-        _subtitle(page, s),
-        breaks,
-        palette,
-        m.decimals,
-        unit,
-        s["method_single"] if single else s[f"method_{m.method}"],
-        s["no_data"],
-        s["legend"],
-        min((v for v in values if v is not None), default=None),
-        page.lang,
+    legend = (
+        forecast_map.legend_html(
+            m.label(page.lang),
+            forecast_map.subtitle(s, page.level, page.as_of),
+            s,
+            with_no_data=any(v is None for v in values),
+        )
+        if categorical
+        else legend_html(
+            m.label(page.lang),
+            _subtitle(page, s),
+            breaks,
+            palette,
+            m.decimals,
+            unit,
+            s["method_single"] if single else s[f"method_{m.method}"],
+            s["no_data"],
+            s["legend"],
+            min((v for v in values if v is not None), default=None),
+            page.lang,
+        )
     )
     national_href = page.link_national + ("" if page.standalone else _query(page, "province"))
     province_href = page.link_province + ("" if page.standalone else _query(page, "commune"))
@@ -162,6 +175,10 @@ def render_map_page(page: MapPage) -> str:
             "decimals": m.decimals,
             "indicator": m.indicator,
             "higherIsBetter": m.higher_is_better,
+            # categorical (forecast): the class in words per value index; the panel asks
+            # the forecast of this programme
+            "categories": forecast_map.labels(s) if categorical else None,
+            "programme": forecast_map.programme(page.level),
         },
         "period": page.period,
         "asOf": page.as_of.isoformat(),
@@ -196,6 +213,7 @@ def render_map_page(page: MapPage) -> str:
             "icons": theme.STATUS_ICONS,
         },
         "strings": s,
+        "forecastColours": theme.FORECAST,
     }
     root = figure_of(fmap)
     root.html.add_child(_element(chrome + config_script(config)))

@@ -6,6 +6,8 @@ measure's name, unit, direction (is more better?) and classing method.
 Classing method, per measure kind:
 - ``quantiles`` for rates and indices (completion %, DTI, …): every class holds about the
   same number of units, so the map reads as a ranking — which is how leaders use it;
+- ``categorical`` for the deadline forecast (``maps/forecast_map.py``): one colour per
+  class of ``geo.read.forecast.CLASSES``; the value is the class's index in that tuple.
 - ``natural_breaks`` (Fisher–Jenks) for counts (overdue tasks): they are skewed with many
   zeros, where quantiles give empty or duplicate classes. Zero gets a class of its own.
 """
@@ -26,7 +28,7 @@ class Measure:
     decimals: int
     levels: tuple[str, ...]  # province, commune
     higher_is_better: bool = True
-    method: str = "quantiles"  # quantiles | natural_breaks
+    method: str = "quantiles"  # quantiles | natural_breaks | categorical
     indicator: bool = False
     notes: dict[str, str] = field(default_factory=dict)
 
@@ -83,6 +85,16 @@ TASK_MEASURES: tuple[Measure, ...] = (
         "%",
         2,
         ("province",),
+    ),
+    Measure(
+        "forecast",
+        "Dự báo: kịp / có nguy cơ / không kịp",
+        "Forecast: on track / at risk / will miss",
+        "",
+        0,
+        ("province", "commune"),
+        method="categorical",
+        notes={"province": "NQ57", "commune": "KH02"},
     ),
 )
 

@@ -42,6 +42,17 @@ STATUS_LABELS_EN = {
     "on_time": "In progress (on time)",
     "overdue": "Overdue",
 }
+# The deadline forecast's classes (geo/read/forecast.py), categorical: the status colours
+# meanings (green: fine, orange: watch, vermillion: late), sky blue for "done" (nothing left
+# to forecast) and a neutral slate for "too little history" — distinct from the hatched
+# "no data". Always with the class in words (legend, tooltip, panel).
+FORECAST = {
+    "on_track": "#009E73",
+    "at_risk": "#E69F00",
+    "will_miss": "#D55E00",
+    "done": "#56B4E9",
+    "no_history": "#8d96a8",
+}
 # 5 classes, dark → bright, readable on the dark background.
 SEQUENTIAL = ["#3b2a6b", "#2f5d8a", "#21908d", "#5ec962", "#d8e219"]
 # For measures where more is worse (overdue tasks): magma-like, dark → bright, so the

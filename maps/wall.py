@@ -25,7 +25,13 @@ from maps.i18n import strings
 from maps.mappage import basis_text, display_unit
 from maps.measures import TASK_MEASURES, indicator_measures
 from maps.render import HATCH_DEFS, InitScript, config_script, finish, render_template
-from maps.wall_extras import reporting, wall_trend
+from maps.wall_extras import (  # regions and ranking moved there to keep this one screen
+    forecast_measure,
+    rank_provinces,
+    region_of,
+    reporting,
+    wall_extra,
+)
 
 # Where each view looks (minlon, minlat, maxlon, maxlat). "national" is the mainland only:
 # Hoàng Sa and Trường Sa are shown in a labelled inset, so the country fills the card.
@@ -40,24 +46,18 @@ INSET_LABELS = {  # label point (lon, lat) of each archipelago in the inset
     "hoang_sa": [112.0, 16.5],
     "truong_sa": [114.2, 9.9],
 }
-# Provinces by region, from their official code ranges (north: 01–37, Hà Nội … Ninh Bình;
-# centre with the Central Highlands: 38–68, Thanh Hóa … Lâm Đồng; south: 75–96).
-REGION_CODES = {"north": ("01", "37"), "central": ("38", "68"), "south": ("69", "99")}
 # ministries: agencies by overdue tasks; reporting: units silent past IOCMAP_STALE_REPORT_DAYS
-# (map: days since the last report); targets: met / not met / at risk
-WHOLE_VIEWS = ("ministries", "reporting", "targets")
+# (map: days since the last report); targets: met / not met / at risk; will_miss: the
+# provinces forecast to miss their deadline, worst first (maps/forecast_map.py)
+WHOLE_VIEWS = ("ministries", "reporting", "targets", "will_miss")
 DEFAULT_PLAYLIST = ("national", "regions", "overdue", "service_index", "dti", *WHOLE_VIEWS)
+WHOLE_MEASURE = {"reporting": "days_since", "will_miss": "forecast"}
 BASE_VIEWS = ("national", "north", "central", "south", "regions", "overdue", *WHOLE_VIEWS)
 OVERDUE_PROVINCES = 3
 # The side column, top to bottom: a layout, not a fixed set of boxes. Each name is a card
 # in templates/wall_cards.html (server-rendered first frame) and ioc-wall.js (refresh);
 # a new view's card (trend, follow-up) is one more entry and one more macro.
 SIDE_CARDS = ("rank_top", "rank_bottom", "alerts")  # the trend card sits on the map
-
-
-def region_of(code: str) -> str:
-    """The region a province belongs to (by official code)."""
-    return next((r for r, (lo, hi) in REGION_CODES.items() if lo <= code <= hi), "south")
 
 
 class PlaylistError(ValueError):
@@ -194,6 +194,9 @@ def render_wall(page: WallPage) -> str:
     if "reporting" in page.playlist:
         days = [h["days_since_report"] for h in page.health]
         add_measure("days_since", s["days_since"], "", days, "natural_breaks", 0, s["days"], False)
+    if "will_miss" in page.playlist:
+        legends.append((fc := forecast_measure(s, page.as_of))[0])
+        measures["forecast"] = fc[1]
     views: list[dict[str, object]] = []
     for v in page.playlist:
         if v in WHOLE_VIEWS:
@@ -201,7 +204,7 @@ def render_wall(page: WallPage) -> str:
                 {
                     "id": v,
                     "kind": v,
-                    "measure": "days_since" if v == "reporting" else "completion",
+                    "measure": WHOLE_MEASURE.get(v, "completion"),
                     "bounds": REGIONS["national"],
                     "label": s[f"view_{v}"],
                 }
@@ -311,19 +314,6 @@ def render_wall(page: WallPage) -> str:
     return finish(root.render(), page.lang, f"IOC — {s['app_title']}")
 
 
-def rank_provinces(provinces: list[dict], region: str | None) -> list[dict]:
-    """Provinces of a region (None: all) by completion, best first (ties by code)."""
-    return sorted(
-        (
-            p
-            for p in provinces
-            if p["completion_pct"] is not None
-            and (region is None or region_of(p["code"]) == region)
-        ),
-        key=lambda p: (-p["completion_pct"], p["code"]),
-    )
-
-
 def assemble_wall(
     conn,
     *,
@@ -371,7 +361,7 @@ def assemble_wall(
                 ind_values[code] = queries.indicator_value_map(conn, code, periods[-1], "province")
     agencies = agency_kpis(conn, as_of, year)
     return WallPage(
-        extra={"trend": wall_trend(conn, as_of, year)},
+        extra=wall_extra(conn, as_of, year, playlist),
         agencies=agencies,
         central=central_summary(agencies),
         health=reporting(conn, as_of, stale_days),

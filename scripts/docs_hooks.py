@@ -8,6 +8,7 @@ variable, type, default and description) and nothing else is, so the page cannot
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 MARKER = "<!-- settings-table -->"
@@ -46,6 +47,33 @@ def settings_rows() -> list[tuple[str, str, str, str]]:
 def settings_table() -> str:
     head = "| variable | type | default | what |\n|---|---|---|---|\n"
     return head + "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in settings_rows())
+
+
+def env_example() -> str:
+    """The text of ``.env.example``: every setting, commented out at its default, with its
+    description (generated like the table: ``python -m scripts.docs_hooks > .env.example``;
+    tests/test_docs.py fails when the file differs)."""
+    lines = [
+        "# iocmap settings: copy to .env and uncomment what you change. Generated from",
+        "# api/settings.py (python -m scripts.docs_hooks > .env.example); the documentation's",
+        "# configuration page has the same list.",
+    ]
+    for env, _kind, default, text in settings_rows():
+        var = env.split(",")[0].strip("`")
+        value = "" if default in ("unset", "required") else default.strip("`").strip("'")
+        plain = text.replace("\\|", "|")
+        lines += ["", *textwrap.wrap(plain, 94, initial_indent="# ", subsequent_indent="# ")]
+        lines.append(f"# {var}={value}")
+    lines += [
+        "",
+        "# The project-local PostGIS of `make db` (read by `iocmap db`, not by the server):",
+        "# IOCMAP_PG_PORT=54329",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(env_example())
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:  # noqa: ARG001 - MkDocs API

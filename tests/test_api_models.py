@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from api import models as m
-from api.routers._common import GEOJSON
+from api.params import GEOJSON
 
 
 def _valid(client, model: type[BaseModel], url: str, **params) -> BaseModel:

@@ -46,3 +46,17 @@ def test_readme_is_short_and_names_the_two_commands():
     assert "make demo" in readme and "make test" in readme
     for link in re.findall(r"\]\((docs/[^)#]+)", readme):
         assert (ROOT / link).exists(), link
+
+
+def test_env_example_is_the_settings_as_generated():
+    """``.env.example`` lists every setting at its default, generated from ``Settings``
+    like the configuration page: a field added without regenerating it fails here."""
+    from scripts.docs_hooks import env_example
+
+    root = Path(__file__).parents[1]
+    assert (root / ".env.example").read_text(encoding="utf-8") == env_example(), (
+        "run: python -m scripts.docs_hooks > .env.example"
+    )
+    prefix = Settings.model_config["env_prefix"]
+    listed = set(re.findall(r"^# (IOCMAP_[A-Z0-9_]+)=", env_example(), re.M))
+    assert {f"{prefix}{n.upper()}" for n in Settings.model_fields} <= listed

@@ -14,7 +14,7 @@ import shapely
 from sqlalchemy import text
 
 from geo.errors import BadInput, ImportBusy
-from geo.ingest.boundaries import import_boundaries
+from geo.ingest.boundaries import BoundaryOptions, import_boundaries
 from geo.ingest.encodings import encode_tcvn3
 from geo.ingest.report import InjectedFailure
 from tests.import_fixtures import (
@@ -149,7 +149,7 @@ def test_zipped_shapefile_dry_run_reports_and_changes_nothing(scratch, tmp_path)
     shp, src = tm3_shapefile(tmp_path, province=CA_MAU)
     zipped = zip_shapefile(shp, tmp_path / "camau.zip")
     before = table_checksums(scratch)
-    report = import_boundaries(scratch, zipped, "commune", dry_run=True)
+    report = import_boundaries(scratch, zipped, "commune", BoundaryOptions(dry_run=True))
     assert report.status == "dry_run" and report.updated == len(src)
     assert table_checksums(scratch) == before
 
@@ -173,7 +173,7 @@ def test_geojson_with_self_intersecting_and_empty_polygons(scratch, tmp_path):
     path = tmp_path / "khanh_hoa.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), "utf-8")
 
-    report = import_boundaries(scratch, path, "commune", allow_new_units=True)
+    report = import_boundaries(scratch, path, "commune", BoundaryOptions(allow_new_units=True))
     assert report.status == "imported", report.errors
     assert report.read == len(src) + 2 and report.repaired == 1
     assert sorted((p.row, p.code) for p in report.rejected) == [
@@ -211,7 +211,7 @@ def test_geopackage_with_two_layers(scratch, tmp_path):
     report = import_boundaries(scratch, path, "commune")
     assert report.status == "imported"
     assert any("layer 'ranh_gioi_xa' of 2" in n for n in report.notes)
-    report = import_boundaries(scratch, path, "province", layer="ranh_gioi_tinh")
+    report = import_boundaries(scratch, path, "province", BoundaryOptions(layer="ranh_gioi_tinh"))
     assert report.status == "imported" and report.updated == 1
 
     other = tmp_path / "two.gpkg"
@@ -251,7 +251,7 @@ def test_commune_file_whose_parent_codes_do_not_exist_is_rejected(scratch, tmp_p
     assert all("parent province '99' does not exist" in p.reason for p in report.errors)
     assert table_checksums(scratch) == before
     # --skip-invalid imports the commune whose parent exists and lists the others
-    report = import_boundaries(scratch, path, "commune", skip_invalid=True)
+    report = import_boundaries(scratch, path, "commune", BoundaryOptions(skip_invalid=True))
     assert report.status == "imported" and report.updated == 1 and len(report.rejected) == 2
 
 
@@ -260,7 +260,7 @@ def test_failure_after_staging_leaves_the_database_byte_for_byte(scratch, tmp_pa
     shp, _ = tm3_shapefile(tmp_path, province=CA_MAU)
     before = table_checksums(scratch)
     with pytest.raises(InjectedFailure):
-        import_boundaries(scratch, shp, "commune", fail_at=point)
+        import_boundaries(scratch, shp, "commune", BoundaryOptions(fail_at=point))
     assert table_checksums(scratch) == before
     # and the same file then imports normally
     assert import_boundaries(scratch, shp, "commune").status == "imported"
@@ -279,7 +279,7 @@ def test_failure_injected_by_a_hook(scratch, tmp_path):
             raise InjectedFailure("stop after the swap")
 
     with pytest.raises(InjectedFailure):
-        import_boundaries(scratch, shp, "commune", fail_at=hook)
+        import_boundaries(scratch, shp, "commune", BoundaryOptions(fail_at=hook))
     assert seen == ["staged", "swapped"]
     assert table_checksums(scratch) == before
 
@@ -289,7 +289,7 @@ def test_projected_file_without_crs_needs_crs_flag(scratch, tmp_path):
     with pytest.raises(BadInput) as err:
         import_boundaries(scratch, shp, "commune")
     assert "no CRS" in err.value.message and "--crs" in err.value.message
-    report = import_boundaries(scratch, shp, "commune", crs="vn2000:tm3:105")
+    report = import_boundaries(scratch, shp, "commune", BoundaryOptions(crs="vn2000:tm3:105"))
     assert report.status == "imported"
     assert max_error_m(scratch, src) < 0.05 + GRID_SLACK_M
 
@@ -316,7 +316,7 @@ def test_province_import_keeps_display_borders_equal_to_the_communes(scratch, tm
         crs=4326,
     )
     path = write_layer(gdf, tmp_path / "tinh.fgb")  # FlatGeobuf too
-    report = import_boundaries(scratch, path, "province", name_field="code")
+    report = import_boundaries(scratch, path, "province", BoundaryOptions(name_field="code"))
     assert report.status == "imported" and report.updated == 34
     assert "province display levels: union of their communes' levels" in report.notes
     # names given as codes are reported against the official ones, and kept as given
@@ -341,7 +341,7 @@ def test_two_imports_of_one_kind_do_not_interleave(scratch, tmp_path):
         trans = holder.begin()
         holder.execute(text("select pg_advisory_xact_lock(57, 1)"))  # as a running import
         with pytest.raises(ImportBusy):
-            import_boundaries(scratch, shp, "commune", lock_timeout_s=0.5)
+            import_boundaries(scratch, shp, "commune", BoundaryOptions(lock_timeout_s=0.5))
         result = {}
         worker = threading.Thread(
             target=lambda: result.update(r=import_boundaries(scratch, shp, "commune"))

@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from geo.errors import BadInput, LimitExceeded
 from geo.ingest import vector
-from geo.ingest.boundaries import import_boundaries
+from geo.ingest.boundaries import BoundaryOptions, import_boundaries
 from geo.ingest.repair import repair
 from tests.import_fixtures import demo_communes, rows, scalar, table_checksums, write_layer
 from tests.served_geometry import assert_served_valid
@@ -187,7 +187,7 @@ def test_generalised_province_outline_is_replaced_by_the_union_of_its_communes(s
     )
     assert worst < 1e-10
     # the operator may keep the file's own outline instead
-    kept = import_boundaries(scratch, path, "province", province_outline=True)
+    kept = import_boundaries(scratch, path, "province", BoundaryOptions(province_outline=True))
     assert kept.status == "imported"
     area, kept_flag = rows(
         scratch, "select ST_Area(geom), outline_kept from admin_unit where code = '96'"
@@ -306,7 +306,7 @@ def test_a_new_unit_overlapping_an_official_one_is_a_clear_error(scratch, tmp_pa
     other = geojson(
         tmp_path / "b.geojson", [feature({"ma_xa": "99998", "ma_tinh": CA_MAU}, inside)]
     )
-    report = import_boundaries(scratch, other, "commune", allow_new_units=True)
+    report = import_boundaries(scratch, other, "commune", BoundaryOptions(allow_new_units=True))
     assert report.status == "rejected"
     assert "overlaps the stored official unit" in report.errors[0].reason
     assert report.errors[0].code == "99998"
@@ -328,7 +328,7 @@ def test_limits_on_vertices_and_features(scratch, tmp_path, monkeypatch):
 def test_boundary_imports_record_their_actor(scratch, tmp_path):
     src = demo_communes(CA_MAU).head(1)
     path = geojson(tmp_path / "a.geojson", [feature({"ma_xa": src.code[0]}, src.geometry[0])])
-    report = import_boundaries(scratch, path, "commune", actor="token:7:gis-team")
+    report = import_boundaries(scratch, path, "commune", BoundaryOptions(actor="token:7:gis-team"))
     assert "actor: token:7:gis-team" in report.notes
     with scratch.connect() as conn:
         who = conn.execute(

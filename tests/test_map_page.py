@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 AS_OF = "13/11/2025"
@@ -17,9 +18,20 @@ def wait_js(page, expr: str, timeout: float = 10.0, arg=None) -> None:
     """Poll a JS expression until truthy (page.evaluate is exempt from the pages' CSP,
     which forbids the eval that wait_for_function's string predicates need)."""
     deadline = time.monotonic() + timeout
-    while not page.evaluate(f"() => Boolean({expr})"):
+    while not _true(page, expr):
         assert time.monotonic() < deadline, f"timed out waiting for: {expr}"
         page.wait_for_timeout(50)
+
+
+def _true(page, expr: str) -> bool:
+    """The expression's truth; false while a navigation replaces the document (a click on a
+    link may leave the old document half torn down when the poll runs)."""
+    try:
+        return bool(page.evaluate(f"() => Boolean({expr})"))
+    except PlaywrightError as exc:
+        if "Execution context was destroyed" in str(exc) or "of null" in str(exc):
+            return False
+        raise
 
 
 class Watch:

@@ -9,11 +9,12 @@ from collections import Counter
 
 import pytest
 
-from api.routers import _common, _out_crs
+from api import params
+from api.routers import _out_crs
 
 PARSERS = {
-    "parse_bbox": _common.parse_bbox,
-    "pick_band": _common.pick_band,
+    "parse_bbox": params.parse_bbox,
+    "pick_band": params.pick_band,
     "parse_output_crs": _out_crs.parse_output_crs,
 }
 
@@ -70,3 +71,21 @@ def test_a_download_parses_each_parameter_once(client, calls):
 def test_a_bad_parameter_is_still_a_400_before_any_database_work(client):
     r = client.get("/api/v1/communes?bbox=1,2,3")
     assert r.status_code == 400 and "bbox" in r.text
+
+
+def test_the_as_of_default_is_applied_in_one_dependency():
+    """``as_of`` (the client's date, else the data's reporting date) is resolved by
+    ``api.params.as_of_day`` only: a route that applied the default itself would drift
+    from the others (issue 23 counted 21 copies)."""
+    import re
+    from pathlib import Path
+
+    api_dir = Path(__file__).parents[1] / "api"
+    copies = [
+        f"{path.relative_to(api_dir.parent)}:{n}"
+        for path in sorted(api_dir.rglob("*.py"))
+        if path.name != "params.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\bas_of or\b|resolve_as_of|as_of is None", line)
+    ]
+    assert not copies, copies

@@ -20,9 +20,8 @@ from fastapi.openapi.models import Example
 
 from api.deps import LazyConnDep, StateDep
 from api.models import UnitCollection, UnitDetail, ok
-from api.routers import _layers
-from api.routers._common import (
-    AsOf,
+from api.params import (
+    AsOfDay,
     GeoJSONResponse,
     Period,
     Precision,
@@ -30,6 +29,7 @@ from api.routers._common import (
     Year,
     Zoom,
 )
+from api.routers import _layers
 from api.routers._out_crs import CRS_DESCRIPTION
 
 
@@ -85,7 +85,7 @@ def layer_router(level: str, tag: str, docs: LayerDocs) -> APIRouter:
         db: LazyConnDep,
         state: StateDep,
         code: Annotated[str, code_path(docs)],
-        as_of: AsOf = None,
+        day: AsOfDay,
         year: Year = None,
         period: Period = None,
         precision: Precision = 6,
@@ -94,7 +94,7 @@ def layer_router(level: str, tag: str, docs: LayerDocs) -> APIRouter:
         crs: Annotated[str | None, Query(max_length=100, description=CRS_DESCRIPTION)] = None,
     ) -> Response:
         return await _layers.detail(
-            request, db, state, level, code, as_of, year, period, precision, zoom, resolution, crs
+            request, db, state, level, code, day, year, period, precision, zoom, resolution, crs
         )
 
     router.add_api_route(

@@ -16,11 +16,11 @@ import orjson
 from fastapi import Query, Request, Response
 from sqlalchemy import Connection
 
-from api.deps import LazyConn, cached_response, resolve_as_of
+from api.deps import LazyConn, cached_response
 from api.errors import BadParameter
-from api.routers._common import (
+from api.params import (
     GEOJSON,
-    AsOf,
+    AsOfDay,
     Bbox,
     Fields,
     Offset,
@@ -66,16 +66,16 @@ class LayerParams:
     bounding box, the geometry band and the output CRS arrive here as values, so nothing
     downstream parses them again."""
 
+    as_of: dt.date  # resolved once per request (``api.params.AsOfDay``)
     province: str | None = None
     status: str | None = None
     q: str | None = None
     bbox: tuple[float, float, float, float] | None = None
-    as_of: dt.date | None = None
     year: int | None = None
     period: str | None = None
     fields: str | None = None
     precision: int = 6
-    band: str | None = None  # from zoom or resolution (``_common.pick_band``)
+    band: str | None = None  # from zoom or resolution (``api.params.pick_band``)
     limit: int | None = None
     offset: int = 0
     epsg: int = 4326  # output CRS (``_out_crs.parse_output_crs``)
@@ -115,10 +115,10 @@ Properties = Annotated[
 
 
 async def layer_query(
+    as_of: AsOfDay,
     status: Status = None,
     q: Q = None,
     bbox: Bbox = None,
-    as_of: AsOf = None,
     year: Year = None,
     period: Period = None,
     fields: Fields = None,
@@ -230,7 +230,7 @@ async def collection(
     """A FeatureCollection page of a layer, cached per data version."""
     if p.limit is not None:
         check_limit(p.limit, max_limit)
-    day = resolve_as_of(p.as_of, state)
+    day = p.as_of
 
     def build() -> bytes:
         conn = db.conn
@@ -258,7 +258,7 @@ async def detail(
     state: DataState,
     level: str,
     code: str,
-    as_of: dt.date | None,
+    day: dt.date,
     year: int | None,
     period: str | None,
     precision: int,
@@ -269,7 +269,6 @@ async def detail(
     """One unit as a Feature with every property, its indicators and links."""
     band = pick_band(zoom, resolution)
     epsg = parse_output_crs(crs)
-    day = resolve_as_of(as_of, state)
 
     def build() -> bytes:
         conn = db.conn

@@ -15,7 +15,7 @@ import orjson
 from fastapi import Request
 
 from api.errors import BadParameter
-from api.routers._common import GEOJSON, base_url, parse_bbox
+from api.params import GEOJSON, base_url, parse_bbox
 from geo.crs_names import OUTPUT_CRS
 from geo.read.features import Page
 

@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from api.errors import BadParameter
-from api.routers._common import in_calendar, parse_list
+from api.params import in_calendar, parse_list
 from geo.read.cql2 import FilterError, compile_filter, iso_day, parse_filter
 from geo.read.features import UnitFilter, property_sql
 

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import orjson
 from fastapi import Request
 
-from api.routers._common import JSON, base_url, meta, page_links
+from api.params import JSON, base_url, meta, page_links
 from geo.read import queries
 
 

@@ -8,10 +8,10 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Path, Query, Request
 
-from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
+from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
 from api.models import AgencyDetail, AgencyList, History, TaskList, ok
-from api.routers._common import JSON, AsOf, Offset, base_url, check_limit, meta
+from api.params import JSON, AsOfDay, Offset, base_url, check_limit, meta
 from api.routers._task_pages import history_body, tasks_body
 from api.routers.units import TASK_CAP
 from geo.read import agencies as read_agencies
@@ -41,10 +41,9 @@ def _agency_or_404(conn, code: str) -> dict:
     summary="Ministries and central bodies with their task figures, most overdue first",
     responses=ok(AgencyList),
 )
-async def agencies(request: Request, db: LazyConnDep, state: StateDep, as_of: AsOf = None):
+async def agencies(request: Request, db: LazyConnDep, state: StateDep, day: AsOfDay):
     """Every agency's NQ57 tasks by status on ``as_of``, ordered by overdue tasks (the
     wall's ranking), with the central level's totals."""
-    day = resolve_as_of(as_of, state)
     year = (state.reporting_date or day).year
 
     def build() -> bytes:
@@ -66,11 +65,10 @@ async def agencies(request: Request, db: LazyConnDep, state: StateDep, as_of: As
     responses={**ok(AgencyDetail), 404: {"description": "unknown agency"}},
 )
 async def agency_detail(
-    request: Request, db: LazyConnDep, state: StateDep, code: AgencyCode, as_of: AsOf = None
+    request: Request, db: LazyConnDep, state: StateDep, code: AgencyCode, day: AsOfDay
 ):
     """The agency's figures on ``as_of`` (all years), its data health, and links to its
     tasks and history."""
-    day = resolve_as_of(as_of, state)
 
     def build() -> bytes:
         conn = db.conn
@@ -108,8 +106,8 @@ async def agency_tasks(
     request: Request,
     db: LazyConnDep,
     state: StateDep,
+    day: AsOfDay,
     code: AgencyCode,
-    as_of: AsOf = None,
     status: Annotated[
         str | None, Query(pattern="^(" + "|".join(STATUSES) + ")$", description="task status")
     ] = None,
@@ -126,7 +124,6 @@ async def agency_tasks(
 ):
     """Same shape as ``/units/{code}/tasks``; ``unit`` is the agency."""
     check_limit(limit, TASK_CAP)
-    day = resolve_as_of(as_of, state)
     f = queries.TaskFilter(status, None, None, overdue, sort, limit, offset)
 
     def build() -> bytes:

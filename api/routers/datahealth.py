@@ -8,9 +8,9 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Query, Request
 
-from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
+from api.deps import LazyConnDep, StateDep, cached_response
 from api.models import DataHealthList, ok
-from api.routers._common import JSON, AsOf, Offset, check_limit, meta, page_links
+from api.params import JSON, AsOfDay, Offset, check_limit, meta, page_links
 from geo.read import health
 
 router = APIRouter(tags=["data health"])
@@ -26,7 +26,7 @@ async def data_health(
     request: Request,
     db: LazyConnDep,
     state: StateDep,
-    as_of: AsOf = None,
+    day: AsOfDay,
     level: Annotated[
         str, Query(pattern="^(province|commune|agency)$", description="province | commune | agency")
     ] = "province",
@@ -50,7 +50,6 @@ async def data_health(
     ``as_of`` (or it never reported). Days count to the as-of date (default: the data's
     reporting date), like every other figure."""
     check_limit(limit, CAP)
-    day = resolve_as_of(as_of, state)
     days = request.app.state.settings.stale_report_days if stale_days is None else stale_days
 
     def build() -> bytes:

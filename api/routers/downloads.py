@@ -29,11 +29,11 @@ from sqlalchemy import Connection
 
 from api.cache import ResponseCache, etag_matches, request_key
 from api.dbgate import db_gate, work_limit
-from api.deps import LazyConnDep, StateDep, resolve_as_of
+from api.deps import LazyConnDep, StateDep
 from api.errors import BadParameter
 from api.instance import private_dir
+from api.params import AsOfDay, Bbox, Period, Q, Resolution, Status, Year
 from api.routers import _layers
-from api.routers._common import AsOf, Bbox, Period, Q, Resolution, Status, Year
 from api.routers._download_files import (
     fit_wkt,
     write_geoparquet,
@@ -222,6 +222,7 @@ async def download(
     request: Request,
     db: LazyConnDep,
     state: StateDep,
+    day: AsOfDay,
     layer: Annotated[str, Path(description="provinces | communes")],
     fmt: Annotated[str, Path(description="geojson | gpkg | fgb | csv | shp | parquet | xlsx")],
     code: Annotated[
@@ -231,7 +232,6 @@ async def download(
     status: Status = None,
     q: Q = None,
     bbox: Bbox = None,
-    as_of: AsOf = None,
     year: Year = None,
     period: Period = None,
     resolution: Resolution = None,
@@ -258,9 +258,8 @@ async def download(
         raise BadParameter("layer", f"unknown layer '{layer}'; use provinces or communes", 404)
     if fmt not in FORMATS:
         raise BadParameter("format", f"unknown format '{fmt}'; use {', '.join(FORMATS)}", 404)
-    day = resolve_as_of(as_of, state)
     params = _layers.LayerParams.parse(
-        province=province, status=status, q=q, bbox=bbox, as_of=as_of, year=year,
+        province=province, status=status, q=q, bbox=bbox, as_of=day, year=year,
         period=period, precision=precision, resolution=resolution, crs=crs, name=name,
     )  # fmt: skip
     epsg = params.epsg

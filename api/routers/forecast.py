@@ -11,11 +11,11 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Path, Query, Request
 
-from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
+from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
 from api.forecast_models import ForecastList, UnitForecasts
 from api.models import ok
-from api.routers._common import JSON, AsOf, meta
+from api.params import JSON, AsOfDay, meta
 from geo.read import forecast as fc
 
 router = APIRouter(tags=["forecast"])
@@ -65,9 +65,8 @@ BAD: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _as_of(as_of: dt.date | None, state) -> dt.date:
+def _bounded(day: dt.date) -> dt.date:
     """The as-of day, bounded: the replay looks 8 weeks back from it."""
-    day = resolve_as_of(as_of, state)
     if not FIRST <= day <= LAST:
         raise BadParameter("as_of", "as_of must fall between 2000-01-01 and 2100-12-31")
     return day
@@ -90,17 +89,17 @@ async def forecast(
     request: Request,
     db: LazyConnDep,
     state: StateDep,
+    day: AsOfDay,
     level: Level = "province",
     programme: Programme = None,
     deadline: Deadline = None,
     cls: ForecastClass = None,
-    as_of: AsOf = None,
 ):
     """Every unit of ``level``: ``open_due`` (tasks due by the deadline still open),
     ``pace_per_week`` (trimmed mean of the last 8 weeks' completions), ``needed_per_week``,
     ``expected_completion`` and ``class`` on_track | at_risk | will_miss | done |
     no_history, plus ``due_soon`` (due within 14 days, not done). Ordered by code."""
-    day = _as_of(as_of, state)
+    day = _bounded(day)
     prog = programme or fc.DEFAULT_PROGRAMME[level]
 
     def build() -> bytes:
@@ -135,15 +134,15 @@ async def unit_forecast(
     request: Request,
     db: LazyConnDep,
     state: StateDep,
+    day: AsOfDay,
     code: Code,
     programme: Programme = None,
     deadline: Deadline = None,
-    as_of: AsOf = None,
 ):
     """The unit's forecast for each programme it holds tasks of (or ``programme``), against
     its own deadline (a target's, else year end) or ``deadline``; ``due_soon_tasks``: "sắp
     đến hạn", at most 200."""
-    day = _as_of(as_of, state)
+    day = _bounded(day)
 
     def build() -> bytes:
         conn = db.conn

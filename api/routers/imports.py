@@ -45,7 +45,7 @@ from api.deps import LazyConnDep
 from api.errors import FileTooLarge, ImportRejected
 from api.instance import private_dir
 from api.models import ImportRuns, ok
-from api.routers._common import page_links
+from api.params import page_links
 from api.routers.maps import schedule_warm
 from geo.errors import BadInput, IocmapError
 from geo.ingest import attempts
@@ -306,21 +306,22 @@ async def post_import(
         )
         engine = acting_engine(request, who)  # history rows stamped with who's token
         # the importers (geopandas, the coverage code) load on the first import, not at start
-        from geo.ingest.boundaries import import_boundaries
+        from geo.ingest.boundaries import BoundaryOptions, import_boundaries
         from geo.ingest.indicators import import_indicators
         from geo.ingest.targets import import_targets
         from geo.ingest.tasks import import_tasks
 
         if kind == "boundaries":
             assert level is not None  # checked above, before the upload was read
-            report = await run_in_threadpool(
-                import_boundaries, engine, path, level, code_field=code_field,
-                name_field=name_field, parent_field=parent_field, crs=crs, layer=layer,
-                encoding=encoding, dry_run=dry_run, skip_invalid=skip_invalid,
-                display_name=display, lock_timeout_s=options.lock_timeout_s,
-                allow_new_units=allow_new_units, province_outline=province_outline,
-                actor=actor,
+            boundary = BoundaryOptions(
+                code_field=code_field, name_field=name_field, parent_field=parent_field,
+                crs=crs, layer=layer, encoding=encoding, dry_run=dry_run,
+                skip_invalid=skip_invalid, display_name=display,
+                lock_timeout_s=options.lock_timeout_s, allow_new_units=allow_new_units,
+                province_outline=province_outline, actor=actor,
+                processes=settings.import_processes,
             )  # fmt: skip
+            report = await run_in_threadpool(import_boundaries, engine, path, level, boundary)
         elif kind == "tasks":
             report = await run_in_threadpool(import_tasks, engine, path, options)
         elif kind == "targets":

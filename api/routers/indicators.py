@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
 from api.models import IndicatorList, IndicatorValues, ok
-from api.routers._common import JSON, PERIOD_PATTERN, meta
+from api.params import JSON, PERIOD_PATTERN, meta
 from geo.read import queries
 
 router = APIRouter(tags=["indicators"])

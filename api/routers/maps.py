@@ -25,9 +25,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.deps import LazyConn, LazyConnDep, StateDep, cached_response, resolve_as_of
+from api.deps import LazyConn, LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
-from api.routers._common import Day
+from api.params import AsOfDay, Day
 from geo.read.progress import DataState
 from maps.assets_local import ASSETS_DIR
 from maps.i18n import pick_lang, strings
@@ -107,10 +107,10 @@ async def _map_page(
     measure: str | None,
     period: str | None,
     lang: str | None,
-    as_of: dt.date | None,
+    day: dt.date,
     year: int | None,
 ) -> Response:
-    day = resolve_as_of(as_of, state)
+    as_of_given = "as_of" in request.query_params  # the page keeps it in its links
     schedule_warm(request.app, state.version, request)
 
     def build() -> bytes:
@@ -124,7 +124,7 @@ async def _map_page(
                 period=period,
                 lang=pick_lang(lang),
                 year=year,
-                as_of_given=as_of is not None,
+                as_of_given=as_of_given,
             )
         except PageParamError as exc:
             raise BadParameter(exc.param, str(exc)) from exc
@@ -140,14 +140,14 @@ async def national(
     request: Request,
     db: LazyConnDep,
     state: StateDep,
+    day: AsOfDay,
     measure: Measure = None,
     period: Period = None,
     lang: Lang = None,
-    as_of: AsOf = None,
     year: Year = None,
 ):
     """National choropleth of the 34 provinces (click one for its details and communes)."""
-    return await _map_page(request, db, state, None, measure, period, lang, as_of, year)
+    return await _map_page(request, db, state, None, measure, period, lang, day, year)
 
 
 @router.get("/p/{province_code}", response_class=HTMLResponse)
@@ -155,15 +155,15 @@ async def province(
     request: Request,
     db: LazyConnDep,
     state: StateDep,
+    day: AsOfDay,
     province_code: Annotated[str, Path(pattern=r"^\d{2}$")],
     measure: Measure = None,
     period: Period = None,
     lang: Lang = None,
-    as_of: AsOf = None,
     year: Year = None,
 ):
     """A province's communes (click one for its tasks and indicators)."""
-    return await _map_page(request, db, state, province_code, measure, period, lang, as_of, year)
+    return await _map_page(request, db, state, province_code, measure, period, lang, day, year)
 
 
 Views = Annotated[
@@ -182,6 +182,7 @@ async def wall(
     request: Request,
     db: LazyConnDep,
     state: StateDep,
+    day: AsOfDay,
     refresh: Annotated[
         float | None, Query(ge=0.05, le=3600, description="seconds between data refreshes")
     ] = None,
@@ -190,7 +191,6 @@ async def wall(
         float, Query(ge=0, le=3600, description="seconds per view; 0 = no rotation")
     ] = 20,
     lang: Lang = None,
-    as_of: AsOf = None,
     year: Year = None,
     force: Annotated[
         bool, Query(description="benchmarks: redraw every cycle, ignore ETags")
@@ -199,11 +199,13 @@ async def wall(
     """The IOC wall: KPIs, national choropleth, rankings, overdue alerts; refreshes in place.
 
     ``as_of`` and ``year`` set the basis of every figure, as for ``/api/v1/summary``."""
-    day = resolve_as_of(as_of, state)
     basis_year = year or (state.reporting_date or day).year
     seconds = refresh or float(request.app.state.settings.wall_refresh_seconds)
     playlist = views.split(",") if views else list(DEFAULT_PLAYLIST)
-    query = {"year": str(basis_year), **({"as_of": as_of.isoformat()} if as_of else {})}
+    query = {
+        "year": str(basis_year),
+        **({"as_of": day.isoformat()} if "as_of" in request.query_params else {}),
+    }
     schedule_warm(request.app, state.version, request)
 
     def build() -> bytes:

@@ -20,13 +20,13 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
+from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
 from api.item_formats import ITEM_FORMATS
 from api.models import OgcFeatureCollection, UnitFeature
-from api.routers._common import (
+from api.params import (
     GEOJSON,
-    AsOf,
+    AsOfDay,
     GeoJSONResponse,
     Period,
     Year,
@@ -244,6 +244,7 @@ async def items(
     request: Request,
     db: LazyConnDep,
     state: StateDep,
+    day: AsOfDay,
     collection_id: Annotated[str, Path(alias="collectionId")],
     limit: Annotated[
         int, Query(ge=1, description=f"page size (default {DEFAULT_ITEMS}, max {MAX_ITEMS})")
@@ -272,7 +273,6 @@ async def items(
     properties: Annotated[
         str | None, Query(description="comma-separated property names to return")
     ] = None,
-    as_of: AsOf = None,
     year: Year = None,
     period: Period = None,
     code: Annotated[str | None, Query(max_length=5)] = None,
@@ -300,7 +300,6 @@ async def items(
     )
     if province_code is not None and meta["level"] != "commune":
         raise BadParameter("province_code", "province_code filters the communes collection only")
-    day = resolve_as_of(as_of, state)
     valid_at = valid_interval(datetime)
     filter_srid = parse_crs(filter_crs, "filter-crs")
     flip = filter_srid in GEOGRAPHIC and filter_crs not in (None, CRS84)

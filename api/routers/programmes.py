@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Request
 
 from api.deps import LazyConnDep, StateDep, cached_response
-from api.routers._common import JSON, meta
+from api.params import JSON, meta
 from geo.read.programmes import programmes as read_programmes
 
 router = APIRouter(tags=["programmes"])

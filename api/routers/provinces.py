@@ -9,8 +9,8 @@ from fastapi import Depends, Request, Response
 
 from api.deps import LazyConnDep, StateDep
 from api.models import UnitCollection, ok
+from api.params import GeoJSONResponse
 from api.routers import _layers
-from api.routers._common import GeoJSONResponse
 from api.routers._layer_routes import LayerDocs, code_path, layer_router
 
 DOCS = LayerDocs(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from api.deps import LazyConnDep, StateDep, cached_response
 from api.models import Rankings, ok
-from api.routers._common import JSON, meta
+from api.params import JSON, meta
 from api.routers.indicators import IndicatorPeriod, Level, ProvinceFilter, indicator_slice
 
 router = APIRouter(tags=["indicators"])

@@ -19,8 +19,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import acting_engine, principal, writer_principal
 from api.dbgate import db_gate
-from api.deps import LazyConnDep, StateDep, resolve_as_of
-from api.routers._common import JSON, AsOf, Day, Offset, check_limit, meta
+from api.deps import LazyConnDep, StateDep
+from api.params import JSON, AsOf, AsOfDay, Day, Offset, check_limit, meta
 from api.scopes import scope_check
 from geo.read import followup
 from geo.remind.issue import (
@@ -240,11 +240,11 @@ async def list_reminders(
     request: Request,
     db: LazyConnDep,
     state: StateDep,
+    day: AsOfDay,
     unit: Annotated[
         str | None,
         Query(pattern=r"^\d{2}(\d{3})?$", description="a unit (a province: and its communes)"),
     ] = None,
-    as_of: AsOf = None,
     limit: Annotated[int, Query(ge=1, description=f"page size (cap {LIST_CAP})")] = 100,
     offset: Offset = 0,
 ):
@@ -264,7 +264,6 @@ async def list_reminders(
         )
     admin = who.role == "admin"
     scope = who.scope_code if who.scope_level else None
-    day = resolve_as_of(as_of, state)
 
     def build() -> bytes:
         try:

@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse, Response
 
 from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
-from api.routers._common import JSON, Day
+from api.params import JSON, Day
 from geo.errors import BadInput
 from geo.read.report import Period, parse_period
 from maps import report_store

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
 from api.models import SearchResults, ok
-from api.routers._common import JSON, meta
+from api.params import JSON, meta
 from geo.read import search as unit_search
 from geo.text import search_key
 

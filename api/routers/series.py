@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Query, Request
 from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
 from api.models import ok
-from api.routers._common import JSON, Day, Year, meta
+from api.params import JSON, Day, Year, meta
 from api.series_models import Series
 from geo.read import queries
 from geo.read.progress import DataState

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Query, Request
 
-from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
+from api.deps import LazyConnDep, StateDep, cached_response
 from api.models import Summary, ok
-from api.routers._common import Day
+from api.params import AsOfDay
 from geo.read.summary import national_figures
 
 router = APIRouter(tags=["summary"])
@@ -25,9 +24,7 @@ async def summary(
     request: Request,
     db: LazyConnDep,
     state: StateDep,
-    as_of: Annotated[
-        dt.date | None, Query(description="default: the data's reporting date"), Day
-    ] = None,
+    day: AsOfDay,
     year: Annotated[
         int | None,
         Query(ge=2000, le=2100, description="deadline year; default: the reporting date's year"),
@@ -40,7 +37,6 @@ async def summary(
     ``total`` both levels together; the top-level figures stay the provinces'. ``change``
     compares with the end of the previous quarter and with a week before (from the task
     history)."""
-    day = resolve_as_of(as_of, state)
     slice_year = year or (state.reporting_date or day).year
 
     def build() -> bytes:

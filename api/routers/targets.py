@@ -7,9 +7,9 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Query, Request
 
-from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
+from api.deps import LazyConnDep, StateDep, cached_response
 from api.models import Phase2, TargetList, ok
-from api.routers._common import JSON, AsOf, meta
+from api.params import JSON, AsOfDay, meta
 from geo.read import targets as read_targets
 
 router = APIRouter(tags=["targets"])
@@ -25,7 +25,7 @@ async def targets(
     request: Request,
     db: LazyConnDep,
     state: StateDep,
-    as_of: AsOf = None,
+    day: AsOfDay,
     unit: Annotated[
         str | None, Query(pattern=r"^\d{2}(\d{3})?$", description="only this unit's targets")
     ] = None,
@@ -36,7 +36,6 @@ async def targets(
 ):
     """Each target with ``state`` met / not_met / at_risk / no_data, the figure judged
     (``current``, ``previous``) and the period. See ``geo/read/targets.py`` for the rule."""
-    day = resolve_as_of(as_of, state)
 
     def build() -> bytes:
         rows = read_targets.targets(db.conn, day, unit, status)
@@ -53,10 +52,9 @@ async def targets(
     summary="Plan 02 phase 2: each province's indicators green or not, and the share green",
     responses=ok(Phase2),
 )
-async def phase2(request: Request, db: LazyConnDep, state: StateDep, as_of: AsOf = None):
+async def phase2(request: Request, db: LazyConnDep, state: StateDep, day: AsOfDay):
     """The latest period ended by ``as_of``; an indicator is green when its value reaches
     ``green_at``."""
-    day = resolve_as_of(as_of, state)
 
     def build() -> bytes:
         conn = db.conn

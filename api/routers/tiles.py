@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.deps import LazyConn, LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
-from api.routers._common import base_url, meta
+from api.params import base_url, meta
 from geo.levels import DEFAULT_LEVELS
 from geo.read import tiles
 from geo.read.features import band_for_zoom

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from api.deps import LazyConnDep, StateDep, cached_response, resolve_as_of
+from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
 from api.models import History, TaskList, ok
-from api.routers._common import (
+from api.params import (
     JSON,
-    AsOf,
+    AsOfDay,
     Offset,
     check_limit,
 )
@@ -47,8 +47,8 @@ async def unit_tasks(
     request: Request,
     db: LazyConnDep,
     state: StateDep,
+    day: AsOfDay,
     code: UnitCode,
-    as_of: AsOf = None,
     status: Annotated[
         str | None, Query(pattern="^(" + "|".join(STATUSES) + ")$", description="task status")
     ] = None,
@@ -75,7 +75,6 @@ async def unit_tasks(
     reason and proposal (``missing_reason``: overdue with no reason), and a link to its
     history."""
     check_limit(limit, TASK_CAP)
-    day = resolve_as_of(as_of, state)
     f = queries.TaskFilter(status, program, group, overdue, sort, limit, offset, missing_reason)
 
     def build() -> bytes:

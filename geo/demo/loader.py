@@ -214,7 +214,7 @@ def load_demo_on_boundaries(
 
     Raises ``BadInput`` naming the file when an import is rejected (the demo data stay)."""
     from geo.errors import BadInput
-    from geo.ingest.boundaries import import_boundaries
+    from geo.ingest.boundaries import BoundaryOptions, import_boundaries
 
     files = boundary_files(folder)
     if not files["commune"] and not files["province"]:
@@ -222,7 +222,7 @@ def load_demo_on_boundaries(
     counts = load_demo(engine, use_cache)
     for level in ("commune", "province"):  # communes first: provinces become their union
         for path in files[level]:
-            report = import_boundaries(engine, path, level, actor="demo")
+            report = import_boundaries(engine, path, level, BoundaryOptions(actor="demo"))
             echo(f"{path.name} ({level}s): {report.summary()}")
             if not report.ok:
                 first = report.errors[0] if report.errors else None

@@ -24,6 +24,7 @@ traceback, no 5xx); ``raise_unexpected`` (the CLI's ``--debug``) re-raises it in
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from geo.ingest import provinces as hierarchy
 from geo.ingest.coverage import area_m2
 from geo.ingest.repair import repair
 from geo.ingest.report import (
+    ImportHook,
     ImportReport,
     InjectedFailure,
     Progress,
@@ -57,20 +59,50 @@ PARALLEL_MIN_BYTES = 2_000_000  # smaller files are done before a helper process
 Layer = plan.Layer
 
 
+@dataclass(frozen=True)
+class BoundaryOptions:
+    """How to run one boundary import: built once by the CLI's flags or the API's query
+    (the same fields either way, like ``sheet_import.ImportOptions``) and passed whole, so
+    no option is re-spelled on its way down."""
+
+    code_field: str | None = None
+    name_field: str | None = None
+    parent_field: str | None = None
+    crs: str | None = None
+    layer: str | None = None
+    encoding: str | None = None
+    dry_run: bool = False
+    skip_invalid: bool = False
+    overlap_tolerance_m2: float = DEFAULT_OVERLAP_M2
+    gap_max_width_m: float = coverage.GAP_MAX_WIDTH_M
+    allow_new_units: bool = False
+    province_outline: bool = False  # keep the province file's outline (not the union)
+    actor: str = "cli"
+    display_name: str | None = None  # the name the user knows (an upload's file name)
+    fail_at: ImportHook | str | None = None  # tests: fail or pause there (``fail_point``)
+    lock_timeout_s: float | None = None
+    progress: Progress | None = None
+    raise_unexpected: bool = False  # the CLI's --debug: re-raise instead of reporting
+    processes: int | None = None  # helper processes for big files; None = per core
+
+
 def read_features(
-    path: str | Path, level: str, report: ImportReport, *, layer: str | None = None,
-    code_field: str | None = None, name_field: str | None = None,
-    parent_field: str | None = None, crs: str | None = None, encoding: str | None = None,
-    allow_new_units: bool = False, engine: Engine | None = None,
+    path: str | Path,
+    level: str,
+    report: ImportReport,
+    opts: BoundaryOptions = BoundaryOptions(),
+    engine: Engine | None = None,
     workers: parallel.Workers = parallel.INLINE,
-) -> Features:  # fmt: skip
+) -> Features:
     """Read, decode, reproject, take the attributes and repair; per-feature problems go to
     the report (the file-level ones raise ``BadInput``)."""
-    given = {"code": code_field, "name": name_field, "parent": parent_field}
-    raw = read_layer(Path(path), level, report, layer=layer, given=given, encoding=encoding)
+    given = {"code": opts.code_field, "name": opts.name_field, "parent": opts.parent_field}
+    raw = read_layer(
+        Path(path), level, report, layer=opts.layer, given=given, encoding=opts.encoding
+    )
     workers.start()  # a readable layer: helpers get ready while it is reprojected
-    geoms = to_wgs84(raw.frame, crs, report)
-    feats, _ = unit_fields(raw, geoms, level, report, allow_new_units=allow_new_units)
+    geoms = to_wgs84(raw.frame, opts.crs, report)
+    feats, _ = unit_fields(raw, geoms, level, report, allow_new_units=opts.allow_new_units)
     fixed, repaired, problems, notes = repair(feats.geoms, engine, workers)
     report.repaired = repaired
     report.notes.extend(notes)
@@ -88,70 +120,43 @@ def import_boundaries(
     engine: Engine,
     path: str | Path,
     level: str,
-    *,
-    code_field: str | None = None,
-    name_field: str | None = None,
-    parent_field: str | None = None,
-    crs: str | None = None,
-    layer: str | None = None,
-    encoding: str | None = None,
-    dry_run: bool = False,
-    skip_invalid: bool = False,
-    overlap_tolerance_m2: float = DEFAULT_OVERLAP_M2,
-    gap_max_width_m: float = coverage.GAP_MAX_WIDTH_M,
-    allow_new_units: bool = False,
-    province_outline: bool = False,
-    actor: str = "cli",
-    display_name: str | None = None,
-    fail_at: str | None = None,
-    lock_timeout_s: float | None = None,
-    progress: Progress | None = None,
-    raise_unexpected: bool = False,
+    opts: BoundaryOptions = BoundaryOptions(),
 ) -> ImportReport:
     """Import a province or commune boundary file (see the module docstring)."""
     if level not in LEVELS:
         raise BadInput(f"level must be province or commune, not '{level}'", field="level")
     path = Path(path)
     report = ImportReport(
-        kind="boundaries", file=file_label(display_name or path.name), dry_run=dry_run
+        kind="boundaries", file=file_label(opts.display_name or path.name), dry_run=opts.dry_run
     )
     step = ["read"]
 
     def advance(name: str, done: int) -> None:
         step[0] = name
-        if progress:
-            progress(name, done, 6)
+        if opts.progress:
+            opts.progress(name, done, 6)
 
-    options = dict(
-        code_field=code_field, name_field=name_field, parent_field=parent_field, crs=crs,
-        layer=layer, encoding=encoding, skip_invalid=skip_invalid,
-        overlap_tolerance_m2=overlap_tolerance_m2, gap_max_width_m=gap_max_width_m,
-        allow_new_units=allow_new_units, province_outline=province_outline, actor=actor,
-        fail_at=fail_at, lock_timeout_s=lock_timeout_s,
-    )  # fmt: skip
     try:
-        _run(engine, path, level, report, advance, **options)
+        _run(engine, path, level, report, advance, opts)
     except (IocmapError, InjectedFailure):
         raise
     except Exception as exc:
-        if raise_unexpected:
+        if opts.raise_unexpected:
             raise
         log.exception("boundary import of %s failed at %s", report.file, step[0])
         first = (str(exc).splitlines() or [""])[0][:300]
         report.error(f"unexpected error while {step[0]}: {type(exc).__name__}: {first}")
-    if actor:
-        report.notes.append(f"actor: {actor}")
+    if opts.actor:
+        report.notes.append(f"actor: {opts.actor}")
     return finish(report)
 
 
-def _run(engine, path, level, report: ImportReport, advance, *, skip_invalid, fail_at,
-         lock_timeout_s, overlap_tolerance_m2, gap_max_width_m, province_outline, actor,
-         **read) -> None:  # fmt: skip
+def _run(engine, path, level, report: ImportReport, advance, opts: BoundaryOptions) -> None:
     advance("read", 0)
     big = Path(path).stat().st_size >= PARALLEL_MIN_BYTES
-    with parallel.Workers() if big else parallel.INLINE as workers:
-        feats = read_features(path, level, report, engine=engine, workers=workers, **read)
-        if report.errors and skip_invalid:
+    with parallel.Workers(opts.processes) if big else parallel.INLINE as workers:
+        feats = read_features(path, level, report, opts, engine=engine, workers=workers)
+        if report.errors and opts.skip_invalid:
             report.rejected.extend(report.errors)
             report.errors = []
             bad = {p.row for p in report.rejected}
@@ -161,35 +166,33 @@ def _run(engine, path, level, report: ImportReport, advance, *, skip_invalid, fa
         if not feats.codes:
             report.error("no usable feature in the file")
             return
-        _build(engine, feats, level, report, advance, workers, skip_invalid=skip_invalid,
-               fail_at=fail_at, lock_timeout_s=lock_timeout_s, actor=actor,
-               overlap_tolerance_m2=overlap_tolerance_m2, gap_max_width_m=gap_max_width_m,
-               province_outline=province_outline)  # fmt: skip
+        _build(engine, feats, level, report, advance, workers, opts)
 
 
-def _build(engine, feats: Features, level, report: ImportReport, advance, workers, *,
-           skip_invalid, fail_at, lock_timeout_s, overlap_tolerance_m2, gap_max_width_m,
-           province_outline, actor) -> None:  # fmt: skip
+def _build(engine, feats: Features, level, report: ImportReport, advance, workers,
+           opts: BoundaryOptions) -> None:  # fmt: skip
     """Clean, validate against the stored units, simplify, stage and swap."""
     advance("clean coverage", 1)
-    feats.geoms = _clean(feats, level, report, gap_max_width_m, workers)
+    feats.geoms = _clean(feats, level, report, opts.gap_max_width_m, workers)
     if report.errors:
         return
     advance("validate", 2)
-    with import_transaction(engine, "boundaries", report, lock_timeout_s, actor=actor) as conn:
+    with import_transaction(
+        engine, "boundaries", report, opts.lock_timeout_s, actor=opts.actor
+    ) as conn:
         provinces = plan.load_layer(conn, "province")
         current = provinces if level == "province" else plan.load_layer(conn, "commune")
         if level == "commune":
-            feats = plan.check_parents(feats, current, provinces, report, skip_invalid)
+            feats = plan.check_parents(feats, current, provinces, report, opts.skip_invalid)
             if report.errors:
                 return
-        _against_stored(feats, current, report, overlap_tolerance_m2)
+        _against_stored(feats, current, report, opts.overlap_tolerance_m2)
         if report.errors:
             return
         if level == "commune":
             units = plan.unit_rows(feats, level, current, report.file)
         else:
-            units = hierarchy.province_units(conn, feats, current, report, province_outline)
+            units = hierarchy.province_units(conn, feats, current, report, opts.province_outline)
         _count(units, current, feats, report, level)
         touched = [u for u in units if plan.differs(u, current) is not False]
         advance("simplify", 3)
@@ -203,15 +206,15 @@ def _build(engine, feats: Features, level, report: ImportReport, advance, worker
         if not touched:
             return
         advance("stage", 4)
-        plan.stage(conn, touched, levels, actor)
+        plan.stage(conn, touched, levels, opts.actor)
         for code in plan.invalid_staged(conn):
             report.error("PostGIS finds the cleaned geometry invalid or empty", code=code)
         if report.errors:
             return
-        fail_point("staged", fail_at)
+        fail_point("staged", opts.fail_at)
         advance("swap", 5)
         plan.swap(conn)
-        fail_point("swapped", fail_at)
+        fail_point("swapped", opts.fail_at)
         report.version = store.bump_version(conn, None, f"boundaries ({level}): {report.file}")
         advance("done", 6)
 

@@ -30,19 +30,13 @@ import shapely
 
 log = logging.getLogger(__name__)
 
-ENV = "IOCMAP_IMPORT_PROCESSES"
 MAX_PROCESSES = 4
 
 
 def default_processes() -> int:
-    """Helpers to start: ``IOCMAP_IMPORT_PROCESSES`` if set, else one core less than the
-    machine has (this process keeps working too), at most ``MAX_PROCESSES``."""
-    raw = os.environ.get(ENV, "").strip()
-    if raw:
-        try:
-            return max(0, min(int(raw), MAX_PROCESSES))
-        except ValueError:
-            log.warning("%s=%r is not a number; using the default", ENV, raw)
+    """Helpers to start when the caller does not say (``BoundaryOptions.processes``, from
+    the ``import_processes`` setting): one core less than the machine has (this process
+    keeps working too), at most ``MAX_PROCESSES``."""
     return max(0, min((os.cpu_count() or 1) - 1, MAX_PROCESSES))
 
 

@@ -57,6 +57,12 @@
 
     function name(code) { return cfg.names[code] || code; }
     function valueOf(l) { return l.feature.properties.v; }
+    /** The value as a reader says it: the class in words for a categorical measure. */
+    function shown(l) {
+      var v = valueOf(l);
+      if (m.categories) return v === null || v === undefined ? IOC.t('no_data') : m.categories[v];
+      return IOC.fmtUnit(v, m.decimals, m.unit);
+    }
 
     function restyle(l) {
       var s = Object.assign({}, layer.options.style(l.feature));
@@ -84,7 +90,7 @@
     function tooltip(l) {
       var code = l.feature.properties.code;
       return '<b>' + IOC.esc(name(code)) + '</b><br>' + IOC.esc(m.label) + ': <span class="v">' +
-        IOC.esc(IOC.fmtUnit(valueOf(l), m.decimals, m.unit)) + '</span>';
+        IOC.esc(shown(l)) + '</span>';
     }
 
     var phone = global.matchMedia && global.matchMedia('(max-width: 700px)').matches;
@@ -101,7 +107,7 @@
       el.setAttribute('tabindex', '0');
       el.setAttribute('role', 'button');
       el.setAttribute('data-code', code);
-      el.setAttribute('aria-label', name(code) + ': ' + IOC.fmtUnit(valueOf(l), m.decimals, m.unit));
+      el.setAttribute('aria-label', name(code) + ': ' + shown(l));
       el.addEventListener('keydown', function (e) {
         if (e.key === 'Enter' || e.key === ' ') {
           e.preventDefault();
@@ -191,10 +197,15 @@
       var fetchOne = function (path) {  // a standalone export has no API: embedded data or nothing
         return cfg.standalone ? Promise.resolve((cfg.embedded || {})[path] || null) : IOC.getJSON(path);
       };
-      var load = Promise.all([fetchOne(detail), fetchOne(tasks)]);
+      // the deadline forecast of the measure's programme; the panel stands without it
+      var fq = { programme: m.programme };
+      if (cfg.query && cfg.query.as_of) fq.as_of = cfg.query.as_of;
+      var forecast = '/units/' + code + '/forecast?' + Object.keys(fq).map(function (k) { return k + '=' + encodeURIComponent(fq[k]); }).join('&');
+      var load = Promise.all([fetchOne(detail), fetchOne(tasks),
+        fetchOne(forecast).catch(function () { return null; })]);
       load.then(function (res) {
         if (seq !== panelSeq) return;
-        renderPanel(code, res[0], res[1]);
+        renderPanel(code, res[0], res[1], res[2]);
         panel.dataset.state = 'ready';
         if (focus) body.querySelector('h2').focus();
       }).catch(function (err) {
@@ -370,7 +381,91 @@
       return html + '</section>';
     }
 
-    function renderPanel(code, detail, tasks) {
+    /* ---------- the deadline forecast: figures and a progress chart with the pace lines ---------- */
+    function perWeek(v) { return v === null || v === undefined ? '—' : IOC.fmt(v, 2) + IOC.t('fc_per_week'); }
+
+    function weeksBetween(a, b) { return (Date.parse(b) - Date.parse(a)) / (7 * 864e5); }
+
+    /** Completed tasks (cumulative) over the 8 weeks of the pace window, then from the as-of
+     * day to the deadline: the recent pace extended (dashed) and the pace needed (dotted). */
+    function paceChart(f, asOf) {
+      var W = 320, H = 130, L0 = 34, R0 = 12, T0 = 12, B0 = 20;
+      var weekly = f.weekly_completions || [];
+      var done = f.tasks_completed || 0;
+      var cum = [done];
+      for (var i = weekly.length - 1; i >= 0; i--) cum.unshift(cum[0] - weekly[i]);
+      var past = weekly.length;  // weeks before the as-of day
+      var left = Math.max(0, weeksBetween(asOf, f.deadline));
+      var target = done + (f.open_due || 0);
+      var reach = f.pace_per_week === null || f.pace_per_week === undefined ? null : done + f.pace_per_week * left;
+      var ymin = Math.min.apply(null, cum);
+      var ymax = Math.max(target, reach === null ? 0 : reach, done, ymin + 1);
+      var span = past + Math.max(left, 0.5);
+      var x = function (w) { return L0 + (W - L0 - R0) * (w + past) / span; };  // w: weeks from as-of
+      var y = function (v) { return T0 + (H - T0 - B0) * (1 - (v - ymin) / (ymax - ymin)); };
+      var pts = cum.map(function (v, k) { return x(k - past).toFixed(1) + ',' + y(v).toFixed(1); }).join(' ');
+      var label = function (cls, text, x0, y0, anchor) {
+        return '<text class="' + cls + '" x="' + x0.toFixed(1) + '" y="' + y0.toFixed(1) + '" font-size="9"' +
+          (anchor ? ' text-anchor="' + anchor + '"' : '') + '>' + IOC.esc(text) + '</text>';
+      };
+      // the lines' key, top left of the plot (where the cumulative line is lowest)
+      var key = function (row, sample) {
+        return '<g class="pace-key" transform="translate(' + (L0 + 5) + ',' + (T0 + 8 + 12 * row) + ')">' + sample + '</g>';
+      };
+      var svg = '<svg class="fc-chart" id="ioc-fc-chart" viewBox="0 0 ' + W + ' ' + H + '" width="' + W + '" height="' + H +
+        '" role="img" aria-labelledby="ioc-fc-chart-t"><title id="ioc-fc-chart-t">' + IOC.esc(IOC.t('fc_chart')) + '</title>' +
+        '<rect x="' + L0 + '" y="' + T0 + '" width="' + (W - L0 - R0) + '" height="' + (H - T0 - B0) + '" fill="none" stroke="#3a4a6b" stroke-width="0.5"/>' +
+        label('axis', IOC.fmt(ymax, 0), L0 - 3, T0 + 8, 'end') + label('axis', IOC.fmt(ymin, 0), L0 - 3, H - B0, 'end') +
+        '<line class="asof" x1="' + x(0).toFixed(1) + '" x2="' + x(0).toFixed(1) + '" y1="' + T0 + '" y2="' + (H - B0) + '" stroke="#8da2c0" stroke-width="0.6"/>' +
+        '<polyline class="fc-done" points="' + pts + '" fill="none" stroke="#38bdf8" stroke-width="2"><title>' +
+        IOC.esc(IOC.t('fc_done_line')) + ': ' + IOC.fmt(done, 0) + '</title></polyline>';
+      if (left > 0) {
+        var dx = x(left);
+        svg += '<line class="deadline" x1="' + dx.toFixed(1) + '" x2="' + dx.toFixed(1) + '" y1="' + T0 + '" y2="' + (H - B0) +
+          '" stroke="#e6edf7" stroke-width="0.8" stroke-dasharray="2 2"/>' +
+          label('axis', IOC.t('fc_deadline_label') + ' ' + IOC.fmtDate(f.deadline), dx, H - 6, 'end');
+        if (f.open_due) {
+          svg += '<line class="pace-line pace-needed" data-pace="needed" x1="' + x(0).toFixed(1) + '" y1="' + y(done).toFixed(1) +
+            '" x2="' + dx.toFixed(1) + '" y2="' + y(target).toFixed(1) + '" stroke="#e6edf7" stroke-width="1.6" stroke-dasharray="1 3"' +
+            ' stroke-linecap="round"><title>' + IOC.esc(IOC.t('fc_needed') + ': ' + perWeek(f.needed_per_week)) + '</title></line>' +
+            key(0, '<line x1="0" y1="0" x2="14" y2="0" stroke="#e6edf7" stroke-width="1.6" stroke-dasharray="1 3" stroke-linecap="round"/>') +
+            label('pace-label pace-needed', IOC.t('fc_needed') + ' ' + perWeek(f.needed_per_week), L0 + 22, T0 + 11);
+        }
+        if (reach !== null) {
+          var colour = (cfg.forecastColours || {})[f['class']] || '#E69F00';
+          svg += '<line class="pace-line pace-recent" data-pace="recent" x1="' + x(0).toFixed(1) + '" y1="' + y(done).toFixed(1) +
+            '" x2="' + dx.toFixed(1) + '" y2="' + y(reach).toFixed(1) + '" stroke="' + colour + '" stroke-width="2" stroke-dasharray="5 3">' +
+            '<title>' + IOC.esc(IOC.t('fc_pace') + ': ' + perWeek(f.pace_per_week)) + '</title></line>' +
+            key(1, '<line x1="0" y1="0" x2="14" y2="0" stroke="' + colour + '" stroke-width="2" stroke-dasharray="5 3"/>') +
+            label('pace-label pace-recent', IOC.t('fc_pace') + ' ' + perWeek(f.pace_per_week), L0 + 22, T0 + 23);
+        }
+      }
+      return svg + '</svg>';
+    }
+
+    function forecastSection(data, code) {
+      var f = data && data.forecasts && data.forecasts[0];
+      if (!f) return '';
+      var cls = f['class'];
+      var expected = f.expected_completion ? IOC.fmtDate(f.expected_completion) : (f.open_due ? IOC.t('fc_never') : '—');
+      var colour = (cfg.forecastColours || {})[cls];
+      var html = '<section class="panel-sec panel-forecast" id="ioc-forecast" data-class="' + IOC.esc(cls) +
+        '" aria-labelledby="ioc-fc-h"><h3 id="ioc-fc-h">' + IOC.esc(IOC.t('fc_title')) + ' · ' + IOC.esc(f.programme) +
+        ' · ' + IOC.esc(IOC.t('fc_deadline_label').toLowerCase()) + ' ' + IOC.fmtDate(f.deadline) + '</h3>' +
+        '<p class="fc-class"><span class="swatch" aria-hidden="true"' + (colour ? ' style="background:' + colour + '"' : '') +
+        '></span><b>' + IOC.esc(IOC.t('fc_' + cls)) + '</b> <small>' + IOC.esc(IOC.t('fc_' + cls + '_note')) + '</small></p>' +
+        '<dl class="fc-figures">' +
+        '<div><dt>' + IOC.esc(IOC.t('fc_open_due')) + '</dt><dd class="num" id="ioc-fc-open">' + IOC.fmt(f.open_due, 0) + '</dd></div>' +
+        '<div><dt>' + IOC.esc(IOC.t('fc_pace')) + '</dt><dd class="num" id="ioc-fc-pace">' + IOC.esc(perWeek(f.pace_per_week)) + '</dd></div>' +
+        '<div><dt>' + IOC.esc(IOC.t('fc_needed')) + '</dt><dd class="num" id="ioc-fc-needed">' + IOC.esc(perWeek(f.needed_per_week)) + '</dd></div>' +
+        '<div><dt>' + IOC.esc(IOC.t('fc_expected')) + '</dt><dd class="num" id="ioc-fc-expected">' + IOC.esc(expected) + '</dd></div>' +
+        '</dl>';
+      if (data.as_of && f.deadline <= data.as_of && f.open_due) html += '<p class="fc-passed">' + IOC.esc(IOC.t('fc_passed')) + '</p>';
+      if (data.as_of && cls !== 'no_history') html += paceChart(f, data.as_of);
+      return html + '</section>';
+    }
+
+    function renderPanel(code, detail, tasks, forecast) {
       var f = detail || {};
       var p = f.properties || f;
       var isProv = cfg.level === 'province';
@@ -385,6 +480,7 @@
         kpi(IOC.t('overdue'), (p.tasks_overdue ? IOC.statusBadge('overdue', IOC.fmt(p.tasks_overdue, 0)) : '<span class="num">0</span>'), '', p.tasks_overdue ? 'bad' : '') +
         '</div>';
       html += trendSection(code, p);
+      html += forecastSection(forecast, code);
       if (!isProv && p.groups_total) {
         html += '<div class="panel-sec"><h3>' + IOC.esc(IOC.t('groups_done')) + ': <span class="num">' +
           IOC.fmt(p.groups_done, 0) + '/' + IOC.fmt(p.groups_total, 0) + '</span></h3></div>';

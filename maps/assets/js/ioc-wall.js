@@ -53,7 +53,8 @@
     var basisQ = Object.keys(cfg.query || {}).map(function (k) { return k + '=' + encodeURIComponent(cfg.query[k]); }).join('&');
     function withBasis(url) { return basisQ ? url + (url.indexOf('?') >= 0 ? '&' : '?') + basisQ : url; }
     var shortName = {};
-    ((cfg.summary || {}).provinces || []).forEach(function (p) { shortName[p.code] = p.name; });
+    var kindOf = {};
+    ((cfg.summary || {}).provinces || []).forEach(function (p) { shortName[p.code] = p.name; kindOf[p.code] = p.kind; });
 
     /* ---------- Hoàng Sa and Trường Sa in a labelled inset (the main map: mainland) ---------- */
     var insetEl = $('wall-inset');
@@ -193,8 +194,28 @@
     }
 
     /* ---------- the whole picture: central level, reporting, targets ---------- */
-    st.whole = { ministries: cfg.agencies || [], reporting: cfg.health || [], targets: cfg.targets || [] };
-    var WHOLE = { ministries: true, reporting: true, targets: true };
+    st.whole = { ministries: cfg.agencies || [], reporting: cfg.health || [], targets: cfg.targets || [],
+      will_miss: cfg.forecast || [] };
+    var WHOLE = { ministries: true, reporting: true, targets: true, will_miss: true };
+
+    /** Will miss, worst first: the largest gap between the pace needed and the recent pace
+     * (past the deadline: all open tasks), then the most open tasks due (as
+     * maps.forecast_map.worst_first). */
+    function gap(u) {
+      var needed = u.needed_per_week === null || u.needed_per_week === undefined ? (u.open_due || 0) : u.needed_per_week;
+      return needed - (u.pace_per_week || 0);
+    }
+    function worstFirst(units) {
+      return units.slice().sort(function (a, b) {
+        return (gap(b) - gap(a)) || ((b.open_due || 0) - (a.open_due || 0)) || (a.code < b.code ? -1 : 1);
+      });
+    }
+    function fcRow(u, i, top) {
+      var pw = function (v) { return v === null || v === undefined ? '—' : IOC.fmt(v, 2); };
+      return { code: u.code, name: (shortName[u.code] ? (kindOf[u.code] || '') + ' ' + shortName[u.code] : (u.name || u.code)).trim(),
+        text: pw(u.pace_per_week) + ' / ' + pw(u.needed_per_week), state: u['class'], rank: i + 1,
+        bar: top > 0 ? Math.max(0, Math.min(1, gap(u) / top)) : 0 };
+    }
     var asOfQ = (cfg.query && cfg.query.as_of) ? 'as_of=' + encodeURIComponent(cfg.query.as_of) : '';
     function withAsOf(url) { return asOfQ ? url + (url.indexOf('?') >= 0 ? '&' : '?') + asOfQ : url; }
 
@@ -236,6 +257,17 @@
         fillRank('rank-bottom', incomplete.slice(0, 5).map(function (u, i) { return { code: u.code, name: u.kind + ' ' + u.name, value: u.complete_pct, rank: i + 1 }; }), { decimals: 0, unit: '%' });
         topTitle = IOC.t('not_reported').replace('{n}', String(cfg.staleDays)); topSub = '';
         bottomTitle = IOC.t('least_complete'); bottomSub = '%';
+      } else if (v.kind === 'will_miss') {
+        var miss = worstFirst(st.whole.will_miss.filter(function (u) { return u['class'] === 'will_miss'; }));
+        var risk = worstFirst(st.whole.will_miss.filter(function (u) { return u['class'] === 'at_risk'; }));
+        var top = miss.length ? gap(miss[0]) : 0;
+        var rows = miss.map(function (u, i) { return fcRow(u, i, top); });
+        fillText('rank-top', rows.slice(0, 5));
+        // the second card: the units at risk, or (none at risk) the next five that will miss
+        fillText('rank-bottom', risk.length ? risk.slice(0, 5).map(function (u, i) { return fcRow(u, i, top); }) : rows.slice(5, 10));
+        topTitle = IOC.t('view_will_miss') + ' (' + IOC.fmt(miss.length, 0) + ')'; topSub = IOC.t('fc_wall_sub');
+        bottomTitle = risk.length ? IOC.t('fc_at_risk') + ' (' + IOC.fmt(risk.length, 0) + ')' : IOC.t('fc_wall_more');
+        bottomSub = IOC.t('fc_wall_sub');
       } else {
         var ts = st.whole.targets.map(function (t, i) {
           return { code: t.unit_code, name: t.unit_name + ' · ' + (t.label || t.subject), text: IOC.t('target_' + t.state),
@@ -258,6 +290,10 @@
         var vals = {};
         st.whole.reporting.forEach(function (u) { vals[u.code] = u.days_since_report; });
         colourProvinces(vals, M.days_since);
+      } else if (v.kind === 'will_miss' && M.forecast) {
+        var idx = {};
+        st.whole.will_miss.forEach(function (u) { idx[u.code] = M.forecast.classes.indexOf(u['class']); });
+        colourProvinces(idx, M.forecast);
       } else colourProvinces(st.completion, M.completion);
     }
 
@@ -427,7 +463,7 @@
     function applyView(v, data) {
       if (WHOLE[v.kind]) {
         st.whole[v.kind] = v.kind === 'ministries' ? (data.agencies || []) :
-          v.kind === 'reporting' ? (data.units || []) : (data.targets || []);
+          v.kind === 'reporting' || v.kind === 'will_miss' ? (data.units || []) : (data.targets || []);
         colourWhole(v);
         renderWhole(v);
         return;
@@ -464,6 +500,7 @@
       if (v.kind === 'ministries') return withAsOf(api + '/agencies');
       if (v.kind === 'reporting') return withAsOf(api + '/data-health?limit=1000');
       if (v.kind === 'targets') return withAsOf(api + '/targets');
+      if (v.kind === 'will_miss') return withAsOf(api + '/forecast?level=province');
       if (v.kind === 'indicator') {
         return api + '/rankings?indicator=' + encodeURIComponent(v.indicator) + '&level=province' +
           (v.period ? '&period=' + encodeURIComponent(v.period) : '');
@@ -627,6 +664,23 @@
       progress();
       timers.rotate = setTimeout(rotate, cfg.dwellMs);
     }
+
+    /* ---------- keys: the next / previous view (a remote's or clicker's arrows) ---------- */
+    function step(d) {
+      clearTimeout(timers.rotate);
+      for (var k = 1; k <= views.length; k++) {
+        var next = ((st.viewIndex + d * k) % views.length + views.length) % views.length;
+        if (showView(next, false)) break;
+      }
+      if (st.pendingView) refresh();
+      if (views.length > 1 && cfg.dwellMs > 0) { progress(); timers.rotate = setTimeout(rotate, cfg.dwellMs); }
+    }
+    var STEP_KEYS = { ArrowRight: 1, PageDown: 1, ArrowLeft: -1, PageUp: -1 };
+    document.addEventListener('keydown', function (e) {
+      if (!STEP_KEYS[e.key] || e.altKey || e.ctrlKey || e.metaKey || views.length < 2) return;
+      e.preventDefault();
+      step(STEP_KEYS[e.key]);
+    });
 
     /* ---------- clock ---------- */
     function tick() {

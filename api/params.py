@@ -1,5 +1,9 @@
-"""Parameters and response pieces the data routers share: bbox, fields, paging links,
-geometry resolution, and the metadata every data response carries."""
+"""Parameters and response pieces the routers share: dates, bbox, fields, paging links,
+geometry resolution, the as-of day (``AsOfDay``, resolved once per request) and the
+metadata every data response carries.
+
+Why outside ``api/routers``: every router uses these, and routers do not import each other.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,11 @@ import datetime as dt
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator
 
+from api.deps import StateDep
 from api.errors import BadParameter
 from geo.levels import DEFAULT_LEVELS
 from geo.read.features import RESOLUTIONS, band_for_zoom
@@ -54,6 +59,17 @@ AsOf = Annotated[
     ),
     Day,
 ]
+
+
+async def as_of_day(state: StateDep, as_of: AsOf = None) -> dt.date:
+    """The day task status is derived for: the client's ``as_of``, else the data's
+    reporting date (``DataState.default_as_of``). A dependency, so the default is applied
+    in one place and once per request (the data state is cached per request too)."""
+    return as_of or state.default_as_of()
+
+
+AsOfDay = Annotated[dt.date, Depends(as_of_day)]
+
 Year = Annotated[
     int | None,
     Query(ge=2000, le=2100, description="Only tasks whose deadline falls in this year"),
