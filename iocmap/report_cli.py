@@ -49,7 +49,7 @@ def write(period: str, as_of: dt.date | None, province: str | None, out: Path,
         raise typer.Exit(2) from None
     finally:
         engine.dispose()
-    day = as_of or per.end
+    day = per.day(as_of)
     pdf_bytes = None
     if pdf and report.soffice():
         pdf_bytes = report.to_pdf(docx)

@@ -48,7 +48,7 @@ Province = Annotated[
     Query(pattern=r"^\d{2}$", description="also this province's own map and figures"),
 ]
 BAD: dict[int | str, dict[str, Any]] = {
-    422: {"description": "bad period, as_of or province (the parameter is named)"},
+    422: {"description": "bad period, as_of, province (the parameter is named)"},
     503: {"description": "busy (Retry-After), or no LibreOffice for the PDF"},
 }
 
@@ -69,7 +69,7 @@ def _period(period: str, as_of: dt.date | None) -> Period:
 
 
 def _filename(per: Period, as_of: dt.date | None, province: str | None, ext: str) -> str:
-    return f"{report_store.file_stem(per.label, as_of or per.end, province)}.{ext}"
+    return f"{report_store.file_stem(per.label, per.day(as_of), province)}.{ext}"
 
 
 @router.get(

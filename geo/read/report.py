@@ -43,6 +43,10 @@ class Period:
     previous: str
     previous_end: dt.date
 
+    def day(self, as_of: dt.date | None) -> dt.date:
+        """The day the figures are taken: ``as_of`` when given, else the period's end."""
+        return as_of if as_of is not None else self.end
+
     @property
     def words(self) -> str:
         """ "quý III năm 2025", "tháng 9 năm 2025"."""
@@ -200,7 +204,7 @@ def report_data(
     stale_days: int = 14,
 ) -> dict:
     """Everything the report prints (plain data; the layout is ``maps/report.py``)."""
-    day = as_of or period.end
+    day = period.day(as_of)
     year = period.end.year
     now = national_figures(conn, day, year)
     before = national_figures(conn, period.previous_end, year)
