@@ -146,7 +146,7 @@ def test_province_report_has_the_province_map(client):
 def test_pdf_route_says_when_libreoffice_is_missing(client, monkeypatch):
     import maps.report
 
-    monkeypatch.setattr(maps.report.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(maps.report, "soffice", lambda: None)
     r = client.get("/api/v1/reports/2025-Q2.pdf")
     assert r.status_code == 503, r.text
     assert "LibreOffice" in r.json()["detail"] and "PDF" in r.json()["detail"]
