@@ -51,18 +51,14 @@ def _heavy_mapped(pid: int) -> list[str]:
     return sorted({lib for lib in HEAVY_LIBRARIES if lib in maps})
 
 
-def test_parallel_downloads_stay_out_of_the_workers_and_memory_returns(
-    db_url: str, tmp_path: Path
-):
-    with _serve(
-        db_url, tmp_path, IOCMAP_WORKERS="2", IOCMAP_VAR_DIR=str(tmp_path / "var")
-    ) as proc:
+def test_parallel_downloads_stay_out_of_the_workers_and_memory_returns(db_url: str, tmp_path: Path):
+    with _serve(db_url, tmp_path, IOCMAP_WORKERS="2", IOCMAP_VAR_DIR=str(tmp_path / "var")) as proc:
         port = proc.port  # type: ignore[attr-defined]
         for _ in range(4):  # both workers answer once (the summary is built)
             assert _get(port, "/api/v1/summary")[0] == 200
         time.sleep(2)
         idle, workers = tree_rss_mb(proc.pid)
-        assert len(workers) == 2
+        assert len(workers) >= 2  # the workers (and uvicorn's spawn helper)
         prober = _probe(port, 120)
         peak = [idle]
         statuses = []

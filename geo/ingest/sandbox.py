@@ -166,7 +166,7 @@ def run(
             " being read; try again shortly"
         )
     where = None if output is None else Path(output).parent
-    work = Path(tempfile.mkdtemp(prefix=".iocmap-sandbox-", dir=where))
+    work = Path(tempfile.mkdtemp(prefix="iocmap-sandbox-", dir=where))
     try:
         resolved = Path(path).resolve()
         outcome = _run_child(task, resolved, name, args or {}, lim, work, output is not None)
