@@ -96,7 +96,9 @@ class Watch:
 def downloads(base: str) -> dict:
     fmts = ["geojson", "gpkg", "fgb", "csv", "shp", "parquet", "xlsx"]
     crss = [4326, 3405, 3406, 5897, 5896, 5898, 5899, 4756]
-    urls = [f"{base}/api/v1/download/communes.{f}?crs=EPSG:{c}" for f in fmts for c in crss][:16]
+    # every format twice or more (the first 16 of CRS × format): 14 of them written by a
+    # child process (api/routers/downloads.py), 2 GeoJSON by the worker
+    urls = [f"{base}/api/v1/download/communes.{f}?crs=EPSG:{c}" for c in crss for f in fmts][:16]
     codes: dict = {}
 
     def one(url: str) -> None:
