@@ -34,7 +34,7 @@ from api.params import AsOfDay, Bbox, Period, Q, Resolution, Status, Year
 from api.routers import _layers
 from api.routers._download_files import sheet_payload, write_wkb
 from api.routers._out_crs import CRS_DESCRIPTION, content_crs, crs_label
-from geo.errors import BadInput
+from geo.errors import BadInput, LimitExceeded
 from geo.ingest import sandbox
 from geo.read import queries
 from geo.read.features import (
@@ -143,6 +143,13 @@ def _write(
         file = f"{_layers.PLURAL[level]}.{EXTENSIONS.get(fmt, fmt)}"
         try:
             sandbox.run("download", wkb, file, args, output=FsPath(out), bounded=False)
+        except LimitExceeded as exc:  # the file would need more than a child may use
+            raise LimitExceeded(
+                f"Tệp {file}: vượt giới hạn {exc.limit}={exc.value:,} khi ghi tệp tải xuống,"
+                f" hãy thu hẹp bộ lọc — {file}: writing it went over the limit"
+                f" {exc.limit}={exc.value:,}; narrow the query (province=, code=, bbox=)",
+                file=file, limit=exc.limit, value=exc.value, stage=exc.stage,
+            ) from None  # fmt: skip
         except BadInput as exc:  # not the client's doing: a fault of the writer
             raise RuntimeError(f"download writer failed: {exc.message}") from exc
     finally:
