@@ -40,10 +40,11 @@ def tree_rss(pid: int) -> int:
     while todo:
         p = todo.pop()
         pids.append(p)
-        try:
-            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
-        except OSError:
-            kids = []
+        kids: list[str] = []
+        # every thread's children: a worker starts its download writers from lane threads
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                kids += (task / "children").read_text().split()
         todo += [int(k) for k in kids]
     total = 0
     for p in pids:

@@ -334,10 +334,16 @@ def write_task(path: Path, name: str, args: dict) -> tuple[dict, None]:
     """The child's side (``sandbox`` task ``download``): write the file ``args`` describe
     from the rows in ``args`` and the WKB at ``path``, as ``result.bin`` in the child's
     working folder."""
+    import sys
+
     from geo.ingest.sandbox import stage
 
     stage("parse")
     fmt, epsg, precision = args["fmt"], int(args["epsg"]), int(args["precision"])
+    if fmt != "parquet" and "pandas" not in sys.modules:
+        # pandas imports pyarrow whenever it is installed (~35 MB resident); only the
+        # GeoParquet writer uses it: for the others the child stays that much smaller
+        sys.modules["pyarrow"] = None  # type: ignore[assignment]
     meta = args["meta"]
     # the extension stays last: GDAL picks the driver's behaviour from it (FlatGeobuf
     # writes a directory for a name without .fgb)
