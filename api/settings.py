@@ -86,7 +86,7 @@ class Settings(BaseSettings):
         ge=1,
         le=16,
         description="download files written at once per worker, each by a child process"
-        " (~150 MB while it runs); more wait up to 60 s, then 503 + Retry-After",
+        " (130-250 MB while it runs); more wait up to 60 s, then 503 + Retry-After",
     )
     version_ttl: float = Field(
         default=0.5,
