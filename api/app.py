@@ -53,6 +53,7 @@ from api.settings import CONTROL_SLOTS, Settings
 from api.validation import ParamGuard, typed_params
 from geo.db import make_engine
 from geo.ingest import attempts
+from geo.read.cql2 import warm_filter_parsers
 
 
 class IocmapAPI(FastAPI):
@@ -108,7 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db_gate = DbGate("database", settings.db_slots(), settings.db_wait_seconds)
         app.state.control_gate = DbGate("control", CONTROL_SLOTS, settings.db_wait_seconds)
         app.state.work_limits = {  # a download may queue longer: it is worth the wait
-            "downloads": WorkLimit("downloads", settings.heavy_slots, 30.0, after=trim),
+            "downloads": WorkLimit("downloads", settings.download_slots, 60.0, after=trim),
             "filters": WorkLimit("filters", settings.heavy_slots, settings.db_wait_seconds, trim),
             "reports": WorkLimit("reports", settings.heavy_slots, 30.0, after=trim),
         }
@@ -126,6 +127,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             args=(private_dir(app.state.work_dir / "uploads"), app.state.write_engine),
             daemon=True,
         ).start()
+        # The CQL2 parsers (pygeofilter, lark, dateparser: ~12 MB, ~1 s) load now, once,
+        # not in the first filter's request (which took ~1 s longer) and not as growth a
+        # crowd of filters seems to leave behind (bench/memory_results.md)
+        warm_filter_parsers()
         # Everything loaded so far (FastAPI, pandas, shapely, Folium templates: ~1M objects)
         # lives as long as the process; a full collection scanning it took 0.3-1.3 s on a
         # loaded 2-core box, stalling the loop (and /healthz) in the middle of a crowd.

@@ -80,6 +80,7 @@ class Entry:
         "headers",
         "route",
         "path_params",
+        "transient",
     )
 
     def __init__(
@@ -99,6 +100,7 @@ class Entry:
         self.gzip_min_bytes = gzip_min_bytes
         self._gz: bytes | None = None
         self._gz_lock = threading.Lock()
+        self.transient = False  # one of many one-off answers (a CQL2 filter): a small share
 
     @property
     def compressible(self) -> bool:
@@ -131,12 +133,18 @@ class ResponseCache:
     ``build``/``run`` puts them (a bounded thread lane, see ``api.dbgate``).
     """
 
+    TRANSIENT_SHARE = 8  # one-off answers (distinct CQL2 filters) hold ≤ 1/8 of max_bytes
+
     def __init__(
         self, max_entries: int = 256, gzip_min_bytes: int = 1024, max_bytes: int = 512 << 20
     ) -> None:
         self.max_entries = max_entries
         self.gzip_min_bytes = gzip_min_bytes
         self.max_bytes = max_bytes
+        # Why a share: every request of a crowd of distinct filters is a miss whose answer
+        # is never asked again; unbounded, they would fill the cache (and the worker's
+        # memory, which stays after the crowd) and push out the layers everyone shares
+        self.transient_max = max_bytes // self.TRANSIENT_SHARE
         self._data: OrderedDict[tuple[int, str], Entry] = OrderedDict()
         self._flights = SingleFlight()
         self._lock = threading.Lock()
@@ -163,8 +171,11 @@ class ResponseCache:
         build: Callable[[], Awaitable[bytes]],
         media_type: str,
         headers: dict[str, str] | None = None,
+        transient: bool = False,
     ) -> Entry:
-        """The cached entry, or await ``build``; concurrent callers of one key share a build."""
+        """The cached entry, or await ``build``; concurrent callers of one key share a build.
+        ``transient``: an answer unlikely to be asked again (a CQL2 filter), kept within
+        ``transient_max`` bytes of its own kind."""
         entry = self.get(version, key)
         if entry is not None:
             return entry
@@ -174,6 +185,7 @@ class ResponseCache:
             body = await build()
             etag = self.etag_for(version, key)
             made = Entry(etag, body, media_type, self.gzip_min_bytes, headers)
+            made.transient = transient
             with self._lock:
                 self._data[(version, key)] = made
                 self._evict()
@@ -194,6 +206,13 @@ class ResponseCache:
         while self._data and (len(self._data) > self.max_entries or total > self.max_bytes):
             _, old = self._data.popitem(last=False)
             total -= old.size
+        transient = [(k, e.size) for k, e in self._data.items() if e.transient]  # oldest first
+        held = sum(size for _, size in transient)
+        for k, size in transient:
+            if held <= self.transient_max:
+                break
+            del self._data[k]
+            held -= size
 
     def clear(self) -> None:
         with self._lock:

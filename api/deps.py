@@ -88,7 +88,9 @@ async def cached_response(
             async with work_limit(request, kind).slot():
                 return await db_gate(request).run(job)
 
-        entry = await cache.get_or_build(state.version, key, run, media_type, extra_headers)
+        entry = await cache.get_or_build(
+            state.version, key, run, media_type, extra_headers, transient=kind == "filters"
+        )
     if entry.route is None:
         entry.route = request.scope.get("route")
         entry.path_params = dict(request.scope.get("path_params") or {})

@@ -78,8 +78,15 @@ class Settings(BaseSettings):
         default=2,
         ge=1,
         le=64,
-        description="downloads, and requests with a CQL2 filter, each kind at most this many"
-        " at once per worker; more wait up to db_wait_seconds, then 503 + Retry-After",
+        description="requests with a CQL2 filter at most this many at once per worker; more"
+        " wait up to db_wait_seconds, then 503 + Retry-After (downloads: download_slots)",
+    )
+    download_slots: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="download files written at once per worker, each by a child process"
+        " (130-250 MB while it runs); more wait up to 60 s, then 503 + Retry-After",
     )
     version_ttl: float = Field(
         default=0.5,

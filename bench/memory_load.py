@@ -40,10 +40,11 @@ def tree_rss(pid: int) -> int:
     while todo:
         p = todo.pop()
         pids.append(p)
-        try:
-            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
-        except OSError:
-            kids = []
+        kids: list[str] = []
+        # every thread's children: a worker starts its download writers from lane threads
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                kids += (task / "children").read_text().split()
         todo += [int(k) for k in kids]
     total = 0
     for p in pids:
@@ -96,7 +97,9 @@ class Watch:
 def downloads(base: str) -> dict:
     fmts = ["geojson", "gpkg", "fgb", "csv", "shp", "parquet", "xlsx"]
     crss = [4326, 3405, 3406, 5897, 5896, 5898, 5899, 4756]
-    urls = [f"{base}/api/v1/download/communes.{f}?crs=EPSG:{c}" for f in fmts for c in crss][:16]
+    # every format twice or more (the first 16 of CRS × format): 14 of them written by a
+    # child process (api/routers/downloads.py), 2 GeoJSON by the worker
+    urls = [f"{base}/api/v1/download/communes.{f}?crs=EPSG:{c}" for c in crss for f in fmts][:16]
     codes: dict = {}
 
     def one(url: str) -> None:

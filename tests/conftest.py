@@ -157,6 +157,7 @@ SERVER_MODULES = {  # real servers/processes, or timing and memory measured whil
     "test_import_kill",
     "test_deploy",
     "test_untrusted_server",
+    "test_download_memory",
     "test_slow_clients",
     "test_upload_attempts",
     "test_wall",  # refresh timing and server restarts, measured in seconds

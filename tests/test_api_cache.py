@@ -160,3 +160,22 @@ def test_cache_is_bounded_by_bytes():
 
     run_alone(fill())
     assert cache.get(1, "0") is None and cache.get(1, "4") is not None
+
+
+def test_answers_to_distinct_filters_hold_a_small_share_and_never_push_out_layers():
+    """A crowd of distinct CQL2 filters (issue 21) keeps at most an eighth of the cache:
+    the worker does not stay grown after it, and the layers everyone shares stay cached."""
+    cache = ResponseCache(max_entries=1000, max_bytes=80_000)  # filters: ≤ 10,000 bytes
+
+    async def body() -> bytes:
+        return b"z" * 4000
+
+    async def crowd() -> None:
+        await cache.get_or_build(1, "layer", body, "a/b")
+        for i in range(50):
+            await cache.get_or_build(1, f"filter={i}", body, "a/b", transient=True)
+
+    run_alone(crowd())
+    kept = [i for i in range(50) if cache.get(1, f"filter={i}") is not None]
+    assert kept == [48, 49]  # the newest two (2 × 4,000 ≤ 10,000)
+    assert cache.get(1, "layer") is not None

@@ -76,3 +76,20 @@ def test_text_downloads_are_gzipped_when_asked(client):
     assert packed.headers["vary"] == "Accept-Encoding"
     assert packed.content == plain.content  # httpx decodes it: the same file
     assert int(packed.headers["content-length"]) < len(plain.content) / 3
+
+
+def test_a_download_over_the_writers_limits_is_a_413_naming_the_limit(client):
+    """Files are written by a limited child (api/routers/downloads.py): one that would
+    need more than the child may use is a 413 naming the limit, never a 500."""
+    from geo.ingest import sandbox
+
+    before = sandbox.current_limits()
+    sandbox.configure(sandbox.replace_limits(memory_mb=160))
+    try:
+        r = client.get("/api/v1/download/communes.gpkg", params={"province": "40", "precision": 2})
+    finally:
+        sandbox.configure(before)
+    assert r.status_code == 413, r.text[:300]
+    problem = r.json()
+    assert problem["errors"][0]["limit"] == "sandbox_memory_mb"
+    assert "communes.gpkg" in problem["detail"] and problem["detail"].startswith("Tệp ")

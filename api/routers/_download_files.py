@@ -14,6 +14,12 @@ next to its writer —
 - **XLSX**: a sheet per layer (Tỉnh/thành, Xã/phường) with Vietnamese headers, no
   geometry, every text cell neutralised against formula injection (``geo/safe_text.py``),
   and a ``Thông tin`` sheet with the metadata.
+- **In a child process**: ``write_task`` runs in ``geo.ingest.sandbox``'s limited child
+  (task ``download``). The server reads the rows and the WKB and hands them over as plain
+  data (``sheet_payload``, ``write_wkb``: JSON and length-prefixed WKB, never pickle); the
+  child builds the frames (geopandas, pyproj), snaps them to the output grid and writes the
+  file. So the serving worker never imports geopandas, pyarrow or GDAL's writers, and what
+  they allocate is returned to the system when the child exits.
 - **CSV WKT**: Excel cuts a cell at 32,767 characters; a WKT longer than that is simplified
   (shapely ``simplify`` with ``preserve_topology``, tolerance doubled from 1e-5° until it
   fits, islets smaller than the tolerance squared dropped, made valid) and flagged in the
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import os
+import struct
 import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -32,7 +39,7 @@ from pathlib import Path
 
 import orjson
 
-from geo.safe_text import spreadsheet_cell
+from geo.safe_text import neutralise_frame, spreadsheet_cell
 
 EXCEL_CELL_CHARS = 32_767
 WKT_FIRST_TOLERANCE = 1e-5  # degrees (≈ 1 m); metres are scaled by 1e5 (see fit_wkt)
@@ -255,3 +262,139 @@ def _drop_specks(geom, tolerance: float):
     if not kept:
         kept = [max(parts, key=lambda p: p.area)]
     return shapely.MultiPolygon(kept) if len(kept) < len(parts) else geom
+
+
+# --- across the process boundary ---------------------------------------------------------
+def sheet_payload(level: str, rows: list[dict]) -> dict:
+    """One frame's properties as plain JSON for the child (``sandbox.pack_rows``: texts
+    once, values tagged); JSON columns (``source_attributes``) become JSON text."""
+    from geo.ingest.sandbox import pack_rows
+
+    columns = list(rows[0]) if rows else []
+    packed = pack_rows(
+        [
+            (i, [orjson.dumps(v).decode() if isinstance(v, dict | list) else v for v in r.values()])
+            for i, r in enumerate(rows)
+        ]
+    )
+    return {"level": level, "columns": columns, "rows": packed}
+
+
+def write_wkb(path: Path, geometries: Iterable[bytes]) -> None:
+    """Geometries as WKB, each after its length (4 bytes, little-endian)."""
+    with open(path, "wb") as fh:
+        for wkb in geometries:
+            fh.write(struct.pack("<I", len(wkb)))
+            fh.write(wkb)
+
+
+def read_wkb(path: Path) -> list[bytes]:
+    """``write_wkb`` undone."""
+    data = Path(path).read_bytes()
+    out, at = [], 0
+    while at < len(data):
+        (n,) = struct.unpack_from("<I", data, at)
+        out.append(data[at + 4 : at + 4 + n])
+        at += 4 + n
+    return out
+
+
+def _table(sheet: dict):
+    """The properties of one sheet as a DataFrame (as the server's rows would make it)."""
+    import pandas as pd
+
+    from geo.ingest.sandbox import unpack_rows
+
+    columns = sheet["columns"]
+    rows = [dict(zip(columns, cells, strict=True)) for _, cells in unpack_rows(sheet["rows"])]
+    return pd.DataFrame(rows)
+
+
+def _geo_frame(sheet: dict, wkb_path: Path, epsg: int, precision: int):
+    """Properties and geometries (from WKB) as a GeoDataFrame in ``epsg`` (pyproj through
+    geopandas), snapped to ``precision`` decimals of its unit."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from geo.read.features import output_grid, snap_round
+
+    props = _table(sheet)
+    geoms = read_wkb(wkb_path)
+    series = shapely.from_wkb(geoms) if geoms else []
+    if len(series) and epsg != 4326:
+        series = gpd.GeoSeries(series, crs=4326).to_crs(epsg).values
+    grid = output_grid(precision, epsg)
+    if len(series) and grid is not None:  # snap-round (valid), never round when printing
+        series = snap_round(np.asarray(series, dtype=object), grid)
+    return gpd.GeoDataFrame(props, geometry=list(series), crs=epsg)
+
+
+def write_task(path: Path, name: str, args: dict) -> tuple[dict, None]:
+    """The child's side (``sandbox`` task ``download``): write the file ``args`` describe
+    from the rows in ``args`` and the WKB at ``path``, as ``result.bin`` in the child's
+    working folder."""
+    import sys
+
+    from geo.ingest.sandbox import stage
+
+    stage("parse")
+    fmt, epsg, precision = args["fmt"], int(args["epsg"]), int(args["precision"])
+    if fmt != "parquet" and "pandas" not in sys.modules:
+        # pandas imports pyarrow whenever it is installed (~35 MB resident); only the
+        # GeoParquet writer uses it: for the others the child stays that much smaller
+        sys.modules["pyarrow"] = None  # type: ignore[assignment]
+    meta = args["meta"]
+    # the extension stays last: GDAL picks the driver's behaviour from it (FlatGeobuf
+    # writes a directory for a name without .fgb)
+    out = str(Path.cwd() / f"file.{args['ext']}")
+    if fmt == "xlsx":
+        sheets = [(s["level"], _table(s)) for s in args["sheets"]]
+        write_xlsx(sheets, meta, args["indicator_names"], out)
+    else:
+        gdf = _geo_frame(args["sheets"][0], path, epsg, precision)
+        _write_frame(gdf, fmt, args["layer"], meta, bool(args["wkt"]), precision, epsg, out)
+    stage("return")
+    size = os.path.getsize(out)
+    os.replace(out, Path.cwd() / "result.bin")
+    return {"bytes": size}, None
+
+
+def _write_frame(
+    gdf, fmt: str, layer: str, meta: dict, wkt: bool, precision: int, epsg: int, out: str
+) -> None:
+    """CSV, zipped Shapefile, GeoParquet, GeoPackage or FlatGeobuf of one frame."""
+    if fmt == "csv":
+        table = gdf.drop(columns="geometry")
+        if wkt:
+            fitted = [fit_wkt(g, precision, epsg in (4326, 4756)) for g in gdf.geometry]
+            table["wkt"] = [t for t, _ in fitted]
+            table["wkt_simplified"] = [None if tol is None else f"{tol:g}" for _, tol in fitted]
+        # a spreadsheet runs cells that start with = + - @ (OWASP CSV injection)
+        neutralise_frame(table).to_csv(out, index=False, encoding="utf-8-sig")
+        return
+    import pyogrio
+
+    if fmt == "shp":
+        write_shapefile_zip(gdf, layer, out)
+    elif fmt == "parquet":
+        write_geoparquet(gdf, meta, out)
+    elif fmt == "gpkg":
+        pyogrio.write_dataframe(
+            gdf,
+            out,
+            layer=layer,
+            driver="GPKG",
+            layer_metadata=meta,
+            layer_options={"IDENTIFIER": meta["title"], "DESCRIPTION": orjson.dumps(meta).decode()},
+            promote_to_multi=True,
+        )
+    else:
+        pyogrio.write_dataframe(
+            gdf,
+            out,
+            layer=layer,
+            driver="FlatGeobuf",
+            layer_options={"TITLE": meta["title"], "DESCRIPTION": orjson.dumps(meta).decode()},
+            promote_to_multi=True,
+        )

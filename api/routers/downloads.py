@@ -2,12 +2,12 @@
 GeoParquet and XLSX, with metadata, in any output CRS of ``_out_crs``.
 
 Why files and not just the API: analysts open a GeoPackage in QGIS or a CSV in Excel.
-Each file is written once per data version and query (pyogrio to a temporary file,
-renamed into a cache directory), then streamed from disk with a dated name, an ETag and
-the metadata (source, as_of, licence, geometry quality) both inside the file and in
-headers. CSV is UTF-8 with a BOM so that Excel shows Vietnamese correctly. The rules of
-the Shapefile, GeoParquet and XLSX writers and of the CSV WKT column live in
-``_download_files``.
+Each file is written once per data version and query (by a short-lived child process,
+see ``_write``, to a temporary file renamed into a cache directory), then streamed from
+disk with a dated name, an ETag and the metadata (source, as_of, licence, geometry
+quality) both inside the file and in headers. CSV is UTF-8 with a BOM so that Excel shows
+Vietnamese correctly. The rules of the Shapefile, GeoParquet and XLSX writers and of the
+CSV WKT column live in ``_download_files``.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ import uuid
 from pathlib import Path as FsPath
 from typing import Annotated
 
-import numpy as np
-import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 from sqlalchemy import Connection
@@ -34,26 +32,21 @@ from api.errors import BadParameter
 from api.instance import private_dir
 from api.params import AsOfDay, Bbox, Period, Q, Resolution, Status, Year
 from api.routers import _layers
-from api.routers._download_files import (
-    fit_wkt,
-    write_geoparquet,
-    write_shapefile_zip,
-    write_xlsx,
-)
+from api.routers._download_files import sheet_payload, write_wkb
 from api.routers._out_crs import CRS_DESCRIPTION, content_crs, crs_label
+from geo.errors import BadInput, LimitExceeded
+from geo.ingest import sandbox
 from geo.read import queries
 from geo.read.features import (
     FULL,
     feature_collection,
     indicator_codes,
     latest_period,
-    output_grid,
-    snap_round,
     unit_page,
 )
 from geo.read.progress import DataState
 from geo.read.provenance import database_incarnation
-from geo.safe_text import header_value, neutralise_frame
+from geo.safe_text import header_value
 
 router = APIRouter(tags=["downloads"])
 FORMATS = {
@@ -98,29 +91,11 @@ def _metadata(
     }
 
 
-def _frame(conn: Connection, q, epsg: int = 4326):
-    """Properties and geometries of the query as a GeoDataFrame (geometry from WKB), in
-    ``epsg`` (pyproj through geopandas), snapped to ``q.precision`` decimals of its unit."""
-    import geopandas as gpd
-    import pandas as pd
-    import shapely
-
+def _sheet(conn: Connection, q) -> tuple[dict, list[str]]:
+    """The query's properties as the child reads them, and the codes in their order."""
     page = unit_page(conn, q.__class__(**{**q.__dict__, "geometry": False}), keep_rows=True)
-    props = pd.DataFrame(page.rows or [], columns=None)
-    codes = [r["code"] for r in page.rows or []]
-    geoms = queries.unit_wkb(conn, codes, q.band)
-    series = shapely.from_wkb([geoms[c] for c in codes]) if codes else []
-    if len(series) and epsg != 4326:
-        series = gpd.GeoSeries(series, crs=4326).to_crs(epsg).values
-    grid = output_grid(q.precision, epsg)
-    if len(series) and grid is not None:  # snap-round (valid), never round when printing
-        series = snap_round(np.asarray(series, dtype=object), grid)
-    for col in props.columns:  # JSON columns (source_attributes) as JSON text in files
-        if props[col].map(lambda v: isinstance(v, dict | list)).any():
-            props[col] = props[col].map(
-                lambda v: orjson.dumps(v).decode() if isinstance(v, dict | list) else v
-            )
-    return gpd.GeoDataFrame(props, geometry=list(series), crs=epsg)
+    rows = page.rows or []
+    return sheet_payload(q.level, rows), [r["code"] for r in rows]
 
 
 def _write(
@@ -135,56 +110,50 @@ def _write(
     other=None,
 ) -> None:
     """Write one file to ``out`` (a temporary path next to its final place); ``other`` is
-    the query of the other layer (XLSX's second sheet)."""
-    epsg = q.crs
+    the query of the other layer (XLSX's second sheet).
+
+    GeoJSON is the layers' own output, written here. Every other format is written by a
+    child process (``geo.ingest.sandbox``, task ``download``) from the rows and WKB read
+    here: geopandas, pyarrow and GDAL's writers never load into the serving worker, and
+    the child's memory goes back to the system when it exits."""
     if fmt == "geojson":
         page = unit_page(conn, q)
         features = feature_collection(page, name=_layers.PLURAL[level], metadata=meta)
         FsPath(out).write_bytes(features)
         return
+    sheet, codes = _sheet(conn, q)
+    sheets = [sheet]
+    names: dict[str, str] = {}
     if fmt == "xlsx":
-        sheets = [(level, _frame(conn, q).drop(columns="geometry"))]
         if other is not None:
-            sheets.append((other.level, _frame(conn, other).drop(columns="geometry")))
+            sheets.append(_sheet(conn, other)[0])
         names = {i["code"]: i["name"] for i in queries.indicators(conn)}
-        write_xlsx(sheets, meta, names, out)
-        return
-    gdf = _frame(conn, q, epsg)
-    if fmt == "csv":
-        table = gdf.drop(columns="geometry")
-        if wkt:
-            fitted = [fit_wkt(g, q.precision, epsg in (4326, 4756)) for g in gdf.geometry]
-            table["wkt"] = [t for t, _ in fitted]
-            table["wkt_simplified"] = [None if tol is None else f"{tol:g}" for _, tol in fitted]
-        # a spreadsheet runs cells that start with = + - @ (OWASP CSV injection)
-        neutralise_frame(table).to_csv(out, index=False, encoding="utf-8-sig")
-        return
-    import pyogrio
-
-    layer = _layers.PLURAL[level]
-    if fmt == "shp":
-        write_shapefile_zip(gdf, layer, out)
-    elif fmt == "parquet":
-        write_geoparquet(gdf, meta, out)
-    elif fmt == "gpkg":
-        pyogrio.write_dataframe(
-            gdf,
-            out,
-            layer=layer,
-            driver="GPKG",
-            layer_metadata=meta,
-            layer_options={"IDENTIFIER": meta["title"], "DESCRIPTION": orjson.dumps(meta).decode()},
-            promote_to_multi=True,
-        )
-    else:
-        pyogrio.write_dataframe(
-            gdf,
-            out,
-            layer=layer,
-            driver="FlatGeobuf",
-            layer_options={"TITLE": meta["title"], "DESCRIPTION": orjson.dumps(meta).decode()},
-            promote_to_multi=True,
-        )
+        codes = []  # no geometry in a sheet
+    wkb = FsPath(out).with_name(FsPath(out).name + ".wkb")
+    try:
+        geoms = queries.unit_wkb(conn, codes, q.band) if codes else {}
+        write_wkb(wkb, (geoms[c] for c in codes))
+        del geoms
+        args = {
+            "fmt": fmt, "ext": EXTENSIONS.get(fmt, fmt), "layer": _layers.PLURAL[level],
+            "epsg": q.crs, "precision": q.precision, "wkt": wkt, "meta": meta,
+            "indicator_names": names, "sheets": sheets,
+        }  # fmt: skip
+        del sheets, sheet
+        file = f"{_layers.PLURAL[level]}.{EXTENSIONS.get(fmt, fmt)}"
+        try:
+            sandbox.run("download", wkb, file, args, output=FsPath(out), bounded=False)
+        except LimitExceeded as exc:  # the file would need more than a child may use
+            raise LimitExceeded(
+                f"Tệp {file}: vượt giới hạn {exc.limit}={exc.value:,} khi ghi tệp tải xuống,"
+                f" hãy thu hẹp bộ lọc — {file}: writing it went over the limit"
+                f" {exc.limit}={exc.value:,}; narrow the query (province=, code=, bbox=)",
+                file=file, limit=exc.limit, value=exc.value, stage=exc.stage,
+            ) from None  # fmt: skip
+        except BadInput as exc:  # not the client's doing: a fault of the writer
+            raise RuntimeError(f"download writer failed: {exc.message}") from exc
+    finally:
+        wkb.unlink(missing_ok=True)
 
 
 def _cached_file(folder: FsPath, version: int, key: str, fmt: str, make) -> FsPath:

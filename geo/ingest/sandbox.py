@@ -33,6 +33,12 @@ A limit hit raises ``LimitExceeded`` (413) naming the limit, the file and the st
 (``sniff``, ``count``, ``parse``, ``return``); a file the parser cannot read, or a crash,
 raises ``BadInput`` (422). The child's work is registered in ``TASKS`` by name.
 
+The same mechanism writes download files (task ``download``, ``api/routers/downloads.py``):
+not for untrusted bytes but for memory — geopandas, pyarrow and GDAL's writers load in the
+child and every byte of it goes back to the system when it exits, so a serving worker never
+holds them. The child writes the file as ``result.bin``; ``run(output=...)`` renames it
+into place without reading it.
+
 Why one module (≈500 lines) for both sides: the parent and the child speak one protocol —
 the request file, the stage lines, the result and error shapes, the cell tags, which
 signal means which limit — and a change to either side must be made to the other in the
@@ -70,6 +76,8 @@ TASKS: dict[str, str] = {
     "sheet_csv": "geo.ingest.sheet_files:csv_task",
     "vector": "geo.ingest.vector_files:vector_task",
     "selftest": "geo.ingest.sandbox:selftest_task",
+    # not a parser: a download file written from rows the server read (api/routers/downloads)
+    "download": "api.routers._download_files:write_task",
 }
 # what the child inherits: nothing secret, only what Python and GDAL need to start
 ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PROJ_DATA", "PROJ_LIB", "GDAL_DATA")
@@ -137,29 +145,48 @@ def run(
     name: str,
     args: dict | None = None,
     limits: SandboxLimits | None = None,
+    output: Path | None = None,
+    bounded: bool = True,
 ) -> Outcome:
     """Run ``TASKS[task]`` on ``path`` in a limited child; its result, or the domain error
     it raised (re-raised here), or a ``LimitExceeded``/``BadInput`` saying which limit
-    stopped it at which stage."""
+    stopped it at which stage.
+
+    ``output``: the side file the child wrote (``result.bin``) is moved there instead of
+    being read into this process (a download file; the work folder is made beside it so
+    the move is a rename). ``bounded=False``: the caller bounds its children itself (the
+    downloads' work limit), the imports' slot is not taken."""
     if task not in TASKS:
         raise ValueError(f"unknown sandbox task {task!r}")
     lim = limits or _limits
     slots = _slots  # the one acquired is the one released, even if reconfigured meanwhile
-    if not slots.acquire(timeout=lim.wall_seconds):
+    if bounded and not slots.acquire(timeout=lim.wall_seconds):
         raise ImportBusy(
             f"Tệp {name}: máy chủ đang đọc một tệp khác, hãy thử lại sau — another file is"
             " being read; try again shortly"
         )
-    work = Path(tempfile.mkdtemp(prefix="iocmap-sandbox-"))
+    where = None if output is None else Path(output).parent
+    work = Path(tempfile.mkdtemp(prefix="iocmap-sandbox-", dir=where))
     try:
-        return _run_child(task, Path(path).resolve(), name, args or {}, lim, work)
+        resolved = Path(path).resolve()
+        outcome = _run_child(task, resolved, name, args or {}, lim, work, output is not None)
+        if output is not None:
+            os.replace(work / "result.bin", output)
+        return outcome
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        slots.release()
+        if bounded:
+            slots.release()
 
 
 def _run_child(
-    task: str, path: Path, name: str, args: dict, lim: SandboxLimits, work: Path
+    task: str,
+    path: Path,
+    name: str,
+    args: dict,
+    lim: SandboxLimits,
+    work: Path,
+    output: bool = False,
 ) -> Outcome:
     request = {
         "task": task, "path": str(path), "name": name, "args": args, "limits": asdict(lim),
@@ -201,6 +228,8 @@ def _run_child(
         )  # fmt: skip
         if "error" in payload:
             raise _error_from(payload["error"], name, stage)
+        if output:
+            return Outcome(payload["result"], None)  # the caller moves result.bin
         blob_file = work / "result.bin"
         blob = blob_file.read_bytes() if blob_file.exists() else None
         return Outcome(payload["result"], blob)

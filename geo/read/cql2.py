@@ -133,6 +133,12 @@ JSON_ARITY: dict[str, int | None] = {
 }
 
 
+def warm_filter_parsers() -> None:
+    """Load both CQL2 parsers (and the grammar lark builds) before the first request."""
+    parse_filter("code = '01' AND valid_from < DATE('2025-07-01')", "cql2-text")
+    parse_filter('{"op": "=", "args": [{"property": "code"}, "01"]}', "cql2-json")
+
+
 def hide_quote_escapes(text: str) -> str:
     """``''`` inside a quoted literal → ``QUOTE_MARK`` (outside literals text is kept)."""
     if QUOTE_MARK in text:
