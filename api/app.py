@@ -10,7 +10,6 @@ from typing import Any
 from anyio import to_thread
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from api import errors, replica
@@ -49,6 +48,7 @@ from api.routers import (
     units,
 )
 from api.settings import CONTROL_SLOTS, Settings
+from api.static import AssetFiles
 from api.validation import ParamGuard, typed_params
 from geo.db import make_engine
 from geo.ingest import attempts
@@ -167,5 +167,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tiles.router, dependencies=reads)
     docs.install(app)
     app.include_router(maps.router, dependencies=reads)
-    app.mount("/static", StaticFiles(directory=maps.ASSETS_DIR), name="static")
+    app.mount("/static", AssetFiles(directory=maps.ASSETS_DIR), name="static")  # api/static.py
     return app
