@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
-from api import errors, replica
+from api import errors, meetings, replica
 from api.auth import read_guard
 from api.cache import CacheFastPath, ResponseCache, StateCache
 from api.cors import PublicCors
@@ -159,6 +159,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (agencies, datahealth, targets, programmes, forecast):
         app.include_router(module.router, prefix="/api/v1", dependencies=reads)
     app.include_router(imports.router, prefix="/api/v1", dependencies=strict)
+    # no read guard: EventSource sends no Authorization header (api/meetings.py)
+    app.include_router(meetings.router, prefix="/api/v1", dependencies=strict)
     app.include_router(reminders.router, prefix="/api/v1", dependencies=strict)
     app.include_router(reminders.read_router, prefix="/api/v1", dependencies=reads)
     app.include_router(ogc.router, dependencies=reads)

@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import LazyConn, LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
+from api.meetings import KEY_PATTERN
 from api.params import AsOfDay, Day
 from geo.read.progress import DataState
 from maps.assets_local import ASSETS_DIR, served_static
@@ -195,6 +196,11 @@ async def wall(
     force: Annotated[
         bool, Query(description="benchmarks: redraw every cycle, ignore ETags")
     ] = False,
+    meeting: Annotated[
+        str | None,
+        Query(pattern=KEY_PATTERN, description="follow (or with present=1, lead) this meeting"),
+    ] = None,
+    present: Annotated[bool, Query(description="this screen presents the meeting")] = False,
 ):
     """The IOC wall: KPIs, national choropleth, rankings, overdue alerts; refreshes in place.
 
