@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from api.dbgate import db_gate
+from api.dbgate import DbGate
 
 KEY_PATTERN = r"^[A-Za-z0-9_-]{4,64}$"
 MAX_MEETINGS = 1000
@@ -67,8 +67,9 @@ class Choice(BaseModel):
 class Hub:
     """One per process: the followers of each meeting and the poller that feeds them."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, gate: DbGate) -> None:
         self.engine = engine
+        self.gate = gate
         self.followers: dict[str, set[asyncio.Queue[bytes]]] = {}
         self.seen: dict[str, int] = {}  # key → the last seq pushed
         self.task: asyncio.Task | None = None
@@ -103,16 +104,16 @@ class Hub:
         for q in self.followers.get(key, ()):
             put(q, event(seq, state))
 
-    def ensure_poller(self, request: Request) -> None:
+    def ensure_poller(self) -> None:
         if self.task is None or self.task.done():
-            self.task = asyncio.create_task(self._poll(request))
+            self.task = asyncio.create_task(self._poll())
 
-    async def _poll(self, request: Request) -> None:
+    async def _poll(self) -> None:
         while self.followers:
             await asyncio.sleep(POLL_SECONDS)
             keys = list(self.followers)[:MAX_FOLLOWERS]
             try:
-                rows = await db_gate(request).run(read_states, self.engine, keys)
+                rows = await self.gate.run(read_states, self.engine, keys)
             except Exception:  # noqa: BLE001 - a database away: the streams stay, retry
                 await asyncio.sleep(1.0)
                 continue
@@ -187,7 +188,7 @@ def write_choice(engine: Engine, key: str, secret: str, state: dict) -> tuple[in
 def hub(request: Request) -> Hub:
     state = request.app.state
     if getattr(state, "meetings", None) is None:
-        state.meetings = Hub(state.write_engine)  # the primary: a replica may lag
+        state.meetings = Hub(state.write_engine, state.db_gate)  # primary: a replica may lag
     return state.meetings
 
 
@@ -199,14 +200,14 @@ async def meeting_events(request: Request, key: Key) -> StreamingResponse:
     h = hub(request)
     q = h.follow(key)
     try:
-        now = await db_gate(request).run(read_states, h.engine, [key])
+        now = await h.gate.run(read_states, h.engine, [key])
     except BaseException:
         h.leave(key, q)
         raise
     if key in now:
         put(q, event(*now[key]))
         h.seen[key] = max(h.seen.get(key, 0), now[key][0])
-    h.ensure_poller(request)
+    h.ensure_poller()
 
     async def stream() -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
@@ -241,6 +242,6 @@ async def meeting_choose(
         raise HTTPException(422, "chọn view hoặc province — give 'view' or 'province'")
     state = choice.model_dump(exclude_none=True)
     h = hub(request)
-    seq, state = await db_gate(request).run(write_choice, h.engine, key, x_meeting_secret, state)
+    seq, state = await h.gate.run(write_choice, h.engine, key, x_meeting_secret, state)
     h.push(key, seq, state)  # followers on this process at once; the others within a poll
     return {"key": key, "seq": seq, **state}
