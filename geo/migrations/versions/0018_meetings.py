@@ -1,7 +1,7 @@
 """Meetings: the presenter's current choice, shared by every API process (issue 24)
 
-Revision ID: 0017_meetings
-Revises: 0016_office_layouts
+Revision ID: 0018_meetings
+Revises: 0017_national_indicators
 Create Date: 2026-12-07
 
 Why a table: screens following a meeting may be connected to any uvicorn worker or API
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0017_meetings"
-down_revision = "0016_office_layouts"
+revision = "0018_meetings"
+down_revision = "0017_national_indicators"
 branch_labels = None
 depends_on = None
 
