@@ -114,7 +114,7 @@ def layer(
     elif measure.code == "forecast":  # the class index (maps/forecast_map.py)
         from maps.forecast_map import values as forecast_values
 
-        given = dict(forecast_values(conn, level, as_of))
+        given = dict(forecast_values(conn, level, as_of, parent))
     for f in fc["features"]:
         p = f["properties"]
         code = p["code"]

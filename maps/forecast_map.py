@@ -35,14 +35,19 @@ def programme(level: str) -> str:
     return fc.DEFAULT_PROGRAMME[level]
 
 
-def unit_forecasts(conn: Connection, level: str, as_of: dt.date) -> list[fc.Forecast]:
-    """Every unit's forecast, as ``/api/v1/forecast?level=`` (no deadline: the unit's own)."""
-    return fc.forecasts(conn, level, programme(level), as_of)
+def unit_forecasts(
+    conn: Connection, level: str, as_of: dt.date, parent: str | None = None
+) -> list[fc.Forecast]:
+    """Every unit's forecast (of ``parent``'s communes only, when given), as
+    ``/api/v1/forecast?level=`` (no deadline: the unit's own)."""
+    return fc.forecasts(conn, level, programme(level), as_of, parent=parent)
 
 
-def values(conn: Connection, level: str, as_of: dt.date) -> dict[str, float]:
+def values(
+    conn: Connection, level: str, as_of: dt.date, parent: str | None = None
+) -> dict[str, float]:
     """code → the index of the unit's class in ``CLASSES`` (the map's value)."""
-    return {r.code: float(CLASSES.index(r.cls)) for r in unit_forecasts(conn, level, as_of)}
+    return {r.code: float(CLASSES.index(r.cls)) for r in unit_forecasts(conn, level, as_of, parent)}
 
 
 def class_of(value: float | None) -> str | None:

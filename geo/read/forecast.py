@@ -96,7 +96,9 @@ def _forecast_sql(level: str) -> str:
     return f"""
 with holders as (
   select * from ({holders}) h
-  where cast(:code as text) is null or h.unit = cast(:code as text)
+  where (cast(:code as text) is null or h.unit = cast(:code as text))
+    and (cast(:parent as text) is null
+         or h.unit in (select code from admin_unit where parent_code = cast(:parent as text)))
 ),
 {history_ctes("t.id in (select task_id from holders)")},
 at_day as (
@@ -269,24 +271,30 @@ def forecasts(
     as_of: dt.date,
     deadline: dt.date | None = None,
     code: str | None = None,
+    parent: str | None = None,
 ) -> list[Forecast]:
-    """Every unit of ``level`` (or just ``code``), ordered by code. With no ``deadline``,
-    each unit's own: a target's due date on the programme, else 31 December of A's year."""
+    """Every unit of ``level`` (or just ``code``, or the communes of province ``parent``: a
+    province page needs its ~100, not the country's 3,321), ordered by code. With no
+    ``deadline``, each unit's own: a target's due date on the programme, else 31 December of
+    A's year."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}")
     own = {} if deadline is not None else target_deadlines(conn, programme, as_of)
     dates = sorted({deadline or year_end(as_of), *own.values()})
     units = conn.execute(
         text(f"select code from ({_UNITS[level]}) u"
-             " where cast(:c as text) is null or code = cast(:c as text) order by code"),
-        {"c": code},
+             " where (cast(:c as text) is null or code = cast(:c as text))"
+             " and (cast(:p as text) is null or code in"
+             "      (select code from admin_unit where parent_code = cast(:p as text)))"
+             " order by code"),
+        {"c": code, "p": parent},
     ).scalars().all()  # fmt: skip
     by_deadline: dict[dt.date, dict[str, dict[dt.date, dict]]] = {}
     for day in dates:
         rows = conn.execute(
             text(_forecast_sql(level)),
             {"days": window_days(as_of), "program": programme, "year": None,
-             "deadline": day, "code": code},
+             "deadline": day, "code": code, "parent": parent},
         ).mappings()  # fmt: skip
         got: dict[str, dict[dt.date, dict]] = {}
         for r in rows:
