@@ -53,6 +53,7 @@ from api.routers._ogc_docs import (
     html_page,
     openapi_doc,
     parse_crs,
+    property_schemas,
     root_url,
 )
 from api.routers._ogc_query import sort_keys, unit_filter, valid_interval
@@ -231,6 +232,17 @@ async def collection(
         ext = tiles.extents(db.conn).get(meta["level"], [-180, -90, 180, 90])
         return orjson.dumps(collection_doc(request, collection_id, ext))
 
+    if f == "html":
+
+        def page() -> bytes:
+            from maps.ogc_pages import collection_page
+
+            conn = db.conn
+            codes = indicator_codes(conn, meta["level"])
+            props = property_schemas(meta["level"], codes, latest_period(conn, meta["level"]))
+            return collection_page(orjson.loads(build()), props, root_url(request))
+
+        return await cached_response(request, state, page, "text/html; charset=utf-8")
     return await _respond(request, state, build, JSON, f)
 
 
@@ -358,7 +370,17 @@ async def items(
 
     headers = {"Content-Crs": f"<{crs_uri(out_crs, crs is None or crs == CRS84)}>"}
     if f == "html":
-        return await _respond(request, state, build, GEOJSON, f)
+
+        def page() -> bytes:
+            from maps.ogc_pages import items_page
+
+            doc = orjson.loads(build())
+            ext = tiles.extents(db.conn).get(level, [-180, -90, 180, 90])
+            return items_page(
+                doc, str(request.url), root_url(request), collection_id, meta["title"], ext
+            )
+
+        return await cached_response(request, state, page, "text/html; charset=utf-8")
     if f in ITEM_FORMATS:
         convert, media = ITEM_FORMATS[f]
         return await cached_response(request, state, lambda: convert(build()), media, headers)
