@@ -99,8 +99,31 @@ def collection_page(doc: dict, properties: dict[str, dict], root: str) -> bytes:
     )
 
 
+def item_page(
+    feature: dict, self_href: str, root: str, cid: str, title: str, bbox: list[float]
+) -> bytes:
+    """One item: the feature on the map and its attributes (a page of one)."""
+    doc = {
+        "type": "FeatureCollection",
+        "features": [feature],
+        "numberMatched": 1,
+        "numberReturned": 1,
+        "links": [],
+    }
+    name = (feature.get("properties") or {}).get("full_name") or feature.get("id")
+    return items_page(doc, self_href, root, cid, title, bbox, f"{title} — {name}",
+                      feature.get("links", []))  # fmt: skip
+
+
 def items_page(
-    doc: dict, self_href: str, root: str, cid: str, title: str, bbox: list[float]
+    doc: dict,
+    self_href: str,
+    root: str,
+    cid: str,
+    title: str,
+    bbox: list[float],
+    heading: str | None = None,
+    more_links: list[dict] | None = None,
 ) -> bytes:
     """A page of items: the features on the map, their attributes in a table, paging."""
     features = doc.get("features", [])
@@ -142,8 +165,9 @@ def items_page(
         {"href": with_query(self_href, drop=("crs",), f="geojsonseq"), "rel": "alternate",
          "title": "GeoJSON Text Sequences", "type": "application/geo+json-seq"},
     ]  # fmt: skip
+    links += _links([x for x in more_links or [] if x.get("rel") != "self"])
     return _page(
-        title=f"{title} — các đối tượng (items)",
+        title=heading or f"{title} — các đối tượng (items)",
         description=None,
         summary=summary,
         crumbs=[

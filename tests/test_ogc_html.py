@@ -79,7 +79,15 @@ def test_items_page_in_a_browser_draws_each_row_and_pages_onwards(browser, live_
     # a click on a feature marks its row
     page.locator("#ogc-map path.leaflet-interactive").first.click(force=True)
     assert page.locator("#ogc-table tr.hit").count() == 1
-    # onwards to the collection page: its extent on the map
+    # onwards to one item: its page draws it
+    code = second[0]
+    page.click(f"#ogc-table tr[data-id='{code}'] a")
+    page.wait_for_load_state("networkidle")
+    wait_js(page, "document.documentElement.dataset.mapReady === '1'")
+    assert page.url.endswith(f"/items/{code}?f=html")
+    assert page.get_attribute("#ogc-map", "data-features") == "1"
+    assert page.locator("#ogc-map path.leaflet-interactive").count() >= 1
+    # and to the collection page: its extent on the map
     page.click("nav.kicker a:nth-of-type(3)")
     page.wait_for_load_state("networkidle")
     wait_js(page, "document.documentElement.dataset.mapReady === '1'")
@@ -87,3 +95,14 @@ def test_items_page_in_a_browser_draws_each_row_and_pages_onwards(browser, live_
     assert page.locator("#ogc-map path").count() >= 1
     assert watch.errors == [] and watch.foreign == []
     page.close()
+
+
+def test_item_page_shows_the_feature_and_its_links(client):
+    r = client.get("/ogc/collections/provinces/items/01", params={"f": "html"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert _row_ids(r.text) == ["01"]
+    assert "Hà Nội" in r.text and "suggested CRS" in r.text
+    assert '"geojson":"/ogc/collections/provinces/items/01"' in r.text
+    assert (
+        client.get("/ogc/collections/provinces/items/99", params={"f": "html"}).status_code == 404
+    )

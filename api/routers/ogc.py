@@ -449,5 +449,15 @@ async def item(
 
     headers = {"Content-Crs": f"<{crs_uri(out_crs, crs is None or crs == CRS84)}>"}
     if f == "html":
-        return await _respond(request, state, build, GEOJSON, f)
+
+        def page() -> bytes:
+            from maps.ogc_pages import item_page
+
+            ext = tiles.extents(db.conn).get(meta["level"], [-180, -90, 180, 90])
+            return item_page(
+                orjson.loads(build()), str(request.url), root_url(request), collection_id,
+                meta["title"], ext,
+            )  # fmt: skip
+
+        return await cached_response(request, state, page, "text/html; charset=utf-8")
     return await cached_response(request, state, build, GEOJSON, headers)

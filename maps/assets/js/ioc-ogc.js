@@ -61,7 +61,7 @@
             });
           }
         }).addTo(map);
-        var n = (doc.features || []).length;
+        var n = doc.type === 'Feature' ? 1 : (doc.features || []).length;
         if (n && layer.getBounds().isValid()) map.fitBounds(layer.getBounds());
         ready(map, n);
       })
