@@ -10,10 +10,9 @@ from typing import Any
 from anyio import to_thread
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from api import errors, replica
+from api import errors, meetings, replica
 from api.auth import read_guard
 from api.cache import CacheFastPath, ResponseCache, StateCache
 from api.cors import PublicCors
@@ -51,6 +50,7 @@ from api.routers import (
     units,
 )
 from api.settings import CONTROL_SLOTS, Settings
+from api.static import AssetFiles
 from api.validation import ParamGuard, typed_params
 from geo.db import make_engine
 from geo.ingest import attempts
@@ -168,6 +168,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (agencies, datahealth, targets, programmes, forecast, reports):
         app.include_router(module.router, prefix="/api/v1", dependencies=reads)
     app.include_router(imports.router, prefix="/api/v1", dependencies=strict)
+    # no read guard: EventSource sends no Authorization header (api/meetings.py)
+    app.include_router(meetings.router, prefix="/api/v1", dependencies=strict)
     app.include_router(reminders.router, prefix="/api/v1", dependencies=strict)
     app.include_router(reminders.read_router, prefix="/api/v1", dependencies=reads)
     app.include_router(ogc.router, dependencies=reads)
@@ -176,5 +178,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tiles.router, dependencies=reads)
     docs.install(app)
     app.include_router(maps.router, dependencies=reads)
-    app.mount("/static", StaticFiles(directory=maps.ASSETS_DIR), name="static")
+    app.mount("/static", AssetFiles(directory=maps.ASSETS_DIR), name="static")  # api/static.py
     return app

@@ -25,6 +25,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
@@ -436,5 +437,24 @@ class TaskAlias(Base):
     task_id: Mapped[int] = mapped_column(Integer, ForeignKey("task.id", ondelete="CASCADE"))
     source: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class Meeting(Base):
+    """A meeting's current choice (view, province), followed by every screen opened with
+    its key (api/meetings.py); the presenter's secret is kept as a digest."""
+
+    __tablename__ = "meeting"
+    __table_args__ = (
+        CheckConstraint("length(key) BETWEEN 4 AND 64", name="meeting_key_length"),
+        Index("meeting_updated_at", "updated_at"),
+    )
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    secret_sha256: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[dict] = mapped_column(JSONB)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

@@ -9,6 +9,8 @@ registry at build time (``make assets`` → ``maps/vendor-assets.sh``, pinned in
 
 from __future__ import annotations
 
+import hashlib
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +22,7 @@ if TYPE_CHECKING:  # imported where a map is built, not by the server's start
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 LEAFLET_JS = ("leaflet", "/static/vendor/leaflet/leaflet.js")
 LEAFLET_CSS = ("leaflet_css", "/static/vendor/leaflet/leaflet.css")
-FONT_CSS = [f"vendor/be-vietnam-pro/{w}.css" for w in (400, 500, 600, 700)]
+FONT_CSS = ["vendor/be-vietnam-pro/fonts.css"]  # weights 400-700, one request
 # Our own files per page kind, relative to the static root.
 # Neighbouring countries (Natural Earth via npm world-atlas, public domain), cut to the
 # region by maps/context-layer.js at `make assets` time.
@@ -33,6 +35,24 @@ PAGE_CSS = {
     "map": [*FONT_CSS, "css/ioc-base.css", "css/ioc-map.css"],
     "wall": [*FONT_CSS, "css/ioc-base.css", "css/ioc-wall.css"],
 }
+
+
+@cache
+def asset_version() -> str:
+    """A digest of every file under ``maps/assets``: the version in ``/static/v/<version>/``.
+
+    Computed once per process (~4 MB read at the first page); a release that changes any
+    asset links new names, so browsers may keep the old ones forever (``api/static.py``)."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in ASSETS_DIR.rglob("*") if p.is_file()):
+        h.update(path.relative_to(ASSETS_DIR).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()[:12]
+
+
+def served_static() -> str:
+    """The static prefix of pages served by the app: versioned, cached for a year."""
+    return f"/static/v/{asset_version()}/"
 
 
 def offline_map(static: str = "/static/", **kwargs) -> folium.Map:

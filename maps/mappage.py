@@ -14,7 +14,7 @@ from functools import partial
 from urllib.parse import urlencode
 
 from maps import forecast_map, theme
-from maps.assets_local import add_page_assets, figure_of, offline_map
+from maps.assets_local import add_page_assets, figure_of, offline_map, served_static
 from maps.choropleth import classes, decimals_for, legend_html, styled_layer
 from maps.data import LayerData
 from maps.i18n import strings
@@ -47,7 +47,7 @@ class MapPage:
     year: int | None = None  # the ``year`` the user asked for (None: the reporting year)
     basis_year: int = 0  # the deadline year every figure on the page is about
     as_of_given: bool = False
-    static: str = "/static/"
+    static: str = field(default_factory=served_static)  # the static export passes its own
     api: str | None = "/api/v1"  # None in a standalone export
     standalone: bool = False
     embedded: dict = field(default_factory=dict)  # standalone: API url → JSON

@@ -21,6 +21,8 @@ for w in 400 500 600 700; do
   cp "$font"/files/be-vietnam-pro-{vietnamese,latin-ext,latin}-"$w"-normal.woff* \
     "$out/be-vietnam-pro/files/"
 done
+# the four weights in one stylesheet: one render-blocking request instead of four (issue 24)
+cat "$out"/be-vietnam-pro/{400,500,600,700}.css > "$out/be-vietnam-pro/fonts.css"
 cp "$font/LICENSE" "$out/be-vietnam-pro/LICENSE"
 # Neighbouring countries (Natural Earth via world-atlas, public domain), cut to the region.
 mkdir -p "$out/world-atlas"

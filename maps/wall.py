@@ -19,7 +19,7 @@ from functools import partial
 from branca.element import Element
 
 from maps import theme
-from maps.assets_local import add_page_assets, figure_of, offline_map
+from maps.assets_local import add_page_assets, figure_of, offline_map, served_static
 from maps.choropleth import classes, decimals_for, legend_html, styled_layer
 from maps.i18n import strings
 from maps.mappage import basis_text, display_unit
@@ -86,7 +86,7 @@ class WallPage:
     overdue_communes: list[dict] = field(default_factory=list)  # {code, province_code, n}
     query: dict[str, str] = field(default_factory=dict)  # the basis as API parameters
     force: bool = False
-    static: str = "/static/"
+    static: str = field(default_factory=served_static)  # the static export passes its own
     api: str | None = "/api/v1"
     approximate: bool = True
     extra: dict = field(default_factory=dict)

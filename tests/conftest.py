@@ -161,7 +161,10 @@ SERVER_MODULES = {  # real servers/processes, or timing and memory measured whil
     "test_slow_clients",
     "test_upload_attempts",
     "test_wall",  # refresh timing and server restarts, measured in seconds
-    "test_schemathesis",  # a live server asked to answer each case within 10 s
+}
+HEAVY_MODULES = {  # long but measuring nothing: beside the others in `make test`, not in -fast
+    "test_schemathesis",  # property-based walk of every operation against a live server
+    "test_deploy",  # compose and nginx configuration checked by their own validators
 }
 REAL_SAMPLE_MODULES = {"test_real_sample", "test_import_real_failures"}
 
@@ -174,5 +177,7 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(pytest.mark.browser)
         if module in SERVER_MODULES:
             item.add_marker(pytest.mark.server)
+        if module in HEAVY_MODULES:
+            item.add_marker(pytest.mark.heavy)
         if module in REAL_SAMPLE_MODULES or "real_sample" in module:
             item.add_marker(pytest.mark.real_sample)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -225,6 +226,10 @@ def test_backtest_beats_the_naive_baseline_on_the_demo(engine, db_url, monkeypat
     for r in results:
         assert r.pairs, r.level
         assert r.mae_forecast < r.mae_naive, (r.level, r.mae_forecast, r.mae_naive)
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    for r in results:  # the README quotes this run's figures (Vietnamese decimal comma)
+        quoted = f"{r.mae_forecast:.2f} điểm % | {r.mae_naive:.2f} điểm %".replace(".", ",")
+        assert quoted in readme, (r.level, quoted)
     from iocmap.cli import app
 
     monkeypatch.setenv("IOCMAP_DATABASE_URL", db_url)

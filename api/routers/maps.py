@@ -27,9 +27,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import LazyConn, LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
+from api.meetings import KEY_PATTERN
 from api.params import AsOfDay, Day
 from geo.read.progress import DataState
-from maps.assets_local import ASSETS_DIR
+from maps.assets_local import ASSETS_DIR, served_static
 from maps.i18n import pick_lang, strings
 from maps.mappage import PageParamError, assemble, render_map_page
 from maps.reminders_page import render_reminders_page
@@ -195,6 +196,11 @@ async def wall(
     force: Annotated[
         bool, Query(description="benchmarks: redraw every cycle, ignore ETags")
     ] = False,
+    meeting: Annotated[
+        str | None,
+        Query(pattern=KEY_PATTERN, description="follow (or with present=1, lead) this meeting"),
+    ] = None,
+    present: Annotated[bool, Query(description="this screen presents the meeting")] = False,
 ):
     """The IOC wall: KPIs, national choropleth, rankings, overdue alerts; refreshes in place.
 
@@ -236,7 +242,7 @@ def upload(request: Request, lang: Lang = None):
 
     Static: it holds no data; the browser posts to ``/api/v1/imports/{kind}`` with the
     token the user typed, so the API's scope rules apply unchanged."""
-    return HTMLResponse(render_upload_page(pick_lang(lang)))
+    return HTMLResponse(render_upload_page(pick_lang(lang), served_static()))
 
 
 @router.get("/reminders", response_class=HTMLResponse)
@@ -244,7 +250,7 @@ def reminders_page(request: Request, lang: Lang = None):
     """The reminders page: preview → issue → download, for provincial office staff.
 
     Static like ``/upload``: the browser calls ``/api/v1/reminders`` with the user's token."""
-    return HTMLResponse(render_reminders_page(pick_lang(lang)))
+    return HTMLResponse(render_reminders_page(pick_lang(lang), served_static()))
 
 
 # ---------------------------------------------------------------------------------------

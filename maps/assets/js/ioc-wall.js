@@ -654,8 +654,10 @@
       bar.style.transform = 'scaleX(1)';
     }
 
+    var onShow = null, dwellOff = false;  // meeting mode (below)
     function rotate() {
       clearTimeout(timers.rotate);
+      if (dwellOff) return;
       for (var k = 1; k <= views.length; k++) {
         var next = (st.viewIndex + k) % views.length;
         if (showView(next, false)) break;
@@ -673,7 +675,8 @@
         if (showView(next, false)) break;
       }
       if (st.pendingView) refresh();
-      if (views.length > 1 && cfg.dwellMs > 0) { progress(); timers.rotate = setTimeout(rotate, cfg.dwellMs); }
+      if (onShow) onShow(views[st.viewIndex]);
+      if (views.length > 1 && cfg.dwellMs > 0 && !dwellOff) { progress(); timers.rotate = setTimeout(rotate, cfg.dwellMs); }
     }
     var STEP_KEYS = { ArrowRight: 1, PageDown: 1, ArrowLeft: -1, PageUp: -1 };
     document.addEventListener('keydown', function (e) {
@@ -708,6 +711,69 @@
       timers.rotate = setTimeout(rotate, cfg.dwellMs);
     }
     refresh();
+    meeting();
     document.documentElement.dataset.wallReady = '1';
+
+    /* ---------- meeting mode: ?meeting=KEY follows, &present=1 leads (api/meetings.py) ---------- */
+    function viewKey(v) { return v.id + (v.slot !== undefined ? ':' + v.slot : ''); }
+    function meeting() {
+      var q = new URLSearchParams(location.search);
+      var key = q.get('meeting');
+      if (!key || !/^[A-Za-z0-9_-]{4,64}$/.test(key) || !global.EventSource) return;
+      var url = (cfg.api || '/api/v1') + '/meetings/' + encodeURIComponent(key);
+      clearTimeout(timers.rotate);  // the presenter drives: no rotation of our own
+      dwellOff = true;
+      st.meeting = { key: key, presenter: q.get('present') === '1', seq: 0 };
+      document.documentElement.dataset.meeting = st.meeting.presenter ? 'present' : 'follow';
+      if (st.meeting.presenter) {
+        var secretKey = 'iocmap-meeting-' + key;
+        var secret = localStorage.getItem(secretKey);
+        if (!secret) {
+          var a = new Uint8Array(18); crypto.getRandomValues(a);
+          secret = Array.from(a, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
+          localStorage.setItem(secretKey, secret);
+        }
+        IOC.present = function (choice) {
+          return fetch(url, { method: 'POST', body: JSON.stringify(choice),
+            headers: { 'Content-Type': 'application/json', 'X-Meeting-Secret': secret } })
+            .then(function (r) { st.meeting.status = r.status; return r; });
+        };
+        onShow = function (v) { IOC.present({ view: viewKey(v) }); };
+        byCode.forEach(function (l, code) {
+          l.on('click', function () { focusProvince(code); IOC.present({ province: code }); });
+        });
+        pills.forEach(function (li) {
+          li.style.cursor = 'pointer';
+          li.addEventListener('click', function () {
+            for (var i = 0; i < views.length; i++) {
+              if (views[i].id === li.dataset.view && showView(i, false)) { onShow(views[i]); break; }
+            }
+          });
+        });
+        IOC.present({ view: viewKey(views[st.viewIndex]) });
+        return;
+      }
+      var es = new EventSource(url + '/events');
+      st.meeting.opens = 0;
+      es.addEventListener('open', function () { st.meeting.opens++; });
+      es.addEventListener('state', function (e) {
+        var s = JSON.parse(e.data);
+        st.meeting.seq = s.seq;
+        if (s.view) {
+          for (var i = 0; i < views.length; i++) {
+            if (viewKey(views[i]) === s.view) { showView(i, false); break; }
+          }
+        }
+        if (s.province) focusProvince(s.province);
+        document.documentElement.dataset.meetingSeq = String(s.seq);
+      });
+      IOC.meetingSource = es;
+    }
+    function focusProvince(code) {
+      var pl = byCode.get(code);
+      if (!pl) return;
+      dimProvinces(code);
+      map.flyToBounds(pl.getBounds(), Object.assign({ duration: 0.6 }, fitPadding(false)));
+    }
   };
 })(window);
