@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 
+from maps.assets_local import served_static
 from maps.render import config_script, render_template
 from maps.theme import fmt_number
 
@@ -53,7 +54,7 @@ def cell(value: Any) -> tuple[str, bool]:
 def _page(**context: Any) -> bytes:
     cfg = context.pop("cfg")
     return render_template(
-        "ogc_page.html", static="/static/", config=config_script(cfg), **context
+        "ogc_page.html", static=served_static(), config=config_script(cfg), **context
     ).encode()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from maps.assets_local import asset_version
 from tests.test_map_page import Watch, wait_js
 
 ITEMS = "/ogc/collections/communes/items"
@@ -28,7 +29,9 @@ def test_items_page_has_a_row_per_feature_and_a_strict_csp(client):
     assert "data_reuse_rate" in body  # every queryable is a column, indicators included
     assert re.search(r"Đối tượng 1–7 trong \d+", body)
     assert 'rel="next"' in body and "offset=7" in body
-    for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', body):
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', body)
+    assert assets and all(a.startswith(f"/static/v/{asset_version()}/") for a in assets)
+    for asset in assets:
         assert client.get(asset).status_code == 200, asset
 
 
