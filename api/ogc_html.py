@@ -4,7 +4,8 @@ Why a rewrite before the cache: responses are cached by host + path + query
 (``api.cache.request_key``), and the fast path answers before any route runs, so a
 choice made inside the route by the Accept header would be served to the next client of
 the URL whatever it accepts. Adding ``f=html`` to the query of such a request gives the
-HTML its own key; GDAL, QGIS and ``curl`` (no text/html first) keep the JSON.
+HTML its own key; GDAL, QGIS and ``curl`` (no text/html first) keep the JSON. Those
+responses say ``Vary: Accept`` so a shared cache in front (nginx) keeps them apart too.
 """
 
 from __future__ import annotations
@@ -40,6 +41,28 @@ class OgcHtmlAccept:
                 if name == b"accept":
                     accept = value.decode("latin-1")
                     break
-            if not has_f and prefers_html(accept):
-                scope = {**scope, "query_string": query + b"&f=html" if query else b"f=html"}
+            if not has_f:
+                if prefers_html(accept):
+                    scope = {**scope, "query_string": query + b"&f=html" if query else b"f=html"}
+                send = _vary_accept(send)
         await self.app(scope, receive, send)
+
+
+def _vary_accept(send: Callable) -> Callable:
+    """Add ``Vary: Accept`` to the response (a shared cache — nginx — keeps the JSON and the
+    HTML of the URL apart)."""
+
+    async def sending(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers") or [])
+            for i, (name, value) in enumerate(headers):
+                if name.lower() == b"vary":
+                    if b"accept" not in [v.strip().lower() for v in value.split(b",")]:
+                        headers[i] = (name, value + b", Accept")
+                    break
+            else:
+                headers.append((b"vary", b"Accept"))
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return sending

@@ -50,8 +50,10 @@ def test_accept_html_gets_the_page_and_json_stays_json(client):
         page = client.get(path, headers={"Accept": BROWSER})
         assert page.headers["content-type"].startswith("text/html"), path
         # the cache keeps the two apart: the next JSON client of the URL gets JSON
+        assert "accept" in page.headers["vary"].lower()
         plain = client.get(path, headers={"Accept": "application/json"})
         assert "json" in plain.headers["content-type"], path
+        assert "accept" in plain.headers["vary"].lower()  # nginx keeps the two apart too
         assert "json" in client.get(path).headers["content-type"], path
     # GDAL's Accept and an explicit f= are left alone
     r = client.get("/ogc/collections/provinces/items", headers={"Accept": "*/*"})
