@@ -108,6 +108,17 @@ def test_tile_properties_narrow(client, tmp_path):
     df = _read_tile(r.content, tmp_path, 6, 50, 28)
     cols = set(df.columns) - {"geometry", "mvt_id"}  # mvt_id: added by GDAL
     assert cols == {"code", "completion_pct", "data_reuse_rate", "data_reuse_rate_rank"}
+    # only what is asked is joined: a name-only tile filtered on the province's name
+    bare = client.get(
+        "/tiles/communes/6/50/28.mvt",
+        params={"properties": "name", "filter": "province_name = 'Hà Nội' and tasks_total > 0"},
+    )
+    assert bare.status_code == 200, bare.text
+    names = _read_tile(bare.content, tmp_path / "n", 6, 50, 28)
+    assert set(names.columns) - {"geometry", "mvt_id"} == {"code", "name"}
+    assert set(names.code) == set(
+        _items(client, filter="province_name = 'Hà Nội' and tasks_total > 0", properties="code")
+    )
     wide = client.get("/tiles/provinces/6/50/28.mvt", params={"properties": "area_km2,valid_from"})
     assert wide.status_code == 200
     prov = _read_tile(wide.content, tmp_path / "p", 6, 50, 28)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 from geo.read.features import (
+    _GROUP,
     PROPERTIES,
     PROPERTY_TYPES,
     UnitFilter,
@@ -90,20 +91,24 @@ def tile_sql(q: TileQuery, params: dict) -> str:
         params[f"ind{i}"] = code
         cols.append(f'(iv.v -> cast(:ind{i} as text) ->> 0)::float8 as "{code}"')
         cols.append(f'(iv.v -> cast(:ind{i} as text) ->> 1)::int as "{code}_rank"')
-    province = q.level == "province"
+    # the joins the chosen properties and the filter read (aliases of PROPERTIES)
+    needs = set(q.where.groups) if q.where is not None else set()
+    for name in q.fields:
+        needs |= set(_GROUP.findall(PROPERTIES[name][0]))
+    if q.indicators:
+        needs.add("iv")
     restrict = "select code from units"
-    ctes = [
-        f"counts as ({unit_counts_sql(restrict)})",
-        f"ivals as ({_ivals_sql(restrict)})",
-    ]
-    joins = [
-        "left join counts c on c.unit_code = u.code",
-        "left join ivals iv on iv.unit_code = u.code",
-    ]
-    if province:
+    ctes, joins = [], []
+    if "c" in needs:
+        ctes.append(f"counts as ({unit_counts_sql(restrict)})")
+        joins.append("left join counts c on c.unit_code = u.code")
+    if "iv" in needs:
+        ctes.append(f"ivals as ({_ivals_sql(restrict)})")
+        joins.append("left join ivals iv on iv.unit_code = u.code")
+    if "r" in needs and q.level == "province":
         ctes.append(f"rollup as ({_rollup_sql(restrict)})")
         joins.append("left join rollup r on r.province_code = u.code")
-    else:
+    if "p" in needs:
         joins.append("left join admin_unit p on p.code = u.parent_code")
     where = "true"
     if q.where is not None:
@@ -116,8 +121,7 @@ units as (
   select u.code from admin_unit u cross join env
   where u.level = :level and u.geom && env.e4326
 ),
-{", ".join(ctes)},
-mvt as (
+{"".join(c + ", " for c in ctes)}mvt as (
   select {", ".join(cols)},
          ST_AsMVTGeom(ST_Transform(coalesce(l.geom, u.geom), 3857), env.e3857, 4096, 64, true)
            as geom
