@@ -22,6 +22,7 @@ from api.head import HeadAsGet
 from api.instance import instance_dir, private_dir
 from api.memory import MemoryWatch, trim, worker_budget
 from api.observability import Metrics, ObservabilityMiddleware, configure_logging
+from api.ogc_html import OgcHtmlAccept
 from api.routers import (
     agencies,
     communes,
@@ -75,6 +76,7 @@ class IocmapAPI(FastAPI):
             # warm hits skip routing (still logged); with token-only reading every request
             # must pass the read guard, so the fast path is off
             stack = CacheFastPath(stack)
+        stack = OgcHtmlAccept(stack)  # a browser's Accept: text/html → ?f=html, before the cache
         if settings.cors_origins:
             stack = CORSMiddleware(
                 stack,

@@ -357,6 +357,11 @@ class UnitDetailProperties(UnitProperties):
     targets: list[TargetResult] | None = None
     change: Changes | None = None
     tasks_overdue_without_reason: int | None = None
+    suggested_crs: str | None = Field(
+        None,
+        description="the province's own VN-2000 TM-3 zone (EPSG:9205–9218, 5896–5899): the"
+        " zone whose central meridian is nearest the province's centroid (docs/gis.md)",
+    )
 
 
 class UnitFeature(BaseModel):

@@ -32,3 +32,37 @@ OUTPUT_CRS: dict[int, str] = {
     9217: "VN-2000 / TM-3 108-15",
     9218: "VN-2000 / TM-3 108-30",
 }
+
+# Central meridian (degrees east) of each VN-2000 TM-3 zone above: the provinces' own grids.
+TM3_MERIDIANS: dict[int, float] = {
+    5896: 102.0,
+    5897: 105.0,
+    5898: 108.0,
+    5899: 107.75,
+    9205: 103.0,
+    9206: 104.0,
+    9207: 104.5,
+    9208: 104.75,
+    9209: 105.5,
+    9210: 105.75,
+    9211: 106.0,
+    9212: 106.25,
+    9213: 106.5,
+    9214: 107.0,
+    9215: 107.25,
+    9216: 107.5,
+    9217: 108.25,
+    9218: 108.5,
+}
+
+
+def nearest_tm3(lon: float) -> int:
+    """The TM-3 zone (EPSG code) whose central meridian is nearest ``lon``.
+
+    Why not the official table: Circular 973/2001/TT-TCĐC gives each of the 63 former
+    provinces its meridian; the 34 provinces of 1 July 2025 join several of them and no
+    table for the new ones is available offline here, so the zone suggested for a province
+    is the one nearest its centroid (ties: the western meridian)."""
+    return min(
+        TM3_MERIDIANS, key=lambda code: (abs(TM3_MERIDIANS[code] - lon), TM3_MERIDIANS[code])
+    )

@@ -146,6 +146,7 @@ def print_report(report: ImportReport, console: Console) -> None:
         ("warnings", len(report.warnings)),
         ("data version", "-" if report.version is None else report.version),
         ("seconds", f"{report.seconds:.1f}"),
+        *((f"  {phase}", f"{secs:.1f}") for phase, secs in report.phases.items()),
     ]
     for label, value in rows:
         if report.kind != "boundaries" and label == "repaired":

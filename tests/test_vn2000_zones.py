@@ -47,3 +47,54 @@ def test_every_output_crs_is_offered_by_ogc_and_downloads(client):
     assert r.status_code == 200, r.text
     d = client.get("/api/v1/download/communes.csv", params={"province": "01", "crs": "EPSG:9210"})
     assert d.status_code == 200 and "9210" in d.headers["content-crs"]
+
+
+def test_nearest_tm3_zone():
+    from geo.crs_names import TM3_MERIDIANS, nearest_tm3
+
+    assert set(TM3_MERIDIANS) == set(OUTPUT_CRS) - {4326, 4756, 3405, 3406}
+    assert nearest_tm3(105.8) == 9210  # 105°45′
+    assert nearest_tm3(107.8) == 5899  # 107°45′ (Đà Nẵng's)
+    assert nearest_tm3(108.1) == 5898  # 108°00′
+    assert nearest_tm3(109.4) == 9218  # east of the last meridian: 108°30′
+    assert nearest_tm3(104.625) == 9207  # a tie goes west (104°30′)
+
+
+def _link(doc: dict, title_part: str) -> dict:
+    return next(x for x in doc["links"] if title_part in (x.get("title") or ""))
+
+
+@pytest.mark.parametrize("province", ["01", "48", "79"])
+def test_a_province_suggests_its_own_tm3_zone(client, province):
+    """The province's zone (nearest its centroid) in /api/v1 and in the OGC documents of
+    the province; the suggested link serves the province in that zone."""
+    from geo.crs_names import nearest_tm3
+
+    prov = client.get(f"/api/v1/provinces/{province}", params={"precision": 9}).json()
+    centroid = shape(prov["geometry"]).centroid.x
+    zone = nearest_tm3(centroid)
+    assert prov["properties"]["suggested_crs"] == f"EPSG:{zone}"
+    link = _link(prov, "suggested CRS")
+    assert f"EPSG:{zone}" in link["title"]
+    moved = client.get(link["href"].replace("http://testserver", ""))
+    assert moved.status_code == 200
+    assert moved.headers["content-crs"] == f"<http://www.opengis.net/def/crs/EPSG/0/{zone}>"
+    x0, _, x1, _ = shape(moved.json()["geometry"]).bounds
+    assert x0 < 500_000 < x1  # the central meridian crosses the province (islands may lie far)
+    commune = client.get(
+        "/api/v1/communes", params={"province": province, "limit": 1, "fields": "code"}
+    ).json()["features"][0]["id"]
+    detail = client.get(f"/api/v1/communes/{commune}").json()
+    assert detail["properties"]["suggested_crs"] == f"EPSG:{zone}"  # its province's zone
+    uri = f"http://www.opengis.net/def/crs/EPSG/0/{zone}"
+    item = client.get(f"/ogc/collections/provinces/items/{province}").json()
+    assert f"crs={uri.replace(':', '%3A').replace('/', '%2F')}" in _link(item, "suggested")["href"]
+    items = client.get(
+        "/ogc/collections/communes/items", params={"province_code": province, "limit": 2}
+    ).json()
+    href = _link(items, "suggested")["href"].replace("http://testserver", "")
+    assert "province_code=" + province in href
+    r = client.get(href)
+    assert r.status_code == 200 and r.headers["content-crs"] == f"<{uri}>"
+    plain = client.get("/ogc/collections/communes/items", params={"limit": 2}).json()
+    assert not [x for x in plain["links"] if "suggested" in (x.get("title") or "")]

@@ -301,6 +301,8 @@ async def detail(
         props["tasks_overdue_without_reason"] = followup.overdue_without_reason(
             conn, day, program, year, code
         )
+        zone = queries.suggested_crs(conn, code)
+        props["suggested_crs"] = f"EPSG:{zone}" if zone else None
         root = base_url(request) + "/api/v1"
         feature["links"] = [
             {"rel": "self", "type": GEOJSON, "href": f"{root}/{PLURAL[level]}/{code}"},
@@ -317,8 +319,23 @@ async def detail(
             feature["links"].append(
                 {"rel": "up", "type": GEOJSON, "href": f"{root}/provinces/{props['province_code']}"}
             )
+        if zone:
+            feature["links"].append(suggested_crs_link(f"{root}/{PLURAL[level]}/{code}", zone))
         feature.update(meta(state, day))
         return orjson.dumps(feature)
 
     headers = {**meta_headers(day), "Content-Crs": content_crs(epsg)}
     return await cached_response(request, state, build, GEOJSON, headers)
+
+
+def suggested_crs_link(href: str, zone: int, crs_value: str | None = None) -> dict:
+    """A link to the same document in the province's own VN-2000 TM-3 zone."""
+    from geo.crs_names import OUTPUT_CRS
+
+    sep = "&" if "?" in href else "?"
+    return {
+        "rel": "alternate",
+        "type": GEOJSON,
+        "title": f"Hệ tọa độ gợi ý của tỉnh (suggested CRS): {OUTPUT_CRS[zone]} (EPSG:{zone})",
+        "href": f"{href}{sep}crs={quote(crs_value or f'EPSG:{zone}', safe='')}",
+    }

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -34,11 +35,13 @@ from api.params import (
     page_links,
     parse_list,
 )
+from api.routers._layers import suggested_crs_link
 from api.routers._ogc_docs import (
     COLLECTIONS,
     CONFORMANCE,
     CRS84,
     DEFAULT_ITEMS,
+    EPSG,
     GEOGRAPHIC,
     HTML,
     JSON,
@@ -53,10 +56,11 @@ from api.routers._ogc_docs import (
     html_page,
     openapi_doc,
     parse_crs,
+    property_schemas,
     root_url,
 )
 from api.routers._ogc_query import sort_keys, unit_filter, valid_interval
-from geo.read import tiles
+from geo.read import queries, tiles
 from geo.read.features import (
     FULL,
     UnitQuery,
@@ -231,6 +235,17 @@ async def collection(
         ext = tiles.extents(db.conn).get(meta["level"], [-180, -90, 180, 90])
         return orjson.dumps(collection_doc(request, collection_id, ext))
 
+    if f == "html":
+
+        def page() -> bytes:
+            from maps.ogc_pages import collection_page
+
+            conn = db.conn
+            codes = indicator_codes(conn, meta["level"])
+            props = property_schemas(meta["level"], codes, latest_period(conn, meta["level"]))
+            return collection_page(orjson.loads(build()), props, root_url(request))
+
+        return await cached_response(request, state, page, "text/html; charset=utf-8")
     return await _respond(request, state, build, JSON, f)
 
 
@@ -349,6 +364,13 @@ async def items(
                 "href": f"{root_url(request)}/collections/{collection_id}",
             }
         )
+        province = province_code or (code if level == "province" else None)
+        zone = queries.suggested_crs(conn, province) if province else None
+        if zone:  # a province's view: its own VN-2000 TM-3 zone
+            query = [(k, v) for k, v in request.query_params.multi_items() if k != "crs"]
+            href = f"{root_url(request)}/collections/{collection_id}/items"
+            href += "?" + urlencode(query) if query else ""
+            links.append(suggested_crs_link(href, zone, EPSG + str(zone)))
         return feature_collection(
             type(page)(features, page.number_matched, page.number_returned),
             timeStamp=dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -358,7 +380,17 @@ async def items(
 
     headers = {"Content-Crs": f"<{crs_uri(out_crs, crs is None or crs == CRS84)}>"}
     if f == "html":
-        return await _respond(request, state, build, GEOJSON, f)
+
+        def page() -> bytes:
+            from maps.ogc_pages import items_page
+
+            doc = orjson.loads(build())
+            ext = tiles.extents(db.conn).get(level, [-180, -90, 180, 90])
+            return items_page(
+                doc, str(request.url), root_url(request), collection_id, meta["title"], ext
+            )
+
+        return await cached_response(request, state, page, "text/html; charset=utf-8")
     if f in ITEM_FORMATS:
         convert, media = ITEM_FORMATS[f]
         return await cached_response(request, state, lambda: convert(build()), media, headers)
@@ -409,9 +441,23 @@ async def item(
             },
             {"rel": "collection", "type": JSON, "href": f"{root}/collections/{collection_id}"},
         ]
+        zone = queries.suggested_crs(conn, feature_id)
+        if zone:  # the province's own VN-2000 TM-3 zone
+            href = f"{root}/collections/{collection_id}/items/{feature_id}"
+            feature["links"].append(suggested_crs_link(href, zone, EPSG + str(zone)))
         return orjson.dumps(feature)
 
     headers = {"Content-Crs": f"<{crs_uri(out_crs, crs is None or crs == CRS84)}>"}
     if f == "html":
-        return await _respond(request, state, build, GEOJSON, f)
+
+        def page() -> bytes:
+            from maps.ogc_pages import item_page
+
+            ext = tiles.extents(db.conn).get(meta["level"], [-180, -90, 180, 90])
+            return item_page(
+                orjson.loads(build()), str(request.url), root_url(request), collection_id,
+                meta["title"], ext,
+            )  # fmt: skip
+
+        return await cached_response(request, state, page, "text/html; charset=utf-8")
     return await cached_response(request, state, build, GEOJSON, headers)

@@ -21,9 +21,18 @@ from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
 from api.params import base_url
 from api.routers._ogc_docs import COLLECTIONS, CRS84, JSON, collection_or_404, root_url
-from api.routers.tiles import MAX_ZOOM, MVT, tile_response, tilejson
+from api.routers.tiles import (
+    MAX_ZOOM,
+    MVT,
+    TileFilter,
+    TileFilterLang,
+    TileProperties,
+    tile_response,
+    tilejson,
+)
 from geo.read import tiles
-from geo.read.tiles import FIELDS
+from geo.read.features import indicator_codes
+from geo.read.tiles import FIELDS, tile_fields
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Tiles"])
 TMS_ID = "WebMercatorQuad"
@@ -158,7 +167,8 @@ async def tileset(
     _tms_or_404(tms)
 
     def build() -> bytes:
-        x0, y0, x1, y1 = tiles.extents(db.conn).get(meta["level"], [-180.0, -85.0, 180.0, 85.0])
+        conn = db.conn
+        x0, y0, x1, y1 = tiles.extents(conn).get(meta["level"], [-180.0, -85.0, 180.0, 85.0])
         limits = []
         for z in range(MAX_ZOOM + 1):
             ul, lr = web_mercator().tile(x0, y1, z), web_mercator().tile(x1, y0, z)
@@ -168,7 +178,9 @@ async def tileset(
             )  # fmt: skip
         fields = {
             name: {"type": "string" if kind == "String" else "number"}
-            for name, kind in FIELDS[collection_id].items()
+            for name, kind in tile_fields(
+                collection_id, tuple(FIELDS[collection_id]), indicator_codes(conn, meta["level"])
+            ).items()
         }
         return orjson.dumps(
             {
@@ -227,10 +239,15 @@ async def ogc_tile(
     tile_matrix: Annotated[int, Path(alias="tileMatrix", ge=0)],
     tile_row: Annotated[int, Path(alias="tileRow", ge=0)],
     tile_col: Annotated[int, Path(alias="tileCol", ge=0)],
+    filter_: TileFilter = None,
+    filter_lang: TileFilterLang = None,
+    properties: TileProperties = None,
 ):
-    """The same bytes as ``/tiles/{collectionId}/{tileMatrix}/{tileCol}/{tileRow}.mvt``."""
+    """The same bytes as ``/tiles/{collectionId}/{tileMatrix}/{tileCol}/{tileRow}.mvt``
+    (``filter`` and ``properties`` as there)."""
     collection_or_404(collection_id)
     _tms_or_404(tms)
     return await tile_response(
-        request, db, state, collection_id, tile_matrix, tile_col, tile_row, "tileRow", 404
-    )
+        request, db, state, collection_id, tile_matrix, tile_col, tile_row, "tileRow", 404,
+        filter_=filter_, filter_lang=filter_lang, properties=properties,
+    )  # fmt: skip

@@ -2,8 +2,10 @@
 
 Why: a wall or a web map that pans and zooms over 3,321 communes wants tiles, not a
 10 MB GeoJSON. Tiles are cut from the stored simplified levels (the coarsest one made for
-the tile's zoom), carry the lean figures, and are cached per data version like every
-other response; an empty tile is a 204.
+the tile's zoom), carry the figures a style classes on plus the indicator values and
+ranks of the latest period, and take ``filter`` (CQL2, as the OGC items) and
+``properties`` (as the items; ``code`` always stays). They are cached per data version
+and query like every other response; an empty tile is a 204.
 """
 
 from __future__ import annotations
@@ -15,17 +17,39 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.deps import LazyConn, LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
-from api.params import base_url, meta
+from api.params import base_url, meta, parse_list
+from api.routers._ogc_query import FILTER_LANGS, unit_filter
 from geo.levels import DEFAULT_LEVELS
 from geo.read import tiles
-from geo.read.features import band_for_zoom
+from geo.read.features import band_for_zoom, indicator_codes, latest_period, split_fields
 from geo.read.progress import DataState
-from geo.read.tiles import FIELDS
+from geo.read.tiles import FIELDS, NOT_IN_TILES, TileQuery, tile_fields
 
 router = APIRouter(prefix="/tiles", tags=["vector tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
 LAYERS = {"provinces": "province", "communes": "commune"}
 MAX_ZOOM = 16
+TileFilter = Annotated[
+    str | None,
+    Query(
+        alias="filter",
+        max_length=20_000,
+        description="CQL2 filter, as on the OGC items (see /ogc/collections/{id}/queryables)",
+    ),
+]
+TileFilterLang = Annotated[
+    str | None,
+    Query(alias="filter-lang", description=f"{' | '.join(FILTER_LANGS[:2])} (default text)"),
+]
+TileProperties = Annotated[
+    str | None,
+    Query(
+        max_length=4000,
+        description="comma-separated properties to carry (any queryable but"
+        " source_attributes; code always stays); default: the lean figures and every"
+        " indicator value and rank of the latest period",
+    ),
+]
 
 
 def _layer_or_404(layer: str) -> str:
@@ -48,9 +72,33 @@ async def tile(
     z: Annotated[int, Path(ge=0, le=MAX_ZOOM)],
     x: Annotated[int, Path(ge=0)],
     y: Annotated[int, Path(ge=0)],
+    filter_: TileFilter = None,
+    filter_lang: TileFilterLang = None,
+    properties: TileProperties = None,
 ):
-    """Lean properties (code, name, figures); geometry from the simplified level for z."""
-    return await tile_response(request, db, state, layer, z, x, y)
+    """Lean figures (code, name, task counts, completion) and the indicator values and
+    ranks of the latest period; geometry from the simplified level for z. ``filter``
+    keeps the units matching a CQL2 filter, ``properties`` narrows the attributes."""
+    return await tile_response(
+        request, db, state, layer, z, x, y, filter_=filter_, filter_lang=filter_lang,
+        properties=properties,
+    )  # fmt: skip
+
+
+def tile_properties(
+    level: str, layer: str, properties: str | None, codes: list[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(fixed properties, indicator codes) a tile carries; unknown names are a 400."""
+    if properties is None:
+        return tuple(FIELDS[layer]), tuple(codes)
+    names = parse_list(properties) or ()
+    if not names:
+        raise BadParameter("properties", "properties is empty")
+    fixed, inds, unknown = split_fields(level, names, codes)
+    unknown += [n for n in fixed if n in NOT_IN_TILES]
+    if unknown:
+        raise BadParameter("properties", f"unknown or not in tiles: {', '.join(unknown)}")
+    return ("code", *(n for n in fixed if n != "code")), inds
 
 
 async def tile_response(
@@ -63,6 +111,10 @@ async def tile_response(
     y: int,
     param: str = "x",
     status: int = 400,
+    *,
+    filter_: str | None = None,
+    filter_lang: str | None = None,
+    properties: str | None = None,
 ) -> Response:
     """One cached MVT of a layer: the /tiles route and OGC API – Tiles
     (``api/routers/ogc_tiles.py``) both answer through it; ``param`` names the
@@ -78,7 +130,13 @@ async def tile_response(
     day = state.default_as_of()
 
     def build() -> bytes:
-        return tiles.render_tile(db.conn, layer, level, z, x, y, band, day)
+        conn = db.conn
+        codes = indicator_codes(conn, level)
+        where = unit_filter(filter_, filter_lang, level, codes)
+        fixed, inds = tile_properties(level, layer, properties, codes)
+        period = latest_period(conn, level) if inds or (where and where.indicators) else None
+        q = TileQuery(layer, level, z, x, y, band, day, fixed, inds, period, where)
+        return tiles.render_tile(conn, q)
 
     return await cached_response(request, state, build, MVT)  # an empty tile is a 204
 
@@ -121,7 +179,9 @@ async def tilejson(
     level = _layer_or_404(layer)
 
     def build() -> bytes:
-        bounds = tiles.extents(db.conn).get(level, [-180.0, -90.0, 180.0, 90.0])
+        conn = db.conn
+        bounds = tiles.extents(conn).get(level, [-180.0, -90.0, 180.0, 90.0])
+        fields = tile_fields(layer, tuple(FIELDS[layer]), indicator_codes(conn, level))
         return orjson.dumps(
             {
                 "tilejson": "3.0.0",
@@ -135,7 +195,7 @@ async def tilejson(
                 "center": [round((bounds[0] + bounds[2]) / 2, 4), 16.0, 5],
                 "attribution": "iocmap — Nghị quyết 57",
                 "vector_layers": [
-                    {"id": layer, "fields": FIELDS[layer], "minzoom": 0, "maxzoom": MAX_ZOOM}
+                    {"id": layer, "fields": fields, "minzoom": 0, "maxzoom": MAX_ZOOM}
                 ],
                 **meta(state),
             }

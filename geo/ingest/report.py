@@ -105,6 +105,22 @@ class ImportReport:
     # recorded in import_run_unit, not part of the JSON body
     units_reported: list[str] = field(default_factory=list)
     lang: str = "vi"  # the language of the reasons (not part of the JSON body)
+    # seconds = wall time of the whole import (the report's creation to ``finish``), and
+    # per phase: prepare (read, parse, clean: before the transaction), lock_wait,
+    # transaction (check, stage, write, commit), after (the transaction to ``finish``)
+    phases: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter, repr=False, compare=False)
+    _mark: float = field(default_factory=time.perf_counter, repr=False, compare=False)
+    _phase: str = field(default="prepare", repr=False, compare=False)
+
+    def end_phase(self, next_phase: str | None = None) -> float:
+        """Close the running phase (its seconds added to ``phases``) and start ``next_phase``."""
+        now = time.perf_counter()
+        self.phases[self._phase] = self.phases.get(self._phase, 0.0) + (now - self._mark)
+        self._mark = now
+        if next_phase is not None:
+            self._phase = next_phase
+        return now
 
     @property
     def changed(self) -> bool:
@@ -151,8 +167,9 @@ class ImportReport:
     def to_dict(self) -> dict:
         """JSON-ready (the API's response body)."""
         d = asdict(self)
-        d.pop("units_reported")
-        d.pop("lang")
+        for private in ("units_reported", "lang", "started", "_mark", "_phase"):
+            d.pop(private)
+        d["phases"] = {k: round(v, 3) for k, v in self.phases.items()}
         d["changed"] = self.changed
         d["rejected_count"] = self.rejected_count
         d["summary"] = self.summary()
@@ -266,11 +283,12 @@ def import_transaction(
     (``actor``: who, None if the caller does not say; ``token_id``: the API token). A dry
     run or a rejected import is recorded too, after the rollback, in a transaction of its
     own (the listing ``GET /api/v1/imports`` shows every attempt that reached the data)."""
-    start = time.perf_counter()
+    report.end_phase("lock_wait")
     conn = engine.connect()
     trans = conn.begin()
     try:
         lock_import(conn, kind, lock_timeout_s, holder_label(kind, report, actor))
+        report.end_phase("transaction")
         before = conn.execute(text("select version from data_state where id = 1")).scalar()
         yield conn
         if report.dry_run or report.errors:
@@ -285,7 +303,7 @@ def import_transaction(
         raise
     finally:
         conn.close()
-        report.seconds += time.perf_counter() - start
+        report.end_phase("after")
 
 
 def run_outcome(report: ImportReport) -> str:
@@ -341,7 +359,9 @@ def record_run(
 
 
 def finish(report: ImportReport) -> ImportReport:
-    """Set the final status from what happened (rejected / dry run / no changes / imported)."""
+    """Set the final status from what happened (rejected / dry run / no changes / imported)
+    and the wall time of the whole import."""
+    report.seconds = report.end_phase() - report.started
     if report.errors:
         report.status = "rejected"
         report.version = None

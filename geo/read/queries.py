@@ -351,3 +351,20 @@ def unit_wkb(conn: Connection, codes: list[str], band: str | None) -> dict[str, 
         {"codes": codes, "band": band},
     ).all()
     return {code: bytes(wkb) for code, wkb in rows}
+
+
+def suggested_crs(conn: Connection, code: str) -> int | None:
+    """The VN-2000 TM-3 zone (EPSG code) suggested for a unit: the zone of its province
+    (a commune's parent), nearest the province's centroid (``geo.crs_names.nearest_tm3``)."""
+    from geo.crs_names import nearest_tm3
+
+    lon = conn.execute(
+        text(
+            "select ST_X(ST_Centroid(p.geom)) from admin_unit u"
+            " join admin_unit p on p.code = case when u.level = 'province' then u.code"
+            " else u.parent_code end and p.level = 'province'"
+            " where u.code = :code"
+        ),
+        {"code": code},
+    ).scalar_one_or_none()
+    return None if lon is None else nearest_tm3(lon)
