@@ -121,6 +121,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "target_at_risk": "Có nguy cơ",
         "target_no_data": "Chưa có số liệu",
         "central_label": "Bộ, ngành trung ương",
+        "national_label": "Toàn quốc",
         "data_as_of": "Số liệu đến",
         # deadline forecast (issue 26): map measure, panel, wall view
         "fc_on_track": "Kịp hạn",
@@ -262,6 +263,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "target_at_risk": "At risk",
         "target_no_data": "No data",
         "central_label": "Ministries and central bodies",
+        "national_label": "Nationwide",
         "data_as_of": "Data as of",
         # deadline forecast (issue 26): map measure, panel, wall view
         "fc_on_track": "On track",

@@ -57,6 +57,9 @@ class MapPage:
     refine_path: str | None = None  # API path + "…&zoom=" for geometry that fits the zoom
     agencies: list[dict] = field(default_factory=list)  # national page: the central level
     central: dict = field(default_factory=dict)
+    # national page: the figures that belong to no province (laws, decrees, …; the digital
+    # economy's share of GDP), as /api/v1/summary's ``national_indicators``
+    national: list[dict] = field(default_factory=list)
 
 
 def _query(page: MapPage, level: str, lang: str | None = None) -> str:
@@ -235,6 +238,15 @@ class PageParamError(ValueError):
         self.param = param
 
 
+def period_label(period: str, lang: str) -> str:
+    """``2025-Q3`` as an office writes it: "quý III/2025" ("Q3 2025" in English)."""
+    year, _, quarter = period.partition("-Q")
+    if not quarter.isdigit() or not 1 <= int(quarter) <= 4:
+        return period
+    roman = ("I", "II", "III", "IV")[int(quarter) - 1]
+    return f"Q{quarter} {year}" if lang == "en" else f"quý {roman}/{year}"
+
+
 def assemble(
     conn,
     *,
@@ -250,10 +262,12 @@ def assemble(
     """Read what a page shows from the database (raises PageParamError for bad input)."""
     from geo.read import queries
     from geo.read.progress import agency_kpis, central_summary, national_summary, province_kpis
+    from geo.read.summary import national_indicators
     from maps import data, measures
 
     level = "commune" if province_code else "province"
     agencies: list[dict] = []
+    national: list[dict] = []
     defs = queries.indicators(conn)
     code = measure_code or measures.DEFAULT_MEASURE
     measure = measures.find(code, level, defs)
@@ -305,6 +319,10 @@ def assemble(
         band = "z6"
         refine = "/provinces?precision=5&zoom="
         agencies = agency_kpis(conn, as_of, basis_year)
+        national = [
+            {**i, "period_label": period_label(i["period"], lang)}
+            for i in national_indicators(conn, as_of)
+        ]
     refine = refine.replace("?", f"?year={basis_year}&", 1)
     if as_of_given:
         refine = refine.replace("?", f"?as_of={as_of.isoformat()}&", 1)
@@ -329,4 +347,5 @@ def assemble(
         refine_path=refine,
         agencies=agencies,
         central=central_summary(agencies) if agencies else {},
+        national=national,
     )

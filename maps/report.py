@@ -32,11 +32,9 @@ TARGET_WORDS = {"met": "Đạt", "at_risk": "Có nguy cơ không đạt", "not_m
                 "no_data": "Chưa có số liệu"}  # fmt: skip
 PDF_TIMEOUT = 120
 LIST_CAP = 40  # rows of a list in the report (the paragraph above it gives the count)
+
+
 # national indicators in the order the reports quote them; others after, by code
-NATIONAL_ORDER = {"laws_issued": 0, "decrees_issued": 1, "circulars_issued": 2,
-                  "local_docs_issued": 3, "digital_economy_gdp": 4}  # fmt: skip
-
-
 class NoOffice(RuntimeError):
     """LibreOffice (``soffice``) is not installed: no PDF can be made here."""
 
@@ -219,9 +217,7 @@ def compose(data: dict, issuer, maps: list[bytes], chart: bytes) -> bytes:
         letter.grid_table(
             doc,
             (("Chỉ tiêu", 95, "l"), ("Kỳ", 30, "c"), ("Giá trị", 40, "r")),
-            [[i["name"], i["period"], _value(i)] for i in sorted(
-                data["national_indicators"], key=lambda i: (NATIONAL_ORDER.get(i["code"], 99),
-                                                            i["code"]))],
+            [[i["name"], i["period"], _value(i)] for i in data["national_indicators"]],
         )  # fmt: skip
 
     heading("II. TỒN TẠI, HẠN CHẾ VÀ NGUYÊN NHÂN")

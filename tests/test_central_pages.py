@@ -62,6 +62,16 @@ def test_national_map_lists_the_ministries_beside_the_map(browser, live_server, 
         "#ioc-central tr[data-agency]", "rs => rs.map(r => r.dataset.agency)"
     )
     assert shown == [a["code"] for a in client.get("/api/v1/agencies").json()["agencies"]]
+    # the figures of no province (laws, decrees, …) beside them, as the summary has them
+    national = client.get("/api/v1/summary").json()["national_indicators"]
+    rows = page.eval_on_selector_all(
+        ".ioc-national tr[data-indicator]",
+        "rs => rs.map(r => [r.dataset.indicator, r.cells[1].innerText])",
+    )
+    assert [code for code, _ in rows] == [i["code"] for i in national]
+    laws = dict(rows)["laws_issued"]
+    assert laws == "17" and next(i for i in national if i["code"] == "laws_issued")["value"] == 17
+    assert dict(rows)["local_docs_issued"] == "704"
     assert watch.errors == []
     page.close()
 
