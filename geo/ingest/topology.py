@@ -56,7 +56,8 @@ class PendingLevels:
         levels: dict[str, np.ndarray] = {}
         finer = self.source
         for name, _ in self.order:
-            level = None if raw[name] is None else on_grid(raw[name])
+            got = raw[name]
+            level = None if got is None else on_grid(got)
             finer = levels[name] = _fill_degenerate(level, self.source, finer)
         return {name: levels[name] for name in self.tolerances}
 
