@@ -111,7 +111,8 @@ def _sliver_holes(engine, codes) -> list:
     return rows(
         engine,
         "select round(ST_Area(r.geom::geography)::numeric, 2)"
-        " from (select (ST_Dump(ST_Union(geom))).geom g from admin_unit where code = any(:c)) d, ST_DumpRings(d.g) r"
+        " from (select (ST_Dump(ST_Union(geom))).geom g from admin_unit"
+        " where code = any(:c)) d, ST_DumpRings(d.g) r"
         " where r.path[1] > 0 and ST_Area(r.geom::geography) between 1 and 10000",
         c=list(codes),
     )
