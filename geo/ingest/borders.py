@@ -18,6 +18,9 @@ against the stored units the file does not carry:
   closed to the file's unit sharing the longest edge with them (the file's units grow to
   meet their neighbours); wider ones are warnings with place and size.
 
+Where no official unit is near, the file's units are left exactly as cleaned (a coverage
+on the 6-decimal grid): only the approximate neighbours change.
+
 Pieces under ``NOISE_M2`` are ignored: below what the 6-decimal grid can draw
 (≈ 0.01 m² a cell) and below what the overlap check counts. Overlays are exact (see
 ``_exact``): stored neighbours are never moved, not even by the grid.
@@ -116,30 +119,31 @@ def fit(feats: Features, current: plan.Layer, tolerance_m2: float, gap_max_width
     final = stored.copy()
     for k, g in changed.items():
         final[k] = g
-    # 4. one noding of the file's units with their neighbours (GEOS's coverage cleaner
-    # snaps what is a rounding apart): the file's units are taken from it, the stored ones
-    # stay as stored; what is still over a stored unit is cut off
-    ks = np.unique(near_k)
-    both = np.concatenate([geoms, final[ks]])
-    try:
-        noded = shapely.coverage_clean(both)
-    except shapely.errors.GEOSException:
-        noded = both
-    for j in range(len(geoms)):
-        g = _exact(noded[j])
-        if not g.is_empty:
-            geoms[j] = g
-    for j in np.unique(near_j):
-        there = shapely.union_all(final[near_k[near_j == j]])
-        if area_m2(shapely.intersection(geoms[j], there))[0] >= NOISE_M2 / 10:
-            geoms[j] = _clip(geoms[j], there)
-    # 5. gaps along the border closed to the file's units
-    _close_border_gaps(geoms, final[ks], [others[k] for k in ks], feats.codes,
-                       gap_max_width_m, out)  # fmt: skip
-    for j in np.unique(near_j):  # and what a closed gap's outline put over a stored unit
-        there = shapely.union_all(final[near_k[near_j == j]])
-        if area_m2(shapely.intersection(geoms[j], there))[0] >= NOISE_M2 / 10:
-            geoms[j] = _clip(geoms[j], there)
+    if official.any():  # else the file's units stay as they are: a clean coverage
+        # 4. one noding of the file's units with their neighbours (GEOS's coverage cleaner
+        # snaps what is a rounding apart): the file's units are taken from it, the stored ones
+        # stay as stored; what is still over a stored unit is cut off
+        ks = np.unique(near_k)
+        both = np.concatenate([geoms, final[ks]])
+        try:
+            noded = shapely.coverage_clean(both)
+        except shapely.errors.GEOSException:
+            noded = both
+        for j in range(len(geoms)):
+            g = _exact(noded[j])
+            if not g.is_empty:
+                geoms[j] = g
+        for j in np.unique(near_j):
+            there = shapely.union_all(final[near_k[near_j == j]])
+            if area_m2(shapely.intersection(geoms[j], there))[0] >= NOISE_M2 / 10:
+                geoms[j] = _clip(geoms[j], there)
+        # 5. gaps along the border closed to the file's units
+        _close_border_gaps(geoms, final[ks], [others[k] for k in ks], feats.codes,
+                           gap_max_width_m, out)  # fmt: skip
+        for j in np.unique(near_j):  # and what a closed gap's outline put over a stored unit
+            there = shapely.union_all(final[near_k[near_j == j]])
+            if area_m2(shapely.intersection(geoms[j], there))[0] >= NOISE_M2 / 10:
+                geoms[j] = _clip(geoms[j], there)
     feats.geoms[:] = geoms
     for k, g in sorted(changed.items()):
         out.neighbours.append(_neighbour_row(others[k], g, current))
