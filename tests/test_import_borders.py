@@ -172,6 +172,18 @@ def test_a_larger_disagreement_is_reported_and_refused_only_when_asked(
         res.output,
     ), res.output[-1500:]
     assert _stored_ring(scratch, ring.code) == before
+    from tests.test_import_api_cli import AUTH, TOKEN, client_for
+
+    with client_for(scratch_url, admin_token=TOKEN) as c:
+        r = c.post(
+            "/api/v1/imports/boundaries",
+            params={"level": "commune", "strict_borders": "true"},
+            files={"file": (path.name, path.read_bytes(), "application/zip")},
+            headers=AUTH,
+        )
+    assert r.status_code == 422, r.text[:300]
+    assert "--strict-borders" in r.text and "m² at lon" in r.text
+    assert _stored_ring(scratch, ring.code) == before
     report = import_boundaries(scratch, path, "commune")
     assert report.status == "imported"
     warned = [w for w in report.warnings if neighbour.code in str(w) and "m² at lon" in str(w)]

@@ -285,7 +285,7 @@ def report_fit(result: Fit, report, tolerance_m2: float, gap_max_width_m: float,
             f" {lon:.5f}, lat {lat:.5f} (tolerance {tolerance_m2:,.0f} m²)"
         )
         if strict:
-            report.error(text_ + "; refused (--strict-borders)", code=code)
+            report.error(text_ + "; refused (--strict-borders / strict_borders=true)", code=code)
         else:
             report.warn(text_ + f"; left to {other}", code=code)
     if len(result.large) > SHOWN:
