@@ -251,6 +251,12 @@ def boundaries(
         "--province-outline",
         help="keep the province file's own outline instead of the union of its communes",
     ),
+    strict_borders: bool = typer.Option(
+        False,
+        "--strict-borders",
+        help="refuse a commune file that overlaps stored official neighbours by more than"
+        " --overlap-tolerance (default: the overlap is left to them and warned)",
+    ),
     dry_run: bool = DryRun,
     skip_invalid: bool = SkipInvalid,
     lock_wait: float = LockWait,
@@ -273,7 +279,8 @@ def boundaries(
                     crs=crs, layer=layer, encoding=encoding, dry_run=dry_run,
                     skip_invalid=skip_invalid, overlap_tolerance_m2=overlap_tolerance,
                     gap_max_width_m=gap_width, allow_new_units=allow_new_units,
-                    province_outline=province_outline, actor=default_actor(),
+                    province_outline=province_outline, strict_borders=strict_borders,
+                    actor=default_actor(),
                     progress=progress, raise_unexpected=debug, lock_timeout_s=lock_wait,
                     processes=Settings().import_processes,
                 )  # fmt: skip

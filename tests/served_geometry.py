@@ -121,3 +121,40 @@ def assert_served_valid(
         assert gdf.geometry.is_valid.all(), "GPKG provinces"
         checked += len(gdf)
     return checked
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """The Web Mercator tile (x, y) holding a point at zoom ``z``."""
+    import math
+
+    n = 2**z
+    x = int((lon + 180.0) / 360.0 * n)
+    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
+    return min(max(x, 0), n - 1), min(max(y, 0), n - 1)
+
+
+def assert_tiles_valid(
+    url: str, points: Iterable[tuple[float, float]], tmp_path, zooms: Iterable[int] = range(5, 13)
+) -> int:
+    """The MVT tiles of both layers holding each point, at each zoom, decoded by GDAL's
+    MVT driver (``mapbox_vector_tile`` is not a dependency): every polygon valid. Returns
+    how many features were read."""
+    read = 0
+    with TestClient(create_app(Settings(database_url=url))) as c:
+        tiles = {(z, *tile_of(lon, lat, z)) for z in zooms for lon, lat in points}
+        for layer in ("provinces", "communes"):
+            for z, x, y in sorted(tiles):
+                r = c.get(
+                    f"/tiles/{layer}/{z}/{x}/{y}.mvt", headers={"Accept-Encoding": "identity"}
+                )
+                assert r.status_code in (200, 204), (layer, z, x, y, r.text[:200])
+                if r.status_code == 204:
+                    continue
+                path = tmp_path / layer / str(z) / str(x) / f"{y}.pbf"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(r.content)
+                gdf = pyogrio.read_dataframe(path)
+                bad = gdf[~gdf.geometry.is_valid]
+                assert bad.empty, f"{layer} tile {z}/{x}/{y}: invalid {list(bad.index[:5])}"
+                read += len(gdf)
+    return read

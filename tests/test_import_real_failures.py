@@ -341,7 +341,9 @@ def test_a_unit_overlapping_several_stored_official_neighbours_is_reported_not_a
     scratch, tmp_path
 ):
     """The report path for overlaps with stored units ran only for one pair before: with
-    two or more it raised "truth value of an array is ambiguous"."""
+    two or more it raised "truth value of an array is ambiguous". Now (issue 25) the stored
+    neighbours keep their land and the overlaps are warnings naming them; only
+    ``strict_borders`` refuses the file."""
     src = demo_communes(CA_MAU)
     feats = [feature({"ma_xa": c}, g) for c, g in zip(src.code, src.geometry, strict=True)]
     assert import_boundaries(scratch, geojson(tmp_path / "all.geojson", feats), "commune").ok
@@ -349,9 +351,19 @@ def test_a_unit_overlapping_several_stored_official_neighbours_is_reported_not_a
     hits = [c for c, g in zip(src.code[1:], src.geometry[1:], strict=True) if g.intersects(grown)]
     assert len(hits) >= 2
     one = geojson(tmp_path / "one.geojson", [feature({"ma_xa": src.code[0]}, grown)])
-    report = import_boundaries(scratch, one, "commune")
-    assert report.status == "rejected"
+    before = table_checksums(scratch)
+    strict = import_boundaries(scratch, one, "commune", BoundaryOptions(strict_borders=True))
+    assert strict.status == "rejected"
+    assert table_checksums(scratch) == before
     named = {
-        p.reason.split("unit ")[1].split(" ")[0] for p in report.errors if "overlaps" in p.reason
+        p.reason.split("unit ")[1].split(" ")[0] for p in strict.errors if "overlaps" in p.reason
+    }
+    assert named and named <= set(hits)
+    report = import_boundaries(scratch, one, "commune")
+    assert report.status == "imported"
+    named = {
+        p.reason.split("unit ")[1].split(" ")[0]
+        for p in report.warnings
+        if "overlaps" in p.reason and "m² at lon" in p.reason
     }
     assert named and named <= set(hits)

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.settings import Settings
-from tests.served_geometry import assert_served_valid
+from tests.served_geometry import assert_served_valid, assert_tiles_valid
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -83,7 +83,7 @@ def cli_import(url: str, path: Path, level: str):
     return res, time.perf_counter() - start
 
 
-def test_real_sample_end_to_end(scratch_url, scratch):
+def test_real_sample_end_to_end(scratch_url, scratch, tmp_path):
     from tests.test_import_api_cli import AUTH, TOKEN, client_for
 
     communes_file, provinces_file = SAMPLE / "xa_5_tinh.geojson", SAMPLE / "tinh_5.geojson"
@@ -136,8 +136,17 @@ def test_real_sample_end_to_end(scratch_url, scratch):
         worst = float(np.abs(ratio - 1).max())
         print(f"{level}: served area vs source geometry, worst {100 * worst:.2f} %")
         assert worst < 0.05
-    checked = assert_served_valid(scratch_url, scratch, province="22", precisions=(0, 3, 5, 6, 9))
+    checked = assert_served_valid(
+        scratch_url, scratch, province="22", precisions=range(10), all_communes=True
+    )
     assert checked > 1000
+    # every zoom of the vector tiles too: the tiles holding each province's communes
+    with scratch.connect() as conn:
+        points = conn.exec_driver_sql(
+            "select ST_X(label_point), ST_Y(label_point) from admin_unit where level = 'commune'"
+            " and parent_code in ('22','31','40','66','96') order by code"
+        ).all()
+    assert assert_tiles_valid(scratch_url, points[::12], tmp_path) > 100
     # the province is the union of its communes: no sliver hole (< 1 ha) left
     with scratch.connect() as conn:
         slivers = conn.exec_driver_sql(
@@ -210,3 +219,48 @@ def test_a_province_served_at_fewer_decimals_is_valid_where_postgis_rounding_was
             assert r.status_code == 200, r.text[:300]
             geom = shapely.geometry.shape(r.json()["geometry"])
             assert geom.is_valid, (precision, shapely.validation.explain_validity(geom))
+
+
+def test_one_province_re_edited_fits_its_stored_neighbours(scratch_url, scratch, tmp_path):
+    """Issue 25, item 6, on real borders: after all five provinces' real communes, Hải
+    Phòng's communes generalised again (as another office would: coverage-simplified at
+    ~30 m, so they overlap Quảng Ninh's stored communes and leave slivers along the
+    border), sent as a zipped VN-2000 Shapefile, import with no flag; Hải Phòng's and
+    Quảng Ninh's communes are valid, none overlaps another by 1 m², Quảng Ninh's are as
+    stored."""
+    from tests.import_fixtures import write_layer, zip_shapefile
+    from tests.test_import_borders import _stored_ring
+    from tests.vn2000_reference import wgs84_to_tm3
+
+    res, _ = cli_import(scratch_url, SAMPLE / "xa_5_tinh.geojson", "commune")
+    assert res.exit_code == 0, res.output[-2000:]
+    frame = gpd.read_file(SAMPLE / "xa_5_tinh.geojson")
+    neighbours = list(frame.ma_xa[frame.ma_tinh == "22"])
+    before = _stored_ring(scratch, neighbours)
+    own = frame[frame.ma_tinh == "31"].sort_values("ma_xa")
+    geoms = shapely.coverage_simplify(
+        np.asarray(own.geometry.make_valid().values, dtype=object), 0.0003
+    )
+    tm3 = shapely.transform(
+        geoms, lambda xy: np.column_stack(wgs84_to_tm3(xy[:, 0], xy[:, 1], 105.0))
+    )
+    gdf = gpd.GeoDataFrame({"ma_xa": own.ma_xa, "ma_tinh": own.ma_tinh}, geometry=tm3, crs=5897)
+    shp = write_layer(gdf, tmp_path / "hp" / "xa_hai_phong.shp")
+    res, seconds = cli_import(scratch_url, zip_shapefile(shp, tmp_path / "hp.zip"), "commune")
+    assert res.exit_code == 0, res.output[-2000:]
+    print(f"Hải Phòng re-edited: imported in {seconds:.1f} s; {res.output[-1500:]}")
+    assert _stored_ring(scratch, neighbours) == before
+    with scratch.connect() as conn:
+        invalid = conn.exec_driver_sql(
+            "select code from admin_unit where level = 'commune'"
+            " and parent_code in ('22','31') and not ST_IsValid(geom)"
+        ).all()
+        overlaps = conn.exec_driver_sql(
+            "select a.code, b.code, ST_Area(ST_Intersection(a.geom, b.geom)::geography)"
+            " from admin_unit a join admin_unit b on a.code < b.code and a.geom && b.geom"
+            " where a.parent_code in ('22','31') and b.parent_code in ('22','31')"
+            " and a.level = 'commune' and b.level = 'commune'"
+            " and ST_Intersects(a.geom, b.geom)"
+            " and ST_Area(ST_Intersection(a.geom, b.geom)::geography) >= 1"
+        ).all()
+    assert not invalid and not overlaps, (invalid[:5], overlaps[:5])

@@ -236,6 +236,13 @@ async def post_import(
     province_outline: Annotated[
         bool, Query(description="boundaries: keep the province file's outline")
     ] = False,
+    strict_borders: Annotated[
+        bool,
+        Query(
+            description="boundaries: refuse the file where it overlaps stored official"
+            " neighbours beyond the overlap tolerance (default: left to them, warned)"
+        ),
+    ] = False,
     lang: Annotated[
         Literal["vi", "en"] | None,
         Query(description="language of the reasons (default: Accept-Language, else vi)"),
@@ -318,8 +325,8 @@ async def post_import(
                 crs=crs, layer=layer, encoding=encoding, dry_run=dry_run,
                 skip_invalid=skip_invalid, display_name=display,
                 lock_timeout_s=options.lock_timeout_s, allow_new_units=allow_new_units,
-                province_outline=province_outline, actor=actor,
-                processes=settings.import_processes,
+                province_outline=province_outline, strict_borders=strict_borders,
+                actor=actor, processes=settings.import_processes,
             )  # fmt: skip
             report = await run_in_threadpool(import_boundaries, engine, path, level, boundary)
         elif kind == "tasks":

@@ -12,6 +12,9 @@ Why this order and these rules (each step lives in its own module):
 - ``coverage``: overlaps resolved, slivers closed, snapped to the stored grid, so every
   geometry served is valid at every precision and a province is the union of its communes
   without sliver holes (unless ``province_outline`` keeps the province file's outline);
+- ``borders``: a commune file fitted to the stored units it borders (official neighbours
+  keep their land, approximate ones give way, border gaps closed to the file's units;
+  overlaps beyond the tolerance are warnings, errors with ``strict_borders``);
 - ``plan``: upsert by code (never delete), identical units not written — the same file
   twice changes nothing —, the staged swap;
 - ``topology``: display levels by coverage simplification, province levels as the union of
@@ -33,7 +36,7 @@ import shapely
 from sqlalchemy import Engine
 
 from geo.errors import BadInput, IocmapError
-from geo.ingest import coverage, parallel, plan, store
+from geo.ingest import borders, coverage, parallel, plan, store
 from geo.ingest import provinces as hierarchy
 from geo.ingest.coverage import area_m2
 from geo.ingest.repair import repair
@@ -77,6 +80,7 @@ class BoundaryOptions:
     gap_max_width_m: float = coverage.GAP_MAX_WIDTH_M
     allow_new_units: bool = False
     province_outline: bool = False  # keep the province file's outline (not the union)
+    strict_borders: bool = False  # refuse overlaps with stored neighbours beyond the tolerance
     actor: str = "cli"
     display_name: str | None = None  # the name the user knows (an upload's file name)
     fail_at: ImportHook | str | None = None  # tests: fail or pause there (``fail_point``)
@@ -182,8 +186,16 @@ def _build(engine, feats: Features, level, report: ImportReport, advance, worker
     ) as conn:
         provinces = plan.load_layer(conn, "province")
         current = provinces if level == "province" else plan.load_layer(conn, "commune")
+        fitted = borders.Fit()
         if level == "commune":
             feats = plan.check_parents(feats, current, provinces, report, opts.skip_invalid)
+            if report.errors:
+                return
+            fitted = borders.fit(feats, current, opts.overlap_tolerance_m2, opts.gap_max_width_m)
+            borders.report_fit(
+                fitted, report, opts.overlap_tolerance_m2, opts.gap_max_width_m,
+                opts.strict_borders,
+            )  # fmt: skip
             if report.errors:
                 return
         _against_stored(feats, current, report, opts.overlap_tolerance_m2)
@@ -195,6 +207,8 @@ def _build(engine, feats: Features, level, report: ImportReport, advance, worker
             units = hierarchy.province_units(conn, feats, current, report, opts.province_outline)
         _count(units, current, feats, report, level)
         touched = [u for u in units if plan.differs(u, current) is not False]
+        if level == "commune":
+            touched += fitted.neighbours  # approximate neighbours that gave way
         advance("simplify", 3)
         if level == "commune":
             extra, levels = hierarchy.commune_levels(

@@ -42,13 +42,11 @@ import shapely
 
 from geo.ingest import coverage_split
 from geo.ingest.parallel import INLINE, Workers, split
-from geo.ingest.topology import as_multipolygon
+from geo.ingest.topology import GRID, M_PER_DEG, area_m2, as_multipolygon, on_grid
 
-GRID = 1e-6  # degrees (≈ 0.11 m): stored geometry is on this grid
 STORED_DECIMALS = 6  # GeoJSON precision at which stored coordinates print exactly
 GROUP_SIZE = 400  # units per group when finding the layer's holes (see layer_holes)
 GAP_MAX_WIDTH_M = 100.0  # gaps narrower than this are closed (communes are drawn ~50 m)
-M_PER_DEG = 111_320.0
 
 
 @dataclass
@@ -62,14 +60,6 @@ class CleanStats:
     gaps_left: list[tuple[float, float, float, list[str]]] = field(default_factory=list)
     emptied: list[str] = field(default_factory=list)  # units nothing is left of
     collapsed_parts: int = 0  # parts dropped by snap-rounding
-
-
-def area_m2(geoms: np.ndarray | shapely.Geometry) -> np.ndarray:
-    """Approximate area in m² of lon/lat geometries (good enough for thresholds/reports)."""
-    geoms = np.atleast_1d(np.asarray(geoms, dtype=object))
-    bounds = shapely.bounds(geoms)
-    lat = np.nan_to_num((bounds[:, 1] + bounds[:, 3]) / 2)
-    return shapely.area(geoms) * (M_PER_DEG**2) * np.cos(np.radians(lat))
 
 
 def _length_m(geoms: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -348,6 +338,13 @@ def union(geoms: np.ndarray) -> shapely.MultiPolygon:
     except shapely.errors.GEOSException:
         pass
     return shapely.orient_polygons(as_multipolygon(shapely.union_all(geoms)), exterior_cw=False)
+
+
+def level_union(geoms: np.ndarray) -> shapely.MultiPolygon:
+    """A parent's display level from its children's: their union, cleaned like a level
+    (``topology.on_grid``: on the grid, no sliver holes where children's levels of
+    different runs or fallbacks do not quite meet)."""
+    return on_grid(np.array([union(geoms)], dtype=object))[0]
 
 
 def outline_difference(outline: shapely.Geometry, merged: shapely.Geometry) -> float:

@@ -95,7 +95,9 @@ def commune_levels(
     for p, members in unions.items():
         for band in levels:
             parts = [levels[band].get(c, stored.get(band, {}).get(c)) for c in members]
-            levels[band][p] = coverage.union(np.array([g for g in parts if g is not None]))
+            levels[band][p] = coverage.level_union(
+                np.array([g for g in parts if g is not None], dtype=object)
+            )
     changed = [r for r in rows if plan.differs(r, provinces) is not False]
     if changed:
         report.notes.append(
@@ -199,7 +201,9 @@ def province_levels(conn: Connection, touched, current: Layer, report: ImportRep
             parts = [stored.get(band, {}).get(c) for c in members[u.code]]
             parts = [g for g in parts if g is not None]
             if parts:
-                levels.setdefault(band, {})[u.code] = coverage.union(np.array(parts, dtype=object))
+                levels.setdefault(band, {})[u.code] = coverage.level_union(
+                    np.array(parts, dtype=object)
+                )
     return levels
 
 

@@ -17,6 +17,9 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.ingest.parallel import INLINE, Workers
 
+GRID = 1e-6  # degrees (≈ 0.11 m): stored geometry and its display levels are on this grid
+SLIVER_M2 = 1.0  # holes and parts smaller than this are dropped from display levels
+M_PER_DEG = 111_320.0
 # Tolerances in degrees (EPSG:4326), keyed by the web-map zoom they are meant for. Roughly the
 # side of the smallest triangle Visvalingam-Whyatt may drop: ~1.1 km, ~220 m, ~22 m.
 
@@ -53,7 +56,9 @@ class PendingLevels:
         levels: dict[str, np.ndarray] = {}
         finer = self.source
         for name, _ in self.order:
-            finer = levels[name] = _fill_degenerate(raw[name], self.source, finer)
+            got = raw[name]
+            level = None if got is None else on_grid(got)
+            finer = levels[name] = _fill_degenerate(level, self.source, finer)
         return {name: levels[name] for name in self.tolerances}
 
 
@@ -90,6 +95,56 @@ def _fill_degenerate(
     return shapely.orient_polygons(out)
 
 
+def area_m2(geoms: np.ndarray | shapely.Geometry) -> np.ndarray:
+    """Approximate area in m² of lon/lat geometries (good enough for thresholds/reports)."""
+    geoms = np.atleast_1d(np.asarray(geoms, dtype=object))
+    bounds = shapely.bounds(geoms)
+    lat = np.nan_to_num((bounds[:, 1] + bounds[:, 3]) / 2)
+    return shapely.area(geoms) * (M_PER_DEG**2) * np.cos(np.radians(lat))
+
+
+def on_grid(geoms: np.ndarray, min_m2: float = SLIVER_M2) -> np.ndarray:
+    """Display-level geometries cleaned like the stored ones: snap-rounded to ``GRID`` (a
+    valid result; rings that collapse, such as a hole ``[A,B,B,A]`` once rounded to 6
+    decimals, are dropped) and holes and parts under ``min_m2`` dropped (a 0.24 m² sliver
+    hole between communes is noise at any zoom). RFC 7946 rings.
+
+    Why: the levels are what ``zoom=`` serves; at 6 decimals and more they print as stored,
+    so a level off the grid or carrying a 1e-5 m² sliver was served invalid ("Too few
+    points") though PostGIS called the stored geometry valid."""
+    geoms = np.asarray(geoms, dtype=object)
+    out = np.empty(len(geoms), dtype=object)
+    for i, g in enumerate(geoms):
+        try:
+            snapped = shapely.set_precision(g, GRID)
+        except shapely.errors.GEOSException:
+            snapped = shapely.set_precision(shapely.make_valid(g), GRID)
+        out[i] = _drop_slivers(as_multipolygon(snapped), min_m2)
+    return shapely.orient_polygons(out, exterior_cw=False) if len(out) else out
+
+
+def _drop_slivers(geom: shapely.MultiPolygon, min_m2: float) -> shapely.MultiPolygon:
+    if geom.is_empty:
+        return geom
+    parts = list(geom.geoms)
+    sizes = area_m2(np.array(parts, dtype=object))
+    kept = []
+    for part, size in zip(parts, sizes, strict=True):
+        if size < min_m2:
+            continue
+        if len(part.interiors):
+            holes = shapely.polygons(np.array(list(part.interiors), dtype=object))
+            big = area_m2(holes) >= min_m2
+            if not big.all():
+                part = shapely.Polygon(
+                    part.exterior, [h for h, b in zip(part.interiors, big, strict=True) if b]
+                )
+        kept.append(part)
+    if len(kept) == len(parts) and all(k is p for k, p in zip(kept, parts, strict=True)):
+        return geom
+    return shapely.MultiPolygon(kept)
+
+
 def _degenerate(geoms: np.ndarray) -> np.ndarray:
     """Results a map cannot use: empty, zero-area or invalid."""
     return shapely.is_empty(geoms) | (shapely.area(geoms) <= 0) | ~shapely.is_valid(geoms)
@@ -119,8 +174,7 @@ def dissolved_levels(
     keys = np.asarray(groups)
     out: dict[str, dict[str, shapely.MultiPolygon]] = {}
     for band, geoms in levels.items():
-        out[band] = {
-            str(key): as_multipolygon(shapely.coverage_union_all(geoms[keys == key]))
-            for key in np.unique(keys)
-        }
+        names = [str(key) for key in np.unique(keys)]
+        merged = [as_multipolygon(shapely.coverage_union_all(geoms[keys == k])) for k in names]
+        out[band] = dict(zip(names, on_grid(np.array(merged, dtype=object)), strict=True))
     return out
