@@ -350,3 +350,43 @@ def test_every_task_of_a_province_traces_to_a_kept_row_after_two_imports(
             done = dt.datetime.strptime(done, "%d/%m/%Y").date()
         assert done == completed[item["external_id"]], item
     assert set(files) == set(ids)
+
+
+def _cli(url: str, *args: str):
+    from typer.testing import CliRunner
+
+    from iocmap.cli import app as cli
+
+    return CliRunner().invoke(cli, ["import", *args], env={"IOCMAP_DATABASE_URL": url})
+
+
+def test_command_line_imports_keep_their_file_and_the_owner_prunes_old_ones(
+    scratch, scratch_url, tmp_path
+):
+    path = write_csv(
+        tmp_path / "dong.csv", TASKS, [["SRC-CLI", "Việc", "96", None, "31/12/2026", None]]
+    )
+    result = _cli(scratch_url, "tasks", str(path))
+    assert result.exit_code == 0, result.output
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    with scratch.connect() as conn:
+        run = conn.execute(
+            text("select id, file_sha256 from import_run order by id desc limit 1")
+        ).one()
+        kept = conn.execute(text("select bytes from import_file where sha256 = :s"), {"s": sha})
+        assert run.file_sha256 == sha and bytes(kept.scalar_one()) == path.read_bytes()
+    # an old file (inserted by the owner with its time) goes; the recent one stays
+    old = b"a sheet from long ago"
+    old_sha = hashlib.sha256(old).hexdigest()
+    with scratch.begin() as conn:
+        conn.execute(
+            text(
+                "insert into import_file (sha256, bytes, size, at)"
+                " values (:s, :b, :n, now() - interval '400 days')"
+            ),
+            {"s": old_sha, "b": old, "n": len(old)},
+        )
+    result = _cli(scratch_url, "prune-files", "--keep-days", "365")
+    assert result.exit_code == 0 and "removed 1 file(s)" in result.output, result.output
+    with scratch.connect() as conn:
+        assert set(conn.execute(text("select sha256 from import_file")).scalars()) == {sha}
