@@ -15,7 +15,7 @@ import orjson
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from api.deps import LazyConnDep, StateDep, cached_response
-from api.params import AsOf
+from api.params import AsOfDay
 from geo.read import explain as read
 
 router = APIRouter(tags=["summary"])
@@ -46,7 +46,7 @@ async def explain(
             description="a province or commune code, an agency code, or ``national``",
         ),
     ],
-    as_of: AsOf = None,
+    day: AsOfDay,
     program: Annotated[
         str | None,
         Query(
@@ -84,7 +84,8 @@ async def explain(
     for the demo loader). Indicator: the value of ``code`` for ``unit`` and ``period`` —
     the stored one, or with ``as_of`` the one in force that day — with its source and
     history."""
-    day = as_of or state.default_as_of()
+    # an indicator's value is the stored one unless the client names a day
+    value_day = day if "as_of" in request.query_params else None
 
     def build() -> bytes:
         try:
@@ -95,7 +96,7 @@ async def explain(
                 if not code or not period:
                     raise HTTPException(422, "measure=indicator needs code= and period=")
                 body = read.explain_indicator(
-                    db.conn, code, None if kind == "national" else unit, period, as_of
+                    db.conn, code, None if kind == "national" else unit, period, value_day
                 )
                 if body is None:
                     raise HTTPException(
