@@ -156,10 +156,11 @@ MAPPING_MAX = 64_000  # characters of a header mapping sent as a form field
 
 async def _save_uploads(
     request: Request, folder: Path, cap: int
-) -> tuple[Path, str, str | None, list[Path]]:
+) -> tuple[Path, str, str | None, list[tuple[str, bytes]]]:
     """Write the uploaded file(s) into ``folder``; the path to import, its display name,
     the form field ``columns`` (a header mapping too long for the query string: the page
-    sends the office's whole saved mapping this way) and every file written (kept)."""
+    sends the office's whole saved mapping this way) and every part's name and bytes as
+    they streamed in (kept; the serving process never reads an uploaded file back)."""
     form = await _receive_capped(request, cap)
     texts = [v for k, v in form.multi_items() if k == "columns" and isinstance(v, str)]
     if texts and len(texts[0]) > MAPPING_MAX:
@@ -169,24 +170,28 @@ async def _save_uploads(
     if not uploads:
         raise BadInput("no file uploaded: send the file as multipart form field 'file'")
     saved: list[Path] = []
+    kept: list[tuple[str, bytes]] = []
     for i, up in enumerate(uploads):
         target = folder / _safe_name(up.filename, f"upload-{i}")
+        data = bytearray()
         with target.open("wb") as out:
             while chunk := await up.read(CHUNK):
                 out.write(chunk)
+                data += chunk
         saved.append(target)
+        kept.append((target.name, bytes(data)))
         await up.close()
     if len(saved) == 1:
-        return saved[0], file_label(uploads[0].filename, saved[0].name), mapping, saved
+        return saved[0], file_label(uploads[0].filename, saved[0].name), mapping, kept
     shp = [p for p in saved if p.suffix.lower() == ".shp"]
     if len(shp) == 1 and all(p.suffix.lower() in SHAPEFILE_PARTS for p in saved):
         original = next(u.filename for u in uploads if (u.filename or "").lower().endswith(".shp"))
-        return shp[0], file_label(original, shp[0].name), mapping, saved
+        return shp[0], file_label(original, shp[0].name), mapping, kept
     err = BadInput(
         "several files uploaded: send one file (a .zip for a shapefile), or the parts of one"
         " shapefile (.shp, .shx, .dbf, .prj)"
     )
-    err.saved = saved  # type: ignore[attr-defined]  # kept like any refused upload
+    err.saved = kept  # type: ignore[attr-defined]  # kept like any refused upload
     raise err
 
 
@@ -286,15 +291,16 @@ async def post_import(
     try:
         attempts.write_manifest(folder, attempt)
         try:
-            path, display, form_columns, saved = await _save_uploads(request, folder, cap)
+            path, display, form_columns, uploaded = await _save_uploads(request, folder, cap)
         except BadInput as exc:  # several files that are not one shapefile: kept, refused
             parts = getattr(exc, "saved", None)
             if parts:
-                attempt.file_sha256 = await run_in_threadpool(files.store_paths, engine, parts)
+                attempt.file_sha256 = await run_in_threadpool(files.store_parts, engine, parts)
             raise
         attempt.file = display
         # the original bytes, kept before anything reads them (accepted, dry run or refused)
-        attempt.file_sha256 = await run_in_threadpool(files.store_paths, engine, saved)
+        attempt.file_sha256 = await run_in_threadpool(files.store_parts, engine, uploaded)
+        del uploaded  # the bytes are in the database; the import reads the folder's copy
         attempts.write_manifest(folder, attempt)
         if form_columns and not columns:
             mapping = parse_mapping(form_columns)
@@ -427,6 +433,7 @@ async def list_imports(
             "at": r["at"].isoformat(),
             "dry_run": r["dry_run"],
             "outcome": r["outcome"],
+            "file_sha256": r["file_sha256"],
             "created": r["created"],
             "updated": r["updated"],
             "unchanged": r["unchanged"],

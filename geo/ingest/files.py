@@ -29,16 +29,16 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def bundle(paths: Sequence[Path]) -> bytes:
-    """One file's bytes; several parts as one ZIP (sorted, fixed times: same parts, same
-    bytes, same SHA-256)."""
-    if len(paths) == 1:
-        return Path(paths[0]).read_bytes()
+def bundle(parts: Sequence[tuple[str, bytes]]) -> bytes:
+    """One file's bytes; several parts (name, bytes) as one ZIP (sorted, fixed times: the
+    same parts give the same bytes, the same SHA-256)."""
+    if len(parts) == 1:
+        return parts[0][1]
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for p in sorted(paths, key=lambda p: Path(p).name):
-            info = zipfile.ZipInfo(Path(p).name, date_time=(1980, 1, 1, 0, 0, 0))
-            zf.writestr(info, Path(p).read_bytes(), zipfile.ZIP_DEFLATED)
+        for name, data in sorted(parts):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            zf.writestr(info, data, zipfile.ZIP_DEFLATED)
     return out.getvalue()
 
 
@@ -74,19 +74,30 @@ def parts_of(path: Path) -> list[Path]:
     )
 
 
-def store_paths(engine: Engine, paths: Sequence[Path], cap: int | None = None) -> str | None:
-    """``store_bytes`` of a file (or a shapefile's parts); None, logged, when it cannot be
-    kept or is over ``cap`` bytes (the import itself goes on: its log then names no file)."""
+def store_parts(engine: Engine, parts: Sequence[tuple[str, bytes]]) -> str | None:
+    """``store_bytes`` of an upload's parts (name, bytes), as they streamed in: the serving
+    process never opens an uploaded file for reading (only the parsing sandbox does). None,
+    logged, when it cannot be kept (the import goes on; its log then names no file)."""
     try:
-        if not paths:
-            return None
-        if cap is not None and sum(Path(p).stat().st_size for p in paths) > cap:
-            log.warning("not keeping %s: over the %s-byte upload cap", paths[0], cap)
-            return None
-        return store_bytes(engine, bundle(paths))
+        return store_bytes(engine, bundle(parts)) if parts else None
     except Exception:  # noqa: BLE001 - keeping the file must not block the import
-        log.exception("could not keep the uploaded file %s", [str(p) for p in paths])
+        log.exception("could not keep the uploaded file %s", [name for name, _ in parts])
         return None
+
+
+def store_paths(engine: Engine, paths: Sequence[Path], cap: int | None = None) -> str | None:
+    """``store_parts`` of a command-line import's file (or a shapefile's parts); None when
+    there is none or it is over ``cap`` bytes."""
+    try:
+        if not paths or (cap is not None and sum(Path(p).stat().st_size for p in paths) > cap):
+            if paths:
+                log.warning("not keeping %s: over the %s-byte upload cap", paths[0], cap)
+            return None
+        parts = [(Path(p).name, Path(p).read_bytes()) for p in paths]
+    except OSError:
+        log.exception("could not read %s to keep it", [str(p) for p in paths])
+        return None
+    return store_parts(engine, parts)
 
 
 def stored_file(conn: Connection, import_id: int) -> dict | None:
