@@ -29,6 +29,7 @@ from api.routers import (
     datahealth,
     docs,
     downloads,
+    explain,
     forecast,
     health,
     imports,
@@ -165,7 +166,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(summary.router, prefix="/api/v1", dependencies=reads)
     for module in (communes, units, series, indicators, rankings, search, downloads):
         app.include_router(module.router, prefix="/api/v1", dependencies=reads)
-    for module in (agencies, datahealth, targets, programmes, forecast, reports):
+    for module in (agencies, datahealth, targets, programmes, forecast, reports, explain):
         app.include_router(module.router, prefix="/api/v1", dependencies=reads)
     app.include_router(imports.router, prefix="/api/v1", dependencies=strict)
     # no read guard: EventSource sends no Authorization header (api/meetings.py)

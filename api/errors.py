@@ -158,6 +158,9 @@ def install(app: FastAPI) -> None:
             body["report"] = exc.report.to_dict()
         elif isinstance(exc, BadInput):
             body["errors"] = [exc.as_problem()]
+        import_id = getattr(exc, "import_id", None) or body.get("report", {}).get("import_id")
+        if import_id is not None:  # a refused upload is logged and kept too (issue 28)
+            body["import_id"] = import_id
         return JSONResponse(scrub_paths(body), status_code=status_of(exc))
 
 

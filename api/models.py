@@ -587,7 +587,10 @@ class ImportRunItem(_Body):
     )
     at: dt.datetime
     dry_run: bool
-    outcome: Literal["imported", "no_changes", "dry_run", "rejected"]
+    outcome: Literal["imported", "no_changes", "dry_run", "rejected", "refused", "interrupted"]
+    file_sha256: str | None = Field(
+        description="SHA-256 of the kept file (read it at /api/v1/imports/{id}/file)"
+    )
     created: int
     updated: int
     unchanged: int

@@ -151,6 +151,12 @@ class Settings(BaseSettings):
     import_sheet_max_bytes: int = Field(
         default=20 << 20, description="upload size cap for task and indicator sheets"
     )
+    import_files_keep_days: int = Field(
+        default=0,
+        ge=0,
+        description="days the original bytes of each import are kept in the database"
+        " (``iocmap imports prune-files`` deletes older ones; 0 = keep for ever)",
+    )
     import_lock_timeout_s: float = Field(
         default=10.0, description="seconds an import waits for another of its kind (then 409)"
     )

@@ -159,7 +159,10 @@ class TaskEvent(Base):
     migration 0011), and a task with history cannot be deleted (``RESTRICT``)."""
 
     __tablename__ = "task_event"
-    __table_args__ = (Index("task_event_task_idx", "task_id"),)
+    __table_args__ = (
+        Index("task_event_task_idx", "task_id"),
+        Index("task_event_import_run_idx", "import_run_id"),  # 0019
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     task_id: Mapped[int] = mapped_column(Integer, ForeignKey("task.id", ondelete="RESTRICT"))
@@ -170,6 +173,9 @@ class TaskEvent(Base):
     action: Mapped[str] = mapped_column(Text)  # create | update
     old: Mapped[dict | None] = mapped_column(JSONB)
     new: Mapped[dict] = mapped_column(JSONB)
+    # 0019: the import run (stamped from ``iocmap.import_run``) and sheet row that set it
+    import_run_id: Mapped[int | None] = mapped_column(BigInteger)
+    source_row: Mapped[int | None] = mapped_column(Integer)
 
 
 class ApiToken(Base):
@@ -237,6 +243,49 @@ class IndicatorValue(Base):
     period: Mapped[str] = mapped_column(Text)
     value: Mapped[float] = mapped_column(Float)
     rank: Mapped[int | None] = mapped_column(Integer)  # 1 = best among units of its level
+    # 0019: the import run and sheet row that set the value (NULL: demo or API)
+    import_run_id: Mapped[int | None] = mapped_column(BigInteger)
+    source_row: Mapped[int | None] = mapped_column(Integer)
+
+
+class IndicatorValueEvent(Base):
+    """Append-only history of indicator values (0019): every insert, update and delete of
+    ``indicator_value``, appended by a trigger and stamped like ``task_event``."""
+
+    __tablename__ = "indicator_value_event"
+    __table_args__ = (
+        CheckConstraint("action in ('set', 'delete')", name="indicator_value_event_action"),
+        Index("indicator_value_event_key_idx", "indicator_code", "period", "unit_code", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str | None] = mapped_column(Text)
+    token_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("api_token.id"))
+    action: Mapped[str] = mapped_column(Text)
+    indicator_code: Mapped[str] = mapped_column(Text)
+    unit_code: Mapped[str | None] = mapped_column(String(5))
+    period: Mapped[str] = mapped_column(Text)
+    value: Mapped[float | None] = mapped_column(Float)
+    rank: Mapped[int | None] = mapped_column(Integer)
+    import_run_id: Mapped[int | None] = mapped_column(BigInteger)
+    source_row: Mapped[int | None] = mapped_column(Integer)
+
+
+class ImportFile(Base):
+    """The original bytes of an import's file, by SHA-256 (0019; append-only)."""
+
+    __tablename__ = "import_file"
+    __table_args__ = (
+        CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="import_file_sha256_hex"),
+        CheckConstraint("size = length(bytes)", name="import_file_size"),
+        Index("import_file_at_idx", "at"),
+    )
+
+    sha256: Mapped[str] = mapped_column(Text, primary_key=True)
+    bytes: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class DataState(Base):
@@ -264,6 +313,7 @@ class ImportRun(Base):
         ),
         Index("import_run_kind_at_idx", "kind", "at"),
         Index("import_run_at_idx", "at", "id"),  # the listing, newest first (0006)
+        Index("import_run_file_idx", "file_sha256"),  # 0019
         CheckConstraint(
             "outcome is null or outcome in"
             " ('imported', 'no_changes', 'dry_run', 'rejected', 'refused', 'interrupted')",
@@ -288,6 +338,8 @@ class ImportRun(Base):
     version_before: Mapped[int | None] = mapped_column(BigInteger)
     # 0010: why a refused or interrupted import stopped (what the sender was told)
     reason: Mapped[str | None] = mapped_column(Text)
+    # 0019: the file it read (``import_file``; NULL before 0019 or once pruned)
+    file_sha256: Mapped[str | None] = mapped_column(Text)
 
 
 class ImportRunUnit(Base):

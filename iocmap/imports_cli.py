@@ -82,8 +82,18 @@ def _recorded(engine: Engine, kind: str, path: Path, fields: dict) -> Iterator[N
         actor = str(fields.get("actor") or default_actor())
         dry_run = bool(fields.get("dry_run"))
         attempt = attempts.Attempt(kind, file_label(path.name), actor, None, dry_run)
+        attempt.file_sha256 = fields.get("file_sha256")
         attempts.record_attempt(engine, attempt, "refused", exc.message)
         raise
+
+
+def _keep(engine: Engine, path: Path) -> str | None:
+    """Keep the file's original bytes (``import_file``), as the API keeps uploads; bounded
+    by ``IOCMAP_IMPORT_MAX_BYTES``."""
+    from api.settings import Settings
+    from geo.ingest import files
+
+    return files.store_paths(engine, files.parts_of(path), int(Settings().import_max_bytes))
 
 
 def _run(build: Callable[[Callable], ImportReport], as_json: bool, debug: bool = False) -> None:
@@ -273,7 +283,8 @@ def boundaries(
     def build(progress):
         engine = make_engine(app_database_url())
         try:
-            with _recorded(engine, "boundaries", path, {"dry_run": dry_run}):
+            sha = _keep(engine, path)
+            with _recorded(engine, "boundaries", path, {"dry_run": dry_run, "file_sha256": sha}):
                 options = BoundaryOptions(
                     code_field=code_field, name_field=name_field, parent_field=parent_field,
                     crs=crs, layer=layer, encoding=encoding, dry_run=dry_run,
@@ -282,7 +293,7 @@ def boundaries(
                     province_outline=province_outline, strict_borders=strict_borders,
                     actor=default_actor(),
                     progress=progress, raise_unexpected=debug, lock_timeout_s=lock_wait,
-                    processes=Settings().import_processes,
+                    processes=Settings().import_processes, file_sha256=sha,
                 )  # fmt: skip
                 return import_boundaries(engine, path, level, options)
         finally:
@@ -307,6 +318,7 @@ def _run_sheet(
     def build(progress: Callable[[str, int, int], None]) -> ImportReport:
         engine = make_engine(app_database_url())
         try:
+            fields["file_sha256"] = _keep(engine, path)
             options = ImportOptions(progress=progress, limits=limits, **fields)  # type: ignore[arg-type]
             with _recorded(engine, importer.__name__.removeprefix("import_"), path, fields):
                 return importer(engine, path, options)
@@ -456,3 +468,27 @@ def programmes(
     finally:
         engine.dispose()
     console.print(f"{'would add or replace' if dry_run else 'added or replaced'} {n} programme(s)")
+
+
+@import_app.command("prune-files")
+def prune_files(
+    keep_days: int | None = typer.Option(
+        None, min=0, help="keep files this many days (default IOCMAP_IMPORT_FILES_KEEP_DAYS)"
+    ),
+) -> None:
+    """Delete the kept original files of imports older than the retention (as the owner:
+    the app role may not delete them). The import log keeps their name and SHA-256."""
+    from api.settings import Settings
+    from geo.db import database_url, make_engine
+    from geo.ingest import files
+
+    days = Settings().import_files_keep_days if keep_days is None else keep_days
+    engine = make_engine(database_url())
+    try:
+        n, size = files.prune(engine, days)
+    finally:
+        engine.dispose()
+    if not days:
+        Console().print("retention 0: every file is kept")
+        return
+    Console().print(f"removed {n} file(s), {size:,} bytes, older than {days} days")

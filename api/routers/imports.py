@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import Path as Path_
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
@@ -48,7 +49,7 @@ from api.models import ImportRuns, ok
 from api.params import page_links
 from api.routers.maps import schedule_warm
 from geo.errors import BadInput, IocmapError
-from geo.ingest import attempts
+from geo.ingest import attempts, files
 from geo.ingest.report import Kind
 from geo.ingest.sheet_import import ImportOptions, Scope
 from geo.ingest.sheets import SheetLimits
@@ -153,10 +154,13 @@ async def _receive_capped(request: Request, cap: int):
 MAPPING_MAX = 64_000  # characters of a header mapping sent as a form field
 
 
-async def _save_uploads(request: Request, folder: Path, cap: int) -> tuple[Path, str, str | None]:
-    """Write the uploaded file(s) into ``folder``; the path to import, its display name and
+async def _save_uploads(
+    request: Request, folder: Path, cap: int
+) -> tuple[Path, str, str | None, list[tuple[str, bytes]]]:
+    """Write the uploaded file(s) into ``folder``; the path to import, its display name,
     the form field ``columns`` (a header mapping too long for the query string: the page
-    sends the office's whole saved mapping this way)."""
+    sends the office's whole saved mapping this way) and every part's name and bytes as
+    they streamed in (kept; the serving process never reads an uploaded file back)."""
     form = await _receive_capped(request, cap)
     texts = [v for k, v in form.multi_items() if k == "columns" and isinstance(v, str)]
     if texts and len(texts[0]) > MAPPING_MAX:
@@ -166,23 +170,29 @@ async def _save_uploads(request: Request, folder: Path, cap: int) -> tuple[Path,
     if not uploads:
         raise BadInput("no file uploaded: send the file as multipart form field 'file'")
     saved: list[Path] = []
+    kept: list[tuple[str, bytes]] = []
     for i, up in enumerate(uploads):
         target = folder / _safe_name(up.filename, f"upload-{i}")
+        data = bytearray()
         with target.open("wb") as out:
             while chunk := await up.read(CHUNK):
                 out.write(chunk)
+                data += chunk
         saved.append(target)
+        kept.append((target.name, bytes(data)))
         await up.close()
     if len(saved) == 1:
-        return saved[0], file_label(uploads[0].filename, saved[0].name), mapping
+        return saved[0], file_label(uploads[0].filename, saved[0].name), mapping, kept
     shp = [p for p in saved if p.suffix.lower() == ".shp"]
     if len(shp) == 1 and all(p.suffix.lower() in SHAPEFILE_PARTS for p in saved):
         original = next(u.filename for u in uploads if (u.filename or "").lower().endswith(".shp"))
-        return shp[0], file_label(original, shp[0].name), mapping
-    raise BadInput(
+        return shp[0], file_label(original, shp[0].name), mapping, kept
+    err = BadInput(
         "several files uploaded: send one file (a .zip for a shapefile), or the parts of one"
         " shapefile (.shp, .shx, .dbf, .prj)"
     )
+    err.saved = kept  # type: ignore[attr-defined]  # kept like any refused upload
+    raise err
 
 
 def _boundary_actor(who: Principal) -> str:
@@ -287,8 +297,17 @@ async def post_import(
     attempt = attempts.Attempt(kind, "(upload)", actor, who.token_id, dry_run)
     try:
         attempts.write_manifest(folder, attempt)
-        path, display, form_columns = await _save_uploads(request, folder, cap)
+        try:
+            path, display, form_columns, uploaded = await _save_uploads(request, folder, cap)
+        except BadInput as exc:  # several files that are not one shapefile: kept, refused
+            parts = getattr(exc, "saved", None)
+            if parts:
+                attempt.file_sha256 = await run_in_threadpool(files.store_parts, engine, parts)
+            raise
         attempt.file = display
+        # the original bytes, kept before anything reads them (accepted, dry run or refused)
+        attempt.file_sha256 = await run_in_threadpool(files.store_parts, engine, uploaded)
+        del uploaded  # the bytes are in the database; the import reads the folder's copy
         attempts.write_manifest(folder, attempt)
         if form_columns and not columns:
             mapping = parse_mapping(form_columns)
@@ -310,6 +329,7 @@ async def post_import(
             columns=mapping,
             move_units=move_units,
             report_date=report_date,
+            file_sha256=attempt.file_sha256,
         )
         engine = acting_engine(request, who)  # history rows stamped with who's token
         # the importers (geopandas, the coverage code) load on the first import, not at start
@@ -327,6 +347,7 @@ async def post_import(
                 lock_timeout_s=options.lock_timeout_s, allow_new_units=allow_new_units,
                 province_outline=province_outline, strict_borders=strict_borders,
                 actor=actor, processes=settings.import_processes,
+                file_sha256=attempt.file_sha256,
             )  # fmt: skip
             report = await run_in_threadpool(import_boundaries, engine, path, level, boundary)
         elif kind == "tasks":
@@ -339,7 +360,9 @@ async def post_import(
         outcome, reason = (
             ("refused", exc.message) if isinstance(exc, IocmapError) else ("interrupted", _GONE)
         )
-        await run_in_threadpool(attempts.record_attempt, engine, attempt, outcome, reason)
+        run_id = await run_in_threadpool(attempts.record_attempt, engine, attempt, outcome, reason)
+        if isinstance(exc, IocmapError):
+            exc.import_id = run_id  # type: ignore[attr-defined]  # named in the 4xx body
         raise
     except BaseException as exc:  # cancelled, or a fault: the import did not finish
         # recorded right here: a cancelled task cannot await any more
@@ -347,6 +370,12 @@ async def post_import(
         raise
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    if not report.ok and report.import_id is None:  # refused before the data's transaction
+        first = report.errors[0].reason if report.errors else None
+        attempt.file = report.file or attempt.file
+        report.import_id = await run_in_threadpool(
+            attempts.record_attempt, engine, attempt, "refused", first
+        )
     response = _respond(report)
     if report.version is not None and not dry_run:
         schedule_warm(request.app, None, request)  # the new version's map pages, built now
@@ -412,6 +441,7 @@ async def list_imports(
             "at": r["at"].isoformat(),
             "dry_run": r["dry_run"],
             "outcome": r["outcome"],
+            "file_sha256": r["file_sha256"],
             "created": r["created"],
             "updated": r["updated"],
             "unchanged": r["unchanged"],
@@ -430,3 +460,93 @@ async def list_imports(
         "links": page_links(request, offset, limit, len(items), total, "application/json"),
     }
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+def content_disposition(name: str) -> str:
+    """RFC 6266: an ASCII ``filename`` fallback and the real name as ``filename*`` (UTF-8,
+    percent-encoded): "Báo cáo Nghệ An.xlsx" reaches the browser as it was sent."""
+    import unicodedata
+    from urllib.parse import quote
+
+    name = unicodedata.normalize("NFC", name or "upload")
+    folded = unicodedata.normalize("NFKD", name.replace("đ", "d").replace("Đ", "D"))
+    fallback = "".join(c for c in folded if 32 <= ord(c) < 127 and c not in '"\\;') or "upload"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _reader(request: Request):
+    """An editor or admin token (401 without one, 403 for a viewer), as for the list."""
+    who = principal(request, False)
+    if who is None:
+        raise HTTPException(
+            401,
+            "a valid API token is required: Authorization: Bearer <token>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if who.role not in ("editor", "admin"):
+        raise HTTPException(403, f"role '{who.role}' may not read imported files")
+    return who
+
+
+@router.get(
+    "/imports/{import_id}/file",
+    summary="The original bytes of one import's file (accepted, dry run or refused)",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the file as it was sent; ``X-Content-SHA256`` is its SHA-256",
+            "content": {"application/octet-stream": {}},
+        },
+        401: {"description": "no valid token"},
+        403: {"description": "a viewer, or an editor outside the import's scope"},
+        404: {"description": "no such import"},
+        410: {"description": "the import kept no file, or retention removed it"},
+    },
+)
+async def import_file(
+    request: Request,
+    db: LazyConnDep,
+    import_id: Annotated[int, Path_(ge=1, le=2**62)],
+) -> Response:
+    """Who may read: an admin; an editor for its own token's imports and imports whose
+    units all lie in its scope (another province's editor gets 403)."""
+    who = await db_gate(request).run(_reader, request)
+
+    def build() -> dict | None:
+        try:
+            row = files.stored_file(db.conn, import_id)
+            if (
+                row is None
+                or who.role == "admin"
+                or (row["token_id"] is not None and row["token_id"] == who.token_id)
+            ):
+                return row
+            units = list(row["units"] or [])
+            if not who.scope_code or not units or who.can_write_units(db.conn, units):
+                raise HTTPException(
+                    403,
+                    f"token '{who.name}' may not read the file of import {import_id}: it is"
+                    " outside the token's scope",
+                )
+            return row
+        finally:
+            db.close()
+
+    row = await db_gate(request).run(build)
+    if row is None:
+        raise HTTPException(404, f"no import {import_id}")
+    if row["bytes"] is None:
+        raise HTTPException(410, f"import {import_id} kept no file, or retention removed it")
+    data = bytes(row["bytes"])
+    name = row["file"] or f"import-{import_id}"
+    if data[:4] == b"PK\x03\x04" and name.lower().endswith(".shp"):  # parts kept as a ZIP
+        name = name[:-4] + ".zip"
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": content_disposition(name),
+            "X-Content-SHA256": row["file_sha256"],
+            "Cache-Control": "no-store",
+        },
+    )

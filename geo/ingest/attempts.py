@@ -43,6 +43,7 @@ class Attempt:
     dry_run: bool
     pid: int = 0
     started: str = ""  # the process's start time (/proc), to tell a reused pid
+    file_sha256: str | None = None  # the upload, once kept (``geo.ingest.files``)
 
 
 def _start_time(pid: int) -> str:
@@ -76,17 +77,20 @@ def write_manifest(folder: Path, attempt: Attempt) -> None:
 
 def record_attempt(
     engine: Engine, attempt: Attempt, outcome: str, reason: str | None = None
-) -> None:
+) -> int | None:
     """The ``import_run`` row of an import that did not reach the data (``refused``) or
-    whose request died (``interrupted``). Never raises: the caller is already failing."""
+    whose request died (``interrupted``), with the kept file; its id. Never raises: the
+    caller is already failing (None when the trace could not be written)."""
     try:
         with engine.begin() as conn:
-            conn.execute(
+            return conn.execute(
                 text(
                     "insert into import_run (kind, file, actor, token_id, created, updated,"
-                    " unchanged, rejected, version, dry_run, outcome, version_before, reason)"
+                    " unchanged, rejected, version, dry_run, outcome, version_before, reason,"
+                    " file_sha256)"
                     " select :kind, :file, :actor, :token_id, 0, 0, 0, 0, null, :dry_run,"
-                    " :outcome, (select version from data_state where id = 1), :reason"
+                    " :outcome, (select version from data_state where id = 1), :reason, :sha"
+                    " returning id"
                 ),
                 {
                     "kind": attempt.kind,
@@ -96,10 +100,12 @@ def record_attempt(
                     "dry_run": attempt.dry_run,
                     "outcome": outcome,
                     "reason": (reason or "")[:MAX_REASON_CHARS] or None,
+                    "sha": attempt.file_sha256,
                 },
-            )
+            ).scalar_one()
     except Exception:  # noqa: BLE001 - a trace lost is logged, the answer still goes out
         log.exception("could not record the %s import of %s", outcome, attempt.file)
+        return None
 
 
 def sweep(uploads: Path, engine: Engine | None) -> int:

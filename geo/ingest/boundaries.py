@@ -88,6 +88,7 @@ class BoundaryOptions:
     progress: Progress | None = None
     raise_unexpected: bool = False  # the CLI's --debug: re-raise instead of reporting
     processes: int | None = None  # helper processes for big files; None = per core
+    file_sha256: str | None = None  # the kept original (``geo.ingest.files``)
 
 
 def read_features(
@@ -133,6 +134,7 @@ def import_boundaries(
     report = ImportReport(
         kind="boundaries", file=file_label(opts.display_name or path.name), dry_run=opts.dry_run
     )
+    report.file_sha256 = opts.file_sha256
     step = ["read"]
 
     def advance(name: str, done: int) -> None:

@@ -351,9 +351,9 @@ def _write(
     if inserts:
         conn.execute(
             text(
-                "insert into indicator_value (indicator_code, unit_code, period, value, rank)"
-                " select * from unnest(cast(:i as text[]), cast(:u as text[]), cast(:p as text[]),"
-                " cast(:v as float8[]), cast(:r as int[]))"
+                "insert into indicator_value (indicator_code, unit_code, period, value, rank,"
+                " source_row) select * from unnest(cast(:i as text[]), cast(:u as text[]),"
+                " cast(:p as text[]), cast(:v as float8[]), cast(:r as int[]), cast(:n as int[]))"
             ),
             {
                 "i": [v.indicator for v in inserts],
@@ -361,13 +361,21 @@ def _write(
                 "p": [v.period for v in inserts],
                 "v": [v.value for v in inserts],
                 "r": [v.rank for v in inserts],
+                "n": [v.row_no for v in inserts],
             },
         )
     if updates:
         conn.execute(
-            text("update indicator_value set value = :v, rank = :r where id = :id"),
+            text(
+                "update indicator_value set value = :v, rank = :r, source_row = :n where id = :id"
+            ),
             [
-                {"id": vid, "v": v.value, "r": v.rank if v.rank is not None else old}
+                {
+                    "id": vid,
+                    "v": v.value,
+                    "r": v.rank if v.rank is not None else old,
+                    "n": v.row_no,
+                }  # fmt: skip
                 for vid, v, old in updates
             ],
         )

@@ -122,6 +122,11 @@ class ImportReport:
             self._phase = next_phase
         return now
 
+    # the ``import_run`` row of this import (issue 28: every response names it) and the
+    # stored file it read (``import_file``, by SHA-256)
+    import_id: int | None = None
+    file_sha256: str | None = None
+
     @property
     def changed(self) -> bool:
         return bool(self.created or self.updated)
@@ -290,6 +295,16 @@ def import_transaction(
         lock_import(conn, kind, lock_timeout_s, holder_label(kind, report, actor))
         report.end_phase("transaction")
         before = conn.execute(text("select version from data_state where id = 1")).scalar()
+        # the run's id is taken now and published to this transaction: the database stamps
+        # the task events and indicator values written here with it (migration 0019)
+        report.import_id = conn.execute(
+            text(
+                "select id, set_config('iocmap.import_run', cast(id as text), true),"
+                " set_config('iocmap.actor', coalesce(cast(:actor as text), ''), true)"
+                " from (select nextval('import_run_id_seq') as id) s"
+            ),
+            {"actor": actor},
+        ).scalar_one()
         yield conn
         if report.dry_run or report.errors:
             trans.rollback()
@@ -328,12 +343,15 @@ def record_run(
     outcome = run_outcome(report)
     run_id = conn.execute(
         text(
-            "insert into import_run (kind, file, actor, token_id, created, updated, unchanged,"
-            " rejected, version, dry_run, outcome, version_before) values (:kind, :file,"
-            " :actor, :token_id, :created, :updated, :unchanged, :rejected, :version,"
-            " :dry_run, :outcome, :version_before) returning id"
+            "insert into import_run (id, kind, file, actor, token_id, created, updated,"
+            " unchanged, rejected, version, dry_run, outcome, version_before, file_sha256)"
+            " values (coalesce(:id, nextval('import_run_id_seq')), :kind, :file, :actor,"
+            " :token_id, :created, :updated, :unchanged, :rejected, :version, :dry_run,"
+            " :outcome, :version_before, :sha) returning id"
         ),
         {
+            "id": report.import_id,
+            "sha": report.file_sha256,
             "kind": kind,
             "file": report.file,
             "actor": actor,
@@ -348,6 +366,7 @@ def record_run(
             "version_before": version_before,
         },
     ).scalar_one()
+    report.import_id = run_id
     if report.units_reported and outcome in ("imported", "no_changes"):
         conn.execute(
             text(

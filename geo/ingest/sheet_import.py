@@ -90,6 +90,7 @@ class ImportOptions:
     # task sheets: the day the sheet reports on, when its title block does not say it
     # ("Số liệu đến ngày …"); a row done without a date is done no later than that day
     report_date: dt.date | None = None
+    file_sha256: str | None = None  # the kept original (``geo.ingest.files``)
 
 
 @dataclass
@@ -164,6 +165,7 @@ def run_sheet_import(
     name = file_label(options.display_name or path.name)
     actor = options.actor or default_actor()
     report = ImportReport(kind=spec.kind, file=name, dry_run=options.dry_run, lang=options.lang)
+    report.file_sha256 = options.file_sha256
     progress = options.progress or (lambda step, done, total: None)
     sheet = read_sheet(
         path, spec.known_headers, options.sheet_name, options.encoding, name, options.limits

@@ -238,6 +238,7 @@ def clear_all(conn: Connection) -> None:
         "agency",
         "target",
         "indicator_value",
+        "indicator_value_event",  # after the values, whose deletes it logs
         "indicator",
         "unit_geometry_level",
         "admin_unit",

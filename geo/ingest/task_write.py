@@ -35,7 +35,8 @@ def apply_plans(
     updates = [(row, p) for row, p in good if p.action == "update"]
     if not creates and not updates:
         return False
-    events: list[tuple[Any, str, str | None, str]] = []
+    # (task id, action, old, new, sheet row): the database stamps the import run (0019)
+    events: list[tuple[Any, str, str | None, str, int]] = []
     if creates:
         ids = conn.execute(
             text(
@@ -57,7 +58,8 @@ def apply_plans(
         ).all()
         by_ext = dict((e, i) for i, e in ids)
         events += [
-            (by_ext[row.values["external_id"]], "create", None, _json(p.new)) for row, p in creates
+            (by_ext[row.values["external_id"]], "create", None, _json(p.new), row.row_no)
+            for row, p in creates
         ]
     if updates:
         # one statement for all rows (an executemany of 50,000 updates held the lock for
@@ -85,13 +87,17 @@ def apply_plans(
             ),
             _columns_of([p.task_id for _, p in updates], [p.record for _, p in updates]),
         )
-        events += [(p.task_id, "update", _json(p.old), _json(p.new)) for _, p in updates]
+        events += [
+            (p.task_id, "update", _json(p.old), _json(p.new), row.row_no) for row, p in updates
+        ]
     conn.execute(
         text(
-            "insert into task_event (task_id, actor, token_id, source, action, old, new)"
-            " select v.task_id, :actor, cast(:token_id as int), :source, v.action, v.old, v.new"
-            " from unnest(cast(:task_id as int[]), cast(:action as text[]),"
-            " cast(:old as jsonb[]), cast(:new as jsonb[])) as v(task_id, action, old, new)"
+            "insert into task_event (task_id, actor, token_id, source, action, old, new,"
+            " source_row)"
+            " select v.task_id, :actor, cast(:token_id as int), :source, v.action, v.old, v.new,"
+            " v.source_row from unnest(cast(:task_id as int[]), cast(:action as text[]),"
+            " cast(:old as jsonb[]), cast(:new as jsonb[]), cast(:row as int[]))"
+            " as v(task_id, action, old, new, source_row)"
         ),
         {
             "actor": actor,
@@ -101,6 +107,7 @@ def apply_plans(
             "action": [e[1] for e in events],
             "old": [e[2] for e in events],
             "new": [e[3] for e in events],
+            "row": [e[4] for e in events],
         },
     )
     return True

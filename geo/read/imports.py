@@ -14,7 +14,7 @@ MAX_LIMIT = 200
 _SQL = """
 select r.id, r.kind, r.file, r.actor, r.token_id, t.name as token_name, r.at,
        r.created, r.updated, r.unchanged, r.rejected, r.version_before, r.version,
-       r.dry_run,
+       r.dry_run, r.file_sha256,
        coalesce(r.outcome,
                 case when r.created + r.updated > 0 then 'imported' else 'no_changes' end)
          as outcome

@@ -46,6 +46,24 @@ def data_state(conn: Connection) -> DataState:
     return DataState(version=int(row.version), reporting_date=row.reporting_date)
 
 
+# Which tasks a figure counts: the programme (or a programme under it) and the deadline year
+# (NULL = all), bound as :program and :year; the counts below and ``explain`` share it.
+SLICE_FILTER = """(cast(:program as text) is null or program = cast(:program as text)
+         or program in (select code from programme
+           where parent_code = cast(:program as text)))
+    and (cast(:year as int) is null or year = cast(:year as int))"""
+
+# The statuses each published task figure counts (``tasks_completed`` includes late ones).
+MEASURE_STATUSES: dict[str, tuple[str, ...]] = {
+    "tasks_completed": ("completed", "completed_late"),
+    "tasks_completed_late": ("completed_late",),
+    "tasks_overdue": ("overdue",),
+    "tasks_on_time": ("on_time",),
+    "tasks_in_progress": ("on_time", "overdue"),
+    "tasks_total": STATUSES,
+}
+
+
 def unit_counts_sql(restrict: str | None = None) -> str:
     """Per-unit counts of tasks by derived status; ``restrict`` is an SQL fragment (a
     subquery of unit codes, from our own code, never user input) limiting the units.
@@ -64,10 +82,7 @@ select unit_code,
 from (
   select unit_code, group_no, task_status(deadline, completed_at, cast(:as_of as date)) as s
   from task
-  where {unit_filter}(cast(:program as text) is null or program = cast(:program as text)
-         or program in (select code from programme
-           where parent_code = cast(:program as text)))
-    and (cast(:year as int) is null or year = cast(:year as int))
+  where {unit_filter}{SLICE_FILTER}
 ) t
 group by unit_code"""
 
@@ -197,7 +212,7 @@ def province_kpis(
 
 
 # Per-agency counts of tasks by derived status (same rule, same parameters as above).
-AGENCY_COUNTS_SQL = """
+AGENCY_COUNTS_SQL = f"""
 select agency_code,
        count(*) as total,
        count(*) filter (where s = 'completed') as completed,
@@ -207,11 +222,7 @@ select agency_code,
 from (
   select agency_code, task_status(deadline, completed_at, cast(:as_of as date)) as s
   from task
-  where agency_code is not null
-    and (cast(:program as text) is null or program = cast(:program as text)
-         or program in (select code from programme
-           where parent_code = cast(:program as text)))
-    and (cast(:year as int) is null or year = cast(:year as int))
+  where agency_code is not null and {SLICE_FILTER}
 ) t
 group by agency_code"""
 
