@@ -24,6 +24,10 @@ from geo.read.progress import STATUSES, DataState
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 PERIOD_PATTERN = r"^\d{4}(-Q[1-4])?$"
+# longest CQL2 ``filter`` in a URL: percent-encoded, a character takes up to 12 bytes, and
+# the HTTP parser refuses a request head over 80 KiB with a bare text 400 before the app
+# sees it; 5,000 characters (≤ 60 KB) always reach the app, which answers in JSON
+FILTER_MAX_CHARS = 5_000
 
 
 class GeoJSONResponse(JSONResponse):

@@ -26,6 +26,7 @@ from api.errors import BadParameter
 from api.item_formats import ITEM_FORMATS
 from api.models import OgcFeatureCollection, UnitFeature
 from api.params import (
+    FILTER_MAX_CHARS,
     GEOJSON,
     AsOfDay,
     GeoJSONResponse,
@@ -276,7 +277,12 @@ async def items(
         ),
     ] = None,
     filter_: Annotated[
-        str | None, Query(alias="filter", description="CQL2 filter (Part 3), see queryables")
+        str | None,
+        Query(
+            alias="filter",
+            max_length=FILTER_MAX_CHARS,
+            description="CQL2 filter (Part 3), see queryables",
+        ),
     ] = None,
     filter_lang: Annotated[
         str | None, Query(alias="filter-lang", description="cql2-text (default) | cql2-json")

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.deps import LazyConn, LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
-from api.params import base_url, meta, parse_list
+from api.params import FILTER_MAX_CHARS, base_url, meta, parse_list
 from api.routers._ogc_query import FILTER_LANGS, unit_filter
 from geo.levels import DEFAULT_LEVELS
 from geo.read import tiles
@@ -33,7 +33,7 @@ TileFilter = Annotated[
     str | None,
     Query(
         alias="filter",
-        max_length=20_000,
+        max_length=FILTER_MAX_CHARS,
         description="CQL2 filter, as on the OGC items (see /ogc/collections/{id}/queryables)",
     ),
 ]
