@@ -113,6 +113,10 @@ def on_grid(geoms: np.ndarray, min_m2: float = SLIVER_M2) -> np.ndarray:
     so a level off the grid or carrying a 1e-5 m² sliver was served invalid ("Too few
     points") though PostGIS called the stored geometry valid."""
     geoms = np.asarray(geoms, dtype=object)
+    # through WKB: a geometry already carrying GEOS's 1e-6 precision model (the cleaned
+    # coverage does) is snapped differently from the same coordinates without it (a level
+    # back from a helper process), and the output must not depend on helpers
+    geoms = shapely.from_wkb(shapely.to_wkb(geoms)) if len(geoms) else geoms
     out = np.empty(len(geoms), dtype=object)
     for i, g in enumerate(geoms):
         try:
