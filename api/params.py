@@ -24,6 +24,7 @@ from geo.read.progress import STATUSES, DataState
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 PERIOD_PATTERN = r"^\d{4}(-Q[1-4])?$"
+TASK_CAP = 1000  # page size cap of the task lists (units and agencies)
 
 
 class GeoJSONResponse(JSONResponse):
