@@ -28,6 +28,7 @@ PERIOD_PATTERN = r"^\d{4}(-Q[1-4])?$"
 # the HTTP parser refuses a request head over 80 KiB with a bare text 400 before the app
 # sees it; 5,000 characters (≤ 60 KB) always reach the app, which answers in JSON
 FILTER_MAX_CHARS = 5_000
+TASK_CAP = 1000  # page size cap of the task lists (units and agencies)
 
 
 class GeoJSONResponse(JSONResponse):

@@ -28,7 +28,7 @@ pytest_plugins = ["tests.import_fixtures"]  # scratch databases + file builders 
 # Tests change data and read it back at once: read the data version on every request
 # (production trusts it for 1 s, see api/cache.StateCache; tests/test_api_cache.py covers that).
 os.environ.setdefault("IOCMAP_VERSION_TTL", "0")
-# Page warming after imports (api/routers/maps.schedule_warm) would build 36 pages in the
+# Page warming after imports (api/page_warm.schedule_warm) would build 36 pages in the
 # background after every test import; tests/test_pages_warm.py turns it on where tested.
 os.environ.setdefault("IOCMAP_WARM_PAGES", "0")
 # The in-process test servers share their process with pytest, Playwright and every fixture:

@@ -142,3 +142,23 @@ def test_every_module_imports():
     )
     assert res.returncode == 0, res.stderr[-3000:]
     assert res.stdout.strip() == "", res.stdout
+
+
+def test_routers_do_not_import_each_other():
+    """A router module (``api/routers/<name>.py``) imports shared pieces from ``api/`` (or the
+    routers' private ``_*`` helpers), never another router: routes stay movable and a
+    router's private name is nobody else's (issue 23 found five such imports)."""
+    import ast
+    from pathlib import Path
+
+    routers = Path(__file__).parents[1] / "api" / "routers"
+    public = {p.stem for p in routers.glob("*.py") if not p.stem.startswith("_")}
+    found = []
+    for path in sorted(routers.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                parts = node.module.split(".")
+                if parts[:2] == ["api", "routers"]:
+                    named = parts[2:3] or [a.name for a in node.names]
+                    found += [f"{path.name} → {n}" for n in named if n in public - {"__init__"}]
+    assert not found, found

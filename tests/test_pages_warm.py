@@ -57,7 +57,7 @@ def wait_done(task, timeout: float = 300.0) -> None:
 
 @pytest.mark.parametrize("value", ["0", "false"])
 def test_warming_can_be_switched_off(scratch_url, monkeypatch, value):
-    from api.routers.maps import schedule_warm
+    from api.page_warm import schedule_warm
 
     monkeypatch.setenv("IOCMAP_WARM_PAGES", value)
     app = create_app(Settings(database_url=scratch_url))

@@ -11,9 +11,8 @@ from fastapi import APIRouter, Path, Query, Request
 from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
 from api.models import AgencyDetail, AgencyList, History, TaskList, ok
-from api.params import JSON, AsOfDay, Offset, base_url, check_limit, meta
+from api.params import JSON, TASK_CAP, AsOfDay, Offset, base_url, check_limit, meta
 from api.routers._task_pages import history_body, tasks_body
-from api.routers.units import TASK_CAP
 from geo.read import agencies as read_agencies
 from geo.read import health, queries
 from geo.read.progress import STATUSES

@@ -46,8 +46,8 @@ from api.deps import LazyConnDep
 from api.errors import FileTooLarge, ImportRejected
 from api.instance import private_dir
 from api.models import ImportRuns, ok
+from api.page_warm import schedule_warm
 from api.params import page_links
-from api.routers.maps import schedule_warm
 from geo.errors import BadInput, IocmapError
 from geo.ingest import attempts, files
 from geo.ingest.report import Kind

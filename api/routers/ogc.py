@@ -14,8 +14,7 @@ encodings, the paging links) stay in ``_ogc_docs``, ``_ogc_query`` and ``api/ite
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 
 import orjson
@@ -25,6 +24,7 @@ from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
 from api.item_formats import ITEM_FORMATS
 from api.models import OgcFeatureCollection, UnitFeature
+from api.ogc_respond import JSON_OR_HTML, F, ItemsF, respond
 from api.params import (
     FILTER_MAX_CHARS,
     GEOJSON,
@@ -48,13 +48,11 @@ from api.routers._ogc_docs import (
     JSON,
     MAX_ITEMS,
     OAS30,
-    SCHEMA,
     bbox_in_wgs84,
     collection_doc,
     collection_or_404,
     crs_uri,
     flip_axes,
-    html_page,
     openapi_doc,
     parse_crs,
     property_schemas,
@@ -71,46 +69,11 @@ from geo.read.features import (
     split_fields,
     unit_page,
 )
-from geo.read.progress import DataState
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
 
-_JSON_OR_HTML: dict[int | str, dict[str, Any]] = {
-    200: {"description": "OK", "content": {JSON: {}, HTML: {}}}
-}
-_SCHEMA_OR_HTML: dict[int | str, dict[str, Any]] = {
-    200: {"description": "OK", "content": {SCHEMA: {}, HTML: {}}}
-}
-F = Annotated[
-    str | None,
-    Query(pattern="^(json|geojson|html)$", description="output format (default json)"),
-]
-ItemsF = Annotated[
-    str | None,
-    Query(
-        pattern="^(json|geojson|html|csv|geojsonseq)$",
-        description="output format: json/geojson (default), html, csv (properties and WKT),"
-        " geojsonseq (RFC 8142: one feature per record)",
-    ),
-]
-CollectionId = Annotated[str, Path(description="provinces | communes")]
 
-
-async def _respond(
-    request: Request, state: DataState, build: Callable[[], bytes], media: str, f: str | None
-) -> Response:
-    """JSON (or GeoJSON) by default; ``f=html`` wraps the same document in a page."""
-    if f == "html":
-        return await cached_response(
-            request,
-            state,
-            lambda: html_page(orjson.loads(build())),
-            "text/html; charset=utf-8",
-        )
-    return await cached_response(request, state, build, media)
-
-
-@router.get("", response_class=Response, responses=_JSON_OR_HTML, summary="Landing page")
+@router.get("", response_class=Response, responses=JSON_OR_HTML, summary="Landing page")
 async def landing(request: Request, state: StateDep, f: F = None):
     """Links to the API definition, the conformance declaration and the collections."""
     root = root_url(request)
@@ -163,20 +126,18 @@ async def landing(request: Request, state: StateDep, f: F = None):
             }
         )
 
-    return await _respond(request, state, build, JSON, f)
+    return await respond(request, state, build, JSON, f)
 
 
 @router.get(
     "/conformance",
     response_class=Response,
-    responses=_JSON_OR_HTML,
+    responses=JSON_OR_HTML,
     summary="Conformance declaration",
 )
 async def conformance(request: Request, state: StateDep, f: F = None):
     """Core, GeoJSON, HTML, OpenAPI 3.0 and CRS by reference (Part 2)."""
-    return await _respond(
-        request, state, lambda: orjson.dumps({"conformsTo": CONFORMANCE}), JSON, f
-    )
+    return await respond(request, state, lambda: orjson.dumps({"conformsTo": CONFORMANCE}), JSON, f)
 
 
 @router.get(
@@ -187,13 +148,13 @@ async def conformance(request: Request, state: StateDep, f: F = None):
 )
 async def api_definition(request: Request, state: StateDep, f: F = None):
     """What GDAL and other clients read to learn the paging limits."""
-    return await _respond(request, state, lambda: orjson.dumps(openapi_doc(request)), OAS30, None)
+    return await respond(request, state, lambda: orjson.dumps(openapi_doc(request)), OAS30, None)
 
 
 @router.get(
     "/collections",
     response_class=Response,
-    responses=_JSON_OR_HTML,
+    responses=JSON_OR_HTML,
     summary="The feature collections",
 )
 async def collections(request: Request, db: LazyConnDep, state: StateDep, f: F = None):
@@ -213,13 +174,13 @@ async def collections(request: Request, db: LazyConnDep, state: StateDep, f: F =
             }
         )
 
-    return await _respond(request, state, build, JSON, f)
+    return await respond(request, state, build, JSON, f)
 
 
 @router.get(
     "/collections/{collectionId}",
     response_class=Response,
-    responses=_JSON_OR_HTML,
+    responses=JSON_OR_HTML,
     summary="One collection",
 )
 async def collection(
@@ -247,7 +208,7 @@ async def collection(
             return collection_page(orjson.loads(build()), props, root_url(request))
 
         return await cached_response(request, state, page, "text/html; charset=utf-8")
-    return await _respond(request, state, build, JSON, f)
+    return await respond(request, state, build, JSON, f)
 
 
 @router.get(

@@ -14,6 +14,7 @@ import orjson
 from fastapi import APIRouter, Path, Request, Response
 
 from api.deps import LazyConnDep, StateDep
+from api.ogc_respond import SCHEMA_OR_HTML, F, respond
 from api.routers._ogc_docs import (
     JSON,
     SCHEMA,
@@ -21,7 +22,6 @@ from api.routers._ogc_docs import (
     property_schemas,
     root_url,
 )
-from api.routers.ogc import _SCHEMA_OR_HTML, F, _respond
 from geo.read.features import indicator_codes, latest_period
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
 @router.get(
     "/collections/{collectionId}/queryables",
     response_class=Response,
-    responses=_SCHEMA_OR_HTML,
+    responses=SCHEMA_OR_HTML,
     summary="Queryable properties",
 )
 async def queryables(
@@ -42,7 +42,7 @@ async def queryables(
 ):
     """Every property usable in ``filter`` and ``sortby`` (JSON Schema), figures and the
     indicator values of the latest period included."""
-    return await _respond(
+    return await respond(
         request, state, lambda: _property_schema(request, db, collection_id, "queryables"),
         JSON if f == "json" else SCHEMA, f,
     )  # fmt: skip
@@ -51,7 +51,7 @@ async def queryables(
 @router.get(
     "/collections/{collectionId}/schema",
     response_class=Response,
-    responses=_SCHEMA_OR_HTML,
+    responses=SCHEMA_OR_HTML,
     summary="Schema of the features (Part 5)",
 )
 async def schema(
@@ -62,7 +62,7 @@ async def schema(
     f: F = None,
 ):
     """The properties a feature of the collection carries, with their types."""
-    return await _respond(
+    return await respond(
         request, state, lambda: _property_schema(request, db, collection_id, "schema"),
         JSON if f == "json" else SCHEMA, f,
     )  # fmt: skip

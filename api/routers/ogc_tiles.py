@@ -21,14 +21,14 @@ from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
 from api.params import base_url
 from api.routers._ogc_docs import COLLECTIONS, CRS84, JSON, collection_or_404, root_url
-from api.routers.tiles import (
+from api.tile_serving import (
     MAX_ZOOM,
     MVT,
     TileFilter,
     TileFilterLang,
     TileProperties,
     tile_response,
-    tilejson,
+    tilejson_response,
 )
 from geo.read import tiles
 from geo.read.features import indicator_codes
@@ -221,7 +221,7 @@ async def ogc_tilejson(
     """The same document as ``/tiles/{collectionId}.json`` (MapLibre, QGIS read it)."""
     collection_or_404(collection_id)
     _tms_or_404(tms)
-    return await tilejson(request, db, state, collection_id)
+    return await tilejson_response(request, db, state, collection_id)
 
 
 @router.get(

@@ -8,9 +8,9 @@ import orjson
 from fastapi import APIRouter, Query, Request
 
 from api.deps import LazyConnDep, StateDep, cached_response
+from api.indicator_values import IndicatorPeriod, Level, ProvinceFilter, indicator_slice
 from api.models import Rankings, ok
 from api.params import JSON, meta
-from api.routers.indicators import IndicatorPeriod, Level, ProvinceFilter, indicator_slice
 
 router = APIRouter(tags=["indicators"])
 _KEYS = (

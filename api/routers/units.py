@@ -11,6 +11,7 @@ from api.errors import BadParameter
 from api.models import History, TaskList, ok
 from api.params import (
     JSON,
+    TASK_CAP,
     AsOfDay,
     Offset,
     check_limit,
@@ -28,7 +29,6 @@ UnitCode = Annotated[
         openapi_examples={"Cà Mau": {"value": "96"}, "a commune": {"value": "00004"}},
     ),
 ]
-TASK_CAP = 1000
 
 
 def _unit_or_404(conn, code: str) -> dict:
