@@ -57,6 +57,7 @@ def test_the_child_has_its_limits_no_network_and_no_secrets(tmp_path, monkeypatc
     ("do", "limit"),
     [
         ("allocate", "sandbox_memory_mb"),
+        ("map", "sandbox_memory_mb"),  # ENOMEM with no MemoryError, RSS low
         ("spin", "sandbox_cpu_seconds"),
         ("sleep", "sandbox_wall_seconds"),
     ],
