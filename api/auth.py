@@ -66,9 +66,11 @@ def acting_engine(request: Request, who: Principal):
     return engine
 
 
-def require_writer(request: Request) -> Principal:
-    """401 without a valid token, 403 for read-only roles; scope checks come per object."""
-    who = principal(request)
+def require_writer(request: Request, touch: bool = True, action: str = "write") -> Principal:
+    """401 without a valid token, 403 for read-only roles; scope checks come per object.
+    ``touch=False``: a read of editors' data (the import log, kept files) that does not
+    count as the token's use."""
+    who = principal(request, touch)
     if who is None:
         raise HTTPException(
             401,
@@ -76,7 +78,7 @@ def require_writer(request: Request) -> Principal:
             headers={"WWW-Authenticate": "Bearer"},
         )
     if who.role not in ("editor", "admin"):
-        raise HTTPException(403, f"role '{who.role}' may not write")
+        raise HTTPException(403, f"role '{who.role}' may not {action}")
     return who
 
 
@@ -92,6 +94,12 @@ async def writer_principal(request: Request) -> Principal:
     """``require_writer`` off the event loop (the token is looked up on the database lane):
     an async route awaits this, never the blocking check."""
     return await db_gate(request).run(require_writer, request)
+
+
+async def editor_reader(request: Request, action: str) -> Principal:
+    """An editor or admin token, for reading what only they may read, off the event loop
+    (the token is looked up without counting as a use)."""
+    return await db_gate(request).run(require_writer, request, False, action)
 
 
 async def admin_principal(request: Request) -> Principal:

@@ -40,7 +40,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
 
-from api.auth import acting_engine, admin_principal, principal, write_engine, writer_principal
+from api.auth import (
+    acting_engine,
+    admin_principal,
+    editor_reader,
+    write_engine,
+    writer_principal,
+)
 from api.dbgate import db_gate
 from api.deps import LazyConnDep
 from api.errors import FileTooLarge, ImportRejected
@@ -405,15 +411,7 @@ async def list_imports(
     (the list names people and tokens, so it is not public data). Not cached: an audit
     view must show the import that just finished. A scoped editor sees its own runs and
     runs that named a unit of its scope, without other tokens' names."""
-    who = await db_gate(request).run(principal, request, False)
-    if who is None:
-        raise HTTPException(
-            401,
-            "a valid API token is required: Authorization: Bearer <token>",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    if who.role not in ("editor", "admin"):
-        raise HTTPException(403, f"role '{who.role}' may not read the import list")
+    who = await editor_reader(request, "read the import list")
 
     admin = who.role == "admin"
     scope = None if admin else (who.scope_code or "-")  # "-": an unscoped editor sees its own
@@ -474,20 +472,6 @@ def content_disposition(name: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def _reader(request: Request):
-    """An editor or admin token (401 without one, 403 for a viewer), as for the list."""
-    who = principal(request, False)
-    if who is None:
-        raise HTTPException(
-            401,
-            "a valid API token is required: Authorization: Bearer <token>",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    if who.role not in ("editor", "admin"):
-        raise HTTPException(403, f"role '{who.role}' may not read imported files")
-    return who
-
-
 @router.get(
     "/imports/{import_id}/file",
     summary="The original bytes of one import's file (accepted, dry run or refused)",
@@ -510,7 +494,7 @@ async def import_file(
 ) -> Response:
     """Who may read: an admin; an editor for its own token's imports and imports whose
     units all lie in its scope (another province's editor gets 403)."""
-    who = await db_gate(request).run(_reader, request)
+    who = await editor_reader(request, "read imported files")
 
     def build() -> dict | None:
         try:
