@@ -144,6 +144,7 @@ class Task(Base):
     proposal: Mapped[str | None] = mapped_column(Text)  # giải pháp, kiến nghị
     person_in_charge: Mapped[str | None] = mapped_column(Text)  # người phụ trách: name, title
     product: Mapped[str | None] = mapped_column(Text)  # sản phẩm
+    authority: Mapped[str | None] = mapped_column(Text)  # cấp có thẩm quyền quyết định
     office_status: Mapped[str | None] = mapped_column(Text)  # the office's own words, kept
     # completed_at is only a bound (done without a date, by the sheet's report date)
     completed_at_bound: Mapped[bool] = mapped_column(Boolean, server_default=false())
@@ -389,6 +390,7 @@ class Reminder(Base):
     __tablename__ = "reminder"
     __table_args__ = (
         Index("reminder_unit_idx", "unit_code", "at"),
+        Index("reminder_agency_idx", "agency_code", "at"),
         Index(
             "reminder_number_uq",
             "issuer_code",
@@ -403,7 +405,8 @@ class Reminder(Base):
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     actor: Mapped[str] = mapped_column(Text)
     token_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("api_token.id"))
-    unit_code: Mapped[str] = mapped_column(String(5), ForeignKey("admin_unit.code"))
+    unit_code: Mapped[str | None] = mapped_column(String(5), ForeignKey("admin_unit.code"))
+    agency_code: Mapped[str | None] = mapped_column(String(16), ForeignKey("agency.code"))
     program: Mapped[str] = mapped_column(Text)
     as_of: Mapped[dt.date] = mapped_column(Date)
     reply_by: Mapped[dt.date] = mapped_column(Date)
@@ -414,6 +417,31 @@ class Reminder(Base):
     number: Mapped[int | None] = mapped_column(Integer)
     doc_number: Mapped[str | None] = mapped_column(Text)  # "125/UBND-KGVX"
     reasons: Mapped[list | None] = mapped_column(JSONB)  # why the unit was selected
+
+
+class UnitContact(Base):
+    """Who takes notices for a province, commune or agency; ``is_leader`` marks the leader
+    in charge of its area, copied on escalations. Personal data: never in public layers."""
+
+    __tablename__ = "unit_contact"
+    __table_args__ = (
+        CheckConstraint("(unit_code is null) <> (agency_code is null)", name="unit_contact_holder"),
+        Index("unit_contact_unit_idx", "unit_code"),
+        Index("unit_contact_agency_idx", "agency_code"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    unit_code: Mapped[str | None] = mapped_column(String(5), ForeignKey("admin_unit.code"))
+    agency_code: Mapped[str | None] = mapped_column(String(16), ForeignKey("agency.code"))
+    role: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    is_leader: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    position: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_by: Mapped[str | None] = mapped_column(Text)
 
 
 class ReminderWithdrawal(Base):
