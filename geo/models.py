@@ -444,6 +444,22 @@ class UnitContact(Base):
     updated_by: Mapped[str | None] = mapped_column(Text)
 
 
+class ReminderAnswer(Base):
+    """A unit's answer to a notice through its reply link (append-only, like the notice)."""
+
+    __tablename__ = "reminder_answer"
+    __table_args__ = (Index("reminder_answer_reminder_idx", "reminder_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    reminder_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("reminder.id", ondelete="RESTRICT")
+    )
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    answers: Mapped[list] = mapped_column(JSONB)
+    import_run_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("import_run.id"))
+    remote_addr: Mapped[str | None] = mapped_column(Text)
+
+
 class ReminderWithdrawal(Base):
     """A notice issued by mistake, withdrawn: who, when, why (append-only; the notice stays)."""
 

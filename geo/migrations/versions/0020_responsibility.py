@@ -15,11 +15,16 @@ notice must reach someone. Now:
   trách địa bàn, ``is_leader``), copied on escalations. Personal data: editable (an admin
   replaces a holder's whole list), never joined into public layers or downloads;
 - ``reminder.agency_code``: a ministry takes notices exactly as a province or commune does,
-  so a notice names exactly one holder (``unit_code`` or ``agency_code``).
+  so a notice names exactly one holder (``unit_code`` or ``agency_code``);
+- ``reminder_answer``: a unit's answer to a notice through its reply link (per task: done on
+  a date, or reason, proposal and expected date), append-only like the notice itself; the
+  answer's rows land in ``task_event`` through the import path, attributed to the notice
+  (``import_run_id``). A notice with no answer past its reply-by date escalates.
 """
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0020_responsibility"
 down_revision = "0019_import_sources"
@@ -67,9 +72,33 @@ def upgrade() -> None:
         "reminder_holder", "reminder", "(unit_code is null) <> (agency_code is null)"
     )
     op.create_index("reminder_agency_idx", "reminder", ["agency_code", "at"])
+    op.create_table(
+        "reminder_answer",
+        sa.Column("id", sa.BigInteger(), primary_key=True),
+        sa.Column(
+            "reminder_id",
+            sa.BigInteger(),
+            sa.ForeignKey("reminder.id", ondelete="RESTRICT"),
+            nullable=False,
+        ),
+        sa.Column(
+            "at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+        ),
+        sa.Column("answers", JSONB(), nullable=False),
+        sa.Column("import_run_id", sa.BigInteger(), sa.ForeignKey("import_run.id"), nullable=True),
+        sa.Column("remote_addr", sa.Text(), nullable=True),
+    )
+    op.create_index("reminder_answer_reminder_idx", "reminder_answer", ["reminder_id"])
+    for when, level in (("update or delete", "row"), ("truncate", "statement")):
+        suffix = "_truncate" if level == "statement" else ""
+        op.execute(
+            f"create trigger reminder_answer_append_only{suffix} before {when}"
+            f" on reminder_answer for each {level} execute function task_event_append_only()"
+        )
 
 
 def downgrade() -> None:
+    op.drop_table("reminder_answer")
     op.drop_index("reminder_agency_idx", table_name="reminder")
     op.drop_constraint("reminder_holder", "reminder")
     op.alter_column("reminder", "unit_code", nullable=False)
