@@ -360,7 +360,8 @@ class UnitDetailProperties(UnitProperties):
     suggested_crs: str | None = Field(
         None,
         description="the province's own VN-2000 TM-3 zone (EPSG:9205–9218, 5896–5899): the"
-        " zone whose central meridian is nearest the province's centroid (docs/gis.md)",
+        " meridian Circular 973/2001/TT-TCĐC gives the former province holding its seat"
+        " (docs/gis.md)",
     )
 
 

@@ -354,17 +354,24 @@ def unit_wkb(conn: Connection, codes: list[str], band: str | None) -> dict[str, 
 
 
 def suggested_crs(conn: Connection, code: str) -> int | None:
-    """The VN-2000 TM-3 zone (EPSG code) suggested for a unit: the zone of its province
-    (a commune's parent), nearest the province's centroid (``geo.crs_names.nearest_tm3``)."""
-    from geo.crs_names import nearest_tm3
+    """The VN-2000 TM-3 zone (EPSG code) suggested for a unit: its province's (a commune's
+    parent's) official zone (``geo.crs_names.official_tm3``: the meridian of the former
+    province holding the seat), or for a province outside that table the zone nearest its
+    centroid."""
+    from geo.crs_names import nearest_tm3, official_tm3
 
-    lon = conn.execute(
+    row = conn.execute(
         text(
-            "select ST_X(ST_Centroid(p.geom)) from admin_unit u"
+            "select p.code, ST_X(ST_Centroid(p.geom)) from admin_unit u"
             " join admin_unit p on p.code = case when u.level = 'province' then u.code"
             " else u.parent_code end and p.level = 'province'"
             " where u.code = :code"
         ),
         {"code": code},
-    ).scalar_one_or_none()
-    return None if lon is None else nearest_tm3(lon)
+    ).first()
+    if row is None:
+        return None
+    official = official_tm3(row[0])
+    if official is not None:
+        return official
+    return None if row[1] is None else nearest_tm3(row[1])
