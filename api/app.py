@@ -27,6 +27,7 @@ from api.routers import (
     agencies,
     communes,
     datahealth,
+    difficulties,
     docs,
     downloads,
     explain,
@@ -166,7 +167,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(summary.router, prefix="/api/v1", dependencies=reads)
     for module in (communes, units, series, indicators, rankings, search, downloads):
         app.include_router(module.router, prefix="/api/v1", dependencies=reads)
-    for module in (agencies, datahealth, targets, programmes, forecast, reports, explain):
+    for module in (
+        agencies, datahealth, targets, programmes, forecast, reports, explain, difficulties
+    ):  # fmt: skip
         app.include_router(module.router, prefix="/api/v1", dependencies=reads)
     app.include_router(imports.router, prefix="/api/v1", dependencies=strict)
     # no read guard: EventSource sends no Authorization header (api/meetings.py)

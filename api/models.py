@@ -451,6 +451,15 @@ class Task(_Body):
         description="completed_at is only a bound: marked done without a date, by the report date",
     )
     missing_reason: bool = Field(description="overdue and no reason stated (a data problem)")
+    difficulty: str | None = Field(
+        None, description="the reason's category (geo.difficulties: finance, people, …)"
+    )
+    difficulty_suggested: bool = Field(
+        False, description="the category was suggested from the reason's words, not given"
+    )
+    waits_on: str | None = Field(
+        None, description="the central task or agency the task waits on (as the sheet said)"
+    )
     status: Status
     days_overdue: int
     status_label_vi: str

@@ -153,6 +153,33 @@ class Task(Base):
     )
 
 
+class TaskDifficulty(Base):
+    """A task's stated difficulty: its category (suggested by keyword rules or given) and
+    the central body or task it waits on (``geo/difficulties.py``, migration 0023)."""
+
+    __tablename__ = "task_difficulty"
+    __table_args__ = (
+        Index("task_difficulty_category_idx", "category"),
+        Index("task_difficulty_waits_idx", "waits_on_task_id"),
+        Index("task_difficulty_agency_idx", "waits_on_agency"),
+    )
+
+    task_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("task.id", ondelete="RESTRICT"), primary_key=True
+    )
+    category: Mapped[str | None] = mapped_column(Text)
+    suggested: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    waits_on_agency: Mapped[str | None] = mapped_column(String(16), ForeignKey("agency.code"))
+    waits_on_task_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("task.id", ondelete="RESTRICT")
+    )
+    waits_on_text: Mapped[str | None] = mapped_column(Text)
+    waits_on_central: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
 class TaskEvent(Base):
     """Append-only history of every change to a task: who, when, from which file, old → new.
 

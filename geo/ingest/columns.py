@@ -49,6 +49,9 @@ MEANING: dict[str, tuple[str, ...]] = {
     "program": ("chuong trinh", "ke hoach", "nghi quyet"),
     "person_in_charge": ("phu trach", "dau moi", "can bo", "nguoi thuc hien", "theo doi"),
     "product": ("san pham", "dau ra"),
+    "difficulty": ("phan loai", "nhom kho khan", "loai kho khan", "nhom vuong mac",
+                   "nhom nguyen nhan"),
+    "waits_on": ("cho", "phu thuoc", "trung uong lien quan"),
 }  # fmt: skip
 FIELD_LABELS: dict[str, tuple[str, str]] = {
     "external_id": ("Mã nhiệm vụ", "task id"),
@@ -69,6 +72,8 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "proposal": ("Giải pháp, kiến nghị", "proposal"),
     "person_in_charge": ("Người phụ trách", "person in charge"),
     "product": ("Sản phẩm", "product"),
+    "difficulty": ("Nhóm khó khăn", "difficulty category"),
+    "waits_on": ("Chờ (cơ quan / nhiệm vụ trung ương)", "waits on"),
 }
 
 

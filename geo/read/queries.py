@@ -96,6 +96,8 @@ def tasks(conn: Connection, code: str, as_of: dt.date, f: TaskFilter) -> tuple[i
     base = f"""from task t
       cross join lateral (select task_status(t.deadline, t.completed_at, cast(:as_of as date))
                           as status) s
+      left join task_difficulty d on d.task_id = t.id
+      left join task w on w.id = d.waits_on_task_id
       where {where}"""
     total = conn.execute(text(f"select count(*) {base}"), params).scalar_one()
     rows = conn.execute(
@@ -105,7 +107,9 @@ def tasks(conn: Connection, code: str, as_of: dt.date, f: TaskFilter) -> tuple[i
                    t.person_in_charge, t.product, t.office_status, t.completed_at_bound,
                    s.status, (s.status = 'overdue' and t.reason is null) as missing_reason,
                    case when s.status = 'overdue' then cast(:as_of as date) - t.deadline
-                        else 0 end as days_overdue
+                        else 0 end as days_overdue,
+                   d.category as difficulty, coalesce(d.suggested, false) as difficulty_suggested,
+                   coalesce(w.external_id, d.waits_on_agency, d.waits_on_text) as waits_on
             {base} order by {order} limit :limit offset :offset"""
         ),
         params,
