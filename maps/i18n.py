@@ -28,6 +28,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "unit_kh02": "KH02",
         "app_title": "Giám sát Nghị quyết 57",
         "headline_national": "{done}/{total} nhiệm vụ hoàn thành ({pct} %)",
+        "headline_open": "Mở danh sách nhiệm vụ và nguồn số liệu",
         "headline_province": "{done}/{total} nhiệm vụ hoàn thành ({pct} %) · "
         "{green}/{communes} xã, phường đạt đủ 16 nhóm KH02",
         "national": "Toàn quốc",
@@ -184,6 +185,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "unit_kh02": "Plan 02",
         "app_title": "Resolution 57 monitoring",
         "headline_national": "{done} of {total} tasks completed ({pct} %)",
+        "headline_open": "Open the tasks and the sources of this figure",
         "headline_province": "{done} of {total} tasks completed ({pct} %) · "
         "{green} of {communes} communes with all 16 Plan 02 groups done",
         "national": "Nationwide",
