@@ -349,7 +349,7 @@ def test_silence_escalates_with_the_leader_in_copy(scratch, scratch_url, monkeyp
     assert esc["code"] == silent and esc["round"] == 2
     assert again["escalation"]["ran"] is False
     new = rows(scratch, f"select * from reminder where id = {esc['reminder_id']}")[0]
-    assert new.actor == "tự động" and new.escalated and "Lê Văn Lãnh Đạo" in new.leader
+    assert new.actor == "cli:tự động" and new.escalated and "Lê Văn Lãnh Đạo" in new.leader
     assert new.reply_by == REPLY_BY + dt.timedelta(days=8)
     assert scalar(scratch, f"select count(*) from reminder where unit_code = '{answered}'") == 1
     (msg,) = inbox.messages
