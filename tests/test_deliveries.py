@@ -397,3 +397,27 @@ def test_a_bad_smtp_url_is_a_clear_error(url):
 
     with pytest.raises(BadInput, match="IOCMAP_SMTP_URL"):
         smtp_options(url)
+
+
+def test_the_wall_and_the_report_list_silent_units(scratch, scratch_url):
+    """A holder whose notice is unanswered past its reply-by date and still overdue is on
+    the wall's alert rail and in the leaders' report; one that answered is not."""
+    from geo.read.report import parse_period, report_data
+
+    silent, answered = _overdue_provinces(scratch, 2)
+    _issue(scratch, silent)
+    rid = _issue(scratch, answered)
+    with scratch.begin() as conn:
+        conn.execute(
+            text("insert into reminder_answer (reminder_id, answers) values (:r, '[]')"),
+            {"r": rid},
+        )
+    with TestClient(create_app(Settings(database_url=scratch_url))) as client:
+        page = client.get("/wall")
+        assert page.status_code == 200, page.text
+    rail = page.text.split('id="wall-silent"', 1)[1].split("</ul>", 1)[0]
+    assert f'data-code="{silent}"' in rail and f'data-code="{answered}"' not in rail
+    assert "Không báo cáo, quá hạn trả lời" in page.text
+    with scratch.connect() as conn:
+        data = report_data(conn, parse_period("2025-Q4"), dt.date(2025, 12, 31))
+    assert [h["code"] for h in data["silent"]] == [silent]
