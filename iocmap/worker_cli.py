@@ -30,6 +30,9 @@ def worker(
     today: str | None = typer.Option(
         None, help="YYYY-MM-DD: escalate as on this day (with --once; default: today)"
     ),
+    label: str | None = typer.Option(
+        None, help="a name in the process list (make prod-local tells its worker apart by it)"
+    ),
 ) -> None:
     """Send queued notices over the channels configured here (IOCMAP_SMTP_URL,
     IOCMAP_WEBHOOK_URL + IOCMAP_WEBHOOK_SECRET); others stay queued for a worker that has
