@@ -175,7 +175,7 @@ def test_issuing_queues_and_the_worker_mails_the_docx_in_vietnamese(
         out = _once()
     finally:
         ctl.stop()
-    assert [d["status"] for d in out["deliveries"]] == ["sent"]
+    assert [d["status"] for d in out["deliveries"]] == ["sent"], out
     (msg,) = inbox.messages
     subject = _subject(msg)
     assert subject.startswith(f"Công văn số {notice['doc_number']}") and "đôn đốc" in subject

@@ -44,6 +44,7 @@ import importlib
 import json
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.header import Header
 from email.message import EmailMessage
@@ -281,6 +282,13 @@ async def _smtp_send(cfg: DeliveryConfig, msg: EmailMessage, rcpts: list[str]) -
     )
 
 
+def _run_async(coro) -> None:
+    """Run a coroutine to its end on a loop of its own thread (the caller may be inside a
+    running loop: a test's, or an embedding's)."""
+    with ThreadPoolExecutor(1, thread_name_prefix="iocmap-smtp") as pool:
+        pool.submit(asyncio.run, coro).result()
+
+
 def webhook_payload(delivery_id: int, notice, record: dict) -> dict:
     return {
         "event": "notice.issued",
@@ -392,7 +400,7 @@ def work_one(engine: Engine, cfg: DeliveryConfig) -> dict | None:
                 contacts = holder_contacts(conn, record.get("unit_code"), record.get("agency_code"))
                 msg, recipients = build_email(cfg, row["id"], notice, contacts)
                 message_id = msg["Message-ID"]
-                asyncio.run(_smtp_send(cfg, msg, [r["email"] for r in recipients]))
+                _run_async(_smtp_send(cfg, msg, [r["email"] for r in recipients]))
             else:
                 payload = webhook_payload(row["id"], notice, record)
                 body = json.dumps(payload, ensure_ascii=False, default=str).encode()
