@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -127,8 +128,8 @@ class Settings(BaseSettings):
         le=365,
         description="a unit reminded fewer days ago than this is skipped unless forced",
     )
-    delivery_channels: list[str] = Field(
-        default_factory=lambda: ["email", "webhook"],
+    delivery_channels: list[Literal["email", "webhook"]] = Field(
+        default=["email", "webhook"],
         description='channels an issued notice is queued on (subset of ["email", "webhook"]);'
         " a worker sends only the channels it has configured, the rest wait for one that has",
     )
@@ -137,6 +138,11 @@ class Settings(BaseSettings):
         description="mail server of `iocmap worker`: smtp://host:port (plain),"
         " smtp+starttls://user:pass@host:587 or smtps://user:pass@host:465; unset = the"
         " worker leaves e-mail deliveries queued",
+    )
+    smtp_ca_file: str | None = Field(
+        default=None,
+        description="CA bundle (PEM) the worker verifies the mail server's TLS certificate"
+        " with; unset = the system's CAs",
     )
     mail_from: str = Field(
         default="iocmap@localhost",
@@ -327,6 +333,7 @@ class Settings(BaseSettings):
 
         return DeliveryConfig(
             smtp_url=self.smtp_url or None,
+            smtp_ca_file=self.smtp_ca_file or None,
             mail_from=self.mail_from,
             webhook_url=self.webhook_url or None,
             webhook_secret=self.webhook_secret or None,

@@ -230,6 +230,8 @@ def test_a_mail_server_down_delays_then_each_notice_arrives_exactly_once(
                 assert r.status_code == 200, r.text
                 d = client.get("/api/v1/deliveries", params={"status": "failed"}, headers=auth)
                 assert d.status_code == 200, d.text
+                page = client.get("/reminders")
+                assert page.status_code == 200, page.text
                 return time.perf_counter() - t0
 
             before = min(timed_list() for _ in range(3))
@@ -421,3 +423,64 @@ def test_the_wall_and_the_report_list_silent_units(scratch, scratch_url):
     with scratch.connect() as conn:
         data = report_data(conn, parse_period("2025-Q4"), dt.date(2025, 12, 31))
     assert [h["code"] for h in data["silent"]] == [silent]
+
+
+def test_an_escalation_cannot_be_forged_through_a_preview_id():
+    from geo.errors import BadInput
+
+    blob = RemindRequest(overdue=True, escalate=True).encode()
+    with pytest.raises(BadInput, match="preview"):
+        RemindRequest.decode(blob)
+
+
+@pytest.mark.parametrize("scheme", ["smtp+starttls", "smtps"])
+def test_starttls_and_tls_with_a_login(scheme, scratch, scratch_url, monkeypatch, tmp_path):
+    """STARTTLS (587) and implicit TLS (465) with user:pass from the URL, the server's
+    certificate verified against IOCMAP_SMTP_CA_FILE; a wrong password is a failed attempt."""
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult
+
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+
+    def login(server, session, envelope, mechanism, auth_data):
+        ok = auth_data.login == b"bcd" and auth_data.password == "mật-khẩu".encode()
+        return AuthResult(success=ok)
+
+    (code,) = _overdue_provinces(scratch, 1)
+    _contacts(scratch, code, leader=False)
+    _issue(scratch, code)
+    inbox, port = Inbox(), free_port()
+    tls = (
+        {"ssl_context": ctx}
+        if scheme == "smtps"
+        else {"tls_context": ctx, "require_starttls": True}
+    )
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=login,
+                     auth_require_tls=scheme != "smtps", **tls)  # fmt: skip
+    # (aiosmtpd does not count implicit TLS as TLS for AUTH: the whole session is TLS anyway)
+    ctl.start()
+    try:
+        wrong = f"{scheme}://bcd:sai@127.0.0.1:{port}"
+        _worker_env(monkeypatch, scratch_url, SMTP_URL=wrong, DELIVERY_TIMEOUT_SECONDS="2",
+                    SMTP_CA_FILE=str(tmp_path / "cert.pem"))  # fmt: skip
+        (failed,) = _once()["deliveries"]
+        # aiosmtpd answers 535, then leaves aiosmtplib's next mechanism unanswered: a timeout
+        assert failed["status"] == "failed" and failed["error"], failed
+        with scratch.begin() as conn:
+            conn.execute(text("update delivery set next_attempt_at = now()"))
+        right = f"{scheme}://bcd:m%E1%BA%ADt-kh%E1%BA%A9u@127.0.0.1:{port}"
+        _worker_env(monkeypatch, scratch_url, SMTP_URL=right,
+                    SMTP_CA_FILE=str(tmp_path / "cert.pem"))  # fmt: skip
+        (sent,) = _once()["deliveries"]
+    finally:
+        ctl.stop()
+    assert sent["status"] == "sent", sent
+    assert len(inbox.messages) == 1

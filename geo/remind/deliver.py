@@ -71,6 +71,7 @@ class DeliveryConfig:
     """What one worker can send with (unset channel = its rows stay queued for another)."""
 
     smtp_url: str | None = None
+    smtp_ca_file: str | None = None  # CA bundle for the server's certificate (else system)
     mail_from: str = "iocmap@localhost"
     webhook_url: str | None = None
     webhook_secret: str | None = None
@@ -277,7 +278,14 @@ async def _smtp_send(cfg: DeliveryConfig, msg: EmailMessage, rcpts: list[str]) -
     raw = msg.as_bytes(policy=email.policy.SMTP.clone(refold_source="none"))
     sender = parseaddr(cfg.mail_from)[1]
     await asyncio.wait_for(
-        aiosmtplib.send(raw, sender=sender, recipients=rcpts, timeout=cfg.timeout_seconds, **opts),
+        aiosmtplib.send(
+            raw,
+            sender=sender,
+            recipients=rcpts,
+            timeout=cfg.timeout_seconds,
+            cert_bundle=cfg.smtp_ca_file,
+            **opts,
+        ),
         cfg.timeout_seconds * 2,
     )
 

@@ -89,6 +89,8 @@ class RemindRequest:
                     raw[key] = dt.date.fromisoformat(raw[key])
             req = cls(**raw)
             req.check()
+            if req.escalate:  # an automatic round is the worker's (geo/remind/escalate.py)
+                raise ValueError("escalate")
         except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
             raise BadInput(
                 "mã xem trước không hợp lệ (malformed preview id)", field="preview_id"
