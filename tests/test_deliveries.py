@@ -197,7 +197,7 @@ def test_issuing_queues_and_the_worker_mails_the_docx_in_vietnamese(
 def test_a_mail_server_down_delays_then_each_notice_arrives_exactly_once(
     scratch, scratch_url, monkeypatch
 ):
-    """The worker runs as its own process; the mail server is stopped while notices are
+    """Two workers run as their own processes; the mail server is stopped while notices are
     issued: deliveries fail with the reason and are retried with backoff, the reminders API
     answers as fast as before, and after the server returns every notice arrives once."""
     codes = _overdue_provinces(scratch, 4)
@@ -219,8 +219,10 @@ def test_a_mail_server_down_delays_then_each_notice_arrives_exactly_once(
     with scratch.begin() as conn:
         _, token = create_token(conn, "admin-t", "admin", None)
     auth = {"Authorization": f"Bearer {token}"}
-    worker = subprocess.Popen([WORKER, "worker"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+    # two workers on the same queue: SKIP LOCKED gives each delivery to one of them
+    workers = [subprocess.Popen([WORKER, "worker"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+               for _ in range(2)]  # fmt: skip
     try:
         with TestClient(create_app(Settings(database_url=scratch_url))) as client:
 
@@ -268,8 +270,10 @@ def test_a_mail_server_down_delays_then_each_notice_arrives_exactly_once(
             finally:
                 ctl.stop()
     finally:
-        worker.terminate()
-        worker.wait(10)
+        for w in workers:
+            w.terminate()
+        for w in workers:
+            w.wait(10)
     sent = rows(scratch, "select message_id from delivery where channel = 'email'"
                 " and status = 'sent'")  # fmt: skip
     assert len(sent) == len(ids)
