@@ -31,8 +31,8 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.settings import Settings
 from deploy.topology import free_port
-from geo.remind.deliver import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from geo.remind.issue import RemindRequest, issue
+from geo.remind.message import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from geo.tokens import create_token
 from iocmap.cli import app
 from tests.import_fixtures import rows, scalar
