@@ -491,3 +491,14 @@ def test_starttls_and_tls_with_a_login(scheme, scratch, scratch_url, monkeypatch
         ctl.stop()
     assert sent["status"] == "sent", sent
     assert len(inbox.messages) == 1
+
+
+def test_the_escalation_runs_once_a_day_from_its_time():
+    from iocmap.worker_cli import _escalation_due
+
+    at = dt.datetime(2025, 11, 21, 7, 59)
+    assert not _escalation_due("08:00", at, None)
+    assert _escalation_due("08:00", at.replace(hour=8, minute=0), None)
+    assert not _escalation_due("08:00", at.replace(hour=9), at.date())  # ran today already
+    assert _escalation_due("08:00", at.replace(day=22, hour=8), at.date())
+    assert not _escalation_due("", at.replace(hour=23), None)  # turned off

@@ -136,9 +136,9 @@ def preview(conn: Connection, req: RemindRequest, now: dt.datetime | None = None
     if reply_by < as_of:
         raise BadInput("hạn báo cáo trước ngày số liệu (reply_by before as_of)", field="reply_by")
     req = replace(req, as_of=as_of, reply_by=reply_by)
-    units = remind_candidates(
-        conn, as_of, req.program, req.overdue, req.below, req.province, req.combine
-    )
+    # ``unit``: within itself is that unit alone at the programme's level
+    within = req.unit or req.province
+    units = remind_candidates(conn, as_of, req.program, req.overdue, req.below, within, req.combine)
     if len(units) > MAX_UNITS:
         raise BadInput(
             f"{len(units)} đơn vị được chọn (tối đa {MAX_UNITS}); hãy thu hẹp theo tỉnh"
