@@ -502,3 +502,19 @@ def test_the_escalation_runs_once_a_day_from_its_time():
     assert not _escalation_due("08:00", at.replace(hour=9), at.date())  # ran today already
     assert _escalation_due("08:00", at.replace(day=22, hour=8), at.date())
     assert not _escalation_due("", at.replace(hour=23), None)  # turned off
+
+
+def test_a_notice_and_its_deliveries_are_recorded_together(scratch):
+    """Queueing is part of the issuing transaction: when it fails, no notice is recorded
+    (and no number taken)."""
+    from geo.errors import BadInput
+
+    (code,) = _overdue_provinces(scratch, 1)
+    req = RemindRequest(program="NQ57", overdue=True, province=code, force=True)
+    with pytest.raises(BadInput, match="kênh"):
+        issue(scratch, req, "test", channels=["email", "fax"])
+    assert scalar(scratch, "select count(*) from reminder") == 0
+    assert scalar(scratch, "select count(*) from delivery") == 0
+    (notice,) = issue(scratch, req, "test", channels=["webhook"])
+    assert notice.number == 1
+    assert [r.channel for r in rows(scratch, "select channel from delivery")] == ["webhook"]
