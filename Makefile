@@ -9,9 +9,11 @@ VENDORED := maps/assets/vendor/.installed
 
 BOUNDARIES ?=
 
+# The notices' delivery worker (`iocmap worker`) runs beside the server and stops with it.
 demo: db assets ## set up everything, load the demo data, serve on http://127.0.0.1:8000
 	$(BIN)/iocmap demo $(if $(BOUNDARIES),--boundaries "$(BOUNDARIES)")
-	$(BIN)/iocmap serve --host 127.0.0.1 --port 8000
+	$(BIN)/iocmap worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
+	  $(BIN)/iocmap serve --host 127.0.0.1 --port 8000
 
 # Kinds that run one at a time (real servers and processes whose timing and memory the
 # tests measure) after the rest has run in JOBS parallel workers (pytest-xdist, a database

@@ -27,6 +27,7 @@ from api.routers import (
     agencies,
     communes,
     datahealth,
+    deliveries,
     difficulties,
     docs,
     downloads,
@@ -176,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(meetings.router, prefix="/api/v1", dependencies=strict)
     app.include_router(reminders.router, prefix="/api/v1", dependencies=strict)
     app.include_router(reminders.read_router, prefix="/api/v1", dependencies=reads)
+    app.include_router(deliveries.router, prefix="/api/v1", dependencies=strict)
     app.include_router(ogc.router, dependencies=reads)
     app.include_router(ogc_schemas.router, dependencies=reads)
     app.include_router(ogc_tiles.router, dependencies=reads)

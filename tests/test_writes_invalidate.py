@@ -70,6 +70,20 @@ def _withdraw(api: TestClient, tmp) -> None:
     assert r.status_code == 200, r.text
 
 
+def _retry_delivery(api: TestClient, tmp) -> None:
+    from sqlalchemy import text
+
+    with api.app.state.engine.begin() as conn:  # a delivery whose attempts ran out
+        dead = conn.execute(
+            text(
+                "update delivery set status = 'dead', attempts = 8, last_error = 'hết lượt'"
+                " where id = (select min(id) from delivery) returning id"
+            )
+        ).scalar_one()
+    r = api.post(f"/api/v1/deliveries/{dead}/retry", headers=AUTH)
+    assert r.status_code == 200 and r.json()["status"] == "queued", r.text
+
+
 # (method, path) → (the write, a GET that shows it)
 CASES: dict[tuple[str, str], tuple[Callable, str]] = {
     ("POST", "/api/v1/imports/{kind}"): (_tasks, "/api/v1/units/96/tasks?limit=500"),
@@ -86,6 +100,10 @@ CASES: dict[tuple[str, str], tuple[Callable, str]] = {
     ("POST", "/api/v1/reminders/{reminder_id}/withdraw"): (
         _withdraw,
         "/api/v1/reminders?limit=500",
+    ),
+    ("POST", "/api/v1/deliveries/{delivery_id}/retry"): (
+        _retry_delivery,
+        "/api/v1/deliveries?limit=500",
     ),
 }
 NOT_DATA = {("GET", "/api/v1/reminders/{reminder_id}.docx")}  # a write-role read, no change
@@ -116,7 +134,7 @@ def test_each_write_shows_at_once_on_the_cached_get(scratch_url, tmp_path):
         for (method, path), (write, url) in CASES.items():
             # the reminders list is read with a token and never cached (issue 21): the
             # others are public, cached and revalidated by ETag
-            private = url.startswith("/api/v1/reminders")
+            private = url.startswith(("/api/v1/reminders", "/api/v1/deliveries"))
             headers = AUTH if private else {}
             before = api.get(url, headers=headers)
             assert before.status_code == 200, (url, before.text)
