@@ -85,6 +85,8 @@ def test_map_pages_fit_every_screen(browser, live_server, path, width, height):
         page.keyboard.press("Tab")
         if path != "/":
             page.keyboard.press("Tab")  # the breadcrumb link
+        assert page.evaluate("document.activeElement.id") == "ioc-headline"  # its tasks
+        page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.id") == "ioc-controls-toggle"
         page.keyboard.press("Enter")
         assert page.evaluate("document.activeElement.id") == "ioc-search"

@@ -100,7 +100,7 @@ def test_dead_letters_listed_and_retried_by_an_admin(browser, site, scratch):
     assert "Không gửi được" in row.inner_text()
     row.locator(".dl-retry").focus()
     page.keyboard.press("Enter")
-    page.wait_for_function("document.getElementById('rm-msg').textContent.length > 0")
+    wait_js(page, "document.getElementById('rm-msg').textContent.length > 0")
     assert "Chỉ quản trị viên" in page.inner_text("#rm-msg")
     assert scalar(scratch, f"select status from delivery where id = {dead}") == "dead"
     page.fill("#rm-token", admin)

@@ -35,7 +35,17 @@ Measure = Literal["tasks_completed", "tasks_overdue", "tasks_total", "indicator"
     "/explain",
     summary="The tasks (or the indicator value) behind a figure, with file and row",
     responses={
-        200: {"description": '{"value", "numberMatched", "items": [{…, "source"}]}'},
+        200: {
+            "description": '{"value", "numberMatched", "items": [{…, "source"}]}; f=html a'
+            " page of them; f=xlsx all of them",
+            "content": {
+                "application/json": {},
+                "text/html": {},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+            },
+        },
+        400: {"description": "f=html of an indicator value"},
+        413: {"description": "f=xlsx of a figure over XLSX_ROWS tasks"},
         404: {"description": "unknown unit, or no such indicator value"},
         422: {"description": "a parameter is missing or malformed"},
     },

@@ -487,7 +487,7 @@
           IOC.fmt(by[c].suggested, 0) + '</td></tr>';
       }).join('');
       return '<section class="panel-sec panel-difficulties" aria-labelledby="ioc-diff-h"><h3 id="ioc-diff-h">' +
-        IOC.esc(IOC.t('difficulties')) + ' (' + IOC.fmt(open.length, 0) + ')</h3><table class="tasks-t"><thead><tr><th>' +
+        IOC.esc(IOC.t('difficulties')) + ' (' + IOC.fmt(open.length, 0) + ')</h3><table class="diff-t"><thead><tr><th>' +
         IOC.esc(IOC.t('difficulty')) + '</th><th class="num">' + IOC.esc(IOC.t('open_tasks')) + '</th><th class="num">' +
         IOC.esc(IOC.t('suggested')) + '</th></tr></thead><tbody>' + rows + '</tbody></table></section>';
     }
