@@ -212,8 +212,25 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     DURATIONS.write_text(json.dumps(kept, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def _longest_files_first(items, recorded: dict[str, float]) -> None:
+    """Order the modules by their recorded time, longest first, each module's tests kept
+    together and in order. Why: ``--dist loadfile`` hands modules out in collection order;
+    alphabetically the longest (``test_real_sample``) came last and ran alone at the end of
+    the parallel phase. Longest-first is the classic makespan rule (LPT)."""
+    total: dict[str, float] = {}
+    for item in items:
+        total[item.nodeid.split("::")[0]] = total.get(item.nodeid.split("::")[0], 0.0) + (
+            recorded.get(item.nodeid, 0.0)
+        )
+    first_seen = {f: i for i, f in enumerate(dict.fromkeys(i.nodeid.split("::")[0] for i in items))}
+    items.sort(
+        key=lambda it: (-total[it.nodeid.split("::")[0]], first_seen[it.nodeid.split("::")[0]])
+    )
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     recorded = _recorded()
+    _longest_files_first(items, recorded)
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
         names = set(getattr(item, "fixturenames", ()))
