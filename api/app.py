@@ -26,6 +26,7 @@ from api.ogc_html import OgcHtmlAccept
 from api.routers import (
     agencies,
     communes,
+    contacts,
     datahealth,
     docs,
     downloads,
@@ -42,6 +43,7 @@ from api.routers import (
     provinces,
     rankings,
     reminders,
+    reply,
     reports,
     search,
     series,
@@ -56,6 +58,7 @@ from api.validation import ParamGuard, typed_params
 from geo.db import make_engine
 from geo.ingest import attempts
 from geo.read.cql2 import warm_filter_parsers
+from geo.remind import reply as reply_links
 
 
 class IocmapAPI(FastAPI):
@@ -124,6 +127,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         to_thread.current_default_thread_limiter().total_tokens = settings.other_threads()
         app.state.settings = settings
         app.state.work_dir = instance_dir(settings.app_url(), settings.var_dir)
+        # the key of the notices' reply links (geo/remind/reply.py)
+        reply_links.configure(
+            settings.reply_secret, settings.public_url, settings.reply_days, app.state.work_dir
+        )
         # upload folders of a worker that was killed: recorded and removed, off the loop
         threading.Thread(
             target=attempts.sweep,
@@ -173,6 +180,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(meetings.router, prefix="/api/v1", dependencies=strict)
     app.include_router(reminders.router, prefix="/api/v1", dependencies=strict)
     app.include_router(reminders.read_router, prefix="/api/v1", dependencies=reads)
+    # personal data: a scoped editor/admin token in the route, never the public read path
+    app.include_router(contacts.router, prefix="/api/v1", dependencies=strict)
+    # no account: the signed link is the credential (geo/remind/reply.py)
+    app.include_router(reply.router, dependencies=strict)
     app.include_router(ogc.router, dependencies=reads)
     app.include_router(ogc_schemas.router, dependencies=reads)
     app.include_router(ogc_tiles.router, dependencies=reads)

@@ -127,6 +127,24 @@ class Settings(BaseSettings):
         le=365,
         description="a unit reminded fewer days ago than this is skipped unless forced",
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        max_length=500,
+        description="the address people open the service at (no trailing slash): links"
+        " printed in notices (the reply link) start with it",
+    )
+    reply_secret: str | None = Field(
+        default=None,
+        description="HMAC key of the reply links printed in notices (at least 32 characters);"
+        " unset = a random key generated once per database and kept in the instance's"
+        " private directory (var/instances/…/reply-secret). Changing it voids issued links",
+    )
+    reply_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="a notice's reply link works until this many days after its reply-by date",
+    )
     token_lifetime_days: float = Field(
         default=180.0,
         gt=0,

@@ -49,6 +49,8 @@ MEANING: dict[str, tuple[str, ...]] = {
     "program": ("chuong trinh", "ke hoach", "nghi quyet"),
     "person_in_charge": ("phu trach", "dau moi", "can bo", "nguoi thuc hien", "theo doi"),
     "product": ("san pham", "dau ra"),
+    "authority": ("tham quyen", "cap quyet dinh", "cap phe duyet"),
+    "expected_at": ("du kien hoan thanh", "du kien xong", "expected"),
 }  # fmt: skip
 FIELD_LABELS: dict[str, tuple[str, str]] = {
     "external_id": ("Mã nhiệm vụ", "task id"),
@@ -69,6 +71,8 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "proposal": ("Giải pháp, kiến nghị", "proposal"),
     "person_in_charge": ("Người phụ trách", "person in charge"),
     "product": ("Sản phẩm", "product"),
+    "authority": ("Cấp có thẩm quyền", "deciding authority"),
+    "expected_at": ("Dự kiến hoàn thành", "expected completion"),
 }
 
 

@@ -154,6 +154,24 @@ ALIASES: dict[str, list[str]] = {
         "person_in_charge",
     ],
     "product": ["Sản phẩm", "Sản phẩm đầu ra", "Kết quả đầu ra", "Hình thức văn bản", "product"],
+    "authority": [
+        "Cấp có thẩm quyền",
+        "Cấp có thẩm quyền quyết định",
+        "Cấp có thẩm quyền phê duyệt",
+        "Cấp quyết định",
+        "Thẩm quyền",
+        "Cấp phê duyệt",
+        "Cơ quan có thẩm quyền",
+        "authority",
+    ],
+    "expected_at": [
+        "Dự kiến hoàn thành",
+        "Ngày dự kiến hoàn thành",
+        "Thời gian dự kiến hoàn thành",
+        "Thời hạn dự kiến hoàn thành",
+        "Dự kiến thời gian hoàn thành",
+        "expected_at",
+    ],
 }
 NOTE_MAX = 2000  # characters of a reason or proposal cell
 
