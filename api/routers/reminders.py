@@ -266,10 +266,10 @@ async def list_reminders(
     """Newest first; each task with ``status_now``; ``answered`` / ``answered_at`` = the
     unit answered through the notice's reply link (latest answer); ``holder`` = unit |
     agency; ``responded`` = every reminded task done since, ``still_overdue`` = how many
-    are not; ``withdrawn`` = who withdrew it, when and why (null for a live notice). Needs
-    a token, and reads are scoped like writes: a province's token sees notices to the
-    province and its communes (a ``unit`` outside its scope lists nothing); who issued a notice (a token name) is shown to admins only. Not
-    cached (per reader)."""
+    are not; ``withdrawn`` = who withdrew it, when and why (null for a live notice).
+    Needs a token, and reads are scoped like writes: a province's token sees notices to
+    the province and its communes (a ``unit`` outside its scope lists nothing); who issued
+    a notice (a token name) is shown to admins only. Not cached (per reader)."""
     check_limit(limit, LIST_CAP)
     who = await db_gate(request).run(principal, request, False)
     if who is None:
