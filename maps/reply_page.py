@@ -41,6 +41,12 @@ def _head(title: str, static: str) -> str:
 
 
 TAIL = "</main></body></html>\n"
+# a text field, not type=date: the browser's date widget orders day and month by its own
+# locale and moves between segments with Tab; offices type "31/03/2026" as on paper, and the
+# sheet's date parser (dd/mm/yyyy or yyyy-mm-dd) checks it like a sheet cell
+DATE_ATTRS = (
+    'type="text" inputmode="numeric" autocomplete="off" maxlength="10" placeholder="ngày/tháng/năm"'
+)
 
 
 def refusal_page(status: int, message: str, static: str = "/static/") -> str:
@@ -108,8 +114,9 @@ def reply_page(
         f'<form method="post" action="{E(action)}" id="reply-form" accept-charset="utf-8">'
         "<p>Với mỗi nhiệm vụ, chọn <strong>Đã hoàn thành</strong> và nhập ngày hoàn thành,"
         " hoặc <strong>Chưa hoàn thành</strong> và nêu nguyên nhân, giải pháp/kiến nghị và"
-        " ngày dự kiến hoàn thành. Nhiệm vụ để trống không được ghi. Ngày nhập theo dạng"
-        " ngày/tháng/năm.</p>"
+        " ngày dự kiến hoàn thành. Nhiệm vụ để trống không được ghi.</p>"
+        '<p class="muted" id="date-hint">Ngày nhập theo dạng ngày/tháng/năm, ví dụ'
+        " 31/03/2026.</p>"
     )
     for i, t in enumerate(tasks):
         ext = str(t["external_id"])
@@ -130,9 +137,11 @@ def reply_page(
             f'<label class="radio"><input type="radio" name="s{i}" value="not" id="s{i}-not"'
             f"{' checked' if state == 'not' else ''}> Chưa hoàn thành</label>"
             f'<div class="row two"><div><label for="d{i}">Ngày hoàn thành</label>'
-            f'<input id="d{i}" name="d{i}" type="date" value="{E(form.get(f"d{i}", ""))}"></div>'
+            f'<input id="d{i}" name="d{i}" {DATE_ATTRS} aria-describedby="date-hint"'
+            f' value="{E(form.get(f"d{i}", ""))}"></div>'
             f'<div><label for="e{i}">Ngày dự kiến hoàn thành</label>'
-            f'<input id="e{i}" name="e{i}" type="date" value="{E(form.get(f"e{i}", ""))}"></div>'
+            f'<input id="e{i}" name="e{i}" {DATE_ATTRS} aria-describedby="date-hint"'
+            f' value="{E(form.get(f"e{i}", ""))}"></div>'
             "</div>"
             f'<label for="r{i}">Nguyên nhân chậm, khó khăn, vướng mắc</label>'
             f'<textarea id="r{i}" name="r{i}" rows="2" maxlength="2000">'
