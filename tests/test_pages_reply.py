@@ -35,7 +35,8 @@ def _tab_to(page, element_id: str, limit: int = 300) -> None:
 def test_reply_by_keys_lands_in_history_and_panel(browser, site, scratch, tmp_path):
     task = rows(
         scratch,
-        "select external_id, extract(year from deadline)::int as year from task where unit_code = '48' and program = 'NQ57'"
+        "select external_id, extract(year from deadline)::int as year from task"
+        " where unit_code = '48' and program = 'NQ57'"
         " and task_status(deadline, completed_at, date '2025-11-13') = 'overdue'"
         " order by deadline, external_id limit 1",
     )[0]
