@@ -13,6 +13,7 @@ import pytest
 from geo.ingest.tasks import import_tasks
 from geo.remind.issue import RemindRequest, issue
 from geo.remind.reply import sign
+from geo.tokens import create_token
 from tests.import_fixtures import rows, scalar, write_xlsx
 from tests.test_map_page import Watch, wait_js
 from tests.test_pages_upload import serve
@@ -120,6 +121,19 @@ def test_reply_by_keys_lands_in_history_and_panel(browser, site, scratch, tmp_pa
                   "Đề án chuyển đổi số", "Cấp có thẩm quyền: Ban Thường vụ Tỉnh ủy"):  # fmt: skip
         assert shown in text, shown
 
+    # the reminders page lists the notice as answered
+    with scratch.begin() as conn:
+        _, secret = create_token(conn, "da-nang", "editor", "province:48")
+    page.goto(f"{site}/reminders", wait_until="networkidle")
+    wait_js(page, "document.documentElement.dataset.remindersReady === '1'")
+    page.focus("#rm-token")
+    page.keyboard.type(secret)
+    _tab_to(page, "rm-list")
+    page.keyboard.press("Enter")
+    wait_js(page, "document.body.dataset.state === 'listed'", timeout=30)
+    row = page.locator(f'#rm-report tr[data-id="{notice.reminder_id}"]')
+    assert row.get_attribute("data-answered") == "1"
+    assert row.locator(".rm-answer").inner_text().startswith("Đã phản hồi ")
     assert watch.errors == []
     # an altered and an expired link: a clear page in Vietnamese, no form (the browser logs
     # the 403 and the 410 of the document itself)
