@@ -13,15 +13,17 @@ joined into public layers, downloads or OGC items, and never logged (the CLI pri
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from geo.agencies import is_agency_code
 from geo.errors import BadInput, NotFound
 from geo.text import normalise_name
 
+Authorize = Callable[[Connection, set[str]], None]
 MAX_CONTACTS = 20
 ROLE_MAX = 100
 NAME_MAX = 200
@@ -158,3 +160,92 @@ def replace_contacts(conn: Connection, code: str, contacts: list[Contact], actor
             },  # fmt: skip
         )
     return len(contacts)
+
+
+# --- from a sheet ------------------------------------------------------------------------
+SHEET_ALIASES: dict[str, list[str]] = {
+    "code": ["Mã đơn vị", "Mã", "Mã tỉnh", "Mã xã", "Mã bộ, ngành", "Mã cơ quan", "code"],
+    "role": ["Vai trò", "Chức danh", "Chức vụ", "Vị trí", "role"],
+    "name": ["Họ và tên", "Họ tên", "Người nhận", "Tên", "name"],
+    "email": ["Thư điện tử", "Email", "E-mail", "Địa chỉ thư điện tử", "email"],
+    "is_leader": [
+        "Lãnh đạo phụ trách địa bàn",
+        "Lãnh đạo phụ trách",
+        "Ủy viên BTV phụ trách",
+        "is_leader",
+    ],  # fmt: skip
+}
+YES = {"x", "co", "1", "true", "yes", "la lanh dao", "phu trach"}
+MAX_SHEET_ROWS = 20_000
+
+
+def _cell(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    out = str(value).strip()
+    return out or None
+
+
+def import_contacts(
+    engine: Engine, path: str | Path, actor: str, authorize: Authorize | None = None
+) -> dict:
+    """Replace the contacts of every holder a sheet names with its rows (all or nothing:
+    any row with a problem → nothing written, every problem listed by row and column).
+    The file is read by the sandboxed sheet reader like every upload."""
+    from geo.ingest.sheets import map_headers, read_sheet
+    from geo.text import search_key
+
+    sheet = read_sheet(path, [h for hs in SHEET_ALIASES.values() for h in hs])
+    cols = map_headers(sheet.headers, SHEET_ALIASES, sheet.header_parts)
+    missing = [f for f in ("code", "role", "name") if f not in cols]
+    if missing:
+        raise BadInput(
+            f"{sheet.file}: thiếu cột {', '.join(SHEET_ALIASES[f][0] for f in missing)}"
+            f" (missing columns; found: {', '.join(sheet.headers) or 'none'})",
+            file=sheet.file,
+            field=missing[0],
+        )
+    if len(sheet.rows) > MAX_SHEET_ROWS:
+        raise BadInput(f"{sheet.file}: quá {MAX_SHEET_ROWS} dòng", file=sheet.file)
+    by_holder: dict[str, list[dict]] = {}
+    problems: list[dict] = []
+    for row_no, cells in sheet.rows:
+        raw = {f: _cell(cells.get(h)) for f, h in cols.items()}
+        if not any(raw.values()):
+            continue
+        code = (raw.pop("code") or "").upper()
+        leader = search_key(raw.pop("is_leader", None) or "") in YES
+        by_holder.setdefault(code, []).append(
+            {"_row": row_no, **{k: v for k, v in raw.items() if v}, "is_leader": leader}
+        )
+    checked: dict[str, list[Contact]] = {}
+    with engine.connect() as conn:
+        for code, items in by_holder.items():
+            rows = [it.pop("_row") for it in items]
+            if not code or not holder_exists(conn, code):
+                reason = f"không có đơn vị hoặc bộ, ngành mã '{code}'"
+                problems.append({"row": rows[0], "field": cols["code"], "reason": reason})
+                continue
+            try:
+                checked[code] = check_contacts(items)
+            except BadInput as exc:
+                m = re.match(r"contacts\[(\d+)\]\.?(\w*)", exc.field or "")
+                row = rows[int(m.group(1))] if m else rows[0]
+                fld = cols.get(m.group(2), exc.field) if m and m.group(2) else exc.field
+                problems.append({"row": row, "field": fld, "reason": exc.message})
+    if problems:
+        return {"file": sheet.file, "ok": False, "errors": problems, "holders": 0, "contacts": 0}
+    with engine.begin() as conn:
+        if authorize is not None:
+            authorize(conn, set(checked))
+        for code, contacts in checked.items():
+            replace_contacts(conn, code, contacts, actor)
+    return {
+        "file": sheet.file,
+        "ok": True,
+        "errors": [],
+        "holders": len(checked),
+        "contacts": sum(len(c) for c in checked.values()),
+    }

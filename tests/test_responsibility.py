@@ -11,11 +11,13 @@ import re
 
 from docx import Document
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from api.app import create_app
 from api.settings import Settings
 from geo.remind.reply import reply_token, sign, verify
 from geo.tokens import create_token
+from iocmap.cli import app
 from tests.import_fixtures import rows, scalar, write_xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -312,3 +314,37 @@ def test_reply_link_answers_the_notice_through_the_task_import(scratch_url, scra
         big = api.post(f"/reply/{token}", data={"r0": "x" * (70 << 10)})
         assert big.status_code == 413
         assert reply_token(notice["id"], dt.date.fromisoformat(notice["reply_by"])) == token
+
+
+def test_contacts_import_from_a_sheet_all_or_nothing(scratch, scratch_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("IOCMAP_DATABASE_URL", scratch_url)
+    header = ["Mã đơn vị", "Chức danh", "Họ và tên", "Thư điện tử", "Lãnh đạo phụ trách địa bàn"]
+    good = write_xlsx(
+        tmp_path / "danh-ba.xlsx",
+        header,
+        [["96", "Văn phòng UBND tỉnh", "Lê Thị Văn Thư", "vanthu@camau.example.vn", ""],
+         ["96", "Ủy viên BTV Tỉnh ủy phụ trách", "Đỗ Văn Lãnh Đạo", "ldd@camau.example.vn", "x"],
+         ["bxd", "Văn phòng Bộ", "Vũ Thị Bộ", "vp@moc.example.vn", ""]],
+    )  # fmt: skip
+    res = CliRunner().invoke(app, ["contacts", "import", str(good)])
+    assert res.exit_code == 0, res.output
+    assert "2 đơn vị: 3 người" in res.output
+    assert "vanthu@" not in res.output  # personal data stays out of the terminal
+    got = rows(scratch, "select unit_code, agency_code, name, is_leader, updated_by"
+                        " from unit_contact order by id")  # fmt: skip
+    assert [(g.unit_code, g.agency_code, g.name, g.is_leader) for g in got] == [
+        ("96", None, "Lê Thị Văn Thư", False),
+        ("96", None, "Đỗ Văn Lãnh Đạo", True),
+        (None, "BXD", "Vũ Thị Bộ", False),
+    ]
+    assert got[0].updated_by.startswith("cli:")
+    bad = write_xlsx(
+        tmp_path / "sai.xlsx",
+        header,
+        [["96", "Văn phòng", "Người Mới", "khong-co-a-còng", ""],
+         ["99999", "Văn phòng", "Ai Đó", "", ""]],
+    )  # fmt: skip
+    res = CliRunner().invoke(app, ["contacts", "import", str(bad)])
+    assert res.exit_code == 2
+    assert "dòng 2, cột 'Thư điện tử'" in res.output and "dòng 3, cột 'Mã đơn vị'" in res.output
+    assert scalar(scratch, "select count(*) from unit_contact") == 3  # nothing written
