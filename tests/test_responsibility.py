@@ -348,3 +348,11 @@ def test_contacts_import_from_a_sheet_all_or_nothing(scratch, scratch_url, tmp_p
     assert res.exit_code == 2
     assert "dòng 2, cột 'Thư điện tử'" in res.output and "dòng 3, cột 'Mã đơn vị'" in res.output
     assert scalar(scratch, "select count(*) from unit_contact") == 3  # nothing written
+
+
+def test_reply_links_are_masked_in_access_logs():
+    from api.observability import mask_secrets
+
+    assert mask_secrets("/reply/12.20260131.abcdefghijklmnopqrstuvwx") == "/reply/***"
+    assert mask_secrets('"POST /reply/12.2026.x HTTP/1.1" 200') == '"POST /reply/*** HTTP/1.1" 200'
+    assert mask_secrets("/api/v1/units/96/tasks") == "/api/v1/units/96/tasks"
