@@ -31,6 +31,30 @@ MAX_BODY = 64 << 10
 MAX_FIELDS = 6 * 200 + 10
 Token = Annotated[str, Path(min_length=1, max_length=200)]
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def _html(description: str) -> dict:
+    return {"description": description, "content": {"text/html": {}}}
+
+
+PAGE_RESPONSES: dict[int | str, dict] = {
+    200: _html("the notice's reply form (after an answer: what was recorded)"),
+    403: _html("an altered link, or one for another purpose"),
+    404: _html("a malformed link, or no such notice"),
+    410: _html("an expired link, or a withdrawn notice"),
+}
+POST_RESPONSES: dict[int | str, dict] = {
+    **PAGE_RESPONSES,
+    409: _html("the notice cannot take this answer now"),
+    413: _html("the body is over 64 KB or not a form"),
+    422: {
+        "description": "the answer is incomplete or invalid: the form again, with what to"
+        " fix (a path that is no token at all: the JSON error of every route)",
+        "content": {"text/html": {}, "application/json": {}},
+    },
+    429: _html("answered a moment ago, or too many answers to this notice"),
+    503: _html("a task import is running: try again in a moment"),
+}
 REFUSED = {
     "malformed": (404, "Đường dẫn phản hồi không đúng (thiếu hoặc thừa ký tự)."),
     "altered": (403, "Đường dẫn phản hồi đã bị sửa đổi hoặc không do hệ thống cấp."),
@@ -91,7 +115,12 @@ def _show(
     return _page(status, body)
 
 
-@router.get("/reply/{token}", response_class=HTMLResponse, summary="Answer a notice (page)")
+@router.get(
+    "/reply/{token}",
+    response_class=HTMLResponse,
+    summary="Answer a notice (page)",
+    responses=PAGE_RESPONSES,
+)
 async def reply_form(request: Request, token: Token) -> HTMLResponse:
     """The notice's tasks, each with done (date) or reason, proposal and expected date."""
     opened = _open(request, token)
@@ -142,7 +171,12 @@ def _answers(form: dict[str, str], count: int) -> list[answers.Answer]:
     return out
 
 
-@router.post("/reply/{token}", response_class=HTMLResponse, summary="Answer a notice")
+@router.post(
+    "/reply/{token}",
+    response_class=HTMLResponse,
+    summary="Answer a notice",
+    responses=POST_RESPONSES,
+)
 async def reply_submit(request: Request, token: Token) -> HTMLResponse:
     """Import the answer as the notice's task-sheet rows; the page again, with what was
     recorded (200) or what to fix (422)."""
