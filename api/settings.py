@@ -135,6 +135,7 @@ class Settings(BaseSettings):
     )
     reply_secret: str | None = Field(
         default=None,
+        min_length=32,
         description="HMAC key of the reply links printed in notices (at least 32 characters);"
         " unset = a random key generated once per database and kept in the instance's"
         " private directory (var/instances/…/reply-secret). Changing it voids issued links",

@@ -356,3 +356,25 @@ def test_reply_links_are_masked_in_access_logs():
     assert mask_secrets("/reply/12.20260131.abcdefghijklmnopqrstuvwx") == "/reply/***"
     assert mask_secrets('"POST /reply/12.2026.x HTTP/1.1" 200') == '"POST /reply/*** HTTP/1.1" 200'
     assert mask_secrets("/api/v1/units/96/tasks") == "/api/v1/units/96/tasks"
+
+
+def test_an_answer_cannot_write_a_task_outside_its_notice_even_past_the_form(scratch):
+    """The import itself refuses a task the notice does not name (defence behind the
+    form's own check): a row error, nothing written, no answer recorded."""
+    from geo.remind.answer import Answer, submit
+    from geo.remind.issue import RemindRequest, issue
+
+    notices = issue(
+        scratch,
+        RemindRequest(overdue=True, province="48", as_of=dt.date(2025, 11, 13)),
+        "cli:test",
+    )
+    notice = next(n for n in notices if n.unit_code == "48")
+    other = rows(scratch, "select external_id from task where unit_code = '01' limit 1")[0]
+    before = scalar(scratch, "select count(*) from task_event")
+    report, _ = submit(
+        scratch, notice.reminder_id or 0, [Answer(other.external_id, True, "10/11/2025")]
+    )
+    assert report.errors and "không có trong phiếu nhắc này" in report.errors[0].reason
+    assert scalar(scratch, "select count(*) from task_event") == before
+    assert scalar(scratch, "select count(*) from reminder_answer") == 0
