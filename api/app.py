@@ -58,7 +58,6 @@ from api.validation import ParamGuard, typed_params
 from geo.db import make_engine
 from geo.ingest import attempts
 from geo.read.cql2 import warm_filter_parsers
-from geo.remind import reply as reply_links
 
 
 class IocmapAPI(FastAPI):
@@ -127,10 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         to_thread.current_default_thread_limiter().total_tokens = settings.other_threads()
         app.state.settings = settings
         app.state.work_dir = instance_dir(settings.app_url(), settings.var_dir)
-        # the key of the notices' reply links (geo/remind/reply.py)
-        reply_links.configure(
-            settings.reply_secret, settings.public_url, settings.reply_days, app.state.work_dir
-        )
+        settings.configure_reply_links()  # the notices' reply links (geo/remind/reply.py)
         # upload folders of a worker that was killed: recorded and removed, off the loop
         threading.Thread(
             target=attempts.sweep,

@@ -241,6 +241,20 @@ class Settings(BaseSettings):
             "max_defined_names": self.xlsx_max_defined_names,
         }
 
+    def configure_reply_links(self) -> None:
+        """Give this process the key, base URL and validity of the notices' reply links
+        (``geo/remind/reply.py``): the key is ``reply_secret``, else the one generated once
+        in this database's private instance directory, shared by every process."""
+        from api.instance import instance_dir
+        from geo.remind import reply
+
+        reply.configure(
+            self.reply_secret,
+            self.public_url,
+            self.reply_days,
+            None if self.reply_secret else instance_dir(self.app_url(), self.var_dir),
+        )
+
     def configure_readers(self) -> None:
         """Give this process's file readers their limits: the sandbox's and the boundary
         files' (the sheets' come with each import's ``SheetLimits``)."""

@@ -44,12 +44,14 @@ def remind(
     with their numbers and write each as DOCX + HTML. Only the criteria given count."""
     if ctx.invoked_subcommand is not None:
         return
+    from api.settings import Settings
     from geo.db import app_database_url, make_engine
     from geo.errors import IocmapError
     from geo.ingest.report import default_actor
     from geo.remind.issue import RemindRequest, issue, preview
     from geo.remind.notice import to_docx, to_html
 
+    Settings().configure_reply_links()  # issued notices print their reply link
     req = RemindRequest(
         program=program,
         overdue=overdue,

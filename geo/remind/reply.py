@@ -9,7 +9,9 @@ delivery worker) without a table of secrets; the key stays on the server. The to
 ``reply``, the id and the expiry, so a token cannot be stretched, moved to another notice or
 reused for another purpose. The key is ``IOCMAP_REPLY_SECRET``, else a random key generated
 once per database and kept 0600 in the instance's private directory (``api/instance.py``),
-which every process serving the same database shares.
+which every process serving the same database shares. Each process configures it once
+from its settings (``api.settings.Settings.configure_reply_links``: the server at start-up,
+``iocmap remind``, the delivery worker); ``geo`` never reads the settings itself.
 """
 
 from __future__ import annotations
@@ -82,20 +84,17 @@ def configure(secret: str | None, base_url: str, days: int, directory: Path | No
         _config = ReplyConfig(key, base_url.rstrip("/"), days)
 
 
-def config() -> ReplyConfig:
-    """The configuration set by ``configure``, else the environment's (a CLI process)."""
-    if _config is None:
-        from api.instance import instance_dir  # a CLI process: the same key as its server
-        from api.settings import Settings
+class ReplyNotConfigured(RuntimeError):
+    """No key yet: the process did not call ``configure`` (``Settings.configure_reply_links``)."""
 
-        settings = Settings()
-        configure(
-            settings.reply_secret,
-            settings.public_url,
-            settings.reply_days,
-            instance_dir(settings.app_url(), settings.var_dir),
+
+def config() -> ReplyConfig:
+    """The configuration set by ``configure`` (the server at start-up, every ``iocmap``
+    command that issues notices, the delivery worker: ``Settings.configure_reply_links``)."""
+    if _config is None:
+        raise ReplyNotConfigured(
+            "reply links are not configured: call Settings().configure_reply_links() first"
         )
-    assert _config is not None
     return _config
 
 
