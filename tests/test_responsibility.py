@@ -378,3 +378,26 @@ def test_an_answer_cannot_write_a_task_outside_its_notice_even_past_the_form(scr
     assert report.errors and "không có trong phiếu nhắc này" in report.errors[0].reason
     assert scalar(scratch, "select count(*) from task_event") == before
     assert scalar(scratch, "select count(*) from reminder_answer") == 0
+
+
+def test_cli_reminds_a_ministry_and_prints_its_reply_link_in_the_letter(
+    scratch, scratch_url, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("IOCMAP_DATABASE_URL", scratch_url)
+    monkeypatch.setenv("IOCMAP_PUBLIC_URL", "https://ioc.example.vn")
+    monkeypatch.setenv("IOCMAP_REPLY_SECRET", SECRET)
+    out = tmp_path / "out"
+    args = ["remind", "--agency", "BXD", "--overdue", "--as-of", "2025-11-13"]
+    res = CliRunner().invoke(app, [*args, "--issue", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "BXD Bộ Xây dựng" in res.output
+    (docx,) = out.glob("*.docx")
+    text = "\n".join(p.text for p in Document(io.BytesIO(docx.read_bytes())).paragraphs)
+    assert "Kính gửi: Bộ Xây dựng." in text
+    link = re.search(r"https://ioc\.example\.vn/reply/(\S+?)\./\.", text)
+    assert link, text
+    assert verify(link.group(1), dt.date(2025, 11, 20))[0] == scalar(
+        scratch, "select id from reminder where agency_code = 'BXD'"
+    )
+    bad = CliRunner().invoke(app, ["remind", "--agency", "BXD", "--province", "96", "--overdue"])
+    assert bad.exit_code == 2 and "province hoặc agency" in bad.output
