@@ -5,18 +5,21 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 VENDORED := maps/assets/vendor/.installed
 
-.PHONY: demo test test-fast docs system venv assets db db-down lint bench clean prod-local
+.PHONY: demo test test-fast test-durations docs system venv assets db db-down lint bench clean prod-local
 
 BOUNDARIES ?=
 
+# The notices' delivery worker (`iocmap worker`) runs beside the server and stops with it.
 demo: db assets ## set up everything, load the demo data, serve on http://127.0.0.1:8000
 	$(BIN)/iocmap demo $(if $(BOUNDARIES),--boundaries "$(BOUNDARIES)")
-	$(BIN)/iocmap serve --host 127.0.0.1 --port 8000
+	$(BIN)/iocmap worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
+	  $(BIN)/iocmap serve --host 127.0.0.1 --port 8000
 
 # Kinds that run one at a time (real servers and processes whose timing and memory the
 # tests measure) after the rest has run in JOBS parallel workers (pytest-xdist, a database
 # per worker). Four on two cores: the tests wait on browsers, servers and the database more
-# than they compute (measured: test-fast 5:45 with 4 workers against 8:53 with 2).
+# than they compute (measured: test-fast 5:45 with 4 workers against 8:53 with 2; 3:03 once
+# tests/durations.json moved the tests of 2 s or more to `heavy`, load average 5).
 JOBS ?= 4
 SERIAL := server or slow
 FAST := not (browser or server or slow or real_sample or heavy)
@@ -28,6 +31,9 @@ test: db assets ## set up everything and run every test against a real PostGIS
 
 test-fast: db assets ## every test but the slow kinds (browser, server, slow, real_sample, heavy)
 	$(BIN)/pytest -q -n $(JOBS) --dist loadfile -m "$(FAST)"; rc=$$?; [ $$rc -eq 5 ] && exit 0; exit $$rc
+
+test-durations: db assets ## record each test's time (tests/durations.json): long ones leave test-fast
+	$(BIN)/pytest -q -n $(JOBS) --dist loadfile -m "not ($(SERIAL))" --store-durations
 
 docs: venv ## the documentation site in site/ (offline, strict: a warning fails it)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site

@@ -28,6 +28,8 @@ from api.routers import (
     communes,
     contacts,
     datahealth,
+    deliveries,
+    difficulties,
     docs,
     downloads,
     explain,
@@ -169,13 +171,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(summary.router, prefix="/api/v1", dependencies=reads)
     for module in (communes, units, series, indicators, rankings, search, downloads):
         app.include_router(module.router, prefix="/api/v1", dependencies=reads)
-    for module in (agencies, datahealth, targets, programmes, forecast, reports, explain):
+    for module in (
+        agencies, datahealth, targets, programmes, forecast, reports, explain, difficulties
+    ):  # fmt: skip
         app.include_router(module.router, prefix="/api/v1", dependencies=reads)
     app.include_router(imports.router, prefix="/api/v1", dependencies=strict)
     # no read guard: EventSource sends no Authorization header (api/meetings.py)
     app.include_router(meetings.router, prefix="/api/v1", dependencies=strict)
     app.include_router(reminders.router, prefix="/api/v1", dependencies=strict)
     app.include_router(reminders.read_router, prefix="/api/v1", dependencies=reads)
+    app.include_router(deliveries.router, prefix="/api/v1", dependencies=strict)
     # personal data: a scoped editor/admin token in the route, never the public read path
     app.include_router(contacts.router, prefix="/api/v1", dependencies=strict)
     # no account: the signed link is the credential (geo/remind/reply.py)

@@ -360,7 +360,8 @@ class UnitDetailProperties(UnitProperties):
     suggested_crs: str | None = Field(
         None,
         description="the province's own VN-2000 TM-3 zone (EPSG:9205–9218, 5896–5899): the"
-        " zone whose central meridian is nearest the province's centroid (docs/gis.md)",
+        " meridian Circular 973/2001/TT-TCĐC gives the former province holding its seat"
+        " (docs/gis.md)",
     )
 
 
@@ -454,6 +455,15 @@ class Task(_Body):
         description="completed_at is only a bound: marked done without a date, by the report date",
     )
     missing_reason: bool = Field(description="overdue and no reason stated (a data problem)")
+    difficulty: str | None = Field(
+        None, description="the reason's category (geo.difficulties: finance, people, …)"
+    )
+    difficulty_suggested: bool = Field(
+        False, description="the category was suggested from the reason's words, not given"
+    )
+    waits_on: str | None = Field(
+        None, description="the central task or agency the task waits on (as the sheet said)"
+    )
     status: Status
     days_overdue: int
     status_label_vi: str

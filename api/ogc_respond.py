@@ -14,7 +14,7 @@ import orjson
 from fastapi import Path, Query, Request, Response
 
 from api.deps import cached_response
-from api.routers._ogc_docs import HTML, JSON, SCHEMA, html_page
+from api.ogc_docs import HTML, JSON, SCHEMA, html_page
 from geo.read.progress import DataState
 
 JSON_OR_HTML: dict[int | str, dict[str, Any]] = {

@@ -1,9 +1,15 @@
-"""Service settings: one pydantic-settings class, env prefix ``IOCMAP_``, built by the factory."""
+"""Service settings: one pydantic-settings class, env prefix ``IOCMAP_``, built by the factory.
+
+Why one module: every setting of every process (server, importers, worker, reply links) is
+one ``Settings`` class, because the configuration page and ``.env.example`` are generated
+from it (``scripts/docs_hooks.py``); splitting it would split that page.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import replace
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -145,6 +151,66 @@ class Settings(BaseSettings):
         ge=1,
         le=365,
         description="a notice's reply link works until this many days after its reply-by date",
+    )
+    delivery_channels: list[Literal["email", "webhook"]] = Field(
+        default=["email", "webhook"],
+        description='channels an issued notice is queued on (subset of ["email", "webhook"]);'
+        " a worker sends only the channels it has configured, the rest wait for one that has",
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="mail server of `iocmap worker`: smtp://host:port (plain),"
+        " smtp+starttls://user:pass@host:587 or smtps://user:pass@host:465; unset = the"
+        " worker leaves e-mail deliveries queued",
+    )
+    smtp_ca_file: str | None = Field(
+        default=None,
+        description="CA bundle (PEM) the worker verifies the mail server's TLS certificate"
+        " with; unset = the system's CAs",
+    )
+    mail_from: str = Field(
+        default="iocmap@localhost",
+        max_length=254,
+        description="From: of the notices' e-mails (its domain also names the Message-IDs)",
+    )
+    webhook_url: str | None = Field(
+        default=None,
+        description="URL the worker POSTs each notice to as signed JSON (a messaging gateway);"
+        " unset = webhook deliveries stay queued",
+    )
+    webhook_secret: str | None = Field(
+        default=None,
+        description="HMAC-SHA256 key of the webhook's X-IOCMAP-Signature (needed with the URL)",
+    )
+    delivery_max_attempts: int = Field(
+        default=8, ge=1, le=50, description="attempts of one delivery before it is dead"
+    )
+    delivery_backoff_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=86400,
+        description="wait after a failed attempt, doubled after each (at most 6 h)",
+    )
+    delivery_timeout_seconds: float = Field(
+        default=20.0, gt=0, le=300, description="timeout of one SMTP or webhook call"
+    )
+    worker_poll_seconds: float = Field(
+        default=5.0, gt=0, le=3600, description="how often `iocmap worker` looks for due work"
+    )
+    escalate_at: str = Field(
+        default="08:00",
+        pattern=r"^(([01]\d|2[0-3]):[0-5]\d)?$",
+        description="time of day (HH:MM, Vietnam time) the worker escalates silent holders;"
+        " empty = never",
+    )
+    escalate_reply_days: int = Field(
+        default=7, ge=1, le=90, description="reply-by of an escalated notice: days after it"
+    )
+    escalate_max: int = Field(
+        default=5,
+        ge=1,
+        le=50,
+        description="escalations of one holder and programme after which it is only listed",
     )
     token_lifetime_days: float = Field(
         default=180.0,
@@ -298,6 +364,21 @@ class Settings(BaseSettings):
 
         owner = normalise_url(self.database_url) if self.database_url else None
         return as_app_role(self.read_database_url, owner, self.app_role, self.app_database_password)
+
+    def delivery_config(self):
+        """What ``iocmap worker`` sends with (``geo/remind/deliver.py``)."""
+        from geo.remind.deliver import DeliveryConfig
+
+        return DeliveryConfig(
+            smtp_url=self.smtp_url or None,
+            smtp_ca_file=self.smtp_ca_file or None,
+            mail_from=self.mail_from,
+            webhook_url=self.webhook_url or None,
+            webhook_secret=self.webhook_secret or None,
+            max_attempts=self.delivery_max_attempts,
+            backoff_seconds=self.delivery_backoff_seconds,
+            timeout_seconds=self.delivery_timeout_seconds,
+        )
 
     def worker_count(self) -> int:
         """Workers: as configured, else one per core but none with fewer than 4 slots

@@ -15,8 +15,8 @@ from fastapi import Query, Request, Response
 
 from api.deps import LazyConn, cached_response
 from api.errors import BadParameter
+from api.ogc_query import FILTER_LANGS, unit_filter
 from api.params import FILTER_MAX_CHARS, base_url, meta, parse_list
-from api.routers._ogc_query import FILTER_LANGS, unit_filter
 from geo.levels import DEFAULT_LEVELS
 from geo.read import tiles
 from geo.read.features import band_for_zoom, indicator_codes, latest_period, split_fields

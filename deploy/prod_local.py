@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             _banner(t)
             topology.start_reports(t)
+            topology.start_worker(t)
+            _print(f"delivery worker: iocmap worker (log {t.root / 'worker.log'})")
             _print(f"weekly report run: {t.root / 'reports'} (listed at {t.url}/api/v1/reports;"
                    f" log {t.root / 'reports.log'})")  # fmt: skip
             _print("Ctrl-C stops everything")

@@ -279,6 +279,24 @@ def start_reports(t: Topology, every_days: float = 7) -> subprocess.Popen:
     return proc
 
 
+def start_worker(t: Topology) -> subprocess.Popen:
+    """The notices' delivery worker (``iocmap worker``) on the primary, with the caller's
+    delivery settings (SMTP, webhook, escalation time); stopped with everything by ``down``."""
+    log = t.root / "worker.log"
+    keep = ("IOCMAP_SMTP_URL", "IOCMAP_MAIL_FROM", "IOCMAP_WEBHOOK_URL", "IOCMAP_WEBHOOK_SECRET",
+            "IOCMAP_ESCALATE_AT")  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOCMAP_") or k in keep}
+    env |= {"IOCMAP_DATABASE_URL": Topology.dsn(t.primary)}
+    cmd = [str(Path(sys.executable).with_name("iocmap")), "worker", "--label", str(t.root)]
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    t.procs["worker"] = proc
+    _save_state(t)
+    return proc
+
+
 def up(t: Topology, say: Callable[[str], None] = lambda _m: None) -> Topology:
     """Bring the whole topology up; on any failure everything started so far is torn down."""
     if t.root.resolve() == (REPO / "var" / "pg").resolve() or t.primary.port == 54329:

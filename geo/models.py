@@ -154,6 +154,33 @@ class Task(Base):
     )
 
 
+class TaskDifficulty(Base):
+    """A task's stated difficulty: its category (suggested by keyword rules or given) and
+    the central body or task it waits on (``geo/difficulties.py``, migration 0023)."""
+
+    __tablename__ = "task_difficulty"
+    __table_args__ = (
+        Index("task_difficulty_category_idx", "category"),
+        Index("task_difficulty_waits_idx", "waits_on_task_id"),
+        Index("task_difficulty_agency_idx", "waits_on_agency"),
+    )
+
+    task_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("task.id", ondelete="RESTRICT"), primary_key=True
+    )
+    category: Mapped[str | None] = mapped_column(Text)
+    suggested: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    waits_on_agency: Mapped[str | None] = mapped_column(String(16), ForeignKey("agency.code"))
+    waits_on_task_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("task.id", ondelete="RESTRICT")
+    )
+    waits_on_text: Mapped[str | None] = mapped_column(Text)
+    waits_on_central: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
 class TaskEvent(Base):
     """Append-only history of every change to a task: who, when, from which file, old → new.
 
@@ -419,6 +446,8 @@ class Reminder(Base):
     number: Mapped[int | None] = mapped_column(Integer)
     doc_number: Mapped[str | None] = mapped_column(Text)  # "125/UBND-KGVX"
     reasons: Mapped[list | None] = mapped_column(JSONB)  # why the unit was selected
+    escalated: Mapped[bool] = mapped_column(Boolean, server_default=false())  # automatic round
+    leader: Mapped[str | None] = mapped_column(Text)  # leader in charge copied (escalations)
 
 
 class UnitContact(Base):
@@ -460,6 +489,52 @@ class ReminderAnswer(Base):
     answers: Mapped[list] = mapped_column(JSONB)
     import_run_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("import_run.id"))
     remote_addr: Mapped[str | None] = mapped_column(Text)
+
+
+class Delivery(Base):
+    """One notice's delivery on one channel (``email`` | ``webhook``): a queue row the worker
+    claims with ``FOR UPDATE SKIP LOCKED`` (``geo/remind/deliver.py``)."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        CheckConstraint("channel in ('email', 'webhook')", name="delivery_channel"),
+        CheckConstraint("status in ('queued', 'sent', 'failed', 'dead')", name="delivery_status"),
+        UniqueConstraint("reminder_id", "channel", name="delivery_once"),
+        Index(
+            "delivery_due_idx",
+            "next_attempt_at",
+            postgresql_where=text("status in ('queued', 'failed')"),
+        ),
+        Index("delivery_status_idx", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    reminder_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("reminder.id", ondelete="RESTRICT")
+    )
+    channel: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="queued")
+    attempts: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    recipients: Mapped[list | None] = mapped_column(JSONB)
+
+
+class EscalationRun(Base):
+    """A day the escalation of silent holders ran (once per day, whichever worker)."""
+
+    __tablename__ = "escalation_run"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    escalated: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class ReminderWithdrawal(Base):

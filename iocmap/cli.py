@@ -15,6 +15,7 @@ from iocmap.maps_cli import maps_app
 from iocmap.remind_cli import app as remind_app
 from iocmap.report_cli import report_app
 from iocmap.tokens_cli import app as tokens_app
+from iocmap.worker_cli import worker
 
 app = typer.Typer(
     help="iocmap — Resolution 57 monitoring map service",
@@ -29,6 +30,7 @@ app.add_typer(tokens_app, name="token")
 app.add_typer(remind_app, name="remind")
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(report_app, name="report")
+app.command("worker")(worker)
 app.add_typer(contacts_app, name="contacts")
 
 

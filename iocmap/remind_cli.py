@@ -68,7 +68,10 @@ def remind(
     engine = make_engine(app_database_url())
     try:
         if do_issue:
-            notices = issue(engine, req, actor or default_actor())
+            from api.settings import Settings
+
+            channels = Settings().delivery_channels
+            notices = issue(engine, req, actor or default_actor(), channels=channels)
             skipped: list[dict] = []
         else:
             with engine.connect() as conn:

@@ -66,7 +66,11 @@ def _value(props: dict, measure: Measure) -> float | None:
     return None if v is None else float(v)
 
 
-GIVEN = ("days_since_report", "forecast")  # measures read apart from the unit's properties
+GIVEN = (
+    "days_since_report",
+    "forecast",
+    "blocked_central_pct",
+)  # measures read apart from the unit's properties
 MEASURE_FIELDS = {
     "completion_pct": ("completion_pct",),
     "tasks_overdue": ("tasks_overdue",),
@@ -111,6 +115,10 @@ def layer(
         from geo.read.health import data_health
 
         given = {r["code"]: r["days_since_report"] for r in data_health(conn, level, as_of, 0)}
+    elif measure.code == "blocked_central_pct":  # the register of difficulties
+        from geo.read.difficulties import blocked_share
+
+        given = blocked_share(conn, level, as_of, parent)
     elif measure.code == "forecast":  # the class index (maps/forecast_map.py)
         from maps.forecast_map import values as forecast_values
 

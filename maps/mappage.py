@@ -44,6 +44,7 @@ class MapPage:
     band: str | None
     province: dict | None = None  # {code, name, full_name} on a province page
     headline: str | None = None
+    headline_href: str | None = None  # the tasks behind the headline's count (explain)
     year: int | None = None  # the ``year`` the user asked for (None: the reporting year)
     basis_year: int = 0  # the deadline year every figure on the page is about
     as_of_given: bool = False
@@ -323,6 +324,13 @@ def assemble(
             {**i, "period_label": period_label(i["period"], lang)}
             for i in national_indicators(conn, as_of)
         ]
+    explain = {"measure": "tasks_completed", "unit": province_code or "national",
+               "year": basis_year, "f": "html"}  # fmt: skip
+    if as_of_given:
+        explain["as_of"] = as_of.isoformat()
+    if lang == "en":
+        explain["lang"] = "en"
+    headline_href = "/api/v1/explain?" + urlencode(explain)
     refine = refine.replace("?", f"?year={basis_year}&", 1)
     if as_of_given:
         refine = refine.replace("?", f"?as_of={as_of.isoformat()}&", 1)
@@ -341,6 +349,7 @@ def assemble(
         band=band,
         province=province,
         headline=headline,
+        headline_href=headline_href,
         year=year,
         basis_year=basis_year,
         as_of_given=as_of_given,

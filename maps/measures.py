@@ -87,6 +87,15 @@ TASK_MEASURES: tuple[Measure, ...] = (
         ("province",),
     ),
     Measure(
+        "blocked_central_pct",
+        "Tỷ lệ nhiệm vụ quá hạn do chờ trung ương",
+        "Share of overdue tasks blocked by central guidance",
+        "%",
+        2,
+        ("province", "commune"),
+        higher_is_better=False,
+    ),
+    Measure(
         "forecast",
         "Dự báo: kịp / có nguy cơ / không kịp",
         "Forecast: on track / at risk / will miss",

@@ -1,5 +1,6 @@
 """The reminders page (``/reminders``): office staff preview reminder notices to slow units,
-issue exactly that preview, and download each notice (DOCX) to sign.
+issue exactly that preview, download each notice (DOCX) to sign, and follow its delivery
+(e-mail, webhook): the dead letters, which an admin queues again.
 
 Why a page over the API and not a form posting to the server: like ``/upload``, it calls
 ``POST /api/v1/reminders`` (preview, nothing recorded) and then
@@ -66,6 +67,24 @@ REMIND_STRINGS: dict[str, dict[str, str]] = {
         "err_409": "Danh sách đã thay đổi kể từ khi xem trước; hãy xem trước lại.",
         "err_other": "Không thực hiện được.",
         "back": "Về bản đồ",
+        "deliveries": "Gửi công văn (thư điện tử, webhook)",
+        "dl_intro": "Công văn phát hành được xếp hàng gửi tới người nhận của đơn vị; lượt gửi"
+        " lỗi được thử lại, hết lượt thì nằm ở danh sách không gửi được.",
+        "dl_status": "Trạng thái",
+        "dl_all": "Tất cả",
+        "dl_load": "Xem lượt gửi",
+        "dl_channel": "Kênh",
+        "dl_attempts": "Số lần thử",
+        "dl_when": "Gửi lúc / thử lại lúc",
+        "dl_error": "Lý do lỗi",
+        "dl_retry": "Gửi lại",
+        "dl_none": "Không có lượt gửi nào.",
+        "st_queued": "Đang chờ gửi",
+        "st_sent": "Đã gửi",
+        "st_failed": "Lỗi, sẽ thử lại",
+        "st_dead": "Không gửi được",
+        "dl_retried": "Đã xếp hàng gửi lại.",
+        "err_403_retry": "Chỉ quản trị viên được gửi lại.",
     },
     "en": {
         "title": "Remind slow units",
@@ -119,6 +138,24 @@ REMIND_STRINGS: dict[str, dict[str, str]] = {
         "err_409": "The list changed since the preview; preview again.",
         "err_other": "That did not work.",
         "back": "Back to the map",
+        "deliveries": "Sending notices (e-mail, webhook)",
+        "dl_intro": "Issued notices are queued for the unit's contacts; a failed delivery is"
+        " retried, and when its attempts run out it is listed as dead.",
+        "dl_status": "Status",
+        "dl_all": "All",
+        "dl_load": "Show deliveries",
+        "dl_channel": "Channel",
+        "dl_attempts": "Attempts",
+        "dl_when": "Sent at / next attempt",
+        "dl_error": "Reason",
+        "dl_retry": "Retry",
+        "dl_none": "No deliveries.",
+        "st_queued": "Queued",
+        "st_sent": "Sent",
+        "st_failed": "Failed, will retry",
+        "st_dead": "Dead",
+        "dl_retried": "Queued again.",
+        "err_403_retry": "Only an admin may retry.",
     },
 }
 

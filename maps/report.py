@@ -270,6 +270,15 @@ def compose(data: dict, issuer, maps: list[bytes], chart: bytes) -> bytes:
         )  # fmt: skip
         + "."
     )
+    silent = data.get("silent") or []
+    heading("5. Đơn vị không báo cáo theo công văn đôn đốc")
+    silent_names = "; ".join(
+        f"{h['name']} ({h['doc_number']}, hạn {dmy(h['reply_by'])}, còn"
+        f" {n(h['still_overdue'])} nhiệm vụ quá hạn)"
+        for h in silent[:LIST_CAP]
+    )
+    p(f"{n(len(silent))} đơn vị quá hạn báo cáo mà chưa trả lời công văn đôn đốc"
+      + (f": {silent_names}." if silent else "."))  # fmt: skip
 
     heading("III. MỤC TIÊU VÀ DỰ BÁO")
     counts = {k: sum(1 for t in data["targets"] if t["state"] == k) for k in TARGET_WORDS}

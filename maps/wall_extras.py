@@ -13,7 +13,9 @@ from sqlalchemy import Connection
 
 from geo.read import health
 from geo.read.followup import reminded_still_overdue
+from geo.read.progress import VN_TZ
 from geo.read.series import figures_at
+from geo.read.silence import silent_holders
 from maps import forecast_map
 
 # Provinces by region, from their official code ranges (north: 01–37, Hà Nội … Ninh Bình;
@@ -36,6 +38,8 @@ def wall_trend(conn: Connection, as_of: dt.date, year: int) -> dict:
     return {
         "quarters": [{"label": f"Q{d.month // 3}/{year}", **quarters[d]} for d in sorted(quarters)],
         "reminded": reminded_still_overdue(conn, as_of, limit=5),
+        # holders silent past their notices' reply-by date, still overdue (issue 27)
+        "silent": silent_holders(conn, dt.datetime.now(VN_TZ).date(), as_of, limit=5),
     }
 
 

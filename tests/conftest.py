@@ -10,7 +10,9 @@ generator change. Under pytest-xdist each worker has its own copy.
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 os.environ.setdefault("IOCMAP_LOG_LEVEL", "WARNING")  # keep access logs out of test output
 
@@ -170,6 +172,7 @@ SERVER_MODULES = {  # real servers/processes, or timing and memory measured whil
     "test_slow_clients",
     "test_upload_attempts",
     "test_wall",  # refresh timing and server restarts, measured in seconds
+    "test_deliveries",  # SMTP and HTTP receivers on loopback, a worker process, timed reads
 }
 HEAVY_MODULES = {  # long but measuring nothing: beside the others in `make test`, not in -fast
     "test_schemathesis",  # property-based walk of every operation against a live server
@@ -177,8 +180,49 @@ HEAVY_MODULES = {  # long but measuring nothing: beside the others in `make test
 }
 REAL_SAMPLE_MODULES = {"test_real_sample", "test_import_real_failures"}
 
+# Long tests, by measurement: a test whose body took LONG_SECONDS or more in the recorded run
+# (tests/durations.json, refreshed by `make test-durations`) is `heavy` too — whole-dataset
+# checks, subprocess tools, imports byte-compared before and after. Why measured, not listed:
+# the fast loop stays fast as tests grow without anyone keeping a list; a new test counts as
+# fast until the next recording. Only the body (``call``) counts: the first test of a worker
+# pays the session's set-up, which says nothing about the test.
+DURATIONS = Path(__file__).with_name("durations.json")
+LONG_SECONDS = 2.0
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption(
+        "--store-durations",
+        action="store_true",
+        help="write each test's body time to tests/durations.json (what `heavy` reads)",
+    )
+
+
+def _recorded() -> dict[str, float]:
+    try:
+        return json.loads(DURATIONS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+_measured: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report) -> None:
+    if report.when == "call":
+        _measured[report.nodeid] = round(report.duration, 2)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    config = session.config
+    if not config.getoption("--store-durations") or hasattr(config, "workerinput"):
+        return
+    kept = {k: v for k, v in sorted(_measured.items()) if v >= 0.5}
+    DURATIONS.write_text(json.dumps(kept, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
+
 
 def pytest_collection_modifyitems(config, items) -> None:
+    recorded = _recorded()
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
         names = set(getattr(item, "fixturenames", ()))
@@ -186,7 +230,7 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(pytest.mark.browser)
         if module in SERVER_MODULES:
             item.add_marker(pytest.mark.server)
-        if module in HEAVY_MODULES:
+        if module in HEAVY_MODULES or recorded.get(item.nodeid, 0.0) >= LONG_SECONDS:
             item.add_marker(pytest.mark.heavy)
         if module in REAL_SAMPLE_MODULES or "real_sample" in module:
             item.add_marker(pytest.mark.real_sample)

@@ -61,7 +61,7 @@ def test_compose_config_validates_and_describes_the_stack(tmp_path):
     assert res.returncode == 0, res.stderr
     cfg = json.loads(res.stdout)
     svc = cfg["services"]
-    assert set(svc) == {"db", "migrate", "api", "nginx", "reports"}  # replica: by its profile
+    assert set(svc) == {"db", "migrate", "api", "nginx", "reports", "worker"}  # replica: profile
     assert svc["db"]["image"].startswith("postgis/postgis:")
     assert svc["migrate"]["command"] == ["python", "-m", "deploy.seed"]
     assert svc["api"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
@@ -82,6 +82,9 @@ def test_compose_config_validates_and_describes_the_stack(tmp_path):
     assert {v["target"] for v in rep["volumes"]} == {"/app/var/reports"}
     assert [s["source"] for s in rep["secrets"]] == ["db_app_password"]
     assert svc["api"]["environment"]["IOCMAP_REPORTS_DIR"] == "/app/var/reports"
+    # the notices' delivery worker: its own process, as the app role
+    assert svc["worker"]["command"] == ["iocmap", "worker"]
+    assert [s["source"] for s in svc["worker"]["secrets"]] == ["db_app_password"]
 
 
 def test_compose_scales_and_adds_the_replica_on_request(tmp_path):

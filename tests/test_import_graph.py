@@ -162,3 +162,17 @@ def test_routers_do_not_import_each_other():
                     named = parts[2:3] or [a.name for a in node.names]
                     found += [f"{path.name} → {n}" for n in named if n in public - {"__init__"}]
     assert not found, found
+
+
+def test_only_the_app_imports_the_routers():
+    """Outside ``api/routers`` only ``api/app.py`` (which mounts them) imports a router or a
+    router's private helper: shared pieces live in ``api/`` (issue 23 found ``ogc_respond``
+    and ``tile_serving`` reaching into ``routers._ogc_docs`` / ``routers._ogc_query``)."""
+    found = [
+        f"{name} imports {imported}"
+        for name, path in our_modules().items()
+        if not name.startswith("api.routers") and name != "api.app"
+        for imported in imports_of(path, name)
+        if imported.startswith("api.routers")
+    ]
+    assert found == []

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from docx import Document
+from sqlalchemy import text
 
 from geo.tokens import create_token
 from tests.import_fixtures import scalar
@@ -68,3 +69,47 @@ def test_preview_issue_download_by_keys(browser, site, scratch):
     assert left[1] == f"Số: {numbers[0]}"
     assert watch.errors == []
     context.close()
+
+
+def test_dead_letters_listed_and_retried_by_an_admin(browser, site, scratch):
+    """A delivery whose attempts ran out shows in the page's dead-letter list with its
+    reason; an admin queues it again by keys; an editor's retry is refused in words."""
+    from geo.remind.issue import RemindRequest, issue
+
+    issue(scratch, RemindRequest(program="KH02", below=50, province="01"), "test")
+    with scratch.begin() as conn:
+        dead = conn.execute(
+            text(
+                "update delivery set status = 'dead', attempts = 8,"
+                " last_error = 'SMTPConnectError: máy chủ thư không trả lời'"
+                " where id = (select min(id) from delivery where channel = 'email') returning id"
+            )
+        ).scalar_one()
+        _, admin = create_token(conn, "quan-tri", "admin", None)
+    page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+    watch = Watch(page, site["origin"])
+    page.goto(site["origin"] + "/reminders", wait_until="networkidle")
+    wait_js(page, "document.documentElement.dataset.remindersReady === '1'")
+    page.click("#rm-token")
+    page.keyboard.type(site["token"])  # the province's editor first
+    page.focus("#dl-load")
+    page.keyboard.press("Enter")
+    wait_js(page, "document.body.dataset.deliveries === 'loaded'", timeout=30)
+    row = page.locator(f"#dl-list tr[data-delivery='{dead}']")
+    assert "máy chủ thư không trả lời" in row.inner_text()
+    assert "Không gửi được" in row.inner_text()
+    row.locator(".dl-retry").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.getElementById('rm-msg').textContent.length > 0")
+    assert "Chỉ quản trị viên" in page.inner_text("#rm-msg")
+    assert scalar(scratch, f"select status from delivery where id = {dead}") == "dead"
+    page.fill("#rm-token", admin)
+    page.evaluate("document.body.dataset.deliveries = ''")
+    row.locator(".dl-retry").focus()
+    page.keyboard.press("Enter")
+    wait_js(page, "document.body.dataset.deliveries === 'loaded'", timeout=30)
+    assert "Đã xếp hàng gửi lại" in page.inner_text("#rm-msg")
+    assert scalar(scratch, f"select status from delivery where id = {dead}") == "queued"
+    assert page.locator(f"#dl-list tr[data-delivery='{dead}']").count() == 0
+    # the editor's refused retry is the one failed request the console shows
+    assert [e for e in watch.errors if "403" not in e] == []

@@ -64,23 +64,39 @@ def _link(doc: dict, title_part: str) -> dict:
     return next(x for x in doc["links"] if title_part in (x.get("title") or ""))
 
 
-@pytest.mark.parametrize("province", ["01", "48", "79"])
-def test_a_province_suggests_its_own_tm3_zone(client, province):
-    """The province's zone (nearest its centroid) in /api/v1 and in the OGC documents of
-    the province; the suggested link serves the province in that zone."""
-    from geo.crs_names import nearest_tm3
+def test_every_province_of_2025_has_its_official_zone():
+    """The 34 provinces join the 63 former ones, each former province once, each with a
+    meridian that is a TM-3 zone served here (Circular 973/2001/TT-TCĐC)."""
+    from geo.crs_names import FORMER_PROVINCES, TM3_MERIDIANS, official_tm3
 
+    assert len(FORMER_PROVINCES) == 34
+    former = [name for merged in FORMER_PROVINCES.values() for name, _ in merged]
+    assert len(former) == len(set(former)) == 63
+    meridians = {m for merged in FORMER_PROVINCES.values() for _, m in merged}
+    assert meridians <= set(TM3_MERIDIANS.values())
+    assert official_tm3("99") is None
+
+
+# The seat's former province decides: Hà Nội 105°00′; Đà Nẵng 107°45′; TP. Hồ Chí Minh 105°45′
+# (west of the city itself: the circular's meridian, not the nearest one, which is 106°30′);
+# Tuyên Quang 106°00′ although Hà Giang, merged into it, used 105°30′.
+@pytest.mark.parametrize(
+    ("province", "zone"), [("01", 5897), ("48", 5899), ("79", 9210), ("08", 9211)]
+)
+def test_a_province_suggests_its_own_tm3_zone(client, province, zone):
+    """The province's official zone in /api/v1 and in the OGC documents of the province;
+    the suggested link serves the province in that zone."""
     prov = client.get(f"/api/v1/provinces/{province}", params={"precision": 9}).json()
-    centroid = shape(prov["geometry"]).centroid.x
-    zone = nearest_tm3(centroid)
     assert prov["properties"]["suggested_crs"] == f"EPSG:{zone}"
     link = _link(prov, "suggested CRS")
     assert f"EPSG:{zone}" in link["title"]
     moved = client.get(link["href"].replace("http://testserver", ""))
     assert moved.status_code == 200
     assert moved.headers["content-crs"] == f"<http://www.opengis.net/def/crs/EPSG/0/{zone}>"
-    x0, _, x1, _ = shape(moved.json()["geometry"]).bounds
-    assert x0 < 500_000 < x1  # the central meridian crosses the province (islands may lie far)
+    mainland = max(shape(moved.json()["geometry"]).geoms, key=lambda g: g.area)
+    assert (
+        200_000 < mainland.centroid.x < 800_000
+    )  # eastings near the zone's meridian (islands lie far)
     commune = client.get(
         "/api/v1/communes", params={"province": province, "limit": 1, "fields": "code"}
     ).json()["features"][0]["id"]

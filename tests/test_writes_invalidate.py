@@ -94,6 +94,20 @@ def _reply(api: TestClient, tmp) -> None:
     assert r.status_code == 200, r.text
 
 
+def _retry_delivery(api: TestClient, tmp) -> None:
+    from sqlalchemy import text
+
+    with api.app.state.engine.begin() as conn:  # a delivery whose attempts ran out
+        dead = conn.execute(
+            text(
+                "update delivery set status = 'dead', attempts = 8, last_error = 'hết lượt'"
+                " where id = (select min(id) from delivery) returning id"
+            )
+        ).scalar_one()
+    r = api.post(f"/api/v1/deliveries/{dead}/retry", headers=AUTH)
+    assert r.status_code == 200 and r.json()["status"] == "queued", r.text
+
+
 # (method, path) → (the write, a GET that shows it)
 CASES: dict[tuple[str, str], tuple[Callable, str]] = {
     ("POST", "/api/v1/imports/{kind}"): (_tasks, "/api/v1/units/96/tasks?limit=500"),
@@ -117,9 +131,18 @@ CASES: dict[tuple[str, str], tuple[Callable, str]] = {
         "/api/v1/agencies/BXD/contacts",
     ),
     ("POST", "/reply/{token}"): (_reply, "/api/v1/reminders?limit=500"),
+    ("POST", "/api/v1/deliveries/{delivery_id}/retry"): (
+        _retry_delivery,
+        "/api/v1/deliveries?limit=500",
+    ),
 }
 # read with a token, never cached (per reader): compared without revalidation
-PRIVATE = ("/api/v1/reminders", "/api/v1/units/96/contacts", "/api/v1/agencies/BXD/contacts")
+PRIVATE = (
+    "/api/v1/reminders",
+    "/api/v1/deliveries",
+    "/api/v1/units/96/contacts",
+    "/api/v1/agencies/BXD/contacts",
+)
 NOT_DATA = {("GET", "/api/v1/reminders/{reminder_id}.docx")}  # a write-role read, no change
 # Writes that change no cached response, and why (each is tested where it is built).
 NO_CACHED_GET = {

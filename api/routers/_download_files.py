@@ -98,8 +98,27 @@ XLSX_HEADERS: dict[str, str] = {
     "source": "Nguồn",
     "valid_from": "Hiệu lực từ",
     "source_attributes": "Thuộc tính nguồn",
+    # the rows behind a figure (GET /api/v1/explain?f=xlsx)
+    "external_id": "Mã nhiệm vụ",
+    "program": "Chương trình",
+    "group_no": "Nhóm nhiệm vụ",
+    "year": "Năm",
+    "title": "Tên nhiệm vụ",
+    "unit_code": "Mã đơn vị",
+    "agency_code": "Mã bộ, ngành",
+    "deadline": "Hạn hoàn thành",
+    "completed_at": "Ngày hoàn thành",
+    "status": "Tình trạng",
+    "import_id": "Mã lần nhập",
+    "source_file": "Tệp nguồn",
+    "source_sha256": "SHA-256 của tệp",
+    "source_row": "Dòng trong tệp",
 }
-SHEET_TITLES = {"province": "Tỉnh, thành phố", "commune": "Xã, phường, đặc khu"}
+SHEET_TITLES = {
+    "province": "Tỉnh, thành phố",
+    "commune": "Xã, phường, đặc khu",
+    "explain": "Số liệu và nguồn",  # GET /api/v1/explain?f=xlsx: the rows behind a figure
+}
 META_LABELS = {
     "title": "Tiêu đề",
     "source": "Nguồn",

@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 
 from api.deps import LazyConn, cached_response
 from api.errors import BadParameter
+from api.ogc_query import sort_keys
 from api.params import (
     GEOJSON,
     AsOfDay,
@@ -40,7 +41,6 @@ from api.params import (
     parse_list,
     pick_band,
 )
-from api.routers._ogc_query import sort_keys
 from api.routers._out_crs import CRS_DESCRIPTION, content_crs, parse_output_crs
 from geo.read import followup, health, queries
 from geo.read import targets as read_targets

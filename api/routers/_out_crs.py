@@ -1,6 +1,6 @@
 """``crs=`` on ``/api/v1`` layers and downloads: which output CRSs, and how they are named.
 
-Why a fixed list (as the OGC view has, ``_ogc_docs.CRS_LIST``): every CRS here is an
+Why a fixed list (as the OGC view has, ``api.ogc_docs.CRS_LIST``): every CRS here is an
 EPSG code PostGIS transforms to with ``ST_Transform`` (the same path OGC items take), so
 an arbitrary PROJ string never reaches the database and each answer is cacheable. The
 list (``geo.crs.OUTPUT_CRS``) is WGS 84, VN-2000 geographic, VN-2000 / UTM 48N and 49N, and
@@ -14,7 +14,7 @@ or easting/northing — like a GeoJSON file with a ``crs`` and like ``ogr2ogr -t
 from __future__ import annotations
 
 from api.errors import BadParameter
-from api.routers._ogc_docs import CRS84, EPSG
+from api.ogc_docs import CRS84, EPSG
 from geo.crs_names import OUTPUT_CRS
 
 SUPPORTED: dict[int, str] = OUTPUT_CRS  # one list for /api/v1, /ogc and downloads

@@ -31,11 +31,11 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, BinaryIO, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi import Path as Path_
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
@@ -162,11 +162,12 @@ MAPPING_MAX = 64_000  # characters of a header mapping sent as a form field
 
 async def _save_uploads(
     request: Request, folder: Path, cap: int
-) -> tuple[Path, str, str | None, list[tuple[str, bytes]]]:
+) -> tuple[Path, str, str | None, list[tuple[str, BinaryIO]]]:
     """Write the uploaded file(s) into ``folder``; the path to import, its display name,
     the form field ``columns`` (a header mapping too long for the query string: the page
-    sends the office's whole saved mapping this way) and every part's name and bytes as
-    they streamed in (kept; the serving process never reads an uploaded file back)."""
+    sends the office's whole saved mapping this way) and every part's name with the
+    request's spooled copy of it (kept from there, in chunks: the serving process never
+    reads the saved upload back, and never holds a whole file)."""
     form = await _receive_capped(request, cap)
     texts = [v for k, v in form.multi_items() if k == "columns" and isinstance(v, str)]
     if texts and len(texts[0]) > MAPPING_MAX:
@@ -176,17 +177,14 @@ async def _save_uploads(
     if not uploads:
         raise BadInput("no file uploaded: send the file as multipart form field 'file'")
     saved: list[Path] = []
-    kept: list[tuple[str, bytes]] = []
+    kept: list[tuple[str, BinaryIO]] = []
     for i, up in enumerate(uploads):
         target = folder / _safe_name(up.filename, f"upload-{i}")
-        data = bytearray()
         with target.open("wb") as out:
             while chunk := await up.read(CHUNK):
                 out.write(chunk)
-                data += chunk
         saved.append(target)
-        kept.append((target.name, bytes(data)))
-        await up.close()
+        kept.append((target.name, up.file))  # closed once kept (``_keep``)
     if len(saved) == 1:
         return saved[0], file_label(uploads[0].filename, saved[0].name), mapping, kept
     shp = [p for p in saved if p.suffix.lower() == ".shp"]
@@ -199,6 +197,15 @@ async def _save_uploads(
     )
     err.saved = kept  # type: ignore[attr-defined]  # kept like any refused upload
     raise err
+
+
+def _keep(engine, parts: list[tuple[str, BinaryIO]]) -> str | None:
+    """Keep the upload's parts (``files.store_parts``), then close their spooled copies."""
+    try:
+        return files.store_parts(engine, parts)
+    finally:
+        for _, stream in parts:
+            stream.close()
 
 
 def _boundary_actor(who: Principal) -> str:
@@ -308,11 +315,11 @@ async def post_import(
         except BadInput as exc:  # several files that are not one shapefile: kept, refused
             parts = getattr(exc, "saved", None)
             if parts:
-                attempt.file_sha256 = await run_in_threadpool(files.store_parts, engine, parts)
+                attempt.file_sha256 = await run_in_threadpool(_keep, engine, parts)
             raise
         attempt.file = display
         # the original bytes, kept before anything reads them (accepted, dry run or refused)
-        attempt.file_sha256 = await run_in_threadpool(files.store_parts, engine, uploaded)
+        attempt.file_sha256 = await run_in_threadpool(_keep, engine, uploaded)
         del uploaded  # the bytes are in the database; the import reads the folder's copy
         attempts.write_manifest(folder, attempt)
         if form_columns and not columns:
@@ -519,17 +526,17 @@ async def import_file(
     row = await db_gate(request).run(build)
     if row is None:
         raise HTTPException(404, f"no import {import_id}")
-    if row["bytes"] is None:
+    if row["size"] is None:
         raise HTTPException(410, f"import {import_id} kept no file, or retention removed it")
-    data = bytes(row["bytes"])
     name = row["file"] or f"import-{import_id}"
-    if data[:4] == b"PK\x03\x04" and name.lower().endswith(".shp"):  # parts kept as a ZIP
-        name = name[:-4] + ".zip"
-    return Response(
-        data,
+    if bytes(row["head"] or b"") == b"PK\x03\x04" and name.lower().endswith(".shp"):
+        name = name[:-4] + ".zip"  # a shapefile's parts, kept as one ZIP
+    return StreamingResponse(
+        files.read_stored(write_engine(request), row["file_sha256"], int(row["size"])),
         media_type="application/octet-stream",
         headers={
             "Content-Disposition": content_disposition(name),
+            "Content-Length": str(row["size"]),
             "X-Content-SHA256": row["file_sha256"],
             "Cache-Control": "no-store",
         },

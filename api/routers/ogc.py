@@ -1,5 +1,5 @@
 """OGC API – Features at /ogc: Part 1 (Core, GeoJSON, OpenAPI 3.0), Part 2 (CRS), Part 3
-(CQL2 ``filter``, see ``api/routers/_ogc_query.py``), ``sortby``, ``properties``.
+(CQL2 ``filter``, see ``api/ogc_query.py``), ``sortby``, ``properties``.
 
 Why a standard next to /api/v1: analysts open the layers in QGIS/ArcGIS/GDAL without code;
 the same cached, one-statement layer builder serves both. Real clients shape the details:
@@ -8,7 +8,7 @@ parameters are a 400 (/req/core/query-param-unknown); a ``limit`` over the cap i
 
 Why one module (over 400 lines): the landing page, conformance, collections and items are
 one OGC API whose documents link to each other; their shared rules (CRS parsing, the f=
-encodings, the paging links) stay in ``_ogc_docs``, ``_ogc_query`` and ``api/item_formats``.
+encodings, the paging links) stay in ``api/ogc_docs``, ``api/ogc_query`` and ``api/item_formats``.
 """
 
 from __future__ import annotations
@@ -24,20 +24,7 @@ from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
 from api.item_formats import ITEM_FORMATS
 from api.models import OgcFeatureCollection, UnitFeature
-from api.ogc_respond import JSON_OR_HTML, F, ItemsF, respond
-from api.params import (
-    FILTER_MAX_CHARS,
-    GEOJSON,
-    AsOfDay,
-    GeoJSONResponse,
-    Period,
-    Year,
-    base_url,
-    page_links,
-    parse_list,
-)
-from api.routers._layers import suggested_crs_link
-from api.routers._ogc_docs import (
+from api.ogc_docs import (
     COLLECTIONS,
     CONFORMANCE,
     CRS84,
@@ -58,7 +45,20 @@ from api.routers._ogc_docs import (
     property_schemas,
     root_url,
 )
-from api.routers._ogc_query import sort_keys, unit_filter, valid_interval
+from api.ogc_query import sort_keys, unit_filter, valid_interval
+from api.ogc_respond import JSON_OR_HTML, F, ItemsF, respond
+from api.params import (
+    FILTER_MAX_CHARS,
+    GEOJSON,
+    AsOfDay,
+    GeoJSONResponse,
+    Period,
+    Year,
+    base_url,
+    page_links,
+    parse_list,
+)
+from api.routers._layers import suggested_crs_link
 from geo.read import queries, tiles
 from geo.read.features import (
     FULL,

@@ -1,7 +1,7 @@
 """Queryables (Part 3) and the feature schema (Part 5) of the OGC collections.
 
 Why apart from ``api/routers/ogc.py``: both are the one JSON Schema of the served properties
-(``api.routers._ogc_docs.property_schemas``: types, titles, the indicator values of the
+(``api.ogc_docs.property_schemas``: types, titles, the indicator values of the
 latest period), read by clients before they filter or sort; the items route only uses the
 same property list through ``geo.read.features.property_sql``.
 """
@@ -14,14 +14,14 @@ import orjson
 from fastapi import APIRouter, Path, Request, Response
 
 from api.deps import LazyConnDep, StateDep
-from api.ogc_respond import SCHEMA_OR_HTML, F, respond
-from api.routers._ogc_docs import (
+from api.ogc_docs import (
     JSON,
     SCHEMA,
     collection_or_404,
     property_schemas,
     root_url,
 )
+from api.ogc_respond import SCHEMA_OR_HTML, F, respond
 from geo.read.features import indicator_codes, latest_period
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])

@@ -19,8 +19,8 @@ from fastapi import APIRouter, Path, Request, Response
 
 from api.deps import LazyConnDep, StateDep, cached_response
 from api.errors import BadParameter
+from api.ogc_docs import COLLECTIONS, CRS84, JSON, collection_or_404, root_url
 from api.params import base_url
-from api.routers._ogc_docs import COLLECTIONS, CRS84, JSON, collection_or_404, root_url
 from api.tile_serving import (
     MAX_ZOOM,
     MVT,

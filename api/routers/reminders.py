@@ -151,8 +151,9 @@ async def post_reminders(
     engine = acting_engine(request, who)
     if confirm:
         notices = await run_in_threadpool(
-            issue, engine, req, who.actor, who.token_id, scope_check(who)
-        )
+            issue, engine, req, who.actor, who.token_id, scope_check(who), None,
+            request.app.state.settings.delivery_channels,
+        )  # fmt: skip
         return _issued(notices, format)
 
     def build() -> Preview:
@@ -184,6 +185,7 @@ async def issue_reminders(
         who.actor,
         who.token_id,
         scope_check(who),
+        request.app.state.settings.delivery_channels,
     )
     return _issued(notices, format)
 

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, text
 from geo.demo import central
 from geo.demo import figures as demo_figures
 from geo.ingest import coverage, store
+from geo.ingest.difficulty_write import refresh as refresh_difficulties
 from geo.ingest.topology import coverage_levels, dissolved_levels
 from geo.levels import DEFAULT_LEVELS
 from geo.official import official_names
@@ -145,6 +146,7 @@ def load_demo(engine: Engine, use_cache: bool = True) -> dict[str, int]:
         )
         central.load_central(conn, provinces)
         n_tasks = store.insert_tasks(conn, tasks, actor="demo", source="iocmap demo")
+        refresh_difficulties(conn, None, actor="demo", source="iocmap demo")
         n_values = store.insert_indicators(
             conn, figures.indicators, central.pin_dak_lak(figures.indicator_values)
         )

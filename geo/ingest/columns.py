@@ -51,6 +51,9 @@ MEANING: dict[str, tuple[str, ...]] = {
     "product": ("san pham", "dau ra"),
     "authority": ("tham quyen", "cap quyet dinh", "cap phe duyet"),
     "expected_at": ("du kien hoan thanh", "du kien xong", "expected"),
+    "difficulty": ("phan loai", "nhom kho khan", "loai kho khan", "nhom vuong mac",
+                   "nhom nguyen nhan"),
+    "waits_on": ("cho", "phu thuoc", "trung uong lien quan"),
 }  # fmt: skip
 FIELD_LABELS: dict[str, tuple[str, str]] = {
     "external_id": ("Mã nhiệm vụ", "task id"),
@@ -73,6 +76,8 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "product": ("Sản phẩm", "product"),
     "authority": ("Cấp có thẩm quyền", "deciding authority"),
     "expected_at": ("Dự kiến hoàn thành", "expected completion"),
+    "difficulty": ("Nhóm khó khăn", "difficulty category"),
+    "waits_on": ("Chờ (cơ quan / nhiệm vụ trung ương)", "waits on"),
 }
 
 

@@ -17,42 +17,116 @@ import hashlib
 import io
 import logging
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import Connection, Engine, text
 
 log = logging.getLogger(__name__)
 
 
+CHUNK = 1 << 20  # bytes read, hashed and sent to the database at a time
+READ_CHUNK = 4 << 20  # bytes of a stored file read back at a time
+
+
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def bundle(parts: Sequence[tuple[str, bytes]]) -> bytes:
-    """One file's bytes; several parts (name, bytes) as one ZIP (sorted, fixed times: the
-    same parts give the same bytes, the same SHA-256)."""
+class _CopySink(io.RawIOBase):
+    """A write-only stream into the ``bytes`` field of a ``COPY … FROM STDIN`` row, hashing
+    and counting what passes: the file never needs to be whole in this process."""
+
+    def __init__(self, copy) -> None:
+        self.copy, self.sha, self.size = copy, hashlib.sha256(), 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        data = bytes(b)
+        self.sha.update(data)
+        self.size += len(data)
+        self.copy.write(data.hex())
+        return len(data)
+
+
+def _write_parts(out, parts: Sequence[tuple[str, BinaryIO]]) -> None:
+    """One file's bytes into ``out``: a single part as is; several (name, stream) as one
+    ZIP, sorted by name with fixed times (the same parts give the same bytes, the same
+    SHA-256), written as a stream (data descriptors: ``out`` need not seek)."""
     if len(parts) == 1:
-        return parts[0][1]
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in sorted(parts):
+        while chunk := parts[0][1].read(CHUNK):
+            out.write(chunk)
+        return
+    with zipfile.ZipFile(_Unseekable(out), "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, stream in sorted(parts, key=lambda p: p[0]):
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            zf.writestr(info, data, zipfile.ZIP_DEFLATED)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w", force_zip64=True) as entry:
+                while chunk := stream.read(CHUNK):
+                    entry.write(chunk)
+
+
+class _Unseekable(io.RawIOBase):
+    """``out`` as a stream zipfile cannot seek (so the ZIP is the same whatever ``out`` is:
+    a database row or memory)."""
+
+    def __init__(self, out) -> None:
+        self.out, self.pos = out, 0
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def tell(self) -> int:
+        return self.pos
+
+    def write(self, b) -> int:
+        n = self.out.write(bytes(b))
+        self.pos += len(b)
+        return n if n is not None else len(b)
+
+
+def bundle(parts: Sequence[tuple[str, bytes]]) -> bytes:
+    """One file's bytes from in-memory parts (name, bytes), as ``store_streams`` keeps them."""
+    out = io.BytesIO()
+    _write_parts(out, [(name, io.BytesIO(data)) for name, data in parts])
     return out.getvalue()
 
 
 def store_bytes(engine: Engine, data: bytes) -> str:
     """Keep ``data`` (once per content) in a transaction of its own; its SHA-256."""
-    sha = digest(data)
+    return store_streams(engine, [("file", io.BytesIO(data))])
+
+
+def store_streams(engine: Engine, parts: Sequence[tuple[str, BinaryIO]]) -> str:
+    """Keep one file's parts (name, readable stream) as ``_write_parts`` makes them, once
+    per content; its SHA-256. Streamed: ``COPY`` into a temporary table in chunks while
+    hashing, then one insert that skips a file already kept — memory here stays at a chunk
+    whatever the file's size (a 200 MiB upload used to be held whole)."""
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "insert into import_file (sha256, bytes, size) values (:s, :b, :n)"
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cur:
+            cur.execute(
+                "create temp table if not exists import_file_in"
+                " (bytes bytea, size bigint, sha256 text) on commit drop"
+            )
+            with cur.copy("copy import_file_in (bytes, size, sha256) from stdin") as copy:
+                copy.write("\\\\x")  # the bytea's hex form, backslash escaped for COPY
+                sink = _CopySink(copy)
+                _write_parts(sink, parts)
+                sha = sink.sha.hexdigest()
+                copy.write(f"\t{sink.size}\t{sha}\n")
+            cur.execute(
+                "insert into import_file (sha256, bytes, size)"
+                " select sha256, bytes, size from import_file_in"
                 " on conflict (sha256) do nothing"
-            ),
-            {"s": sha, "b": data, "n": len(data)},
-        )
+            )
     return sha
 
 
@@ -74,12 +148,15 @@ def parts_of(path: Path) -> list[Path]:
     )
 
 
-def store_parts(engine: Engine, parts: Sequence[tuple[str, bytes]]) -> str | None:
-    """``store_bytes`` of an upload's parts (name, bytes), as they streamed in: the serving
-    process never opens an uploaded file for reading (only the parsing sandbox does). None,
-    logged, when it cannot be kept (the import goes on; its log then names no file)."""
+def store_parts(engine: Engine, parts: Sequence[tuple[str, BinaryIO]]) -> str | None:
+    """``store_streams`` of an upload's parts (name, the request's spooled copy, read from
+    its start): the serving process never opens the saved upload for reading (only the
+    parsing sandbox does). None, logged, when it cannot be kept (the import goes on; its
+    log then names no file)."""
     try:
-        return store_bytes(engine, bundle(parts)) if parts else None
+        for _, stream in parts:
+            stream.seek(0)
+        return store_streams(engine, parts) if parts else None
     except Exception:  # noqa: BLE001 - keeping the file must not block the import
         log.exception("could not keep the uploaded file %s", [name for name, _ in parts])
         return None
@@ -93,20 +170,26 @@ def store_paths(engine: Engine, paths: Sequence[Path], cap: int | None = None) -
             if paths:
                 log.warning("not keeping %s: over the %s-byte upload cap", paths[0], cap)
             return None
-        parts = [(Path(p).name, Path(p).read_bytes()) for p in paths]
+        opened = [(Path(p).name, open(p, "rb")) for p in paths]  # noqa: SIM115
     except OSError:
         log.exception("could not read %s to keep it", [str(p) for p in paths])
         return None
-    return store_parts(engine, parts)
+    try:
+        return store_parts(engine, opened)
+    finally:
+        for _, fh in opened:
+            fh.close()
 
 
 def stored_file(conn: Connection, import_id: int) -> dict | None:
-    """The import run's kind, file name, scope facts and stored bytes (None: no such run).
-    ``bytes`` is None when the run kept no file or retention removed it."""
+    """The import run's kind, file name, scope facts, the stored file's size and first
+    bytes (None: no such run). ``size`` is None when the run kept no file or retention
+    removed it; the bytes are read with ``read_stored`` (in chunks)."""
     row = (
         conn.execute(
             text(
-                "select r.id, r.kind, r.file, r.token_id, r.file_sha256, f.bytes, f.size,"
+                "select r.id, r.kind, r.file, r.token_id, r.file_sha256, f.size,"
+                " substring(f.bytes from 1 for 4) as head,"
                 " array(select unit_code from import_run_unit u where u.import_run_id = r.id)"
                 "   as units"
                 " from import_run r left join import_file f on f.sha256 = r.file_sha256"
@@ -118,6 +201,19 @@ def stored_file(conn: Connection, import_id: int) -> dict | None:
         .first()
     )
     return dict(row) if row else None
+
+
+def read_stored(engine: Engine, sha256: str, size: int) -> Iterator[bytes]:
+    """A kept file's bytes in chunks of ``READ_CHUNK``, each read on its own short
+    connection (the column is stored uncompressed, migration 0024: a slice is read
+    without the rest)."""
+    for start in range(0, size, READ_CHUNK):
+        with engine.connect() as conn:
+            chunk = conn.execute(
+                text("select substring(bytes from :a for :n) from import_file where sha256 = :s"),
+                {"a": start + 1, "n": READ_CHUNK, "s": sha256},
+            ).scalar_one()
+        yield bytes(chunk)
 
 
 def prune(owner_engine: Engine, keep_days: int) -> tuple[int, int]:

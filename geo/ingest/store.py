@@ -232,7 +232,11 @@ def clear_all(conn: Connection) -> None:
     set is the one exception, allowed for this transaction only."""
     conn.execute(text("set local iocmap.allow_history_reset = 'on'"))
     for table in (
+        "delivery",
+        "reminder_answer",
         "reminder",
+        "unit_contact",
+        "task_difficulty",
         "task_event",
         "task",
         "agency",

@@ -172,8 +172,50 @@ ALIASES: dict[str, list[str]] = {
         "Dự kiến thời gian hoàn thành",
         "expected_at",
     ],
+    "difficulty": [
+        "Nhóm khó khăn",
+        "Phân loại khó khăn",
+        "Loại khó khăn",
+        "Nhóm vướng mắc",
+        "Phân loại vướng mắc",
+        "Loại vướng mắc",
+        "Nhóm nguyên nhân",
+        "Phân loại nguyên nhân",
+        "difficulty",
+        "difficulty_category",
+    ],
+    "waits_on": [
+        "Chờ",
+        "Đang chờ",
+        "Phụ thuộc",
+        "Phụ thuộc vào",
+        "Chờ hướng dẫn của",
+        "Chờ cơ quan",
+        "Chờ nhiệm vụ",
+        "Cơ quan trung ương liên quan",
+        "Nhiệm vụ trung ương liên quan",
+        "waits_on",
+    ],
 }
 NOTE_MAX = 2000  # characters of a reason or proposal cell
+
+
+def parse_difficulty(value: object) -> str | None:
+    """A sheet's difficulty category cell → its code (``geo.difficulties``)."""
+    from geo.difficulties import parse_category
+
+    said = text_value(value)
+    try:
+        return parse_category(said)
+    except ValueError as exc:
+        raise CellError(
+            f"unknown difficulty category '{said}'",
+            vi=f"nhóm khó khăn '{said}' không có trong danh mục",
+            value=said,
+            expected=str(exc),
+            expected_en="institutions, finance, people, infrastructure, data, technology,"
+            " coordination, other",
+        ) from None
 
 
 def parse_note(value: object) -> str | None:

@@ -9,7 +9,7 @@ from geo.agencies import is_agency_code
 from geo.ingest.programmes import Programme, Registry
 from geo.ingest.resolve import UnitResolver
 from geo.ingest.sheets import CellError, header_level, identifier_value, parse_date, text_value
-from geo.ingest.task_cells import parse_group, parse_note, parse_status
+from geo.ingest.task_cells import parse_difficulty, parse_group, parse_note, parse_status
 from geo.ingest.task_plan import Row, reason
 from geo.text import normalise_name
 
@@ -81,6 +81,8 @@ def parse_row(row: Row, cols: dict[str, str], registry: Registry) -> None:
     attempt("person_in_charge", parse_note)
     attempt("product", parse_note)
     attempt("authority", parse_note)
+    attempt("difficulty", parse_difficulty)
+    attempt("waits_on", parse_note)
     if "title" in row.values and row.values["title"] is None:
         row.values.pop("title")  # an empty title keeps the stored one; required for new tasks
     if "deadline" in row.values and row.values["deadline"] is None:

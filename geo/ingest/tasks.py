@@ -22,6 +22,8 @@ from sqlalchemy import Connection, Engine, text
 
 from geo.errors import BadInput
 from geo.ingest.columns import account, apply_mapping, warning_text
+from geo.ingest.difficulty_write import Given
+from geo.ingest.difficulty_write import refresh as refresh_difficulties
 from geo.ingest.programmes import Registry, load_registry
 from geo.ingest.report import ImportReport, default_actor
 from geo.ingest.resolve import UnitResolver
@@ -199,7 +201,20 @@ class TaskSheet(SheetSpec):
         ]
         save_aliases(conn, [(code, task["id"]) for code, task in aliases if code and task],
                      self.source)  # fmt: skip
-        return changed
+        ids = {row.row_no: self._external_id(row) for row, _ in self.good}
+        given: dict[str, Given] = {
+            ids[row.row_no] or "": Given(row.values.get("difficulty"), row.values.get("waits_on"))
+            for row, _ in self.good
+            if ids[row.row_no] and (row.values.get("difficulty") or row.values.get("waits_on"))
+        }
+        found = [x for x in ids.values() if x]
+        moved = refresh_difficulties(conn, found, given, self.actor, self.source)
+        return changed or moved > 0
+
+    def _external_id(self, row: Row) -> str | None:
+        """The row's task id: its own cell, or the stored task it matched otherwise."""
+        task = self.matches[row.row_no].task if row.row_no in self.matches else None
+        return row.values.get("external_id") or (task or {}).get("external_id")
 
 
 def import_tasks(

@@ -69,8 +69,10 @@ def explain_tasks(
     year: int | None,
     limit: int,
     offset: int,
+    max_limit: int = MAX_LIMIT,
 ) -> dict:
-    """The figure ``measure`` of ``unit`` on ``as_of`` and one page of its tasks."""
+    """The figure ``measure`` of ``unit`` on ``as_of`` and one page of its tasks (at most
+    ``max_limit``: a page of the API, or every task for a spreadsheet)."""
     statuses = list(MEASURE_STATUSES[measure])
     base = f"""from (
       select t.*, task_status(t.deadline, t.completed_at, cast(:as_of as date)) as status
@@ -78,7 +80,7 @@ def explain_tasks(
     ) t where t.status = any(cast(:statuses as text[]))"""
     params = {
         "unit": unit, "as_of": as_of, "program": program, "year": year,
-        "statuses": statuses, "limit": min(limit, MAX_LIMIT), "offset": offset,
+        "statuses": statuses, "limit": min(limit, max_limit), "offset": offset,
     }  # fmt: skip
     value = int(conn.execute(text(f"select count(*) {base}"), params).scalar_one())
     rows = conn.execute(

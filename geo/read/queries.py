@@ -96,6 +96,8 @@ def tasks(conn: Connection, code: str, as_of: dt.date, f: TaskFilter) -> tuple[i
     base = f"""from task t
       cross join lateral (select task_status(t.deadline, t.completed_at, cast(:as_of as date))
                           as status) s
+      left join task_difficulty d on d.task_id = t.id
+      left join task w on w.id = d.waits_on_task_id
       where {where}"""
     total = conn.execute(text(f"select count(*) {base}"), params).scalar_one()
     rows = conn.execute(
@@ -106,7 +108,9 @@ def tasks(conn: Connection, code: str, as_of: dt.date, f: TaskFilter) -> tuple[i
                    t.completed_at_bound,
                    s.status, (s.status = 'overdue' and t.reason is null) as missing_reason,
                    case when s.status = 'overdue' then cast(:as_of as date) - t.deadline
-                        else 0 end as days_overdue
+                        else 0 end as days_overdue,
+                   d.category as difficulty, coalesce(d.suggested, false) as difficulty_suggested,
+                   coalesce(w.external_id, d.waits_on_agency, d.waits_on_text) as waits_on
             {base} order by {order} limit :limit offset :offset"""
         ),
         params,
@@ -355,17 +359,24 @@ def unit_wkb(conn: Connection, codes: list[str], band: str | None) -> dict[str, 
 
 
 def suggested_crs(conn: Connection, code: str) -> int | None:
-    """The VN-2000 TM-3 zone (EPSG code) suggested for a unit: the zone of its province
-    (a commune's parent), nearest the province's centroid (``geo.crs_names.nearest_tm3``)."""
-    from geo.crs_names import nearest_tm3
+    """The VN-2000 TM-3 zone (EPSG code) suggested for a unit: its province's (a commune's
+    parent's) official zone (``geo.crs_names.official_tm3``: the meridian of the former
+    province holding the seat), or for a province outside that table the zone nearest its
+    centroid."""
+    from geo.crs_names import nearest_tm3, official_tm3
 
-    lon = conn.execute(
+    row = conn.execute(
         text(
-            "select ST_X(ST_Centroid(p.geom)) from admin_unit u"
+            "select p.code, ST_X(ST_Centroid(p.geom)) from admin_unit u"
             " join admin_unit p on p.code = case when u.level = 'province' then u.code"
             " else u.parent_code end and p.level = 'province'"
             " where u.code = :code"
         ),
         {"code": code},
-    ).scalar_one_or_none()
-    return None if lon is None else nearest_tm3(lon)
+    ).first()
+    if row is None:
+        return None
+    official = official_tm3(row[0])
+    if official is not None:
+        return official
+    return None if row[1] is None else nearest_tm3(row[1])

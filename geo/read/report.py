@@ -25,6 +25,7 @@ from geo.read.forecast import forecasts
 from geo.read.health import data_health
 from geo.read.progress import agency_kpis, pct, unit_counts_sql
 from geo.read.series import figures_at
+from geo.read.silence import silent_holders
 from geo.read.summary import national_figures
 from geo.read.targets import targets
 
@@ -244,6 +245,8 @@ def report_data(
         "communes": len(communes_health),
         "national_indicators": now["national_indicators"],
         "trend": trend(conn, day, year),
+        # holders silent past their notices' reply-by date (issue 27), on the as-of date
+        "silent": silent_holders(conn, day, day, limit=50),
         "province": None,
     }
     if province:

@@ -23,7 +23,7 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 
 from sqlalchemy import Connection, Engine, text
@@ -32,6 +32,7 @@ from geo.agencies import CODE_RE, is_agency_code
 from geo.errors import BadInput, Conflict, NotFound
 from geo.read.followup import open_tasks, recent_notices, remind_candidates, reminder_record
 from geo.read.progress import VN_TZ, data_state
+from geo.remind.deliver import CHANNELS, leader_in_charge, queue_deliveries
 from geo.remind.issuers import NATIONAL, issuer_for
 from geo.remind.notice import Notice, to_docx, to_html
 from geo.remind.reply import reply_link
@@ -56,6 +57,8 @@ class RemindRequest:
     force: bool = False  # remind units reminded within min_days too
     min_days: int = DEFAULT_MIN_DAYS
     agency: str | None = None  # remind this ministry (its own tasks) instead of units
+    unit: str | None = None  # exactly this unit (the escalation of one silent holder)
+    escalate: bool = False  # an automatic round: marked, the leader in charge copied
 
     def check(self) -> None:
         if not self.overdue and self.below is None:
@@ -99,6 +102,8 @@ class RemindRequest:
                     raw[key] = dt.date.fromisoformat(raw[key])
             req = cls(**raw)
             req.check()
+            if req.escalate:  # an automatic round is the worker's (geo/remind/escalate.py)
+                raise ValueError("escalate")
         except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
             raise BadInput(
                 "mã xem trước không hợp lệ (malformed preview id)", field="preview_id"
@@ -153,14 +158,21 @@ def preview(conn: Connection, req: RemindRequest, now: dt.datetime | None = None
         ).first()
     ):
         raise BadInput(f"không có bộ, ngành mã {req.agency} (agency: unknown)", field="agency")
+    # ``unit``: within itself is that unit alone at the programme's level; a ministry's
+    # code names that ministry (the escalation of a silent ministry)
+    agency, within = req.agency, req.unit or req.province
+    if req.unit is not None and is_agency_code(req.unit):
+        agency, within = req.unit, None
     units = remind_candidates(
-        conn, as_of, req.program, req.overdue, req.below, req.province, req.combine, req.agency
+        conn, as_of, req.program, req.overdue, req.below, within, req.combine, agency
     )
     if len(units) > MAX_UNITS:
         raise BadInput(
             f"{len(units)} đơn vị được chọn (tối đa {MAX_UNITS}); hãy thu hẹp theo tỉnh"
             f" — {len(units)} units selected (cap {MAX_UNITS}); narrow by province"
         )
+    if req.unit:
+        units = [u for u in units if u["code"] == req.unit]
     codes = [u["code"] for u in units]
     now = now or dt.datetime.now(dt.UTC)
     earlier = recent_notices(conn, codes, req.program, now - dt.timedelta(days=req.min_days))
@@ -197,6 +209,8 @@ def preview(conn: Connection, req: RemindRequest, now: dt.datetime | None = None
                 tasks=by_unit[unit["code"]],
                 reasons=unit["reasons"],
                 round=int(past["notices"]) + 1 if past else 1,
+                escalated=req.escalate,
+                leader=leader_in_charge(conn, unit["code"]) if req.escalate else None,
             )
         )
     return Preview(req, notices, skipped)
@@ -212,10 +226,14 @@ def issue(
     token_id: int | None = None,
     authorize: Authorize | None = None,
     expect: str | None = None,
+    channels: Sequence[str] = CHANNELS,
+    today: dt.date | None = None,
 ) -> list[Notice]:
     """Issue the selection of ``req``: when ``expect`` (a preview's digest) is given, only if
     the selection is still exactly that preview's. ``authorize(conn, codes)`` raises to
-    refuse; nothing is recorded then."""
+    refuse; nothing is recorded then. Each notice's deliveries (one per channel of
+    ``channels``) are queued in the same transaction (``geo/remind/deliver.py``); ``today``
+    dates the notices (the worker's escalation with a moved clock)."""
     with engine.begin() as conn:
         conn.execute(text("select pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
         seen = preview(conn, req)
@@ -228,12 +246,13 @@ def issue(
         codes = {n.unit_code for n in seen.notices}
         if authorize is not None:
             authorize(conn, codes | {c for c in (req.province, req.agency) if c})
-        today = dt.datetime.now(VN_TZ).date()
+        today = today or dt.datetime.now(VN_TZ).date()
         for notice in seen.notices:
             notice.issued_on = today
             notice.number = _next_number(conn, notice.issuer.code, today.year)
             notice.reminder_id = _record(conn, notice, actor, token_id)
             notice.reply_url = reply_link(notice.reminder_id, notice.reply_by)
+            queue_deliveries(conn, notice.reminder_id, channels)
         if seen.notices:  # the lists, the wall's rail and the rounds change
             conn.execute(text("update data_state set version = version + 1 where id = 1"))
     return seen.notices
@@ -245,12 +264,13 @@ def issue_preview(
     actor: str,
     token_id: int | None = None,
     authorize: Authorize | None = None,
+    channels: Sequence[str] = CHANNELS,
 ) -> list[Notice]:
     """Issue exactly the preview ``preview_id`` names (409 when its selection changed)."""
     blob, _, digest = preview_id.partition(".")
     if not blob or len(digest) != 20:
         raise BadInput("mã xem trước không hợp lệ (malformed preview id)", field="preview_id")
-    return issue(engine, RemindRequest.decode(blob), actor, token_id, authorize, expect=digest)
+    return issue(engine, RemindRequest.decode(blob), actor, token_id, authorize, digest, channels)
 
 
 def _next_number(conn: Connection, issuer_code: str, year: int) -> int:
@@ -284,10 +304,11 @@ def _record(conn: Connection, notice: Notice, actor: str, token_id: int | None) 
     return conn.execute(
         text(
             "insert into reminder (actor, token_id, unit_code, agency_code, program, as_of,"
-            " reply_by, issuer, tasks, issuer_code, number_year, number, doc_number, reasons)"
+            " reply_by, issuer, tasks, issuer_code, number_year, number, doc_number, reasons,"
+            " escalated, leader)"
             " values (:actor, :token, :unit, :agency, :program, :as_of, :reply_by, :issuer,"
             " cast(:tasks as jsonb), :issuer_code, :year, :number, :doc_number,"
-            " cast(:reasons as jsonb)) returning id"
+            " cast(:reasons as jsonb), :escalated, :leader) returning id"
         ),
         {
             "actor": actor,
@@ -304,6 +325,8 @@ def _record(conn: Connection, notice: Notice, actor: str, token_id: int | None) 
             "number": notice.number,
             "doc_number": notice.doc_number,
             "reasons": json.dumps(notice.reasons, ensure_ascii=False),
+            "escalated": notice.escalated,
+            "leader": notice.leader,
         },
     ).scalar_one()
 
@@ -368,6 +391,8 @@ def recorded_notice(conn: Connection, reminder_id: int) -> tuple[Notice, dict] |
         number=r["number"],
         issued_on=r["at"].astimezone(VN_TZ).date(),
         reply_url=reply_link(r["id"], r["reply_by"]),
+        escalated=bool(r.get("escalated")),
+        leader=r.get("leader"),
     )
     return notice, r
 

@@ -57,6 +57,13 @@ class Notice:
     number: int | None = None  # set when issued; a preview has none
     issued_on: dt.date | None = None
     reply_url: str | None = None  # the signed answer link (issued notices only)
+    escalated: bool = False  # issued automatically: the holder stayed silent past reply-by
+    leader: str | None = None  # the leader in charge of its area, copied (escalations)
+
+    @property
+    def escalation_mark(self) -> str | None:
+        """ "nhắc lần N — báo cáo lãnh đạo phụ trách" on an escalated notice."""
+        return f"nhắc lần {self.round} — báo cáo lãnh đạo phụ trách" if self.escalated else None
 
     @property
     def doc_number(self) -> str:
@@ -74,6 +81,8 @@ class Notice:
         short = {"NQ57": "Nghị quyết 57-NQ/TW", "KH02": "Kế hoạch 02-KH/BCĐTW"}.get(
             self.program, program
         )
+        if self.escalated:
+            again = f" ({self.escalation_mark})"
         return f"V/v đôn đốc{again} thực hiện nhiệm vụ theo {short}"
 
     def overdue_count(self) -> int:
@@ -97,6 +106,12 @@ class Notice:
             if self.reply_url
             else ""
         )
+        if self.escalated:
+            again += (
+                " Đơn vị chưa báo cáo theo công văn đôn đốc trước dù đã quá hạn báo cáo; văn bản"
+                f" này là {self.escalation_mark}"
+                + (f" (đồng chí {self.leader})." if self.leader else ".")
+            )
         return [
             f"Theo dữ liệu trên hệ thống giám sát đến ngày {self.as_of:%d/%m/%Y}, việc thực hiện"
             f" {program} tại đơn vị {state} (danh sách kèm theo).{again}",
@@ -120,7 +135,12 @@ class Notice:
         ]
 
     def recipients_cc(self) -> list[str]:
-        return ["Như trên;", f"Lưu: {self.issuer.archive}."]
+        leader = (
+            [f"Đồng chí {self.leader}, lãnh đạo phụ trách địa bàn (để báo cáo);"]
+            if self.escalated and self.leader
+            else []
+        )
+        return ["Như trên;", *leader, f"Lưu: {self.issuer.archive}."]
 
     def file_stem(self) -> str:
         number = f"_so-{self.number:02d}" if self.number else ""

@@ -1,7 +1,7 @@
 """A unit's answer through its reply link: the date it expects to finish, an import kind
 
 Revision ID: 0022_answers
-Revises: 0020_responsibility
+Revises: 0021_deliveries
 Create Date: 2026-12-07
 
 Why (issue 27): a notice is answered per task with "done on (date)" or "reason, proposal
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0022_answers"
-down_revision = "0020_responsibility"
+down_revision = "0021_deliveries"
 branch_labels = None
 depends_on = None
 

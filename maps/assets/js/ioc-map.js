@@ -292,6 +292,9 @@
           '<td><div class="task-title">' + IOC.esc(k.title) + '</div>' +
           (k.lead_agency ? '<div class="task-agency">' + IOC.esc(IOC.t('lead_agency')) + ': ' + IOC.esc(k.lead_agency) + '</div>' : '') +
           (k.reason ? '<div class="task-reason">' + IOC.esc(IOC.t('reason')) + ': ' + IOC.esc(k.reason) + '</div>' : '') +
+          (k.difficulty ? '<div class="task-difficulty">' + IOC.esc(IOC.t('difficulty')) + ': ' + IOC.esc(IOC.t('cat_' + k.difficulty)) +
+            (k.difficulty_suggested ? ' <span class="suggested">(' + IOC.esc(IOC.t('suggested')) + ')</span>' : '') + '</div>' : '') +
+          (k.waits_on ? '<div class="task-waits">' + IOC.esc(IOC.t('waits_on')) + ': ' + IOC.esc(k.waits_on) + '</div>' : '') +
           (k.proposal ? '<div class="task-proposal">' + IOC.esc(IOC.t('proposal')) + ': ' + IOC.esc(k.proposal) + '</div>' : '') +
           (k.person_in_charge ? '<div class="task-person">' + IOC.esc(IOC.t('person_in_charge')) + ': ' + IOC.esc(k.person_in_charge) + '</div>' : '') +
           (k.product ? '<div class="task-product">' + IOC.esc(IOC.t('product')) + ': ' + IOC.esc(k.product) + '</div>' : '') +
@@ -467,6 +470,30 @@
       return html + '</section>';
     }
 
+    /** The register of difficulties for this unit: its open tasks by the reason's category
+     * (the tasks list carries each task's category), largest first; suggested ones said so. */
+    function difficultiesSection(t) {
+      var open = ((t && t.tasks) || []).filter(function (k) {
+        return k.difficulty && (k.status === 'overdue' || k.status === 'on_time');
+      });
+      if (!open.length) return '';
+      var by = {};
+      open.forEach(function (k) {
+        var c = by[k.difficulty] || (by[k.difficulty] = { n: 0, suggested: 0, waits: 0 });
+        c.n += 1;
+        if (k.difficulty_suggested) c.suggested += 1;
+        if (k.waits_on) c.waits += 1;
+      });
+      var rows = Object.keys(by).sort(function (a, b) { return by[b].n - by[a].n || (a < b ? -1 : 1); }).map(function (c) {
+        return '<tr><td>' + IOC.esc(IOC.t('cat_' + c)) + '</td><td class="num">' + IOC.fmt(by[c].n, 0) + '</td><td class="num">' +
+          IOC.fmt(by[c].suggested, 0) + '</td></tr>';
+      }).join('');
+      return '<section class="panel-sec panel-difficulties" aria-labelledby="ioc-diff-h"><h3 id="ioc-diff-h">' +
+        IOC.esc(IOC.t('difficulties')) + ' (' + IOC.fmt(open.length, 0) + ')</h3><table class="tasks-t"><thead><tr><th>' +
+        IOC.esc(IOC.t('difficulty')) + '</th><th class="num">' + IOC.esc(IOC.t('open_tasks')) + '</th><th class="num">' +
+        IOC.esc(IOC.t('suggested')) + '</th></tr></thead><tbody>' + rows + '</tbody></table></section>';
+    }
+
     function renderPanel(code, detail, tasks, forecast) {
       var f = detail || {};
       var p = f.properties || f;
@@ -490,7 +517,7 @@
       html += healthLine(p.data_health);
       html += targetsList(p.targets);
       if (p.indicators) html += indicatorsTable(p.indicators);
-      if (tasks) html += tasksTable(tasks);
+      if (tasks) html += difficultiesSection(tasks) + tasksTable(tasks);
       else html += '<p class="panel-msg">' + IOC.esc(IOC.t('offline_details')) + '</p>';
       html += '<div class="panel-links">' + downloadLink(code, p, f.links || p.links);
       if (isProv && (!cfg.links.provinces || cfg.links.provinces.indexOf(code) >= 0)) {

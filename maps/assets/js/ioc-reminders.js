@@ -189,6 +189,58 @@
         .catch(function () { say(S.err_other); });
     }
 
+    function getJson(path, t) {
+      return fetch(cfg.api + path, { headers: { Authorization: 'Bearer ' + t, Accept: 'application/json' } })
+        .then(function (r) {
+          return r.json().catch(function () { return {}; }).then(function (j) { return { status: r.status, body: j }; });
+        });
+    }
+
+    function when(d) {
+      var at = d.status === 'sent' ? d.sent_at : (d.status === 'dead' ? null : d.next_attempt_at);
+      return at ? new Date(at).toLocaleString(cfg.lang === 'en' ? 'en-GB' : 'vi-VN') : '';
+    }
+
+    function deliveries(note) {
+      var t = token.value.trim();
+      if (!t) { say(S.need_token); token.focus(); return; }
+      try { global.sessionStorage.setItem(KEY, t); } catch (e) { /* ignore */ }
+      var st = $('dl-status').value;
+      getJson('/deliveries?limit=100' + (st ? '&status=' + encodeURIComponent(st) : ''), t).then(function (res) {
+        if (res.status !== 200) return fail(res);
+        say(note || '');
+        var rows = res.body.deliveries || [];
+        $('dl-list').innerHTML = !rows.length ? '<p class="muted">' + IOC.esc(S.dl_none) + '</p>' :
+          '<table class="notices deliveries"><thead><tr><th>' + IOC.esc(S.number) + '</th><th>' + IOC.esc(S.unit) +
+          '</th><th>' + IOC.esc(S.dl_channel) + '</th><th>' + IOC.esc(S.dl_status) + '</th><th class="num">' +
+          IOC.esc(S.dl_attempts) + '</th><th>' + IOC.esc(S.dl_when) + '</th><th>' + IOC.esc(S.dl_error) +
+          '</th><th></th></tr></thead><tbody>' + rows.map(function (d) {
+            var retry = d.status === 'dead' || d.status === 'failed';
+            return '<tr data-delivery="' + IOC.esc(d.id) + '" data-status="' + IOC.esc(d.status) + '"><td>' +
+              IOC.esc(d.doc_number || '') + '</td><td>' + IOC.esc(d.unit_code || d.agency_code || '') + '</td><td>' +
+              IOC.esc(d.channel === 'email' ? 'E-mail' : 'Webhook') + '</td><td>' + IOC.esc(S['st_' + d.status] || d.status) +
+              '</td><td class="num">' + IOC.esc(d.attempts) + '</td><td>' + IOC.esc(when(d)) + '</td><td>' +
+              IOC.esc(d.last_error || '') + '</td><td>' + (retry ? '<button type="button" class="btn dl-retry" data-id="' +
+              IOC.esc(d.id) + '">' + IOC.esc(S.dl_retry) + '</button>' : '') + '</td></tr>';
+          }).join('') + '</tbody></table>';
+        document.body.dataset.deliveries = 'loaded';
+      }).catch(function () { fail({ status: 0, body: {} }); });
+    }
+
+    function retry(btn) {
+      var t = token.value.trim();
+      call('/deliveries/' + encodeURIComponent(btn.dataset.id) + '/retry', t).then(function (res) {
+        if (res.status === 403) { say(S.err_403_retry); return; }
+        if (res.status !== 200) return fail(res);
+        deliveries(S.dl_retried);
+      }).catch(function () { fail({ status: 0, body: {} }); });
+    }
+
+    $('dl-load').addEventListener('click', function () { deliveries(); });
+    $('dl-list').addEventListener('click', function (e) {
+      var btn = e.target.closest && e.target.closest('.dl-retry');
+      if (btn) retry(btn);
+    });
     form.addEventListener('submit', function (e) { e.preventDefault(); preview(); });
     $('rm-list').addEventListener('click', list);
     $('rm-issue').addEventListener('click', function () { box.hidden = false; $('rm-confirm-yes').focus(); });
