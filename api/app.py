@@ -26,6 +26,7 @@ from api.ogc_html import OgcHtmlAccept
 from api.routers import (
     agencies,
     communes,
+    contacts,
     datahealth,
     deliveries,
     difficulties,
@@ -44,6 +45,7 @@ from api.routers import (
     provinces,
     rankings,
     reminders,
+    reply,
     reports,
     search,
     series,
@@ -126,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         to_thread.current_default_thread_limiter().total_tokens = settings.other_threads()
         app.state.settings = settings
         app.state.work_dir = instance_dir(settings.app_url(), settings.var_dir)
+        settings.configure_reply_links()  # the notices' reply links (geo/remind/reply.py)
         # upload folders of a worker that was killed: recorded and removed, off the loop
         threading.Thread(
             target=attempts.sweep,
@@ -178,6 +181,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reminders.router, prefix="/api/v1", dependencies=strict)
     app.include_router(reminders.read_router, prefix="/api/v1", dependencies=reads)
     app.include_router(deliveries.router, prefix="/api/v1", dependencies=strict)
+    # personal data: a scoped editor/admin token in the route, never the public read path
+    app.include_router(contacts.router, prefix="/api/v1", dependencies=strict)
+    # no account: the signed link is the credential (geo/remind/reply.py)
+    app.include_router(reply.router, dependencies=strict)
     app.include_router(ogc.router, dependencies=reads)
     app.include_router(ogc_schemas.router, dependencies=reads)
     app.include_router(ogc_tiles.router, dependencies=reads)

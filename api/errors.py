@@ -215,7 +215,13 @@ def install_openapi(app: FastAPI) -> None:
                 responses = op["responses"]
                 for code, text in _STANDARD.items():
                     responses.setdefault(code, {"description": text})
-                    responses[code]["content"] = {"application/json": {"schema": ref}}
+                    # a page's own error pages (text/html) stay documented beside the JSON
+                    kept = {
+                        k: v
+                        for k, v in responses[code].get("content", {}).items()
+                        if k == "text/html"
+                    }
+                    responses[code]["content"] = {**kept, "application/json": {"schema": ref}}
                 if method == "get":
                     responses.setdefault("304", {"description": "Not modified (ETag matched)"})
         app.openapi_schema = schema

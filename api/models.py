@@ -443,6 +443,10 @@ class Task(_Body):
         None, description="người phụ trách (name and title, as the office wrote it)"
     )
     product: str | None = Field(None, description="sản phẩm")
+    authority: str | None = Field(None, description="cấp có thẩm quyền quyết định")
+    expected_at: dt.date | None = Field(
+        None, description="dự kiến hoàn thành: the date the unit expects to finish (its word)"
+    )
     office_status: str | None = Field(
         None, description="the office's own status as written ('Chậm tiến độ'); status is by dates"
     )

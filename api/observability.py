@@ -35,12 +35,15 @@ SECURITY_HEADERS = [
 SECRET_QUERY = re.compile(
     r"(?i)((?:^|[?&;])(?:token|access_token|api_key|apikey|key|password|secret)=)[^&;#\s]*"
 )
+# a notice's reply link is its credential (geo/remind/reply.py): kept out of the logs too
+SECRET_PATH = re.compile(r"(/reply/)[^/?#\s\"]+")
 _REQUEST_ID = re.compile(r"[^A-Za-z0-9._:-]")
 
 
 def mask_secrets(path: str) -> str:
-    """``/x?token=abc&a=1`` → ``/x?token=***&a=1``: what an access log may keep."""
-    return SECRET_QUERY.sub(r"\1***", path)
+    """``/x?token=abc&a=1`` → ``/x?token=***&a=1``, ``/reply/<token>`` → ``/reply/***``:
+    what an access log may keep."""
+    return SECRET_PATH.sub(r"\1***", SECRET_QUERY.sub(r"\1***", path))
 
 
 class MaskSecrets(logging.Filter):
@@ -243,7 +246,7 @@ class ObservabilityMiddleware:
                         "fields": {
                             "request_id": rid,
                             "method": scope["method"],
-                            "path": scope["path"],
+                            "path": mask_secrets(scope["path"]),
                             "route": label,
                             "status": status,
                             "ms": round(elapsed * 1000, 2),

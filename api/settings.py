@@ -1,4 +1,9 @@
-"""Service settings: one pydantic-settings class, env prefix ``IOCMAP_``, built by the factory."""
+"""Service settings: one pydantic-settings class, env prefix ``IOCMAP_``, built by the factory.
+
+Why one module: every setting of every process (server, importers, worker, reply links) is
+one ``Settings`` class, because the configuration page and ``.env.example`` are generated
+from it (``scripts/docs_hooks.py``); splitting it would split that page.
+"""
 
 from __future__ import annotations
 
@@ -127,6 +132,25 @@ class Settings(BaseSettings):
         ge=0,
         le=365,
         description="a unit reminded fewer days ago than this is skipped unless forced",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        max_length=500,
+        description="the address people open the service at (no trailing slash): links"
+        " printed in notices (the reply link) start with it",
+    )
+    reply_secret: str | None = Field(
+        default=None,
+        min_length=32,
+        description="HMAC key of the reply links printed in notices (at least 32 characters);"
+        " unset = a random key generated once per database and kept in the instance's"
+        " private directory (var/instances/…/reply-secret). Changing it voids issued links",
+    )
+    reply_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="a notice's reply link works until this many days after its reply-by date",
     )
     delivery_channels: list[Literal["email", "webhook"]] = Field(
         default=["email", "webhook"],
@@ -282,6 +306,20 @@ class Settings(BaseSettings):
             "max_runs": self.xlsx_max_runs,
             "max_defined_names": self.xlsx_max_defined_names,
         }
+
+    def configure_reply_links(self) -> None:
+        """Give this process the key, base URL and validity of the notices' reply links
+        (``geo/remind/reply.py``): the key is ``reply_secret``, else the one generated once
+        in this database's private instance directory, shared by every process."""
+        from api.instance import instance_dir
+        from geo.remind import reply
+
+        reply.configure(
+            self.reply_secret,
+            self.public_url,
+            self.reply_days,
+            None if self.reply_secret else instance_dir(self.app_url(), self.var_dir),
+        )
 
     def configure_readers(self) -> None:
         """Give this process's file readers their limits: the sandbox's and the boundary

@@ -145,6 +145,7 @@ class Task(Base):
     person_in_charge: Mapped[str | None] = mapped_column(Text)  # người phụ trách: name, title
     product: Mapped[str | None] = mapped_column(Text)  # sản phẩm
     authority: Mapped[str | None] = mapped_column(Text)  # cấp có thẩm quyền quyết định
+    expected_at: Mapped[dt.date | None] = mapped_column(Date)  # dự kiến hoàn thành (0022)
     office_status: Mapped[str | None] = mapped_column(Text)  # the office's own words, kept
     # completed_at is only a bound (done without a date, by the sheet's report date)
     completed_at_bound: Mapped[bool] = mapped_column(Boolean, server_default=false())
@@ -337,7 +338,8 @@ class ImportRun(Base):
     __tablename__ = "import_run"
     __table_args__ = (
         CheckConstraint(
-            "kind in ('boundaries', 'tasks', 'indicators', 'targets')", name="import_run_kind"
+            "kind in ('boundaries', 'tasks', 'indicators', 'targets', 'answers')",
+            name="import_run_kind",
         ),
         Index("import_run_kind_at_idx", "kind", "at"),
         Index("import_run_at_idx", "at", "id"),  # the listing, newest first (0006)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from iocmap.contacts_cli import app as contacts_app
 from iocmap.forecast_cli import forecast_app
 from iocmap.imports_cli import import_app
 from iocmap.maps_cli import maps_app
@@ -30,6 +31,7 @@ app.add_typer(remind_app, name="remind")
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(report_app, name="report")
 app.command("worker")(worker)
+app.add_typer(contacts_app, name="contacts")
 
 
 def _external_db() -> bool:

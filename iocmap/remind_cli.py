@@ -30,6 +30,7 @@ def remind(
     below: float | None = typer.Option(None, help="units below this completion %"),
     combine: str = typer.Option("any", help="any | all of the criteria given"),
     province: str | None = typer.Option(None, help="only this province (and its communes)"),
+    agency: str | None = typer.Option(None, help="a ministry (BKHCN), for its own tasks"),
     as_of: str | None = typer.Option(None, help="YYYY-MM-DD; default: the reporting date"),
     reply_by: str | None = typer.Option(None, help="YYYY-MM-DD; default: as-of + 7 days"),
     issuer: str | None = typer.Option(None, help="issuing body's name (default: its profile)"),
@@ -43,17 +44,20 @@ def remind(
     with their numbers and write each as DOCX + HTML. Only the criteria given count."""
     if ctx.invoked_subcommand is not None:
         return
+    from api.settings import Settings
     from geo.db import app_database_url, make_engine
     from geo.errors import IocmapError
     from geo.ingest.report import default_actor
     from geo.remind.issue import RemindRequest, issue, preview
     from geo.remind.notice import to_docx, to_html
 
+    Settings().configure_reply_links()  # issued notices print their reply link
     req = RemindRequest(
         program=program,
         overdue=overdue,
         below=below,
         province=province,
+        agency=agency,
         as_of=_date(as_of, "--as-of"),
         reply_by=_date(reply_by, "--reply-by"),
         issuer=issuer,

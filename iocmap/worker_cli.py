@@ -46,6 +46,7 @@ def worker(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     settings = Settings()
+    settings.configure_reply_links()  # e-mails and escalated notices carry the reply link
     cfg = settings.delivery_config()
     day: dt.date | None = None
     if today:

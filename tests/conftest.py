@@ -66,6 +66,15 @@ def create_database_if_missing(url) -> None:
     admin.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def reply_links() -> None:
+    """A key for the notices' reply links in tests that issue notices without an app (an
+    app configures its own at start-up, ``Settings.configure_reply_links``)."""
+    from geo.remind import reply
+
+    reply.configure("tests-reply-key-" + "k" * 32, "http://127.0.0.1:8000", 30, None)
+
+
 @pytest.fixture(scope="session")
 def db_url() -> str:
     """This session's (and this xdist worker's) test database: a fresh copy of the template

@@ -4,6 +4,7 @@ data version the response cache is keyed by). A write route without a case here 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from fastapi.routing import APIRoute
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
+from geo.remind.reply import sign
 from tests.import_fixtures import write_csv, write_xlsx
 from tests.test_central_level import TARGET_HEADER
 
@@ -70,6 +72,28 @@ def _withdraw(api: TestClient, tmp) -> None:
     assert r.status_code == 200, r.text
 
 
+CONTACTS = {"contacts": [{"role": "Văn phòng", "name": "Người Nhận Phiếu", "email": "a@b.vn"}]}
+
+
+def _unit_contacts(api: TestClient, tmp) -> None:
+    r = api.put("/api/v1/units/96/contacts", json=CONTACTS, headers=AUTH)
+    assert r.status_code == 200, r.text
+
+
+def _agency_contacts(api: TestClient, tmp) -> None:
+    r = api.put("/api/v1/agencies/BXD/contacts", json=CONTACTS, headers=AUTH)
+    assert r.status_code == 200, r.text
+
+
+def _reply(api: TestClient, tmp) -> None:
+    listed = api.get("/api/v1/reminders", params={"limit": 500}, headers=AUTH).json()
+    live = next(n for n in listed["reminders"] if not n["withdrawn"] and not n["answered"])
+    token = sign(live["id"], dt.date.today() + dt.timedelta(days=5))
+    form = {"t0": live["tasks"][0]["external_id"], "s0": "done", "d0": "2025-11-10"}
+    r = api.post(f"/reply/{token}", data=form)
+    assert r.status_code == 200, r.text
+
+
 def _retry_delivery(api: TestClient, tmp) -> None:
     from sqlalchemy import text
 
@@ -101,11 +125,24 @@ CASES: dict[tuple[str, str], tuple[Callable, str]] = {
         _withdraw,
         "/api/v1/reminders?limit=500",
     ),
+    ("PUT", "/api/v1/units/{code}/contacts"): (_unit_contacts, "/api/v1/units/96/contacts"),
+    ("PUT", "/api/v1/agencies/{code}/contacts"): (
+        _agency_contacts,
+        "/api/v1/agencies/BXD/contacts",
+    ),
+    ("POST", "/reply/{token}"): (_reply, "/api/v1/reminders?limit=500"),
     ("POST", "/api/v1/deliveries/{delivery_id}/retry"): (
         _retry_delivery,
         "/api/v1/deliveries?limit=500",
     ),
 }
+# read with a token, never cached (per reader): compared without revalidation
+PRIVATE = (
+    "/api/v1/reminders",
+    "/api/v1/deliveries",
+    "/api/v1/units/96/contacts",
+    "/api/v1/agencies/BXD/contacts",
+)
 NOT_DATA = {("GET", "/api/v1/reminders/{reminder_id}.docx")}  # a write-role read, no change
 # Writes that change no cached response, and why (each is tested where it is built).
 NO_CACHED_GET = {
@@ -134,7 +171,7 @@ def test_each_write_shows_at_once_on_the_cached_get(scratch_url, tmp_path):
         for (method, path), (write, url) in CASES.items():
             # the reminders list is read with a token and never cached (issue 21): the
             # others are public, cached and revalidated by ETag
-            private = url.startswith(("/api/v1/reminders", "/api/v1/deliveries"))
+            private = url.startswith(PRIVATE)
             headers = AUTH if private else {}
             before = api.get(url, headers=headers)
             assert before.status_code == 200, (url, before.text)

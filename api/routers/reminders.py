@@ -55,6 +55,7 @@ def _preview_body(p: Preview) -> bytes:
                     "below": p.request.below,
                     "combine": p.request.combine,
                     "province": p.request.province,
+                    "agency": p.request.agency,
                     "as_of": p.request.as_of,
                     "reply_by": p.request.reply_by,
                     "force": p.request.force,
@@ -110,6 +111,14 @@ async def post_reminders(
     province: Annotated[
         str | None, Query(pattern=r"^\d{2}$", description="default: the token's province")
     ] = None,
+    agency: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[A-Z]{2,16}$",
+            description="a ministry (BKHCN): remind it for its own tasks, like a province;"
+            " default: the token's agency",
+        ),
+    ] = None,
     as_of: AsOf = None,
     reply_by: Annotated[dt.date | None, Query(description="default: as_of + 7 days"), Day] = None,
     issuer: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
@@ -122,13 +131,16 @@ async def post_reminders(
     ``IOCMAP_REMIND_MIN_DAYS`` are listed as skipped unless ``force``. Nothing is recorded.
     Issue it with ``POST /api/v1/reminders/previews/{preview_id}/issue``."""
     who = await writer_principal(request)
-    if province is None and who.scope_level == "province":
+    if province is None and agency is None and who.scope_level == "province":
         province = who.scope_code
+    if agency is None and province is None and who.scope_level == "agency":
+        agency = who.scope_code
     req = RemindRequest(
         program=program,
         overdue=overdue,
         below=below,
         province=province,
+        agency=agency,
         as_of=as_of,
         reply_by=reply_by,
         issuer=issuer,
@@ -148,7 +160,7 @@ async def post_reminders(
         with engine.connect() as conn:
             seen = preview(conn, req)
             scope_check(who)(
-                conn, {n.unit_code for n in seen.notices} | ({province} if province else set())
+                conn, {n.unit_code for n in seen.notices} | {c for c in (province, agency) if c}
             )
             return seen
 
@@ -219,7 +231,7 @@ async def reminder_docx(
         with engine.connect() as conn:
             found = recorded_notice(conn, reminder_id)
             if found is not None:
-                scope_check(who)(conn, {found[0].unit_code})
+                scope_check(who)(conn, {found[0].unit_code})  # a ministry's code too
             return found
 
     found = await run_in_threadpool(build)
@@ -245,17 +257,21 @@ async def list_reminders(
     day: AsOfDay,
     unit: Annotated[
         str | None,
-        Query(pattern=r"^\d{2}(\d{3})?$", description="a unit (a province: and its communes)"),
+        Query(
+            pattern=r"^(\d{2}(\d{3})?|[A-Z]{2,16})$",
+            description="a unit (a province: and its communes) or a ministry (BKHCN)",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, description=f"page size (cap {LIST_CAP})")] = 100,
     offset: Offset = 0,
 ):
-    """Newest first; each task with ``status_now``; ``responded`` = every reminded task
-    done since, ``still_overdue`` = how many are not; ``withdrawn`` = who withdrew it, when
-    and why (null for a live notice). Needs a token, and reads are scoped like writes: a
-    province's token sees notices to the province and its communes (a ``unit`` outside its
-    scope lists nothing); who issued a notice (a token name) is shown to admins only. Not
-    cached (per reader)."""
+    """Newest first; each task with ``status_now``; ``answered`` / ``answered_at`` = the
+    unit answered through the notice's reply link (latest answer); ``holder`` = unit |
+    agency; ``responded`` = every reminded task done since, ``still_overdue`` = how many
+    are not; ``withdrawn`` = who withdrew it, when and why (null for a live notice).
+    Needs a token, and reads are scoped like writes: a province's token sees notices to
+    the province and its communes (a ``unit`` outside its scope lists nothing); who issued
+    a notice (a token name) is shown to admins only. Not cached (per reader)."""
     check_limit(limit, LIST_CAP)
     who = await db_gate(request).run(principal, request, False)
     if who is None:

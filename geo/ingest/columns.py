@@ -49,6 +49,8 @@ MEANING: dict[str, tuple[str, ...]] = {
     "program": ("chuong trinh", "ke hoach", "nghi quyet"),
     "person_in_charge": ("phu trach", "dau moi", "can bo", "nguoi thuc hien", "theo doi"),
     "product": ("san pham", "dau ra"),
+    "authority": ("tham quyen", "cap quyet dinh", "cap phe duyet"),
+    "expected_at": ("du kien hoan thanh", "du kien xong", "expected"),
     "difficulty": ("phan loai", "nhom kho khan", "loai kho khan", "nhom vuong mac",
                    "nhom nguyen nhan"),
     "waits_on": ("cho", "phu thuoc", "trung uong lien quan"),
@@ -72,6 +74,8 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "proposal": ("Giải pháp, kiến nghị", "proposal"),
     "person_in_charge": ("Người phụ trách", "person in charge"),
     "product": ("Sản phẩm", "product"),
+    "authority": ("Cấp có thẩm quyền", "deciding authority"),
+    "expected_at": ("Dự kiến hoàn thành", "expected completion"),
     "difficulty": ("Nhóm khó khăn", "difficulty category"),
     "waits_on": ("Chờ (cơ quan / nhiệm vụ trung ương)", "waits on"),
 }

@@ -33,11 +33,18 @@ from sqlalchemy.exc import DBAPIError
 
 from geo.errors import ImportBusy
 
-Kind = Literal["boundaries", "tasks", "indicators", "targets"]
+Kind = Literal["boundaries", "tasks", "indicators", "targets", "answers"]
 Status = Literal["imported", "no_changes", "dry_run", "rejected"]
 # pg_advisory_xact_lock(namespace, kind): 57 = Resolution 57, one key per import kind.
 LOCK_NAMESPACE = 57
-LOCK_KEYS: dict[str, int] = {"boundaries": 1, "tasks": 2, "indicators": 3, "targets": 4}
+# answers write tasks through the task path: they wait for a task import (same key)
+LOCK_KEYS: dict[str, int] = {
+    "boundaries": 1,
+    "tasks": 2,
+    "indicators": 3,
+    "targets": 4,
+    "answers": 2,
+}
 DEFAULT_LOCK_WAIT_S = 10.0  # how long an import waits for another of its kind (then 409)
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 # Called at each named point of an import ("staged": rows written, "swapped": data changed,

@@ -31,7 +31,7 @@ TITLE_SIMILAR = 90.0  # rapidfuzz ratio (0-100) of normalised titles: "near-iden
 TASK_COLUMNS = (
     "id, external_id, program, group_no, phase, year, title, unit_code, agency_code,"
     " lead_agency, start_date, deadline, completed_at, reason, proposal, person_in_charge,"
-    " product, office_status, completed_at_bound"
+    " product, authority, expected_at, office_status, completed_at_bound"
 )
 LABELS = {
     "code": ("khớp theo mã", "matched by code"),

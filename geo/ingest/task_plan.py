@@ -19,7 +19,7 @@ from geo.text import search_key
 
 FIELDS = ("program", "group_no", "phase", "year", "title", "unit_code", "agency_code",
           "lead_agency", "start_date", "deadline", "completed_at", "reason",
-          "proposal", "person_in_charge", "product", "office_status",
+          "proposal", "person_in_charge", "product", "authority", "expected_at", "office_status",
           "completed_at_bound")  # fmt: skip
 REQUIRED_NEW = ("title", "unit_code", "deadline")
 KH02_GROUPS = 16

@@ -57,6 +57,7 @@ def parse_row(row: Row, cols: dict[str, str], registry: Registry) -> None:
     attempt("start_date", parse_date)
     attempt("deadline", parse_date)
     attempt("completed_at", parse_date)
+    attempt("expected_at", parse_date)
     attempt("program", registry.match)
     attempt("group_no", parse_group)
     attempt("phase", parse_group)
@@ -79,6 +80,7 @@ def parse_row(row: Row, cols: dict[str, str], registry: Registry) -> None:
     attempt("proposal", parse_note)
     attempt("person_in_charge", parse_note)
     attempt("product", parse_note)
+    attempt("authority", parse_note)
     attempt("difficulty", parse_difficulty)
     attempt("waits_on", parse_note)
     if "title" in row.values and row.values["title"] is None:

@@ -42,14 +42,17 @@ def apply_plans(
             text(
                 "insert into task (external_id, program, group_no, phase, year, title, unit_code,"
                 " agency_code, lead_agency, start_date, deadline, completed_at, reason, proposal,"
-                " person_in_charge, product, office_status, completed_at_bound)"
+                " person_in_charge, product, authority, expected_at, office_status,"
+                " completed_at_bound)"
                 " select * from unnest("
                 " cast(:id as text[]), cast(:program as text[]), cast(:group_no as smallint[]),"
                 " cast(:phase as smallint[]), cast(:year as smallint[]), cast(:title as text[]),"
                 " cast(:unit as text[]), cast(:agency as text[]), cast(:lead as text[]),"
                 " cast(:start as date[]), cast(:deadline as date[]), cast(:done as date[]),"
                 " cast(:reason as text[]), cast(:proposal as text[]), cast(:person as text[]),"
-                " cast(:product as text[]), cast(:office as text[]), cast(:bound as boolean[]))"
+                " cast(:product as text[]), cast(:authority as text[]), cast(:expected as date[]),"
+                " cast(:office as text[]),"
+                " cast(:bound as boolean[]))"
                 " returning id, external_id"
             ),
             _columns_of(
@@ -72,6 +75,7 @@ def apply_plans(
                 " start_date = v.start_date, deadline = v.deadline,"
                 " completed_at = v.completed_at, reason = v.reason, proposal = v.proposal,"
                 " person_in_charge = v.person_in_charge, product = v.product,"
+                " authority = v.authority, expected_at = v.expected_at,"
                 " office_status = v.office_status, completed_at_bound = v.completed_at_bound,"
                 " updated_at = now() from unnest("
                 " cast(:id as int[]), cast(:program as text[]), cast(:group_no as smallint[]),"
@@ -79,10 +83,13 @@ def apply_plans(
                 " cast(:unit as text[]), cast(:agency as text[]), cast(:lead as text[]),"
                 " cast(:start as date[]), cast(:deadline as date[]), cast(:done as date[]),"
                 " cast(:reason as text[]), cast(:proposal as text[]), cast(:person as text[]),"
-                " cast(:product as text[]), cast(:office as text[]), cast(:bound as boolean[]))"
+                " cast(:product as text[]), cast(:authority as text[]), cast(:expected as date[]),"
+                " cast(:office as text[]),"
+                " cast(:bound as boolean[]))"
                 " as v(id, program, group_no, phase, year, title, unit_code, agency_code,"
                 " lead_agency, start_date, deadline, completed_at, reason, proposal,"
-                " person_in_charge, product, office_status, completed_at_bound)"
+                " person_in_charge, product, authority, expected_at, office_status,"
+                " completed_at_bound)"
                 " where t.id = v.id"
             ),
             _columns_of([p.task_id for _, p in updates], [p.record for _, p in updates]),
@@ -132,6 +139,8 @@ def _columns_of(ids: list, records: list[dict]) -> dict[str, list]:
         "proposal": [r["proposal"] for r in records],
         "person": [r["person_in_charge"] for r in records],
         "product": [r["product"] for r in records],
+        "authority": [r["authority"] for r in records],
+        "expected": [r["expected_at"] for r in records],
         "office": [r["office_status"] for r in records],
         "bound": [bool(r["completed_at_bound"]) for r in records],
     }

@@ -52,6 +52,7 @@ def remind_candidates(
     below: float | None,
     within: str | None = None,
     combine: str = "any",
+    agency: str | None = None,
 ) -> list[dict]:
     """Units to remind for ``program`` (NQ57: provinces, else communes), each with why it
     was selected (``reasons``: ``overdue`` with the count, ``below`` with its %).
@@ -59,20 +60,12 @@ def remind_candidates(
     Only the criteria the caller gave count: ``overdue`` (has overdue tasks), ``below``
     (completion % under the threshold), joined by ``combine`` (``any`` | ``all``);
     ``within`` limits to a province (it and its communes). Uses the as-of counts of
-    ``geo/read/progress.py``."""
+    ``geo/read/progress.py``. ``agency``: that ministry (its own tasks) instead of units."""
     level = "province" if program == "NQ57" else "commune"
-    rows = conn.execute(
-        text(
-            f"""select u.code, u.name, u.kind, u.level, p.name as province_name,
-                   c.total, c.completed + c.completed_late as done, c.overdue
-            from ({unit_counts_sql()}) c
-            join admin_unit u on u.code = c.unit_code and u.level = :level
-            left join admin_unit p on p.code = u.parent_code
-            where (cast(:within as text) is null or u.code = :within or u.parent_code = :within)
-            order by u.code"""
-        ),
-        {"as_of": as_of, "program": program, "year": None, "level": level, "within": within},
-    ).mappings()
+    if agency is not None:
+        rows = _agency_counts(conn, as_of, program, agency)
+    else:
+        rows = _unit_rows(conn, as_of, program, level, within)
     out = []
     for r in rows:
         share = pct(int(r["done"]), int(r["total"]))
@@ -91,6 +84,43 @@ def remind_candidates(
     return out
 
 
+def _unit_rows(conn: Connection, as_of: dt.date, program: str, level: str, within: str | None):
+    """The units of ``level`` (within a province) with their task counts."""
+    return conn.execute(
+        text(
+            f"""select u.code, u.name, u.kind, u.level, p.name as province_name,
+                   c.total, c.completed + c.completed_late as done, c.overdue
+            from ({unit_counts_sql()}) c
+            join admin_unit u on u.code = c.unit_code and u.level = :level
+            left join admin_unit p on p.code = u.parent_code
+            where (cast(:within as text) is null or u.code = :within or u.parent_code = :within)
+            order by u.code"""
+        ),
+        {"as_of": as_of, "program": program, "year": None, "level": level, "within": within},
+    ).mappings()
+
+
+def _agency_counts(conn: Connection, as_of: dt.date, program: str, agency: str):
+    """One ministry's task counts (its own tasks, ``task.agency_code``), as a candidate row."""
+    return conn.execute(
+        text(
+            """select a.code, a.name, a.kind, 'agency' as level, null as province_name,
+                   count(t.id) as total,
+                   count(t.id) filter (where s.s in ('completed', 'completed_late')) as done,
+                   count(t.id) filter (where s.s = 'overdue') as overdue
+            from agency a
+            join task t on t.agency_code = a.code
+              and (t.program = :program or t.program in
+                   (select code from programme where parent_code = :program))
+            cross join lateral (select task_status(t.deadline, t.completed_at,
+                                                   cast(:as_of as date)) as s) s
+            where a.code = :agency
+            group by a.code, a.name, a.kind"""
+        ),
+        {"as_of": as_of, "program": program, "agency": agency},
+    ).mappings()
+
+
 # a notice counts (as a round, as "reminded") unless it was withdrawn
 LIVE_REMINDER = "not exists (select 1 from reminder_withdrawal w where w.reminder_id = r.id)"
 
@@ -105,14 +135,15 @@ def open_tasks(
         dict(r)
         for r in conn.execute(
             text(
-                f"""select t.id as task_id, t.unit_code, t.external_id, t.title, t.deadline,
+                f"""select t.id as task_id, coalesce(t.unit_code, t.agency_code) as unit_code,
+                       t.external_id, t.title, t.deadline,
                        greatest(cast(:as_of as date) - t.deadline, 0) as days_overdue,
                        t.lead_agency, t.reason, t.proposal,
                        (select count(*) from reminder r
                         where r.tasks @> jsonb_build_array(jsonb_build_object('task_id', t.id))
                           and {LIVE_REMINDER}) as reminded_before
                 from task t
-                where t.unit_code = any(:codes)
+                where (t.unit_code = any(:codes) or t.agency_code = any(:codes))
                   and (t.program = :program or t.program in
                        (select code from programme where parent_code = :program))
                   and task_status(t.deadline, t.completed_at, cast(:as_of as date))
@@ -131,11 +162,12 @@ def recent_notices(
     many live notices it had for ``program`` in all (its next notice is round that + 1)."""
     rows = conn.execute(
         text(
-            f"""select r.unit_code, count(*) as notices, max(r.at) as last_at,
-                   max(r.at) >= :since as recent
+            f"""select coalesce(r.unit_code, r.agency_code) as unit_code, count(*) as notices,
+                   max(r.at) as last_at, max(r.at) >= :since as recent
             from reminder r
-            where r.unit_code = any(:codes) and r.program = :program and {LIVE_REMINDER}
-            group by r.unit_code"""
+            where (r.unit_code = any(:codes) or r.agency_code = any(:codes))
+              and r.program = :program and {LIVE_REMINDER}
+            group by 1"""
         ),
         {"codes": codes, "program": program, "since": since},
     ).mappings()
@@ -147,10 +179,15 @@ def reminder_record(conn: Connection, reminder_id: int) -> dict | None:
     row = (
         conn.execute(
             text(
-                """select r.*, u.name as unit_name, u.kind as unit_kind, u.level as unit_level,
+                """select r.*, coalesce(r.unit_code, r.agency_code) as holder_code,
+                       coalesce(u.name, a.name) as unit_name, coalesce(u.kind, a.kind) as unit_kind,
+                       coalesce(u.level, 'agency') as unit_level,
                        u.parent_code, p.name as province_name,
-                       w.at as withdrawn_at, w.actor as withdrawn_by, w.reason as withdrawn_reason
-                from reminder r join admin_unit u on u.code = r.unit_code
+                       w.at as withdrawn_at, w.actor as withdrawn_by, w.reason as withdrawn_reason,
+                       (select max(x.at) from reminder_answer x where x.reminder_id = r.id)
+                         as answered_at
+                from reminder r left join admin_unit u on u.code = r.unit_code
+                left join agency a on a.code = r.agency_code
                 left join admin_unit p on p.code = u.parent_code
                 left join reminder_withdrawal w on w.reminder_id = r.id
                 where r.id = :id"""
@@ -173,23 +210,30 @@ def reminders(
 ) -> tuple[int, list[dict]]:
     """(number matched, one page of notices, newest first); each task with its status on
     ``as_of`` now, so one sees who responded (task done since) and who did not.
-    ``scope``: only notices to this unit or its communes (a scoped token's reading)."""
+    ``scope``: only notices to this unit or its communes (a scoped token's reading).
+    A ministry's notices name it in ``unit_code`` too (``holder`` says which)."""
     where = (
-        "(cast(:unit as text) is null or r.unit_code = :unit or u.parent_code = :unit)"
-        " and (cast(:scope as text) is null or r.unit_code = :scope or u.parent_code = :scope)"
+        "(cast(:unit as text) is null or r.unit_code = :unit or u.parent_code = :unit"
+        " or r.agency_code = :unit)"
+        " and (cast(:scope as text) is null or r.unit_code = :scope or u.parent_code = :scope"
+        " or r.agency_code = :scope)"
     )
     params = {"unit": unit, "scope": scope, "as_of": as_of, "limit": limit, "offset": offset}
     total = conn.execute(
         text(
-            "select count(*) from reminder r join admin_unit u on u.code = r.unit_code"
+            "select count(*) from reminder r left join admin_unit u on u.code = r.unit_code"
             f" where {where}"
         ),
         params,
     ).scalar_one()
     rows = conn.execute(
         text(
-            f"""select r.id, r.at, r.actor, r.unit_code, u.name as unit_name, r.program,
+            f"""select r.id, r.at, r.actor, coalesce(r.unit_code, r.agency_code) as unit_code,
+                   case when r.agency_code is null then 'unit' else 'agency' end as holder,
+                   coalesce(u.name, a.name) as unit_name, r.program,
                    r.as_of, r.reply_by, r.issuer, r.doc_number, r.reasons,
+                   (select max(x.at) from reminder_answer x where x.reminder_id = r.id)
+                     as answered_at,
                    (select jsonb_build_object('at', w.at, 'actor', w.actor, 'reason', w.reason)
                     from reminder_withdrawal w where w.reminder_id = r.id) as withdrawn,
                    (select jsonb_agg(x.item || jsonb_build_object(
@@ -197,7 +241,8 @@ def reminders(
                        'completed_at', t.completed_at) order by x.n)
                     from jsonb_array_elements(r.tasks) with ordinality as x(item, n)
                     join task t on t.id = (x.item ->> 'task_id')::int) as tasks
-            from reminder r join admin_unit u on u.code = r.unit_code
+            from reminder r left join admin_unit u on u.code = r.unit_code
+            left join agency a on a.code = r.agency_code
             where {where}
             order by r.at desc, r.id desc limit :limit offset :offset"""
         ),
@@ -212,6 +257,9 @@ def reminders(
             t["status_now"] in ("completed", "completed_late") for t in tasks
         )
         item["still_overdue"] = sum(1 for t in tasks if t["status_now"] == "overdue")
+        item["answered"] = item["answered_at"] is not None
+        if item["answered_at"] is not None:
+            item["answered_at"] = item["answered_at"].astimezone(dt.UTC).isoformat()
         out.append(item)
     return int(total), out
 

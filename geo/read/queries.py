@@ -104,7 +104,8 @@ def tasks(conn: Connection, code: str, as_of: dt.date, f: TaskFilter) -> tuple[i
         text(
             f"""select t.id, t.external_id, t.program, t.group_no, t.phase, t.year, t.title,
                    t.lead_agency, t.start_date, t.deadline, t.completed_at, t.reason, t.proposal,
-                   t.person_in_charge, t.product, t.office_status, t.completed_at_bound,
+                   t.person_in_charge, t.product, t.authority, t.expected_at, t.office_status,
+                   t.completed_at_bound,
                    s.status, (s.status = 'overdue' and t.reason is null) as missing_reason,
                    case when s.status = 'overdue' then cast(:as_of as date) - t.deadline
                         else 0 end as days_overdue,

@@ -28,12 +28,14 @@ from dataclasses import asdict, dataclass, fields, replace
 
 from sqlalchemy import Connection, Engine, text
 
+from geo.agencies import CODE_RE, is_agency_code
 from geo.errors import BadInput, Conflict, NotFound
 from geo.read.followup import open_tasks, recent_notices, remind_candidates, reminder_record
 from geo.read.progress import VN_TZ, data_state
 from geo.remind.deliver import CHANNELS, leader_in_charge, queue_deliveries
 from geo.remind.issuers import NATIONAL, issuer_for
 from geo.remind.notice import Notice, to_docx, to_html
+from geo.remind.reply import reply_link
 
 MAX_UNITS = 500
 LOCK_KEY = 5_702_0014  # pg advisory lock: one issuance at a time
@@ -54,6 +56,7 @@ class RemindRequest:
     combine: str = "any"  # any | all of the criteria given
     force: bool = False  # remind units reminded within min_days too
     min_days: int = DEFAULT_MIN_DAYS
+    agency: str | None = None  # remind this ministry (its own tasks) instead of units
     unit: str | None = None  # exactly this unit (the escalation of one silent holder)
     escalate: bool = False  # an automatic round: marked, the leader in charge copied
 
@@ -70,6 +73,16 @@ class RemindRequest:
             raise BadInput("combine phải là any hoặc all (combine: any | all)", field="combine")
         if self.issuer is not None and (not self.issuer.strip() or len(self.issuer) > 300):
             raise BadInput("issuer phải dài 1–300 ký tự (issuer: 1–300 characters)", field="issuer")
+        if self.agency is not None and not CODE_RE.match(self.agency):
+            raise BadInput(
+                "agency phải là mã bộ, ngành (2–16 chữ in hoa, ví dụ BKHCN) — agency: a code",
+                field="agency",
+            )
+        if self.agency is not None and self.province is not None:
+            raise BadInput(
+                "chọn province hoặc agency, không cả hai (province and agency exclude each other)",
+                field="agency",
+            )
         if not 0 <= self.min_days <= 365:
             raise BadInput("min_days phải trong 0–365", field="min_days")
 
@@ -121,6 +134,8 @@ class Preview:
 
 
 def _recipient(unit: dict) -> str:
+    if unit["level"] == "agency":  # a ministry is addressed by its own name
+        return str(unit["name"])
     kind = unit["kind"][:1].lower() + unit["kind"][1:]
     name = f"Ủy ban nhân dân {kind} {unit['name']}"
     if unit["level"] == "commune" and unit.get("province_name"):
@@ -136,9 +151,21 @@ def preview(conn: Connection, req: RemindRequest, now: dt.datetime | None = None
     if reply_by < as_of:
         raise BadInput("hạn báo cáo trước ngày số liệu (reply_by before as_of)", field="reply_by")
     req = replace(req, as_of=as_of, reply_by=reply_by)
-    # ``unit``: within itself is that unit alone at the programme's level
-    within = req.unit or req.province
-    units = remind_candidates(conn, as_of, req.program, req.overdue, req.below, within, req.combine)
+    if (
+        req.agency is not None
+        and not conn.execute(
+            text("select 1 from agency where code = :c"), {"c": req.agency}
+        ).first()
+    ):
+        raise BadInput(f"không có bộ, ngành mã {req.agency} (agency: unknown)", field="agency")
+    # ``unit``: within itself is that unit alone at the programme's level; a ministry's
+    # code names that ministry (the escalation of a silent ministry)
+    agency, within = req.agency, req.unit or req.province
+    if req.unit is not None and is_agency_code(req.unit):
+        agency, within = req.unit, None
+    units = remind_candidates(
+        conn, as_of, req.program, req.overdue, req.below, within, req.combine, agency
+    )
     if len(units) > MAX_UNITS:
         raise BadInput(
             f"{len(units)} đơn vị được chọn (tối đa {MAX_UNITS}); hãy thu hẹp theo tỉnh"
@@ -218,12 +245,13 @@ def issue(
             )
         codes = {n.unit_code for n in seen.notices}
         if authorize is not None:
-            authorize(conn, codes | ({req.province} if req.province else set()))
+            authorize(conn, codes | {c for c in (req.province, req.agency) if c})
         today = today or dt.datetime.now(VN_TZ).date()
         for notice in seen.notices:
             notice.issued_on = today
             notice.number = _next_number(conn, notice.issuer.code, today.year)
             notice.reminder_id = _record(conn, notice, actor, token_id)
+            notice.reply_url = reply_link(notice.reminder_id, notice.reply_by)
             queue_deliveries(conn, notice.reminder_id, channels)
         if seen.notices:  # the lists, the wall's rail and the rounds change
             conn.execute(text("update data_state set version = version + 1 where id = 1"))
@@ -275,17 +303,18 @@ def _record(conn: Connection, notice: Notice, actor: str, token_id: int | None) 
     assert notice.issued_on is not None and notice.number is not None
     return conn.execute(
         text(
-            "insert into reminder (actor, token_id, unit_code, program, as_of, reply_by,"
-            " issuer, tasks, issuer_code, number_year, number, doc_number, reasons,"
+            "insert into reminder (actor, token_id, unit_code, agency_code, program, as_of,"
+            " reply_by, issuer, tasks, issuer_code, number_year, number, doc_number, reasons,"
             " escalated, leader)"
-            " values (:actor, :token, :unit, :program, :as_of, :reply_by, :issuer,"
+            " values (:actor, :token, :unit, :agency, :program, :as_of, :reply_by, :issuer,"
             " cast(:tasks as jsonb), :issuer_code, :year, :number, :doc_number,"
             " cast(:reasons as jsonb), :escalated, :leader) returning id"
         ),
         {
             "actor": actor,
             "token": token_id,
-            "unit": notice.unit_code,
+            "unit": None if is_agency_code(notice.unit_code) else notice.unit_code,
+            "agency": notice.unit_code if is_agency_code(notice.unit_code) else None,
             "program": notice.program,
             "as_of": notice.as_of,
             "reply_by": notice.reply_by,
@@ -321,7 +350,7 @@ def withdraw(
         if record is None:
             raise NotFound(f"không có phiếu nhắc số {reminder_id} (no such notice)")
         if authorize is not None:
-            authorize(conn, {record["unit_code"]})
+            authorize(conn, {record["holder_code"]})
         if record["withdrawn_at"] is not None:
             raise Conflict(f"phiếu {reminder_id} đã được thu hồi (already withdrawn)")
         conn.execute(
@@ -349,7 +378,7 @@ def recorded_notice(conn: Connection, reminder_id: int) -> tuple[Notice, dict] |
     }
     tasks = r["tasks"] or []
     notice = Notice(
-        unit_code=r["unit_code"],
+        unit_code=r["holder_code"],
         recipient=_recipient(unit),
         program=r["program"],
         as_of=r["as_of"],
@@ -361,6 +390,7 @@ def recorded_notice(conn: Connection, reminder_id: int) -> tuple[Notice, dict] |
         reminder_id=r["id"],
         number=r["number"],
         issued_on=r["at"].astimezone(VN_TZ).date(),
+        reply_url=reply_link(r["id"], r["reply_by"]),
         escalated=bool(r.get("escalated")),
         leader=r.get("leader"),
     )
@@ -391,6 +421,8 @@ def notice_json(n: Notice) -> dict:
         "as_of": n.as_of.isoformat(),
         "reply_by": n.reply_by.isoformat(),
         "issuer": n.issuer.name,
+        "holder": "agency" if is_agency_code(n.unit_code) else "unit",
+        "reply_url": n.reply_url,
         "tasks": [
             {
                 "external_id": t["external_id"],

@@ -56,6 +56,7 @@ class Notice:
     reminder_id: int | None = None
     number: int | None = None  # set when issued; a preview has none
     issued_on: dt.date | None = None
+    reply_url: str | None = None  # the signed answer link (issued notices only)
     escalated: bool = False  # issued automatically: the holder stayed silent past reply-by
     leader: str | None = None  # the leader in charge of its area, copied (escalations)
 
@@ -100,6 +101,11 @@ class Notice:
                 why.append(f"tỷ lệ hoàn thành đạt {pct} %, dưới mức {limit} %")
         state = "; ".join(why) or f"còn {len(self.tasks)} nhiệm vụ chưa hoàn thành"
         again = f" Đây là lần đôn đốc thứ {self.round} đối với đơn vị." if self.round > 1 else ""
+        online = (
+            f"; đơn vị có thể báo cáo trực tuyến (không cần tài khoản) tại địa chỉ {self.reply_url}"
+            if self.reply_url
+            else ""
+        )
         if self.escalated:
             again += (
                 " Đơn vị chưa báo cáo theo công văn đôn đốc trước dù đã quá hạn báo cáo; văn bản"
@@ -111,7 +117,7 @@ class Notice:
             f" {program} tại đơn vị {state} (danh sách kèm theo).{again}",
             "Đề nghị đơn vị khẩn trương chỉ đạo hoàn thành các nhiệm vụ nêu trên; báo cáo kết"
             " quả thực hiện, nêu rõ nguyên nhân chậm, giải pháp và kiến nghị, đề xuất (nếu có)"
-            f" trước ngày {self.reply_by:%d/%m/%Y}./.",
+            f" trước ngày {self.reply_by:%d/%m/%Y}{online}./.",
         ]
 
     def rows(self) -> list[list[str]]:

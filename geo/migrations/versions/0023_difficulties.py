@@ -1,7 +1,7 @@
 """The register of difficulties: a category per reason for delay, and what a task waits on
 
 Revision ID: 0023_difficulties
-Revises: 0021_deliveries
+Revises: 0022_answers
 Create Date: 2026-12-07
 
 Why (issue 28): the central working group counts difficulties by kind and sees where
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023_difficulties"
-down_revision = "0021_deliveries"
+down_revision = "0022_answers"
 branch_labels = None
 depends_on = None
 

@@ -298,6 +298,8 @@
           (k.proposal ? '<div class="task-proposal">' + IOC.esc(IOC.t('proposal')) + ': ' + IOC.esc(k.proposal) + '</div>' : '') +
           (k.person_in_charge ? '<div class="task-person">' + IOC.esc(IOC.t('person_in_charge')) + ': ' + IOC.esc(k.person_in_charge) + '</div>' : '') +
           (k.product ? '<div class="task-product">' + IOC.esc(IOC.t('product')) + ': ' + IOC.esc(k.product) + '</div>' : '') +
+          (k.authority ? '<div class="task-authority">' + IOC.esc(IOC.t('authority')) + ': ' + IOC.esc(k.authority) + '</div>' : '') +
+          (k.expected_at ? '<div class="task-expected">' + IOC.esc(IOC.t('expected_at')) + ': ' + IOC.fmtDate(k.expected_at) + '</div>' : '') +
           (k.office_status ? '<div class="task-office-status">' + IOC.esc(IOC.t('office_status')) + ': ' + IOC.esc(k.office_status) + '</div>' : '') +
           (k.completed_at_bound && k.completed_at ? '<div class="task-undated">' + IOC.esc(IOC.t('completed_by', { d: IOC.fmtDate(k.completed_at) })) + '</div>' : '') +
           (k.missing_reason ? '<div class="task-missing-reason">⚠ ' + IOC.esc(IOC.t('missing_reason')) + '</div>' : '') + '</td>' +

@@ -69,6 +69,8 @@
       q.push('combine=' + encodeURIComponent($('rm-combine').value));
       var prov = $('rm-province').value.trim();
       if (prov) q.push('province=' + encodeURIComponent(prov));
+      var agency = $('rm-agency').value.trim().toUpperCase();
+      if (agency) q.push('agency=' + encodeURIComponent(agency));
       var reply = $('rm-reply').value;
       if (reply) q.push('reply_by=' + encodeURIComponent(reply));
       if ($('rm-force').checked) q.push('force=true');
@@ -87,7 +89,9 @@
           '<td class="num">' + IOC.esc(IOC.fmt(n.tasks.length, 0)) + '</td><td class="num">' + IOC.esc(n.round) + '</td>' +
           (issued ? '<td><button type="button" class="btn rm-dl" data-id="' + IOC.esc(n.id) + '" data-name="' +
             IOC.esc('cong-van_' + n.doc_number.replace(/\//g, '-') + '_' + n.unit_code + '.docx') + '">' +
-            IOC.esc(S.download) + '</button></td>' : '') + '</tr>';
+            IOC.esc(S.download) + '</button>' +
+            (n.reply_url ? ' <a class="rm-reply" href="' + IOC.esc(n.reply_url) + '">' + IOC.esc(S.reply_link) + '</a>' : '') +
+            '</td>' : '') + '</tr>';
       }).join('') + '</tbody></table>';
     }
 
@@ -101,6 +105,42 @@
       out.innerHTML = html;
       out.hidden = false;
       $('rm-title').focus();
+    }
+
+    function answerText(n) {
+      if (n.withdrawn) return S.withdrawn;
+      if (n.answered) return fill(S.answered, { d: IOC.fmtDate(n.answered_at.slice(0, 10)) });
+      return S.not_answered;
+    }
+
+    function list() {
+      var t = token.value.trim();
+      if (!t) { say(S.need_token); token.focus(); return; }
+      try { global.sessionStorage.setItem(KEY, t); } catch (e) { /* ignore */ }
+      say(S.working);
+      var unit = $('rm-agency').value.trim().toUpperCase() || $('rm-province').value.trim();
+      fetch(cfg.api + '/reminders?limit=200' + (unit ? '&unit=' + encodeURIComponent(unit) : ''),
+            { headers: { Authorization: 'Bearer ' + t, Accept: 'application/json' } })
+        .then(function (r) {
+          return r.json().catch(function () { return {}; }).then(function (j) { return { status: r.status, body: j }; });
+        })
+        .then(function (res) {
+          if (res.status !== 200) return fail(res);
+          say('');
+          var rows = res.body.reminders || [];
+          var html = '<h2 id="rm-title" tabindex="-1">' + IOC.esc(S.list_title) + ' · ' + IOC.esc(IOC.fmt(rows.length, 0)) + '</h2>';
+          html += rows.length ? '<table class="notices"><thead><tr><th>' + IOC.esc(S.number) + '</th><th>' + IOC.esc(S.unit) +
+            '</th><th>' + IOC.esc(S.reply_by_col) + '</th><th>' + IOC.esc(S.answer) + '</th></tr></thead><tbody>' +
+            rows.map(function (n) {
+              return '<tr data-id="' + IOC.esc(n.id) + '" data-answered="' + (n.answered ? '1' : '0') + '"><td>' + IOC.esc(n.doc_number || '') +
+                '</td><td>' + IOC.esc(n.unit_name || n.unit_code) + '</td><td>' + IOC.esc(IOC.fmtDate(n.reply_by)) +
+                '</td><td class="rm-answer">' + IOC.esc(answerText(n)) + '</td></tr>';
+            }).join('') + '</tbody></table>' : '<p class="muted">' + IOC.esc(S.none) + '</p>';
+          out.innerHTML = html;
+          out.hidden = false;
+          $('rm-title').focus();
+          document.body.dataset.state = 'listed';
+        }).catch(function () { fail({ status: 0, body: {} }); });
     }
 
     function preview() {
@@ -202,6 +242,7 @@
       if (btn) retry(btn);
     });
     form.addEventListener('submit', function (e) { e.preventDefault(); preview(); });
+    $('rm-list').addEventListener('click', list);
     $('rm-issue').addEventListener('click', function () { box.hidden = false; $('rm-confirm-yes').focus(); });
     $('rm-confirm-no').addEventListener('click', function () { box.hidden = true; $('rm-issue').focus(); });
     $('rm-confirm-yes').addEventListener('click', issue);
