@@ -31,10 +31,10 @@ from geo.remind.issue import (
     issue_preview,
     notice_json,
     preview,
-    recorded_notice,
     withdraw,
 )
 from geo.remind.notice import Notice, to_docx
+from geo.remind.recorded import recorded_notice
 
 router = APIRouter(tags=["reminders"])  # writes (token checked in the route)
 read_router = APIRouter(tags=["reminders"])  # reads, behind the read guard like the others

@@ -222,7 +222,7 @@ def backoff(cfg: DeliveryConfig, attempts: int) -> float:
 def work_one(engine: Engine, cfg: DeliveryConfig) -> dict | None:
     """Claim one due delivery of a configured channel, send it, record the outcome — all in
     one transaction (see the module docstring). None when nothing is due."""
-    from geo.remind.issue import recorded_notice
+    from geo.remind.recorded import recorded_notice
 
     channels = cfg.channels
     if not channels:

@@ -35,6 +35,7 @@ from geo.read.progress import VN_TZ, data_state
 from geo.remind.deliver import CHANNELS, leader_in_charge, queue_deliveries
 from geo.remind.issuers import NATIONAL, issuer_for
 from geo.remind.notice import Notice, to_docx, to_html
+from geo.remind.recorded import recipient
 from geo.remind.reply import reply_link
 
 MAX_UNITS = 500
@@ -133,16 +134,6 @@ class Preview:
         return f"{self.request.encode()}.{self.digest}"
 
 
-def _recipient(unit: dict) -> str:
-    if unit["level"] == "agency":  # a ministry is addressed by its own name
-        return str(unit["name"])
-    kind = unit["kind"][:1].lower() + unit["kind"][1:]
-    name = f"Ủy ban nhân dân {kind} {unit['name']}"
-    if unit["level"] == "commune" and unit.get("province_name"):
-        name += f", {unit['province_name']}"
-    return name
-
-
 def preview(conn: Connection, req: RemindRequest, now: dt.datetime | None = None) -> Preview:
     """Select the units and their tasks; record nothing."""
     req.check()
@@ -201,7 +192,7 @@ def preview(conn: Connection, req: RemindRequest, now: dt.datetime | None = None
         notices.append(
             Notice(
                 unit_code=unit["code"],
-                recipient=_recipient(unit),
+                recipient=recipient(unit),
                 program=req.program,
                 as_of=as_of,
                 reply_by=reply_by,
@@ -362,39 +353,6 @@ def withdraw(
         )
         conn.execute(text("update data_state set version = version + 1 where id = 1"))
         return reminder_record(conn, reminder_id) or {}
-
-
-def recorded_notice(conn: Connection, reminder_id: int) -> tuple[Notice, dict] | None:
-    """A recorded notice rebuilt as it was issued (for downloading it again)."""
-    r = reminder_record(conn, reminder_id)
-    if r is None:
-        return None
-    issuer = replace(issuer_for(conn, r["issuer_code"] or NATIONAL), name=r["issuer"])
-    unit = {
-        "kind": r["unit_kind"],
-        "name": r["unit_name"],
-        "level": r["unit_level"],
-        "province_name": r["province_name"],
-    }
-    tasks = r["tasks"] or []
-    notice = Notice(
-        unit_code=r["holder_code"],
-        recipient=_recipient(unit),
-        program=r["program"],
-        as_of=r["as_of"],
-        reply_by=r["reply_by"],
-        issuer=issuer,
-        tasks=tasks,
-        reasons=r["reasons"] or [],
-        round=max((int(t["round"]) for t in tasks), default=1),
-        reminder_id=r["id"],
-        number=r["number"],
-        issued_on=r["at"].astimezone(VN_TZ).date(),
-        reply_url=reply_link(r["id"], r["reply_by"]),
-        escalated=bool(r.get("escalated")),
-        leader=r.get("leader"),
-    )
-    return notice, r
 
 
 def bundle(notices: list[Notice]) -> bytes:
