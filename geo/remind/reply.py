@@ -125,8 +125,9 @@ def reply_link(reminder_id: int, reply_by: dt.date) -> str:
 
 def verify(token: str, today: dt.date | None = None) -> tuple[int, dt.date]:
     """(reminder id, last valid day) of a genuine, unexpired reply token; else
-    ``ReplyTokenError``."""
-    m = TOKEN_RE.match(token or "")
+    ``ReplyTokenError``. A link copied from the letter's sentence may carry its closing
+    punctuation ("….", "…,"): none of it can end a token (base64url), so it is dropped."""
+    m = TOKEN_RE.match((token or "").rstrip(".,;:)>»”"))
     if not m:
         raise ReplyTokenError("malformed")
     rid, stamp, mac = int(m.group(1)), m.group(2), m.group(3)
