@@ -58,7 +58,7 @@
       if (el) el.setAttribute('data-code', code);
       st.completion[code] = l.feature.properties.v;
     });
-    IOC.addContext(map, { labels: true, lang: cfg.lang });
+    IOC.addContext(map, { labels: true, lang: cfg.lang, seaAt: [13.6, 110.0] });
     var basisQ = Object.keys(cfg.query || {}).map(function (k) { return k + '=' + encodeURIComponent(cfg.query[k]); }).join('&');
     function withBasis(url) { return basisQ ? url + (url.indexOf('?') >= 0 ? '&' : '?') + basisQ : url; }
     var shortName = {};
