@@ -27,7 +27,7 @@ def trend_svg(
     completion %; the first and last step are labelled. ``width``, ``height`` and ``font``
     (user units) let a page draw it at the shape of its box (the wall's side column)."""
     n = len(points)
-    pad_l, pad_r, pad_t, pad_b = round(font * 3), round(font * 2.4), round(font * 0.8), font + 8
+    pad_l, pad_r, pad_t, pad_b = round(font * 3), round(font * 2.4), round(font * 0.8), font + 10
     inner_w, inner_h = width - pad_l - pad_r, height - pad_t - pad_b
     top_overdue = max([p["tasks_overdue"] for p in points] + [1])
     step = inner_w / max(n, 1)
@@ -46,11 +46,12 @@ def trend_svg(
         line.append(f"{x + step / 2:.1f},{pad_t + inner_h * (1 - pct / 100):.1f}")
     last = points[-1] if points else None
     labels = ""
+    base = height - round(font * 0.35)  # the descenders stay inside the drawing
     if points:
         labels = (
-            f'<text x="{pad_l}" y="{height - 4}" font-size="{font}">'
+            f'<text x="{pad_l}" y="{base}" font-size="{font}">'
             f"{escape(points[0]['period'])}</text>"
-            f'<text x="{width - pad_r}" y="{height - 4}" font-size="{font}" text-anchor="end">'
+            f'<text x="{width - pad_r}" y="{base}" font-size="{font}" text-anchor="end">'
             f"{escape(points[-1]['period'])}</text>"
         )
     summary = (

@@ -5,6 +5,7 @@
   const shown = el => el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true});
   const onScreen = r => r.width > 0 && r.height > 0 && r.right > 0 && r.bottom > 0 && r.left < W && r.top < H;
   let smallest = 1e9, what = '';
+  const cut = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     if (!n.nodeValue.trim()) continue;
@@ -19,6 +20,16 @@
       const m = el.getScreenCTM(); px *= Math.sqrt(m.a * m.a + m.b * m.b);
     }
     if (px < smallest) { smallest = px; what = n.nodeValue.trim().slice(0, 40); }
+    // cut: the text runs past a box that clips it (overflow hidden), e.g. a map or an inset
+    for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+      const ov = getComputedStyle(a);
+      if (ov.overflowX === 'visible' && ov.overflowY === 'visible') continue;
+      const c = a.getBoundingClientRect();
+      if (r.left < c.left - 1 || r.right > c.right + 1 || r.top < c.top - 1 || r.bottom > c.bottom + 1) {
+        cut.push(n.nodeValue.trim().slice(0, 40) + ' (in ' + (a.id || a.className || a.tagName).toString().slice(0, 30) + ')');
+      }
+      break;
+    }
   }
   const overflow = [];
   wall.querySelectorAll('*').forEach(el => {
@@ -45,6 +56,7 @@
     if (a.l < b.r - 1 && b.l < a.r - 1 && a.t < b.b - 1 && b.t < a.b - 1) meets.push(a.name + ' × ' + b.name);
   }
   const m = document.getElementById('wall-map-slot').getBoundingClientRect();
+  overflow.push(...cut.map(c => 'cut: ' + c));
   return {smallest, what, overflow, meets, cards: cards.length,
           mapShare: m.width * m.height / (W * H), map: [m.left, m.top, m.right, m.bottom]};
 }

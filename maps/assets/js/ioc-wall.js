@@ -120,6 +120,13 @@
     /** Labels that would sit on one another: cities first, then the larger provinces keep
      * theirs; the others are hidden rather than printed over a neighbour's. */
     function declutter() {
+      // a context label half outside the map (the East Sea on a regional view): not at all
+      var box = map.getContainer().getBoundingClientRect();
+      map.getContainer().querySelectorAll('.ioc-sea-label').forEach(function (el) {
+        el.style.visibility = '';
+        var r = el.getBoundingClientRect();
+        if (r.left < box.left || r.right > box.right || r.top < box.top || r.bottom > box.bottom) el.style.visibility = 'hidden';
+      });
       var kind = {};
       ((cfg.summary || {}).provinces || []).forEach(function (p) { kind[p.code] = p.kind; });
       var area = function (l) { var b = l.getBounds(); return (b.getEast() - b.getWest()) * (b.getNorth() - b.getSouth()); };
@@ -321,6 +328,7 @@
       setText($('rank-top-sub'), topSub);
       setText($('rank-bottom-title'), bottomTitle);
       setText($('rank-bottom-sub'), bottomSub);
+      global.requestAnimationFrame(fitSide);
     }
 
     function colourWhole(v) {
@@ -389,6 +397,7 @@
       setText($('rank-bottom-title'), IOC.t('bottom5'));
       setText($('rank-top-sub'), topSub);
       setText($('rank-bottom-sub'), bottomSub);
+      global.requestAnimationFrame(fitSide);
     }
 
     /* ---------- alerts: units that just turned (more) overdue ---------- */
@@ -451,6 +460,19 @@
       st.alertsShown = shownSeeds;
       st.alertsMore = total;
     }
+    /** The side column never overflows: when a view's cards (longer words in English, a
+     * two-line view name) do not fit, fewer things show, by steps — the quarter table and
+     * the fourth ranking row, then the third and the chart (ioc-wall.css, .tight-N). */
+    var TIGHT = ['tight-1', 'tight-2', 'tight-3'];
+    function fitSide() {
+      var side = $('wall-side');
+      if (!side) return;
+      TIGHT.forEach(function (c) { side.classList.remove(c); });
+      for (var k = 0; k < TIGHT.length && side.scrollHeight > side.clientHeight + 1; k++) side.classList.add(TIGHT[k]);
+      st.tight = k;
+      fitAlerts();
+    }
+    IOC.fitSide = fitSide;
     function nextRailPage() {
       st.railPage = (st.railPage + 1) % Math.max(1, st.railPages || 1);
       fitAlerts();
@@ -719,6 +741,7 @@
       var national = v.kind === 'indicator' || WHOLE[v.kind] || v.kind === 'communes' || (v.kind === 'provinces' && !v.region);
       insetEls.forEach(function (el) { el.hidden = !national || el.dataset.unused === '1'; });
       $('wall-side').dataset.show = v.main ? 'main' : 'ranks';
+      global.requestAnimationFrame(fitSide);
       showLabels(v.kind === 'provinces' ? v.region : null);
       if (v.kind === 'overdue') {
         if (!map.hasLayer(communeLayer)) communeLayer.addTo(map);
@@ -806,7 +829,7 @@
     showView(0, true);
     renderRanking(views[0]);
     fitAlerts();
-    if (global.ResizeObserver) new ResizeObserver(fitAlerts).observe($('wall-alerts').parentNode);
+    if (global.ResizeObserver) new ResizeObserver(fitSide).observe($('wall-side'));
     if (views.length > 1 && cfg.dwellMs > 0) {
       progress();
       timers.rotate = setTimeout(rotate, cfg.dwellMs);
