@@ -298,6 +298,9 @@
         fillRank('rank-bottom', incomplete.slice(0, 5).map(function (u, i) {
           return { code: u.code, name: u.kind + ' ' + u.name, value: Math.round((100 - u.complete_pct) * 10) / 10, rank: i + 1 };
         }), { decimals: 1, unit: '%' });
+        if (!incomplete.length) {  // nothing missing: say so, rather than list the complete
+          fillText('rank-bottom', [{ code: '', name: IOC.t('missing_none'), text: IOC.fmtUnit(0, 0, '%'), rank: '✓', bar: 0, state: 'met' }]);
+        }
         topTitle = IOC.t('not_reported').replace('{n}', String(cfg.staleDays)); topSub = IOC.t('days');
         bottomTitle = IOC.t('missing_pct'); bottomSub = '';
       } else if (v.kind === 'will_miss') {
