@@ -8,6 +8,11 @@ playlist, shows a stale badge when the API is unreachable and recovers by itself
 
 Class breaks stay those of the page load: on a screen that runs for days a colour change
 then always means the unit's value changed, never that the classes moved.
+
+Why one module: the view list, the legends, the islands' insets and the page config are one
+assembly that the national wall and a province's wall (``maps/wall_province.py``, which
+reads its own first frame) both render; split, each half would need the other's names. The
+reads for the later views live in ``maps/wall_extras.py``.
 """
 
 from __future__ import annotations
@@ -25,10 +30,11 @@ from maps.i18n import strings
 from maps.mappage import basis_text, display_unit
 from maps.measures import TASK_MEASURES, indicator_measures
 from maps.render import HATCH_DEFS, InitScript, config_script, finish, render_template
+from maps.unit_names import short_name
 from maps.wall_extras import (  # regions and ranking moved there to keep this one screen
     forecast_measure,
     rank_provinces,
-    region_of,
+    regions_of,
     reporting,
     wall_extra,
 )
@@ -39,25 +45,30 @@ REGIONS = {
     "national": [102.1, 8.4, 109.6, 23.4],
     "north": [102.1, 19.6, 108.1, 23.4],
     "central": [104.6, 11.4, 109.5, 20.0],
+    "central_north": [103.9, 15.95, 108.3, 20.7],
+    "central_south": [106.9, 10.95, 109.5, 16.25],
     "south": [104.4, 8.5, 107.7, 12.0],
 }
-INSET_BOUNDS = [110.9, 7.2, 116.9, 17.6]  # the two archipelagos
-INSET_LABELS = {  # label point (lon, lat) of each archipelago in the inset
-    "hoang_sa": [112.0, 16.5],
-    "truong_sa": [114.2, 9.9],
-}
+ISLANDS_EAST_OF = 110.5  # polygon parts east of this are Hoàng Sa's or Trường Sa's islands
+ISLAND_PAD = 0.08  # degrees of sea, at least, around an archipelago's islands in its inset
 # ministries: agencies by overdue tasks; reporting: units silent past IOCMAP_STALE_REPORT_DAYS
 # (map: days since the last report); targets: met / not met / at risk; will_miss: the
 # provinces forecast to miss their deadline, worst first (maps/forecast_map.py)
 WHOLE_VIEWS = ("ministries", "reporting", "targets", "will_miss")
 DEFAULT_PLAYLIST = ("national", "regions", "overdue", "service_index", "dti", *WHOLE_VIEWS)
 WHOLE_MEASURE = {"reporting": "days_since", "will_miss": "forecast"}
-BASE_VIEWS = ("national", "north", "central", "south", "regions", "overdue", *WHOLE_VIEWS)
+BASE_VIEWS = (
+    "national", "north", "central", "central_north", "central_south", "south", "regions",
+    "overdue", *WHOLE_VIEWS,
+)  # fmt: skip
 OVERDUE_PROVINCES = 3
+# A province's wall (/wall/{code}): its communes by completion (with its figures and trend),
+# its communes by overdue tasks, its targets (and its communes').
+PROVINCE_VIEWS = ("province", "province_overdue", "targets")
 # The side column, top to bottom: a layout, not a fixed set of boxes. Each name is a card
 # in templates/wall_cards.html (server-rendered first frame) and ioc-wall.js (refresh);
 # a new view's card (trend, follow-up) is one more entry and one more macro.
-SIDE_CARDS = ("rank_top", "rank_bottom", "alerts")  # the trend card sits on the map
+SIDE_CARDS = ("rank_top", "rank_bottom", "alerts")  # the trend card: national view only
 
 
 class PlaylistError(ValueError):
@@ -95,14 +106,25 @@ class WallPage:
     health: list[dict] = field(default_factory=list)  # provinces' data health, stalest first
     stale_days: int = 7
     targets: list[dict] = field(default_factory=list)
+    province: dict | None = None  # a province's wall: {code, name, kind, bounds}
 
 
-def expand_playlist(views: list[str], indicator_codes: list[str]) -> list[str]:
-    """Expand ``regions`` into north/central/south and check every name."""
+def expand_playlist(
+    views: list[str], indicator_codes: list[str], province: bool = False
+) -> list[str]:
+    """Expand ``regions`` into north/central/south and check every name (a province's
+    wall: its own views, PROVINCE_VIEWS)."""
     out: list[str] = []
+    if province:
+        for v in views:
+            if v not in PROVINCE_VIEWS:
+                allowed = ", ".join(PROVINCE_VIEWS)
+                raise PlaylistError(f"unknown view '{v}' on a province's wall; allowed: {allowed}")
+            out.append(v)
+        return out or ["province"]
     for v in views:
         if v == "regions":
-            out += ["north", "central", "south"]
+            out += ["north", "central_north", "central_south", "south"]
         elif v in BASE_VIEWS or v in indicator_codes:
             out.append(v)
         else:
@@ -141,6 +163,45 @@ def overdue_by_province(provinces: list[dict], communes: list[dict]) -> list[dic
                 }
             )
     return sorted(out, key=lambda p: (-p["tasks_overdue"], p["code"]))
+
+
+def island_insets(provinces: dict) -> list[dict]:
+    """One inset per archipelago, fitted to its islands as the layer draws them (the parts
+    east of 110.5° E; north of 14° N Hoàng Sa, south of it Trường Sa), so the inset shows
+    islands at a readable scale rather than sea; none when the layer has no islands."""
+    found: dict[str, list[float]] = {}
+    owner: dict[str, str] = {}
+    for f in provinces.get("features", []):
+        g = f.get("geometry") or {}
+        polys = (
+            g.get("coordinates", [])
+            if g.get("type") == "MultiPolygon"
+            else [g.get("coordinates", [])]
+        )
+        for poly in polys:
+            ring = poly[0] if poly else []
+            if not ring:
+                continue
+            xs, ys = [p[0] for p in ring], [p[1] for p in ring]
+            if min(xs) < ISLANDS_EAST_OF:
+                continue
+            key = "hoang_sa" if min(ys) > 14 else "truong_sa"
+            b = found.setdefault(key, [180.0, 90.0, -180.0, -90.0])
+            b[:] = [min(b[0], min(xs)), min(b[1], min(ys)), max(b[2], max(xs)), max(b[3], max(ys))]
+            owner[key] = f["properties"]["code"]
+    out = []
+    for key in ("hoang_sa", "truong_sa"):
+        if key in found:
+            x0, y0, x1, y1 = found[key]
+            pad = max(ISLAND_PAD, 0.3 * max(x1 - x0, y1 - y0))
+            out.append(
+                {
+                    "label": key,
+                    "code": owner[key],
+                    "bounds": [x0 - pad, y0 - pad, x1 + pad, y1 + pad],
+                }
+            )
+    return out
 
 
 def render_wall(page: WallPage) -> str:
@@ -199,6 +260,19 @@ def render_wall(page: WallPage) -> str:
         measures["forecast"] = fc[1]
     views: list[dict[str, object]] = []
     for v in page.playlist:
+        if page.province is not None:
+            views.append(
+                {
+                    "id": v,
+                    "kind": "targets" if v == "targets" else "communes",
+                    "rank": "overdue" if v == "province_overdue" else "completion",
+                    "measure": "completion",
+                    "bounds": page.province["bounds"],
+                    "main": v == "province",
+                    "label": s[f"view_{v}"],
+                }
+            )
+            continue
         if v in WHOLE_VIEWS:
             views.append(
                 {
@@ -217,6 +291,7 @@ def render_wall(page: WallPage) -> str:
                     "kind": "provinces",
                     "measure": "completion",
                     "region": None if v == "national" else v,
+                    "main": v == "national",
                     "bounds": REGIONS[v],
                     "label": s[f"view_{v}"],
                 }
@@ -272,9 +347,24 @@ def render_wall(page: WallPage) -> str:
         cards=SIDE_CARDS,
         hatch_defs=HATCH_DEFS,
         basis=basis_text(s, page.year, page.as_of),
-        provinces_n=s["provinces_n"].format(n=len(summ["provinces"])),
         central=page.central,
-        kpi_tasks=s["kpi_tasks"].format(year=page.year),
+        short=short_name,
+        title=(
+            s["wall_title_province"].format(
+                name=short_name(f"{page.province['kind']} {page.province['name']}")
+            )
+            if page.province
+            else s["wall_title"]
+        ),
+        trend_title=s["trend_wall_scope"].format(year=page.year),
+        kpi={
+            "done": s["kpi_done_scope"].format(year=page.year),
+            "overdue": s["kpi_overdue_scope"].format(year=page.year),
+            "kh02_overdue": s["kpi_kh02_overdue"],
+            "green": s["kpi_green_scope"],
+            "communes": s["kpi_communes"],
+            "central": s["kpi_central_scope"].format(year=page.year),
+        },
     )
     config = {
         "kind": "wall",
@@ -290,8 +380,9 @@ def render_wall(page: WallPage) -> str:
         "views": views,
         "measures": measures,
         "names": page.names,
-        "regions": {p["code"]: region_of(p["code"]) for p in summ["provinces"]},
-        "inset": {"bounds": INSET_BOUNDS, "labels": INSET_LABELS},
+        "regions": {p["code"]: regions_of(p["code"]) for p in summ["provinces"]},
+        "insets": island_insets(page.provinces),
+        "province": page.province,
         "provincesFc": page.provinces,
         "overdueProvinces": OVERDUE_PROVINCES,
         "summary": {"provinces": summ["provinces"]},

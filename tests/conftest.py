@@ -173,6 +173,7 @@ SERVER_MODULES = {  # real servers/processes, or timing and memory measured whil
     "test_upload_attempts",
     "test_wall",  # refresh timing and server restarts, measured in seconds
     "test_deliveries",  # SMTP and HTTP receivers on loopback, a worker process, timed reads
+    "test_wall_room",  # its own server on a private database; screenshots of every view
 }
 HEAVY_MODULES = {  # long but measuring nothing: beside the others in `make test`, not in -fast
     "test_schemathesis",  # property-based walk of every operation against a live server

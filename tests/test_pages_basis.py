@@ -148,7 +148,7 @@ def test_english_mode_uses_english_numbers_and_words(browser, live_server, clien
     page.close()
     page, _ = open_wall(browser, live_server, "views=national&refresh=5&dwell=0&lang=en")
     kpis = page.inner_text(".wall-kpis")
-    assert "TASKS DUE IN 2025" in kpis.upper() and "34 provinces and cities" in kpis
+    assert "NQ57 PROVINCES 2025" in kpis.upper() and "communes" in kpis  # scope in the label
     assert theme.fmt_number(summary["tasks_total"], 0, "en") in kpis and "56.97" in kpis
     assert "TỈNH" not in kpis.upper() and "this year" not in kpis.lower()
     page.close()

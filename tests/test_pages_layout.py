@@ -223,10 +223,19 @@ def test_wall_regional_view_labels_its_provinces_and_ranks_its_own(browser, live
 
 def test_wall_national_view_shows_the_islands_in_a_labelled_inset(browser, live_server):
     page, _ = open_wall(browser, live_server, "views=national&refresh=5&dwell=0", 1920, 1080)
-    inset = page.locator("#wall-inset")
-    assert inset.is_visible()
-    text = inset.inner_text()
-    assert "Hoàng Sa" in text and "Trường Sa" in text
+    # one inset per archipelago, fitted to its islands: drawn at a readable scale, not a
+    # speck in empty sea (nor a strip of the mainland at the edge)
+    for sel, name in (("#wall-inset", "Hoàng Sa"), ("#wall-inset-2", "Trường Sa")):
+        inset = page.locator(sel)
+        assert inset.is_visible() and name in inset.inner_text()
+        share = page.evaluate(
+            """sel => { const box = document.querySelector(sel).getBoundingClientRect();
+              const paths = [...document.querySelectorAll(sel + ' path')];
+              const widths = paths.map(p => p.getBoundingClientRect().width);
+              return {n: paths.length, w: Math.max(0, ...widths) / box.width}; }""",
+            sel,
+        )
+        assert share["n"] >= 1 and share["w"] >= 0.05, (sel, share)
     # the mainland fills the card's height; the inset sits beside it, not on it
     fill = page.evaluate(
         """() => { const r = IOC.wallMap.getContainer().getBoundingClientRect();

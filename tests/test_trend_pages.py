@@ -65,18 +65,18 @@ def test_wall_trend_card_shows_weekly_chart_and_q2_vs_q3(browser, live_server, c
     from tests.test_wall import open_wall
 
     page, watch = open_wall(browser, live_server, "views=national&refresh=1&dwell=0")
-    page.wait_for_function(
-        "() => { const i = document.querySelector('#wall-trend');"
-        " return i && i.complete && i.naturalWidth > 0; }"
-    )
+    # drawn inline in the wall's colours (no white box), its text at the wall's floor
+    assert page.locator("#wall-trend svg.ioc-trend polyline").count() == 1
+    fill = page.evaluate("getComputedStyle(document.querySelector('#wall-trend svg text')).fill")
+    assert fill != "rgb(0, 0, 0)"
     q = {
         p["period"]: p
         for p in client.get(
             "/api/v1/series", params={"step": "quarter", "from": "2025-01-01"}
         ).json()["points"]
     }
-    done = page.inner_text('#wall-quarters td[data-q="Q3/2025"][data-k="done"]')
-    overdue = page.inner_text('#wall-quarters td[data-q="Q2/2025"][data-k="overdue"]')
+    done = page.inner_text('#wall-quarters [data-q="Q3/2025"][data-k="done"]')
+    overdue = page.inner_text('#wall-quarters [data-q="Q2/2025"][data-k="overdue"]')
     assert done == f"{q['2025-Q3']['tasks_completed']:,}".replace(",", ".")
     assert overdue == str(q["2025-Q2"]["tasks_overdue"])
     assert page.locator("#wall-trend").is_visible()

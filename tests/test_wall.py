@@ -17,6 +17,7 @@ from api.app import create_app
 from api.settings import Settings
 from geo.ingest.store import bump_version
 from maps import theme
+from maps.unit_names import short_name
 from tests.test_map_page import Watch, wait_js
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -168,7 +169,7 @@ def test_task_change_recolours_in_place_without_reload(browser, live_server, cli
     wait_js(
         page,
         "[...document.querySelectorAll('#wall-alerts li.fresh')]"
-        f".some(li => li.textContent.includes({commune['full_name']!r}))",
+        f".some(li => li.textContent.includes({short_name(commune['full_name'])!r}))",
         timeout=5,
     )
     # same document, same viewport: an in-place refresh

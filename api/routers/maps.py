@@ -36,6 +36,7 @@ from maps.reminders_page import render_reminders_page
 from maps.render import render_template
 from maps.upload import render_upload_page
 from maps.wall import DEFAULT_PLAYLIST, PlaylistError, assemble_wall, render_wall
+from maps.wall_province import UnknownProvince, assemble_province_wall
 
 log = logging.getLogger("iocmap.maps")
 HTML = "text/html; charset=utf-8"
@@ -177,36 +178,73 @@ Views = Annotated[
 ]
 
 
+WallRefresh = Annotated[
+    float | None, Query(ge=0.05, le=3600, description="seconds between data refreshes")
+]
+WallDwell = Annotated[float, Query(ge=0, le=3600, description="seconds per view; 0 = no rotation")]
+WallForce = Annotated[bool, Query(description="benchmarks: redraw every cycle, ignore ETags")]
+Meeting = Annotated[
+    str | None,
+    Query(pattern=KEY_PATTERN, description="follow (or with present=1, lead) this meeting"),
+]
+Present = Annotated[bool, Query(description="this screen presents the meeting")]
+
+
 @router.get("/wall", response_class=HTMLResponse)
 async def wall(
     request: Request,
     db: LazyConnDep,
     state: StateDep,
     day: AsOfDay,
-    refresh: Annotated[
-        float | None, Query(ge=0.05, le=3600, description="seconds between data refreshes")
-    ] = None,
+    refresh: WallRefresh = None,
     views: Views = None,
-    dwell: Annotated[
-        float, Query(ge=0, le=3600, description="seconds per view; 0 = no rotation")
-    ] = 20,
+    dwell: WallDwell = 20,
     lang: Lang = None,
     year: Year = None,
-    force: Annotated[
-        bool, Query(description="benchmarks: redraw every cycle, ignore ETags")
-    ] = False,
-    meeting: Annotated[
-        str | None,
-        Query(pattern=KEY_PATTERN, description="follow (or with present=1, lead) this meeting"),
-    ] = None,
-    present: Annotated[bool, Query(description="this screen presents the meeting")] = False,
+    force: WallForce = False,
+    meeting: Meeting = None,
+    present: Present = False,
 ):
     """The IOC wall: KPIs, national choropleth, rankings, overdue alerts; refreshes in place.
 
     ``as_of`` and ``year`` set the basis of every figure, as for ``/api/v1/summary``."""
+    return await _wall(request, db, state, day, None, refresh, views, dwell, lang, year, force)
+
+
+@router.get("/wall/{province_code}", response_class=HTMLResponse)
+async def province_wall(
+    request: Request,
+    db: LazyConnDep,
+    state: StateDep,
+    day: AsOfDay,
+    province_code: Annotated[str, Path(pattern=r"^\d{2}$")],
+    refresh: WallRefresh = None,
+    views: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[a-z0-9_]+(,[a-z0-9_]+)*$",
+            max_length=400,
+            description="playlist, comma-separated: province, province_overdue, targets",
+        ),
+    ] = None,
+    dwell: WallDwell = 20,
+    lang: Lang = None,
+    year: Year = None,
+    force: WallForce = False,
+    meeting: Meeting = None,
+    present: Present = False,
+):
+    """A province's wall, for a provincial IOC: its communes on the map, its figures and
+    trend, its communes' overdue tasks, its targets; 404 for a code no province has."""
+    return await _wall(
+        request, db, state, day, province_code, refresh, views, dwell, lang, year, force
+    )
+
+
+async def _wall(request, db, state, day, province_code, refresh, views, dwell, lang, year, force):
     basis_year = year or (state.reporting_date or day).year
     seconds = refresh or float(request.app.state.settings.wall_refresh_seconds)
-    playlist = views.split(",") if views else list(DEFAULT_PLAYLIST)
+    playlist = views.split(",") if views else None
     query = {
         "year": str(basis_year),
         **({"as_of": day.isoformat()} if "as_of" in request.query_params else {}),
@@ -214,22 +252,26 @@ async def wall(
     schedule_warm(request.app, state.version, request)
 
     def build() -> bytes:
+        common = {
+            "as_of": day,
+            "data_as_of": state.reporting_date,
+            "year": basis_year,
+            "lang": pick_lang(lang),
+            "refresh_seconds": seconds,
+            "dwell_seconds": dwell,
+            "force": force,
+            "query": query,
+            "stale_days": request.app.state.settings.stale_report_days,
+        }
         try:
-            page = assemble_wall(
-                db.conn,
-                as_of=day,
-                data_as_of=state.reporting_date,
-                year=basis_year,
-                lang=pick_lang(lang),
-                views=playlist,
-                refresh_seconds=seconds,
-                dwell_seconds=dwell,
-                force=force,
-                query=query,
-                stale_days=request.app.state.settings.stale_report_days,
-            )
+            if province_code is None:
+                page = assemble_wall(db.conn, views=playlist or list(DEFAULT_PLAYLIST), **common)
+            else:
+                page = assemble_province_wall(db.conn, province_code, views=playlist, **common)
         except PlaylistError as exc:
             raise BadParameter("views", str(exc)) from exc
+        except UnknownProvince as exc:
+            raise HTTPException(404, str(exc)) from exc
         return render_wall(page).encode()
 
     return await cached_response(request, state, build, HTML)

@@ -149,7 +149,7 @@
     }
     if (o.labels) {
       var s = IOC.config().strings || {};
-      L.marker([14.2, 112.2], {
+      L.marker(o.seaAt || [14.2, 112.2], {  // a page may place it (the wall: between coast and insets)
         pane: 'ioc-context', interactive: false, keyboard: false,
         icon: L.divIcon({ className: 'ioc-sea-label', html: IOC.esc(s.east_sea || ''), iconSize: null })
       }).addTo(map);

@@ -12,12 +12,21 @@
     vi: ['Chủ Nhật', 'Thứ Hai', 'Thứ Ba', 'Thứ Tư', 'Thứ Năm', 'Thứ Sáu', 'Thứ Bảy'],
     en: ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday']
   };
-  var MAX_ALERTS = 7;
+  var MAX_ALERTS = 30;  // the rail pages through them (fitAlerts)
 
   function pad(n) { return n < 10 ? '0' + n : String(n); }
   function vnTime(ms) { return new Date((ms === undefined ? Date.now() : ms) + VN_OFFSET_MS); }
   function $(id) { return document.getElementById(id); }
   function setText(el, text) { if (el && el.textContent !== text) el.textContent = text; }
+  var SHORT = [['Thành phố ', 'TP. '], ['Tỉnh ', ''], ['Phường ', 'P. '], ['Thị trấn ', 'TT. ']];
+  /** A unit's short label: the rule of maps/unit_names.py ("Thành phố Hồ Chí Minh" → "TP. Hồ Chí Minh"). */
+  IOC.shortName = function (name) {
+    var t = String(name || '').normalize('NFC').trim();
+    for (var i = 0; i < SHORT.length; i++) {
+      if (t.indexOf(SHORT[i][0]) === 0 && t.length > SHORT[i][0].length) return SHORT[i][1] + t.slice(SHORT[i][0].length);
+    }
+    return t;
+  };
 
   IOC.initWall = function (map, provLayer) {
     var cfg = IOC.config();
@@ -49,50 +58,54 @@
       if (el) el.setAttribute('data-code', code);
       st.completion[code] = l.feature.properties.v;
     });
-    IOC.addContext(map, { labels: true, lang: cfg.lang });
+    IOC.addContext(map, { labels: true, lang: cfg.lang, seaAt: [13.6, 110.0] });
     var basisQ = Object.keys(cfg.query || {}).map(function (k) { return k + '=' + encodeURIComponent(cfg.query[k]); }).join('&');
     function withBasis(url) { return basisQ ? url + (url.indexOf('?') >= 0 ? '&' : '?') + basisQ : url; }
     var shortName = {};
     var kindOf = {};
     ((cfg.summary || {}).provinces || []).forEach(function (p) { shortName[p.code] = p.name; kindOf[p.code] = p.kind; });
 
-    /* ---------- Hoàng Sa and Trường Sa in a labelled inset (the main map: mainland) ---------- */
-    var insetEl = $('wall-inset');
-    var inset = null;
+    /* ---------- Hoàng Sa and Trường Sa: one inset each, fitted to its islands ---------- */
+    var insetEls = [$('wall-inset'), $('wall-inset-2')].filter(Boolean);
+    var insetEl = insetEls[0];
+    var insets = [];
     var insetByCode = new Map();
-    if (insetEl && cfg.inset && global.L) {
-      inset = L.map(insetEl, { zoomControl: false, attributionControl: false, dragging: false,
+    (cfg.insets || []).forEach(function (spec, k) {
+      var el = insetEls[k];
+      if (!el || !global.L) return;
+      var m = L.map(el, { zoomControl: false, attributionControl: false, dragging: false,
         scrollWheelZoom: false, doubleClickZoom: false, boxZoom: false, keyboard: false, touchZoom: false, zoomSnap: 0.1 });
-      IOC.addContext(inset, {});
+      var ib = spec.bounds;
+      var fitInset = function () { m.fitBounds([[ib[1], ib[0]], [ib[3], ib[2]]], { animate: false, padding: [8, 8] }); };
       L.geoJSON(cfg.provincesFc, {
         interactive: false,
-        style: function (f) { return { fillColor: provLayer.options.style(f).fillColor, color: '#e6edf7', weight: 1.2, fillOpacity: 1 }; },
-        onEachFeature: function (f, l) { insetByCode.set(f.properties.code, l); }
-      }).addTo(inset);
-      var ib = cfg.inset.bounds;
-      inset.fitBounds([[ib[1], ib[0]], [ib[3], ib[2]]], { animate: false, padding: [4, 4] });
-      Object.keys(cfg.inset.labels).forEach(function (key) {
-        var p = cfg.inset.labels[key];
-        var em = parseFloat(getComputedStyle($('ioc-wall')).fontSize) || 22;  // scales with the screen
-        L.circleMarker([p[1], p[0]], { radius: 1.2 * em, color: '#8fb6e8', weight: 1.5, dashArray: '4 4', fill: false, interactive: false }).addTo(inset);
-        L.marker([p[1] - 0.9, p[0]], { interactive: false, keyboard: false,
-          icon: L.divIcon({ className: 'ioc-island-label', html: '<span>' + IOC.esc(IOC.t(key)) + '</span>', iconSize: [0, 0], iconAnchor: [0, 0] }) }).addTo(inset);
-      });
+        filter: function (f) { return f.properties.code === spec.code; },
+        style: function (f) { return { fillColor: provLayer.options.style(f).fillColor, color: '#e6edf7', weight: 1.5, fillOpacity: 1 }; },
+        onEachFeature: function (f, l) { insetByCode.set(f.properties.code + ':' + k, l); }
+      }).addTo(m);
+      fitInset();
+      var label = document.createElement('div');
+      label.className = 'ioc-island-label inset-title';
+      label.textContent = IOC.t(spec.label);
+      el.appendChild(label);
+      insets.push(m);
       if (global.ResizeObserver) new ResizeObserver(function () {
-        if (insetEl.hidden || !insetEl.clientWidth || !insetEl.clientHeight) return;  // hidden: no size
-        inset.invalidateSize();
-        inset.fitBounds([[ib[1], ib[0]], [ib[3], ib[2]]], { animate: false, padding: [4, 4] });
-      }).observe(insetEl);
-    }
+        if (el.hidden || !el.clientWidth || !el.clientHeight) return;  // hidden: no size
+        m.invalidateSize();
+        fitInset();
+      }).observe(el);
+    });
+    insetEls.slice(insets.length).forEach(function (el) { el.hidden = true; el.dataset.unused = '1'; });
 
     /* ---------- province labels on regional views ---------- */
+    function inRegion(code, region) { return (cfg.regions[code] || []).indexOf(region) >= 0; }
     var labelled = [];
     function showLabels(region) {
       labelled.forEach(function (l) { l.closeTooltip(); });
       labelled = [];
       if (!region) return;
       byCode.forEach(function (l, code) {
-        if (cfg.regions[code] !== region) return;
+        if (!inRegion(code, region)) return;
         if (!l.getTooltip()) {
           l.bindTooltip(IOC.esc(shortName[code] || cfg.names[code] || code), {
             permanent: true, direction: 'center', className: 'wall-label', interactive: false, opacity: 1
@@ -107,6 +120,13 @@
     /** Labels that would sit on one another: cities first, then the larger provinces keep
      * theirs; the others are hidden rather than printed over a neighbour's. */
     function declutter() {
+      // a context label half outside the map (the East Sea on a regional view): not at all
+      var box = map.getContainer().getBoundingClientRect();
+      map.getContainer().querySelectorAll('.ioc-sea-label').forEach(function (el) {
+        el.style.visibility = '';
+        var r = el.getBoundingClientRect();
+        if (r.left < box.left || r.right > box.right || r.top < box.top || r.bottom > box.bottom) el.style.visibility = 'hidden';
+      });
       var kind = {};
       ((cfg.summary || {}).provinces || []).forEach(function (p) { kind[p.code] = p.kind; });
       var area = function (l) { var b = l.getBounds(); return (b.getEast() - b.getWest()) * (b.getNorth() - b.getSouth()); };
@@ -124,16 +144,33 @@
         if (hit) el.style.visibility = 'hidden'; else placed.push(r);
       });
     }
-    map.on('zoomend moveend', declutter);
+    map.on('zoomend moveend', function () { setTimeout(declutter, 0); });  // after the labels moved
 
-    /** Room the map must leave free: the legend (left) and, on the national view, the inset. */
-    function fitPadding(withInset) {
+    /** Room the map must leave free for ``bounds``: the inset on the right (national views)
+     * and the legend — a column at the left or, when that leaves the land bigger (a wide
+     * province), a band along the bottom; the legend takes that shape. */
+    function fitPadding(withInset, bounds) {
       var size = map.getSize();
-      var pad = { paddingTopLeft: [16, 16], paddingBottomRight: [16, 16] };
-      var leg = document.querySelector('.legend-slot:not([hidden])');
-      if (leg) pad.paddingTopLeft[0] = Math.min(size.x / 3, leg.getBoundingClientRect().width + 24);
-      if (withInset && insetEl && !insetEl.hidden) pad.paddingBottomRight[0] = Math.min(size.x / 3, insetEl.getBoundingClientRect().width + 24);
-      return pad;
+      var edge = 16;
+      var right = edge;
+      if (withInset && insetEl && !insetEl.hidden) right = Math.min(size.x / 3, insetEl.getBoundingClientRect().width + 8);
+      var slot = document.querySelector('.legend-slot:not([hidden])');
+      var left = { paddingTopLeft: [edge, edge], paddingBottomRight: [right, edge] };
+      if (!slot) return left;
+      slot.classList.remove('wide');
+      var r = slot.getBoundingClientRect();
+      left.paddingTopLeft[0] = Math.min(size.x / 3, r.width + 24);
+      slot.classList.add('wide');
+      var rw = slot.getBoundingClientRect();
+      var below = { paddingTopLeft: [edge, edge], paddingBottomRight: [right, Math.min(size.y / 3, rw.height + 16)] };
+      var b = bounds && L.latLngBounds(bounds);
+      var zoomOf = function (pad) {
+        return map.getBoundsZoom(b, false, L.point(pad.paddingTopLeft[0] + pad.paddingBottomRight[0],
+          pad.paddingTopLeft[1] + pad.paddingBottomRight[1]));
+      };
+      var wide = b && b.isValid() && zoomOf(below) > zoomOf(left) + 0.2;  // clearly bigger only
+      slot.classList.toggle('wide', !!wide);
+      return wide ? below : left;
     }
 
     var communeLayer = L.geoJSON(null, {
@@ -151,6 +188,7 @@
         for (var i = 0; i < cfg.overdueProvinces; i++) views.push(Object.assign({}, v, { slot: i }));
       } else views.push(v);
     });
+    st.viewCount = views.length;
     var pills = document.querySelectorAll('#wall-views li');
     var legends = document.querySelectorAll('.legend-slot');
 
@@ -158,8 +196,10 @@
       byCode.forEach(function (l, code) {
         var c = IOC.classify(values[code], m.breaks, m.palette);
         if (c !== l._iocFill) { l.setStyle({ fillColor: c }); l._iocFill = c; }
-        var il = insetByCode.get(code);
-        if (il && il._iocFill !== c) { il.setStyle({ fillColor: c }); il._iocFill = c; }
+        [0, 1].forEach(function (k) {
+          var il = insetByCode.get(code + ':' + k);
+          if (il && il._iocFill !== c) { il.setStyle({ fillColor: c }); il._iocFill = c; }
+        });
       });
     }
 
@@ -186,7 +226,7 @@
         if (!it) continue;
         li.dataset.code = it.code;
         setText(li.children[0], String(it.rank));
-        setText(li.children[1], it.name);
+        setText(li.children[1], IOC.shortName(it.name));
         setText(li.children[2], IOC.fmtUnit(it.value, m.decimals, m.unit));
         var w = m.unit === '%' ? it.value : (max ? 100 * it.value / max : 0);
         li.children[3].firstChild.style.transform = 'scaleX(' + Math.max(0, Math.min(100, w || 0)) / 100 + ')';
@@ -230,7 +270,7 @@
         li.dataset.code = it.code;
         li.dataset.state = it.state || '';
         setText(li.children[0], String(it.rank));
-        setText(li.children[1], it.name);
+        setText(li.children[1], IOC.shortName(it.name));
         setText(li.children[2], it.text);
         li.children[3].firstChild.style.transform = 'scaleX(' + (it.bar || 0) + ')';
       }
@@ -252,11 +292,17 @@
         var units = st.whole.reporting;
         var stale = units.filter(function (u) { return u.stale; });
         fillRank('rank-top', stale.slice(0, 5).map(function (u, i) { return { code: u.code, name: u.kind + ' ' + u.name, value: u.days_since_report, rank: i + 1 }; }), days);
-        var incomplete = units.filter(function (u) { return u.complete_pct !== null; })
+        // what is missing, most first: 3 % missing, not 97 % complete
+        var incomplete = units.filter(function (u) { return u.complete_pct !== null && u.complete_pct < 100; })
           .sort(function (a, b) { return a.complete_pct - b.complete_pct || (a.code < b.code ? -1 : 1); });
-        fillRank('rank-bottom', incomplete.slice(0, 5).map(function (u, i) { return { code: u.code, name: u.kind + ' ' + u.name, value: u.complete_pct, rank: i + 1 }; }), { decimals: 0, unit: '%' });
-        topTitle = IOC.t('not_reported').replace('{n}', String(cfg.staleDays)); topSub = '';
-        bottomTitle = IOC.t('least_complete'); bottomSub = '%';
+        fillRank('rank-bottom', incomplete.slice(0, 5).map(function (u, i) {
+          return { code: u.code, name: u.kind + ' ' + u.name, value: Math.round((100 - u.complete_pct) * 10) / 10, rank: i + 1 };
+        }), { decimals: 1, unit: '%' });
+        if (!incomplete.length) {  // nothing missing: say so, rather than list the complete
+          fillText('rank-bottom', [{ code: '', name: IOC.t('missing_none'), text: IOC.fmtUnit(0, 0, '%'), rank: '✓', bar: 0, state: 'met' }]);
+        }
+        topTitle = IOC.t('not_reported').replace('{n}', String(cfg.staleDays)); topSub = IOC.t('days');
+        bottomTitle = IOC.t('missing_pct'); bottomSub = '';
       } else if (v.kind === 'will_miss') {
         var miss = worstFirst(st.whole.will_miss.filter(function (u) { return u['class'] === 'will_miss'; }));
         var risk = worstFirst(st.whole.will_miss.filter(function (u) { return u['class'] === 'at_risk'; }));
@@ -269,7 +315,9 @@
         bottomTitle = risk.length ? IOC.t('fc_at_risk') + ' (' + IOC.fmt(risk.length, 0) + ')' : IOC.t('fc_wall_more');
         bottomSub = IOC.t('fc_wall_sub');
       } else {
-        var ts = st.whole.targets.map(function (t, i) {
+        var ts = st.whole.targets.filter(function (t) {
+          return !cfg.province || t.unit_code === cfg.province.code || byCode.has(t.unit_code);
+        }).map(function (t, i) {
           return { code: t.unit_code, name: t.unit_name + ' · ' + (t.label || t.subject), text: IOC.t('target_' + t.state),
             state: t.state, rank: i + 1, bar: t.state === 'met' ? 1 : t.state === 'at_risk' ? 0.5 : 0 };
         });
@@ -283,6 +331,7 @@
       setText($('rank-top-sub'), topSub);
       setText($('rank-bottom-title'), bottomTitle);
       setText($('rank-bottom-sub'), bottomSub);
+      global.requestAnimationFrame(fitSide);
     }
 
     function colourWhole(v) {
@@ -302,12 +351,22 @@
       if (WHOLE[v.kind]) { renderWhole(v); return; }
       if (v.kind === 'provinces') {
         m = M.completion;
-        var ranked = st.provinces.filter(function (p) { return p.completion_pct !== null && (!v.region || cfg.regions[p.code] === v.region); })
+        var ranked = st.provinces.filter(function (p) { return p.completion_pct !== null && (!v.region || inRegion(p.code, v.region)); })
           .sort(function (a, b) { return b.completion_pct - a.completion_pct || (a.code < b.code ? -1 : 1); })
           .map(function (p, i) { return { code: p.code, name: p.kind + ' ' + p.name, value: p.completion_pct, rank: i + 1 }; });
-        top = ranked.slice(0, 5);
-        bottom = ranked.length > 5 ? ranked.slice(-5).reverse() : [];
-        topSub = bottomSub = IOC.t('completion');
+        // four rows a card: a small region splits between "leading" and "to follow up"
+        top = ranked.slice(0, Math.min(4, Math.ceil(ranked.length / 2)));
+        bottom = ranked.slice(top.length).slice(-4).reverse();
+        topSub = bottomSub = IOC.t('rank_sub_nq57').replace('{year}', String(cfg.year));
+      } else if (v.kind === 'communes' && v.rank === 'completion') {
+        m = M.completion;
+        var rows = ((st.communeFc && st.communeFc.features) || []).map(function (f) { return f.properties; })
+          .filter(function (p) { return p.completion_pct !== null && p.completion_pct !== undefined; })
+          .sort(function (a, b) { return b.completion_pct - a.completion_pct || (a.code < b.code ? -1 : 1); })
+          .map(function (p, i) { return { code: p.code, name: p.full_name, value: p.completion_pct, rank: i + 1 }; });
+        top = rows.slice(0, 5);
+        bottom = rows.length > 5 ? rows.slice(-5).reverse() : [];
+        topSub = bottomSub = IOC.t('rank_sub_kh02');
       } else if (v.kind === 'indicator') {
         m = M[v.indicator];
         var items = (st.indicator[v.indicator] || {}).items || [];
@@ -329,9 +388,9 @@
         $('rank-top').parentNode.classList.add('bad');
         fillRank('rank-bottom', bottom, M.communes);
         setText($('rank-top-title'), IOC.t('overdue'));
-        setText($('rank-top-sub'), IOC.t('tasks'));
+        setText($('rank-top-sub'), IOC.t('overdue_tasks_sub'));
         setText($('rank-bottom-title'), IOC.t('bottom5'));
-        setText($('rank-bottom-sub'), M.communes.label);
+        setText($('rank-bottom-sub'), IOC.t('rank_sub_kh02'));
         return;
       }
       $('rank-top').parentNode.classList.remove('bad');
@@ -341,6 +400,7 @@
       setText($('rank-bottom-title'), IOC.t('bottom5'));
       setText($('rank-top-sub'), topSub);
       setText($('rank-bottom-sub'), bottomSub);
+      global.requestAnimationFrame(fitSide);
     }
 
     /* ---------- alerts: units that just turned (more) overdue ---------- */
@@ -353,7 +413,7 @@
       li.className = 'alert fresh';
       li.innerHTML = '<span class="st st-overdue">' + IOC.icon('alert') + '</span><span class="n"></span>' +
         '<span class="d"><b class="num"></b> · <span class="w"></span> · <span class="num"></span></span>';
-      li.children[1].textContent = name;
+      li.children[1].textContent = IOC.shortName(name);
       var d = li.children[2];
       d.children[0].textContent = from ? IOC.fmt(from, 0) + ' → ' + IOC.fmt(to, 0) : IOC.fmt(to, 0);
       d.children[1].textContent = from ? IOC.t('alert_more') : IOC.t('alert_new');
@@ -366,26 +426,62 @@
       fitAlerts();
     }
 
-    /** Show only the alerts that fit whole in the rail; say how many more there are. */
+    /** The rail pages through its items (overdue units, then units reminded and still
+     * overdue) instead of clipping them: as many whole items as fit make a page, and the
+     * next page comes every PAGE_MS. "+n" counts the units not on this page. */
+    var PAGE_MS = cfg.railPageMs || 8000;
+    st.railPage = 0;
     function fitAlerts() {
-      var ul = $('wall-alerts');
+      var rail = $('wall-rail');
       var more = $('wall-alerts-more');
-      if (!ul || !more) return;
-      var items = Array.prototype.slice.call(ul.children);
-      items.forEach(function (li) { li.hidden = false; });
+      if (!rail || !more) return;
+      var lists = rail.querySelectorAll('ul');
+      var items = [];
+      lists.forEach(function (ul) { ul.hidden = false; Array.prototype.forEach.call(ul.children, function (li) { li.hidden = false; items.push(li); }); });
       more.hidden = false;  // reserve its line while measuring
-      var limit = ul.getBoundingClientRect().bottom + 0.5;
-      var hidden = 0;
-      items.forEach(function (li, i) {
-        if (i > 0 && li.getBoundingClientRect().bottom > limit) { li.hidden = true; hidden++; }
+      var room = rail.clientHeight;
+      if (!room) return;
+      var pages = [[]], used = 0;
+      var gap = parseFloat(getComputedStyle(rail).rowGap) || 0;  // between items, as between lists
+      items.forEach(function (li) {
+        var h = li.getBoundingClientRect().height + gap;
+        if (pages[pages.length - 1].length && used + h > room + gap + 0.5) { pages.push([]); used = 0; }
+        pages[pages.length - 1].push(li);
+        used += h;
       });
-      // the rest: rows that do not fit, and overdue provinces with no row at all
-      var total = hidden + (st.seedHidden || 0);
+      st.railPages = pages.length;
+      if (st.railPage >= pages.length) st.railPage = 0;
+      var page = pages[st.railPage];
+      items.forEach(function (li) { li.hidden = page.indexOf(li) < 0; });
+      lists.forEach(function (ul) { ul.hidden = !Array.prototype.some.call(ul.children, function (li) { return !li.hidden; }); });
+      var seeds = items.filter(function (li) { return li.classList.contains('seed') || li.parentNode.id === 'wall-alerts'; });
+      var shownSeeds = seeds.filter(function (li) { return !li.hidden; }).length;
+      var total = seeds.length - shownSeeds + (st.seedHidden || 0);
       more.hidden = total === 0;
       more.textContent = IOC.t('more_alerts').replace('{n}', IOC.fmt(total, 0));
-      st.alertsShown = items.length - hidden;
+      setText($('wall-alerts-page'), pages.length > 1 ? (st.railPage + 1) + '/' + pages.length : '');
+      st.alertsShown = shownSeeds;
       st.alertsMore = total;
     }
+    /** The side column never overflows: when a view's cards (longer words in English, a
+     * two-line view name) do not fit, fewer things show, by steps — the quarter table and
+     * the fourth ranking row, then the third and the chart (ioc-wall.css, .tight-N). */
+    var TIGHT = ['tight-1', 'tight-2', 'tight-3'];
+    function fitSide() {
+      var side = $('wall-side');
+      if (!side) return;
+      TIGHT.forEach(function (c) { side.classList.remove(c); });
+      for (var k = 0; k < TIGHT.length && side.scrollHeight > side.clientHeight + 1; k++) side.classList.add(TIGHT[k]);
+      st.tight = k;
+      fitAlerts();
+    }
+    IOC.fitSide = fitSide;
+    function nextRailPage() {
+      st.railPage = (st.railPage + 1) % Math.max(1, st.railPages || 1);
+      fitAlerts();
+    }
+    IOC.nextRailPage = nextRailPage;
+    timers.rail = setInterval(nextRailPage, PAGE_MS);
     IOC.fitAlerts = fitAlerts;
 
     /** Provinces with overdue tasks on the page's basis — their own (NQ57, from the
@@ -406,6 +502,15 @@
     }
 
     function overdueFrom(provinces, communeFc) {
+      if (cfg.province) {
+        var mine = ((communeFc && communeFc.features) || []).map(function (f) { return f.properties; })
+          .filter(function (p) { return p.province_code === cfg.province.code && p.tasks_overdue > 0; })
+          .map(function (p) { return { code: p.code, full_name: p.full_name, tasks_overdue: p.tasks_overdue }; })
+          .sort(function (a, b) { return b.tasks_overdue - a.tasks_overdue || (a.code < b.code ? -1 : 1); });
+        st.kh02Overdue = mine.reduce(function (n, p) { return n + p.tasks_overdue; }, 0);
+        setText($('kpi-overdue-kh02'), IOC.fmt(st.kh02Overdue, 0));
+        return mine;
+      }
       var kh02 = {};
       ((communeFc && communeFc.features) || []).forEach(function (f) {
         var p = f.properties;
@@ -438,13 +543,19 @@
 
     /* ---------- applying fresh data ---------- */
     function applySummary(s) {
+      if (cfg.province) {  // a province's wall: its own row of the summary
+        var row = (s.provinces || []).filter(function (p) { return p.code === cfg.province.code; })[0];
+        if (!row) return;
+        s = Object.assign({}, row, { plan02: { tasks_overdue: st.kh02Overdue,
+          communes_all_groups_done: row.communes_all_groups_done, communes: row.communes } });
+      }
       setText($('kpi-tasks'), IOC.fmt(s.tasks_total, 0));
       setText($('kpi-pct'), IOC.fmtUnit(s.completion_pct, 2, '%'));
       setText($('kpi-done'), IOC.fmt(s.tasks_completed, 0));
       setText($('kpi-overdue'), IOC.fmt(s.tasks_overdue, 0));
       $('kpi-bar').style.transform = 'scaleX(' + (s.completion_pct || 0) / 100 + ')';
       if (s.plan02) {
-        setText($('kpi-overdue-kh02'), IOC.fmt(s.plan02.tasks_overdue, 0));
+        if (s.plan02.tasks_overdue !== undefined) setText($('kpi-overdue-kh02'), IOC.fmt(s.plan02.tasks_overdue, 0));
         setText($('kpi-green'), IOC.fmt(s.plan02.communes_all_groups_done, 0));
         setText($('kpi-communes'), IOC.fmt(s.plan02.communes, 0));
       }
@@ -454,6 +565,7 @@
         setText($('kpi-central-total'), IOC.fmt(s.central.tasks_total, 0));
         setText($('kpi-central-overdue'), IOC.fmt(s.central.tasks_overdue, 0));
       }
+      if (cfg.province) return;  // the map's units are communes: their own refresh
       st.provinces = s.provinces || [];
       st.provinces.forEach(function (p) { st.completion[p.code] = p.completion_pct; });
       var v = views[st.viewIndex];
@@ -466,6 +578,13 @@
           v.kind === 'reporting' || v.kind === 'will_miss' ? (data.units || []) : (data.targets || []);
         colourWhole(v);
         renderWhole(v);
+        return;
+      }
+      if (v.kind === 'communes') {
+        st.communeFc = data;
+        (data.features || []).forEach(function (f) { st.completion[f.properties.code] = f.properties.completion_pct; });
+        colourProvinces(st.completion, M.completion);
+        renderRanking(v);
         return;
       }
       if (v.kind === 'indicator') {
@@ -497,6 +616,10 @@
     }
 
     function viewUrl(v) {
+      if (v.kind === 'communes') {
+        return withBasis(api + '/communes?province=' + cfg.province.code +
+          '&fields=code,full_name,completion_pct,tasks_overdue&zoom=0&precision=0');
+      }
       if (v.kind === 'ministries') return withAsOf(api + '/agencies');
       if (v.kind === 'reporting') return withAsOf(api + '/data-health?limit=1000');
       if (v.kind === 'targets') return withAsOf(api + '/targets');
@@ -574,7 +697,8 @@
 
     /* ---------- rotation (moves the map only when the view changes) ---------- */
     function fit(bounds, withInset) {
-      map.flyToBounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], Object.assign({ duration: 1.2 }, fitPadding(withInset)));
+      var ll = [[bounds[1], bounds[0]], [bounds[3], bounds[2]]];
+      map.flyToBounds(ll, Object.assign({ duration: 1.2 }, fitPadding(withInset, ll)));
     }
 
     /** The rail's standing entries: provinces overdue on the basis, most first. */
@@ -589,9 +713,9 @@
         li.dataset.code = p.code;
         li.innerHTML = '<span class="st st-overdue">' + IOC.icon('alert') + '</span><span class="n"></span>' +
           '<span class="d"><b class="num"></b> <span class="w"></span></span>';
-        li.children[1].textContent = p.full_name;
+        li.children[1].textContent = IOC.shortName(p.full_name);
         li.children[2].children[0].textContent = IOC.fmt(p.tasks_overdue, 0);
-        li.children[2].children[1].textContent = IOC.t('currently_overdue');
+        li.children[2].children[1].textContent = IOC.t(cfg.province ? 'rail_overdue_commune' : 'rail_overdue');
         ul.appendChild(li);
       });
       st.seedHidden = Math.max(0, list.length - room);
@@ -610,20 +734,23 @@
         var target = st.overdueList[v.slot];
         if (!target) { return false; }
         v.province = target.code;
-        v.label = IOC.t('view_overdue') + ' · ' + target.full_name + ' (' + IOC.fmt(target.tasks_overdue, 0) + ')';
+        v.label = IOC.t('view_overdue_of').replace('{name}', IOC.shortName(target.full_name)).replace('{n}', IOC.fmt(target.tasks_overdue, 0));
       }
       st.viewIndex = i;
+      st.view = v;
       setText($('wall-view-label'), v.label);
       pills.forEach(function (li) { li.classList.toggle('active', li.dataset.view === v.id); });
       legends.forEach(function (el) { el.hidden = el.dataset.measure !== v.measure; });
-      var national = v.kind === 'indicator' || WHOLE[v.kind] || (v.kind === 'provinces' && !v.region);
-      if (insetEl) insetEl.hidden = !national;
+      var national = v.kind === 'indicator' || WHOLE[v.kind] || v.kind === 'communes' || (v.kind === 'provinces' && !v.region);
+      insetEls.forEach(function (el) { el.hidden = !national || el.dataset.unused === '1'; });
+      $('wall-side').dataset.show = v.main ? 'main' : 'ranks';
+      global.requestAnimationFrame(fitSide);
       showLabels(v.kind === 'provinces' ? v.region : null);
       if (v.kind === 'overdue') {
         if (!map.hasLayer(communeLayer)) communeLayer.addTo(map);
         dimProvinces(v.province);
         var pl = byCode.get(v.province);
-        if (pl) map.flyToBounds(pl.getBounds(), Object.assign({ duration: 1.2 }, fitPadding(false)));
+        if (pl) map.flyToBounds(pl.getBounds(), Object.assign({ duration: 1.2 }, fitPadding(false, pl.getBounds())));
       } else {
         if (map.hasLayer(communeLayer)) map.removeLayer(communeLayer);
         dimProvinces(null);
@@ -632,7 +759,7 @@
         else if (st.indicator[v.indicator]) applyView(v, st.indicator[v.indicator]);
         var b = v.bounds;
         if (first) {
-          map.fitBounds([[b[1], b[0]], [b[3], b[2]]], Object.assign({ animate: false }, fitPadding(national)));
+          map.fitBounds([[b[1], b[0]], [b[3], b[2]]], Object.assign({ animate: false }, fitPadding(national, [[b[1], b[0]], [b[3], b[2]]])));
         } else fit(b, national);
       }
       var url = viewUrl(v);
@@ -695,7 +822,7 @@
 
     /** Stop every timer (tests and page unload). */
     IOC.stopWall = function () {
-      clearTimeout(timers.refresh); clearTimeout(timers.rotate); clearInterval(timers.clock);
+      clearTimeout(timers.refresh); clearTimeout(timers.rotate); clearInterval(timers.clock); clearInterval(timers.rail);
       timers.refresh = timers.rotate = timers.clock = null;
     };
     global.addEventListener('pagehide', IOC.stopWall);
@@ -705,7 +832,7 @@
     showView(0, true);
     renderRanking(views[0]);
     fitAlerts();
-    if (global.ResizeObserver) new ResizeObserver(fitAlerts).observe($('wall-alerts').parentNode);
+    if (global.ResizeObserver) new ResizeObserver(fitSide).observe($('wall-side'));
     if (views.length > 1 && cfg.dwellMs > 0) {
       progress();
       timers.rotate = setTimeout(rotate, cfg.dwellMs);
@@ -773,7 +900,7 @@
       var pl = byCode.get(code);
       if (!pl) return;
       dimProvinces(code);
-      map.flyToBounds(pl.getBounds(), Object.assign({ duration: 0.6 }, fitPadding(false)));
+      map.flyToBounds(pl.getBounds(), Object.assign({ duration: 0.6 }, fitPadding(false, pl.getBounds())));
     }
   };
 })(window);
