@@ -83,6 +83,13 @@ def test_an_overdue_task_is_reminded_mailed_answered_and_silence_escalates(
     finally:
         ctl.stop()
     assert sorted(d["status"] for d in sent["deliveries"]) == ["sent", "sent"], sent
+    # the list of issued notices says how each was delivered
+    with httpx.Client(base_url=site, headers={"Authorization": f"Bearer {admin}"}) as api:
+        listed = api.get("/api/v1/reminders").json()["reminders"]
+    by_id = {n["id"]: n for n in listed}
+    for code in (answering, silent):
+        channels = {d["channel"]: d["status"] for d in by_id[notices[code]["id"]]["deliveries"]}
+        assert channels["email"] == "sent", channels
     mail = {
         code: next(m for m, to in zip(inbox.messages, inbox.rcpts, strict=True)
                    if f"vp-{code}@example.vn" in to)

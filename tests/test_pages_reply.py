@@ -134,6 +134,7 @@ def test_reply_by_keys_lands_in_history_and_panel(browser, site, scratch, tmp_pa
     row = page.locator(f'#rm-report tr[data-id="{notice.reminder_id}"]')
     assert row.get_attribute("data-answered") == "1"
     assert row.locator(".rm-answer").inner_text().startswith("Đã phản hồi ")
+    assert "email: Đang chờ gửi" in row.locator(".rm-delivery").inner_text()  # no worker ran
     assert watch.errors == []
     # an altered and an expired link: a clear page in Vietnamese, no form (the browser logs
     # the 403 and the 410 of the document itself)

@@ -234,6 +234,10 @@ def reminders(
                    r.as_of, r.reply_by, r.issuer, r.doc_number, r.reasons,
                    (select max(x.at) from reminder_answer x where x.reminder_id = r.id)
                      as answered_at,
+                   (select coalesce(jsonb_agg(jsonb_build_object('channel', d.channel,
+                             'status', d.status, 'attempts', d.attempts, 'sent_at', d.sent_at)
+                           order by d.channel), '[]'::jsonb)
+                    from delivery d where d.reminder_id = r.id) as deliveries,
                    (select jsonb_build_object('at', w.at, 'actor', w.actor, 'reason', w.reason)
                     from reminder_withdrawal w where w.reminder_id = r.id) as withdrawn,
                    (select jsonb_agg(x.item || jsonb_build_object(

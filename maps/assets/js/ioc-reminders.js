@@ -113,6 +113,13 @@
       return S.not_answered;
     }
 
+    /** Each channel's delivery of a notice, in words ("email: Đã gửi"); "—" when none. */
+    function deliveryText(n) {
+      var d = n.deliveries || [];
+      if (!d.length) return '—';
+      return d.map(function (x) { return x.channel + ': ' + (S['st_' + x.status] || x.status); }).join(' · ');
+    }
+
     function list() {
       var t = token.value.trim();
       if (!t) { say(S.need_token); token.focus(); return; }
@@ -130,11 +137,12 @@
           var rows = res.body.reminders || [];
           var html = '<h2 id="rm-title" tabindex="-1">' + IOC.esc(S.list_title) + ' · ' + IOC.esc(IOC.fmt(rows.length, 0)) + '</h2>';
           html += rows.length ? '<table class="notices"><thead><tr><th>' + IOC.esc(S.number) + '</th><th>' + IOC.esc(S.unit) +
-            '</th><th>' + IOC.esc(S.reply_by_col) + '</th><th>' + IOC.esc(S.answer) + '</th></tr></thead><tbody>' +
+            '</th><th>' + IOC.esc(S.reply_by_col) + '</th><th>' + IOC.esc(S.dl_channel) + '</th><th>' + IOC.esc(S.answer) +
+            '</th></tr></thead><tbody>' +
             rows.map(function (n) {
               return '<tr data-id="' + IOC.esc(n.id) + '" data-answered="' + (n.answered ? '1' : '0') + '"><td>' + IOC.esc(n.doc_number || '') +
                 '</td><td>' + IOC.esc(n.unit_name || n.unit_code) + '</td><td>' + IOC.esc(IOC.fmtDate(n.reply_by)) +
-                '</td><td class="rm-answer">' + IOC.esc(answerText(n)) + '</td></tr>';
+                '</td><td class="rm-delivery">' + IOC.esc(deliveryText(n)) + '</td><td class="rm-answer">' + IOC.esc(answerText(n)) + '</td></tr>';
             }).join('') + '</tbody></table>' : '<p class="muted">' + IOC.esc(S.none) + '</p>';
           out.innerHTML = html;
           out.hidden = false;
