@@ -172,3 +172,27 @@ def test_a_link_copied_with_the_sentences_full_stop_still_opens():
         assert reply.verify(copied)[0] == 7
     with pytest.raises(reply.ReplyTokenError):
         reply.verify(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+
+
+def test_a_reminded_ministry_still_overdue_is_on_the_walls_rail(scratch):
+    """Ministries take notices like units (item 2) and, still overdue, show on the wall's
+    rail with their own name."""
+    from geo.read.followup import reminded_still_overdue
+    from geo.remind.issue import RemindRequest, issue
+
+    agency = rows(
+        scratch,
+        "select t.agency_code, a.name from task t join agency a on a.code = t.agency_code"
+        " where task_status(t.deadline, t.completed_at, date '2025-11-13') = 'overdue'"
+        " group by 1, 2 order by count(*) desc, 1 limit 1",
+    )[0]
+    (notice,) = issue(
+        scratch,
+        RemindRequest(program="NQ57", overdue=True, agency=agency.agency_code, force=True,
+                      as_of=dt.date(2025, 11, 13)),
+        "cli:test",
+    )  # fmt: skip
+    with scratch.connect() as conn:
+        rail = reminded_still_overdue(conn, dt.date(2025, 11, 13), limit=500)
+    (mine,) = [r for r in rail if r["unit_code"] == agency.agency_code]
+    assert mine["name"] == agency.name and mine["still_overdue"] == len(notice.tasks)

@@ -269,19 +269,22 @@ def reminders(
 
 
 def reminded_still_overdue(conn: Connection, as_of: dt.date, limit: int = 20) -> list[dict]:
-    """Units reminded whose reminded tasks are still overdue on ``as_of`` (the wall's rail)."""
+    """Units and ministries reminded whose reminded tasks are still overdue on ``as_of``
+    (the wall's rail); ``unit_code`` is the holder's code (an agency's letters)."""
     rows = conn.execute(
         text(
-            f"""select r.unit_code, u.name, max(r.at) as last_at, max(r.reply_by) as reply_by,
-                   count(distinct t.id) as still_overdue
+            f"""select coalesce(r.unit_code, r.agency_code) as unit_code,
+                   coalesce(u.name, a.name) as name, max(r.at) as last_at,
+                   max(r.reply_by) as reply_by, count(distinct t.id) as still_overdue
             from reminder r
-            join admin_unit u on u.code = r.unit_code
+            left join admin_unit u on u.code = r.unit_code
+            left join agency a on a.code = r.agency_code
             cross join lateral jsonb_array_elements(r.tasks) x(item)
             join task t on t.id = (x.item ->> 'task_id')::int
             where task_status(t.deadline, t.completed_at, cast(:as_of as date)) = 'overdue'
               and {LIVE_REMINDER}
-            group by r.unit_code, u.name
-            order by still_overdue desc, r.unit_code limit :limit"""
+            group by 1, 2
+            order by still_overdue desc, 1 limit :limit"""
         ),
         {"as_of": as_of, "limit": limit},
     ).mappings()
