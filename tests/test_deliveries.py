@@ -197,9 +197,10 @@ def test_issuing_queues_and_the_worker_mails_the_docx_in_vietnamese(
 def test_a_mail_server_down_delays_then_each_notice_arrives_exactly_once(
     scratch, scratch_url, monkeypatch
 ):
-    """Two workers run as their own processes; the mail server is stopped while notices are
-    issued: deliveries fail with the reason and are retried with backoff, the reminders API
-    answers as fast as before, and after the server returns every notice arrives once."""
+    """Two workers run as their own processes; the mail server is stopped for a minute while
+    notices are issued: deliveries fail with the reason and are retried with backoff, the
+    reminders API, the pages and a sheet import answer as fast as before, and after the
+    server returns every notice arrives once."""
     codes = _overdue_provinces(scratch, 4)
     assert len(codes) == 4
     for code in codes:
@@ -207,6 +208,11 @@ def test_a_mail_server_down_delays_then_each_notice_arrives_exactly_once(
     inbox, port = Inbox(), free_port()
     ctl = _smtp(port, inbox)
     ctl.stop()  # the mail server goes down
+    down_at = time.monotonic()
+    sheet = (
+        "Mã nhiệm vụ,Tên nhiệm vụ,Mã tỉnh,Hạn hoàn thành\n"
+        f"OUTAGE-1,Nhiệm vụ thử khi máy chủ thư ngừng,{codes[0]},31/12/2026\n"
+    ).encode()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOCMAP_")} | {
         "IOCMAP_DATABASE_URL": scratch_url,
         "IOCMAP_SMTP_URL": f"smtp://127.0.0.1:{port}",
@@ -234,6 +240,11 @@ def test_a_mail_server_down_delays_then_each_notice_arrives_exactly_once(
                 assert d.status_code == 200, d.text
                 page = client.get("/reminders")
                 assert page.status_code == 200, page.text
+                imported = client.post(
+                    "/api/v1/imports/tasks", params={"dry_run": "true"}, headers=auth,
+                    files={"file": ("nhiem_vu.csv", sheet, "text/csv")},
+                )  # fmt: skip
+                assert imported.status_code == 200, imported.text
                 return time.perf_counter() - t0
 
             timed_list()  # warm: the first call opens connections
@@ -249,10 +260,15 @@ def test_a_mail_server_down_delays_then_each_notice_arrives_exactly_once(
             assert len(failed) == len(ids), "every delivery was tried and failed"
             assert all("Connect" in (f.last_error or "") or "refused" in (f.last_error or "")
                        for f in failed), [f.last_error for f in failed]  # fmt: skip
-            during = min(timed_list() for _ in range(3))
-            print(f"reads before {before * 1000:.0f} ms, with the mail server down"
-                  f" {during * 1000:.0f} ms")  # fmt: skip
-            assert during < max(0.5, 3 * before), (before, during)
+            timings = []
+            while time.monotonic() < down_at + 60:  # down for a minute, read throughout
+                timings.append(timed_list())
+                time.sleep(1.0)
+            during = min(timings)
+            print(f"reads and a dry-run import: before {before * 1000:.0f} ms, with the mail"
+                  f" server down {during * 1000:.0f} ms (best of {len(timings)}), worst"
+                  f" {max(timings) * 1000:.0f} ms")  # fmt: skip
+            assert during < max(1.0, 3 * before), (before, during)
             listed = client.get(
                 "/api/v1/deliveries", params={"status": "failed"}, headers=auth
             ).json()
