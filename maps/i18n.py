@@ -1,6 +1,6 @@
 """UI words in Vietnamese (default) and English (the toggle), shared by Python and the JS.
 
-Why one table: the server renders the page chrome and the browser renders the click
+Why one module (one table): the server renders the page chrome and the browser renders the click
 panel and the wall; both must say the same thing in the same language. The active
 language's table is embedded in the page config, so the JS needs no second copy.
 """
