@@ -101,3 +101,22 @@ def test_the_walls_kpis_open_their_tasks_page_with_the_same_count(client, path, 
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     figure = re.search(r'id="explain-figure" class="figure"><b class="num">([^<]+)</b>', html.text)
     assert figure and figure.group(1) == shown
+
+
+def test_the_national_pages_agency_overdue_counts_open_their_tasks(client):
+    """The national page's central block: each agency's overdue count links to those tasks
+    (NQ57 of the page's year, as the row counts them), the same number."""
+    import re
+    from html import unescape
+
+    page = client.get("/").text
+    links = re.findall(
+        r'<tr data-agency="([^"]+)">.*?<a class="explain-link" href="([^"]+)">([^<]+)</a>', page
+    )
+    assert links, "the agencies' overdue counts are links"
+    for code, href, shown in links[:3]:
+        href = unescape(href)
+        assert f"unit={code}" in href and "measure=tasks_overdue" in href
+        html = client.get(href).text
+        figure = re.search(r'id="explain-figure" class="figure"><b class="num">([^<]+)</b>', html)
+        assert figure and figure.group(1) == shown, code
