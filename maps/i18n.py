@@ -1,6 +1,6 @@
 """UI words in Vietnamese (default) and English (the toggle), shared by Python and the JS.
 
-Why one table: the server renders the page chrome and the browser renders the click
+Why one module (one table): the server renders the page chrome and the browser renders the click
 panel and the wall; both must say the same thing in the same language. The active
 language's table is embedded in the page config, so the JS needs no second copy.
 """
@@ -189,6 +189,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "fc_chart": "Tiến độ và tốc độ cần đến hạn",
         "fc_passed": "Đã quá hạn, còn nhiệm vụ chưa xong",
         "view_will_miss": "Sẽ trễ hạn",
+        "view_difficulties": "Khó khăn, vướng mắc",
+        "wall_blocked_map": "% quá hạn do chờ hướng dẫn trung ương",
+        "wall_blocked_sub_province": "mỗi tỉnh: nhiệm vụ quá hạn của chính tỉnh",
+        "wall_blocked_sub_commune": "mỗi xã: nhiệm vụ quá hạn của xã",
+        "diff_title": "Nhiệm vụ chưa xong có khó khăn",
+        "diff_scope_national": "toàn quốc, mọi cấp",
+        "diff_scope_province": "tỉnh và các xã",
+        "diff_key": "nhiệm vụ quá hạn chờ hướng dẫn trung ương",
+        "diff_key_of": "{n}/{m} nhiệm vụ quá hạn",
+        "diff_overdue": "quá hạn",
+        "diff_suggested": "gợi ý",
+        "diff_none": "Chưa có khó khăn nào được ghi nhận",
         "fc_wall_sub": "tốc độ / cần (NV/tuần)",
         "fc_wall_more": "Sẽ trễ hạn (tiếp)",
     },
@@ -370,6 +382,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "fc_chart": "Progress and the pace needed to the deadline",
         "fc_passed": "Deadline passed with tasks open",
         "view_will_miss": "Will miss",
+        "view_difficulties": "Difficulties",
+        "wall_blocked_map": "% overdue awaiting central guidance",
+        "wall_blocked_sub_province": "each province: its own overdue tasks",
+        "wall_blocked_sub_commune": "each commune: its overdue tasks",
+        "diff_title": "Open tasks with a difficulty",
+        "diff_scope_national": "national, every level",
+        "diff_scope_province": "province and its communes",
+        "diff_key": "of overdue tasks await central guidance",
+        "diff_key_of": "{n}/{m} overdue tasks",
+        "diff_overdue": "overdue",
+        "diff_suggested": "suggested",
+        "diff_none": "No difficulty recorded",
         "fc_wall_sub": "pace / needed (tasks/week)",
         "fc_wall_more": "Will miss (continued)",
     },

@@ -45,6 +45,7 @@ class MapPage:
     province: dict | None = None  # {code, name, full_name} on a province page
     headline: str | None = None
     headline_href: str | None = None  # the tasks behind the headline's count (explain)
+    explain_basis: str = ""  # the page's basis as explain's query (year, as_of, lang)
     year: int | None = None  # the ``year`` the user asked for (None: the reporting year)
     basis_year: int = 0  # the deadline year every figure on the page is about
     as_of_given: bool = False
@@ -331,6 +332,7 @@ def assemble(
     if lang == "en":
         explain["lang"] = "en"
     headline_href = "/api/v1/explain?" + urlencode(explain)
+    basis_q = {k: v for k, v in explain.items() if k in ("year", "as_of", "lang")}
     refine = refine.replace("?", f"?year={basis_year}&", 1)
     if as_of_given:
         refine = refine.replace("?", f"?as_of={as_of.isoformat()}&", 1)
@@ -350,6 +352,7 @@ def assemble(
         province=province,
         headline=headline,
         headline_href=headline_href,
+        explain_basis=urlencode(basis_q),
         year=year,
         basis_year=basis_year,
         as_of_given=as_of_given,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import partial
+from urllib.parse import urlencode
 
 from branca.element import Element
 
@@ -53,22 +54,24 @@ ISLANDS_EAST_OF = 110.5  # polygon parts east of this are Hoàng Sa's or Trườ
 ISLAND_PAD = 0.08  # degrees of sea, at least, around an archipelago's islands in its inset
 # ministries: agencies by overdue tasks; reporting: units silent past IOCMAP_STALE_REPORT_DAYS
 # (map: days since the last report); targets: met / not met / at risk; will_miss: the
-# provinces forecast to miss their deadline, worst first (maps/forecast_map.py)
-WHOLE_VIEWS = ("ministries", "reporting", "targets", "will_miss")
+# provinces forecast to miss their deadline, worst first (maps/forecast_map.py);
+# difficulties: open tasks with a difficulty by category (map: % of overdue blocked centrally)
+WHOLE_VIEWS = ("ministries", "reporting", "targets", "will_miss", "difficulties")
 DEFAULT_PLAYLIST = ("national", "regions", "overdue", "service_index", "dti", *WHOLE_VIEWS)
-WHOLE_MEASURE = {"reporting": "days_since", "will_miss": "forecast"}
+WHOLE_MEASURE = {"reporting": "days_since", "will_miss": "forecast", "difficulties": "blocked"}
 BASE_VIEWS = (
     "national", "north", "central", "central_north", "central_south", "south", "regions",
     "overdue", *WHOLE_VIEWS,
 )  # fmt: skip
 OVERDUE_PROVINCES = 3
 # A province's wall (/wall/{code}): its communes by completion (with its figures and trend),
-# its communes by overdue tasks, its targets (and its communes').
-PROVINCE_VIEWS = ("province", "province_overdue", "targets")
+# its communes by overdue tasks, its targets (and its communes'), its difficulties.
+PROVINCE_VIEWS = ("province", "province_overdue", "targets", "difficulties")
 # The side column, top to bottom: a layout, not a fixed set of boxes. Each name is a card
 # in templates/wall_cards.html (server-rendered first frame) and ioc-wall.js (refresh);
-# a new view's card (trend, follow-up) is one more entry and one more macro.
-SIDE_CARDS = ("rank_top", "rank_bottom", "alerts")  # the trend card: national view only
+# a new view's card (trend, follow-up) is one more entry and one more macro. The trend card:
+# national view only; the difficulties card: its view only (ioc-wall.css).
+SIDE_CARDS = ("rank_top", "rank_bottom", "difficulties", "alerts")
 
 
 class PlaylistError(ValueError):
@@ -204,6 +207,21 @@ def island_insets(provinces: dict) -> list[dict]:
     return out
 
 
+def explain_hrefs(page: WallPage) -> dict[str, str]:
+    """The KPIs' links to their rows (``/api/v1/explain?f=html``): the wall's basis —
+    its unit (the nation's or the province's own NQ57 tasks), year and as-of day."""
+    unit = page.province["code"] if page.province else "national"
+    out = {}
+    for key, measure in (("done", "tasks_completed"), ("overdue", "tasks_overdue")):
+        q = {"measure": measure, "unit": unit, "year": str(page.year), "f": "html"}
+        if "as_of" in page.query:
+            q["as_of"] = page.query["as_of"]
+        if page.lang == "en":
+            q["lang"] = "en"
+        out[key] = f"{page.api or '/api/v1'}/explain?{urlencode(q)}"
+    return out
+
+
 def render_wall(page: WallPage) -> str:
     """The wall's full HTML."""
     s = strings(page.lang)
@@ -255,11 +273,29 @@ def render_wall(page: WallPage) -> str:
     if "reporting" in page.playlist:
         days = [h["days_since_report"] for h in page.health]
         add_measure("days_since", s["days_since"], "", days, "natural_breaks", 0, s["days"], False)
+    if "difficulties" in page.playlist:
+        shares = (page.extra.get("difficulties") or {}).get("blocked_by_unit", {})
+        sub = s["wall_blocked_sub_commune" if page.province else "wall_blocked_sub_province"]
+        add_measure(
+            "blocked", s["wall_blocked_map"], sub, list(shares.values()), "quantiles", 0, "%",
+            False,
+        )  # fmt: skip
     if "will_miss" in page.playlist:
         legends.append((fc := forecast_measure(s, page.as_of))[0])
         measures["forecast"] = fc[1]
     views: list[dict[str, object]] = []
     for v in page.playlist:
+        if page.province is not None and v == "difficulties":
+            views.append(
+                {
+                    "id": v,
+                    "kind": v,
+                    "measure": "blocked",
+                    "bounds": page.province["bounds"],
+                    "label": s["view_difficulties"],
+                }
+            )
+            continue
         if page.province is not None:
             views.append(
                 {
@@ -357,6 +393,7 @@ def render_wall(page: WallPage) -> str:
             else s["wall_title"]
         ),
         trend_title=s["trend_wall_scope"].format(year=page.year),
+        explain=explain_hrefs(page),
         kpi={
             "done": s["kpi_done_scope"].format(year=page.year),
             "overdue": s["kpi_overdue_scope"].format(year=page.year),

@@ -2,7 +2,8 @@
 assembly: the trend card (quarter-end figures replayed from the task history, units
 reminded and still overdue; issue 14) and the reporting view (provinces by days since their
 last report; issue 15), the "sẽ trễ hạn" view (provinces forecast to miss their
-deadline, worst first; issue 26, ``maps/forecast_map.py``), and the regions the views rank
+deadline, worst first; issue 26, ``maps/forecast_map.py``), the difficulties view (issue
+28), and the regions the views rank
 (moved here from ``maps/wall.py``, which imports them)."""
 
 from __future__ import annotations
@@ -35,7 +36,23 @@ def wall_extra(conn: Connection, as_of: dt.date, year: int, playlist: list[str])
     """The wall's ``extra``: the trend card, and the provinces' forecasts (as
     ``/api/v1/forecast?level=province`` lists them) when the playlist has "will_miss"."""
     rows = forecast_map.wall_rows(conn, as_of) if "will_miss" in playlist else []
-    return {"trend": wall_trend(conn, as_of, year), "forecast": rows}
+    out = {"trend": wall_trend(conn, as_of, year), "forecast": rows}
+    if "difficulties" in playlist:
+        out["difficulties"] = wall_difficulties(conn, as_of, None)
+    return out
+
+
+def wall_difficulties(conn: Connection, as_of: dt.date, province: str | None) -> dict:
+    """The "Khó khăn, vướng mắc" view's first frame, as ``GET /api/v1/difficulties``
+    answers it for the scope (national, or a province with its communes): the counts by
+    category, the share of overdue tasks blocked by central guidance, and the map's values
+    (each province's, or each of the province's communes', own overdue tasks blocked)."""
+    from geo.read import difficulties
+
+    return {
+        **difficulties.counts(conn, as_of, province),
+        "blocked_by_unit": difficulties.map_shares(conn, as_of, province),
+    }
 
 
 def wall_trend(conn: Connection, as_of: dt.date, year: int) -> dict:

@@ -13,9 +13,9 @@ from sqlalchemy import Connection
 
 from maps.measures import TASK_MEASURES
 from maps.wall import ISLANDS_EAST_OF, WallPage, expand_playlist
-from maps.wall_extras import trend_figures
+from maps.wall_extras import trend_figures, wall_difficulties
 
-PROVINCE_PLAYLIST = ("province", "province_overdue", "targets")
+PROVINCE_PLAYLIST = ("province", "province_overdue", "targets", "difficulties")
 
 
 class UnknownProvince(LookupError):
@@ -116,7 +116,15 @@ def assemble_province_wall(
     mine = codes | {code}
     targets = [t for t in read_targets.targets(conn, as_of) if t["unit_code"] in mine]
     return WallPage(
-        extra={"trend": {**trend, "reminded": reminded}, "forecast": []},
+        extra={
+            "trend": {**trend, "reminded": reminded},
+            "forecast": [],
+            **(
+                {"difficulties": wall_difficulties(conn, as_of, code)}
+                if "difficulties" in playlist
+                else {}
+            ),
+        },
         province={"code": code, "name": row["name"], "kind": row["kind"], "bounds": bounds},
         stale_days=stale_days,
         targets=targets,

@@ -75,3 +75,48 @@ def test_the_maps_headline_opens_its_tasks_page_with_the_same_count(client, path
     if int(done.replace(".", "")) > 100:
         second = client.get(unescape(nxt.group(1))).text
         assert "Dòng 101–" in second
+
+
+@pytest.mark.parametrize("path", ["/wall", "/wall/66", "/wall/66?as_of=2025-09-30&lang=en"])
+@pytest.mark.parametrize("kpi", ["done", "overdue"])
+def test_the_walls_kpis_open_their_tasks_page_with_the_same_count(client, path, kpi):
+    """The wall's "N đã hoàn thành" and its overdue count link to the page of those tasks
+    (the same N, on the wall's basis: its unit, year and day), without taking the
+    unattended wall's focus (tabindex -1)."""
+    import re
+    from html import unescape
+
+    page = client.get(path).text
+    link = re.search(
+        rf'<a class="kpi-link" id="kpi-{kpi}-link" href="([^"]+)" tabindex="-1">'
+        rf'<span(?: class="num")? id="kpi-{kpi}">([^<]+)<',
+        page,
+    )
+    assert link, f"the wall's {kpi} figure is a link"
+    href, shown = unescape(link.group(1)), link.group(2)
+    assert ("unit=66" in href) == ("/66" in path)
+    if "as_of" in path:
+        assert "as_of=2025-09-30" in href and "lang=en" in href
+    html = client.get(href)
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    figure = re.search(r'id="explain-figure" class="figure"><b class="num">([^<]+)</b>', html.text)
+    assert figure and figure.group(1) == shown
+
+
+def test_the_national_pages_agency_overdue_counts_open_their_tasks(client):
+    """The national page's central block: each agency's overdue count links to those tasks
+    (NQ57 of the page's year, as the row counts them), the same number."""
+    import re
+    from html import unescape
+
+    page = client.get("/").text
+    links = re.findall(
+        r'<tr data-agency="([^"]+)">.*?<a class="explain-link" href="([^"]+)">([^<]+)</a>', page
+    )
+    assert links, "the agencies' overdue counts are links"
+    for code, href, shown in links[:3]:
+        href = unescape(href)
+        assert f"unit={code}" in href and "measure=tasks_overdue" in href
+        html = client.get(href).text
+        figure = re.search(r'id="explain-figure" class="figure"><b class="num">([^<]+)</b>', html)
+        assert figure and figure.group(1) == shown, code

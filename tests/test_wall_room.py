@@ -199,3 +199,51 @@ def test_panel_trend_text_is_readable_on_a_phone(browser, live_server, engine):
     px = width * FONT / WIDTH
     assert px >= 14, f"the chart's text is drawn at {px:.1f} px"
     page.close()
+
+
+DIFF_ROWS_JS = """Array.from(document.querySelectorAll('#diff-list li:not([hidden])'))
+  .map(l => [l.dataset.cat, l.children[1].textContent, l.children[2].textContent])"""
+
+
+@pytest.mark.parametrize("path", ["/wall", f"/wall/{PROVINCE}"])
+def test_the_difficulties_view_counts_its_scope_and_refreshes_in_place(browser, room, path):
+    """The "Khó khăn, vướng mắc" view: the side column shows the scope's categories as
+    ``/api/v1/difficulties`` counts them, largest first, each with its overdue and suggested
+    tasks, the share blocked by central guidance as the key figure and the map coloured by
+    each unit's share; when the data change, the figures change in place (no reload)."""
+    province = path != "/wall"
+    unit = PROVINCE if province else "national"
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    watch = Watch(page, room.origin)
+    page.goto(f"{room.origin}{path}?views=difficulties&refresh=1", wait_until="networkidle")
+    wait_js(page, "document.documentElement.dataset.wallReady === '1'")
+    wait_js(page, "IOC.wall.cycles >= 1")
+    assert page.inner_text("#wall-view-label") == "Khó khăn, vướng mắc"
+    scope = page.inner_text('[data-card="difficulties"] h2 small')
+    assert scope == ("tỉnh và các xã" if province else "toàn quốc, mọi cấp")
+    fetch = f"fetch('/api/v1/difficulties?unit={unit}').then(r => r.json())"
+    api = page.evaluate(fetch)
+    cats = sorted(
+        (c for c in api["categories"] if c["open"]), key=lambda c: -c["open"]
+    )  # stable: the documented order among ties
+    rows = page.evaluate(DIFF_ROWS_JS)
+    assert [r[0] for r in rows] == [c["code"] for c in cats]
+    for (_, shown, detail), c in zip(rows, cats, strict=True):
+        assert int(shown.replace(".", "")) == c["open"]
+        assert detail.startswith(f"{c['overdue']:,} quá hạn".replace(",", "."))
+        assert ("gợi ý" in detail) == bool(c["suggested"])
+    b = api["blocked_central"]
+    assert page.inner_text("#diff-pct").replace("\u00a0", " ") == f"{round(b['pct'])} %"
+    before = page.inner_text("#diff-of")
+    assert before == f"{b['overdue']:,}/{b['overdue_total']:,} nhiệm vụ quá hạn".replace(",", ".")
+    # the map: each unit coloured by its own share, as the API gives it
+    assert page.evaluate("IOC.wall.whole.difficulties.blocked_by_unit") == api["blocked_by_unit"]
+    assert any(v is not None for v in api["blocked_by_unit"].values())
+    page.evaluate("window.__sameDocument = 1")
+    room.alerts(3, PROVINCE if province else None)  # more overdue tasks: the share moves
+    wait_js(page, f"document.getElementById('diff-of').textContent !== {before!r}", timeout=8)
+    after = page.evaluate(fetch)["blocked_central"]
+    assert after["overdue_total"] > b["overdue_total"]
+    assert page.evaluate("window.__sameDocument") == 1  # in place: the page was not reloaded
+    assert watch.errors == []
+    page.close()

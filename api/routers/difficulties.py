@@ -67,7 +67,9 @@ async def difficulties(
     """Open = not completed on ``as_of``. Each category: ``open``, of which ``overdue``,
     and how many carry a ``suggested`` category (from the reason's words, not yet
     confirmed). ``blocked_central``: overdue tasks that wait on the central level, of all
-    overdue. ``items`` (with ``category=`` or ``waits_on=``): one page of the tasks."""
+    overdue. ``blocked_by_unit`` (national, a province): that share for each province, or
+    each of the province's communes, of its own overdue tasks. ``items`` (with
+    ``category=`` or ``waits_on=``): one page of the tasks."""
 
     def build() -> bytes:
         try:
@@ -79,6 +81,8 @@ async def difficulties(
             body |= read.counts(db.conn, day, scope)
             if kind == "national":
                 body["by_province"] = read.by_province(db.conn, day)
+            if kind in ("national", "province"):  # the wall's map (maps/wall_extras.py)
+                body["blocked_by_unit"] = read.map_shares(db.conn, day, scope)
             if category or waits_on:
                 total, items = read.tasks(
                     db.conn, day, scope, category, waits_on and waits_on.upper(), limit, offset

@@ -188,3 +188,11 @@ def blocked_share(
         {"as_of": as_of, "level": level, "parent": parent},
     ).all()
     return {code: (round(100.0 * b / n, 2) if n else None) for code, n, b in rows}
+
+
+def map_shares(conn: Connection, as_of: dt.date, scope: str | None) -> dict[str, float | None]:
+    """The map of a scope's difficulties: each province's share (national), or each of a
+    province's communes' (a province's code) — ``blocked_share`` of the units drawn."""
+    if scope is None:
+        return blocked_share(conn, "province", as_of)
+    return blocked_share(conn, "commune", as_of, scope)

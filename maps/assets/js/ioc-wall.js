@@ -235,8 +235,39 @@
 
     /* ---------- the whole picture: central level, reporting, targets ---------- */
     st.whole = { ministries: cfg.agencies || [], reporting: cfg.health || [], targets: cfg.targets || [],
-      will_miss: cfg.forecast || [] };
-    var WHOLE = { ministries: true, reporting: true, targets: true, will_miss: true };
+      will_miss: cfg.forecast || [], difficulties: cfg.difficulties || null };
+    var WHOLE = { ministries: true, reporting: true, targets: true, will_miss: true, difficulties: true };
+
+    /** "Khó khăn, vướng mắc": the scope's share of overdue tasks awaiting central guidance,
+     * and its categories with open tasks, most first (the same rows, retexted). */
+    function renderDifficulties(d) {
+      if (!d || !$('diff-list')) return;
+      var b = d.blocked_central || {};
+      setText($('diff-pct'), b.pct === null || b.pct === undefined ? '—\u00a0%' : IOC.fmtUnit(b.pct, 0, '%'));
+      setText($('diff-of'), IOC.t('diff_key_of').replace('{n}', IOC.fmt(b.overdue || 0, 0)).replace('{m}', IOC.fmt(b.overdue_total || 0, 0)));
+      var cats = (d.categories || []).map(function (c, i) { return Object.assign({ i: i }, c); })
+        .filter(function (c) { return c.open > 0; })
+        .sort(function (a, c) { return (c.open - a.open) || (a.i - c.i); });
+      var rows = $('diff-list').children;
+      for (var i = 0; i < rows.length; i++) {
+        var li = rows[i], c = cats[i];
+        li.hidden = !c;
+        if (!c) continue;
+        li.dataset.cat = c.code;
+        setText(li.children[0], cfg.lang === 'en' ? c.label_en : c.label);
+        setText(li.children[1], IOC.fmt(c.open, 0));
+        var text = IOC.fmt(c.overdue, 0) + ' ' + IOC.t('diff_overdue') +
+          (c.suggested ? ' · ' + IOC.fmt(c.suggested, 0) + ' ' + IOC.t('diff_suggested') : '');
+        if (li.children[2].textContent !== text) {
+          li.children[2].innerHTML = '<b class="num"></b> ' + IOC.esc(IOC.t('diff_overdue')) +
+            (c.suggested ? ' · <span class="num"></span> ' + IOC.esc(IOC.t('diff_suggested')) : '');
+          li.children[2].children[0].textContent = IOC.fmt(c.overdue, 0);
+          if (c.suggested) li.children[2].children[1].textContent = IOC.fmt(c.suggested, 0);
+        }
+      }
+      $('diff-none').hidden = cats.length > 0;
+      global.requestAnimationFrame(fitSide);
+    }
 
     /** Will miss, worst first: the largest gap between the pace needed and the recent pace
      * (past the deadline: all open tasks), then the most open tasks due (as
@@ -277,6 +308,7 @@
     }
 
     function renderWhole(v) {
+      if (v.kind === 'difficulties') { renderDifficulties(st.whole.difficulties); return; }
       var topTitle, topSub, bottomTitle, bottomSub, days = { decimals: 0, unit: IOC.t('days') };
       $('rank-top').parentNode.classList.add('bad');
       if (v.kind === 'ministries') {
@@ -339,6 +371,8 @@
         var vals = {};
         st.whole.reporting.forEach(function (u) { vals[u.code] = u.days_since_report; });
         colourProvinces(vals, M.days_since);
+      } else if (v.kind === 'difficulties' && M.blocked) {
+        colourProvinces((st.whole.difficulties || {}).blocked_by_unit || {}, M.blocked);
       } else if (v.kind === 'will_miss' && M.forecast) {
         var idx = {};
         st.whole.will_miss.forEach(function (u) { idx[u.code] = M.forecast.classes.indexOf(u['class']); });
@@ -574,7 +608,7 @@
 
     function applyView(v, data) {
       if (WHOLE[v.kind]) {
-        st.whole[v.kind] = v.kind === 'ministries' ? (data.agencies || []) :
+        st.whole[v.kind] = v.kind === 'difficulties' ? data : v.kind === 'ministries' ? (data.agencies || []) :
           v.kind === 'reporting' || v.kind === 'will_miss' ? (data.units || []) : (data.targets || []);
         colourWhole(v);
         renderWhole(v);
@@ -624,6 +658,7 @@
       if (v.kind === 'reporting') return withAsOf(api + '/data-health?limit=1000');
       if (v.kind === 'targets') return withAsOf(api + '/targets');
       if (v.kind === 'will_miss') return withAsOf(api + '/forecast?level=province');
+      if (v.kind === 'difficulties') return withAsOf(api + '/difficulties?unit=' + (cfg.province ? cfg.province.code : 'national'));
       if (v.kind === 'indicator') {
         return api + '/rankings?indicator=' + encodeURIComponent(v.indicator) + '&level=province' +
           (v.period ? '&period=' + encodeURIComponent(v.period) : '');
@@ -743,7 +778,7 @@
       legends.forEach(function (el) { el.hidden = el.dataset.measure !== v.measure; });
       var national = v.kind === 'indicator' || WHOLE[v.kind] || v.kind === 'communes' || (v.kind === 'provinces' && !v.region);
       insetEls.forEach(function (el) { el.hidden = !national || el.dataset.unused === '1'; });
-      $('wall-side').dataset.show = v.main ? 'main' : 'ranks';
+      $('wall-side').dataset.show = v.main ? 'main' : v.kind === 'difficulties' ? 'difficulties' : 'ranks';
       global.requestAnimationFrame(fitSide);
       showLabels(v.kind === 'provinces' ? v.region : null);
       if (v.kind === 'overdue') {
