@@ -30,6 +30,10 @@ def test_api_never_fails_and_matches_its_schema(live_server):
             "20",
             "--seed",
             "57",
+            # a report's PDF is LibreOffice rendering a DOCX: seconds, more on a loaded
+            # machine (the default 10 s read timeout was hit at load average 8)
+            "--request-timeout",
+            "60",
             "--phases",
             "examples,coverage,fuzzing",
             # a meeting's event stream never ends by design (tests/test_meetings.py reads it)
