@@ -32,7 +32,9 @@ def remind(
     province: str | None = typer.Option(None, help="only this province (and its communes)"),
     agency: str | None = typer.Option(None, help="a ministry (BKHCN), for its own tasks"),
     as_of: str | None = typer.Option(None, help="YYYY-MM-DD; default: the reporting date"),
-    reply_by: str | None = typer.Option(None, help="YYYY-MM-DD; default: as-of + 7 days"),
+    reply_by: str | None = typer.Option(
+        None, help="YYYY-MM-DD; default: 7 days after the later of as-of and today"
+    ),
     issuer: str | None = typer.Option(None, help="issuing body's name (default: its profile)"),
     force: bool = typer.Option(False, "--force", help="remind recently reminded units too"),
     min_days: int = typer.Option(3, help="skip units reminded fewer days ago than this"),

@@ -2,7 +2,8 @@
 
 Why a real server in a subprocess: starvation is a property of the whole process (event
 loop, worker threads, pool), so the test runs ``iocmap serve`` as production does, holds
-200 keep-alive connections on ``/``, ``/wall`` and ``/api/v1/summary`` for a bounded time
+200 keep-alive connections on ``/``, ``/wall``, ``/wall/66``, ``/api/v1/summary`` and the
+wall's ``/api/v1/difficulties`` for a bounded time
 from an asyncio client, and meanwhile probes ``/healthz`` on fresh connections from a
 process of its own. Before the fix every cache hit took a pooled connection and a worker
 thread; 200 connections starved them and ``/healthz`` went unanswered for minutes. The
@@ -31,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 CONNECTIONS = 200
 CROWD_SECONDS = 10.0
 AFTER_SECONDS = 3.0
-PATHS = ("/", "/wall", "/api/v1/summary")
+PATHS = ("/", "/wall", "/api/v1/summary", "/wall/66", "/api/v1/difficulties")
 HEALTHZ_LIMIT = 1.0  # seconds: what a load balancer's liveness probe allows
 RESPONSE_TIMEOUT = 20.0  # a crowd request slower than this counts as a failure
 # Each connection asks again 0.2 s after its answer: 200 connections offer up to 1,000

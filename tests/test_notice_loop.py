@@ -196,3 +196,25 @@ def test_a_reminded_ministry_still_overdue_is_on_the_walls_rail(scratch):
         rail = reminded_still_overdue(conn, dt.date(2025, 11, 13), limit=500)
     (mine,) = [r for r in rail if r["unit_code"] == agency.agency_code]
     assert mine["name"] == agency.name and mine["still_overdue"] == len(notice.tasks)
+
+
+def test_a_notice_on_older_figures_gets_a_reply_by_date_still_ahead(scratch):
+    """Issued today on the figures of an earlier day (the demo's 13/11/2025), a notice's
+    default reply-by date is seven days from today — not a date already past, which would
+    also make its reply link expired the day it is sent."""
+    from geo.remind import reply
+    from geo.remind.issue import RemindRequest, preview
+
+    code = rows(
+        scratch,
+        "select unit_code from task where program = 'NQ57' and unit_code ~ '^[0-9]{2}$'"
+        " and task_status(deadline, completed_at, date '2025-11-13') = 'overdue' limit 1",
+    )[0].unit_code
+    with scratch.connect() as conn:
+        seen = preview(conn, RemindRequest(overdue=True, province=code, force=True))
+    assert seen.request.as_of == dt.date(2025, 11, 13)
+    from geo.read.progress import VN_TZ
+
+    assert seen.request.reply_by == dt.datetime.now(VN_TZ).date() + dt.timedelta(days=7)
+    token = reply.reply_token(1, seen.request.reply_by)
+    assert reply.verify(token)[0] == 1  # the link it prints opens today

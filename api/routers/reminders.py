@@ -120,7 +120,9 @@ async def post_reminders(
         ),
     ] = None,
     as_of: AsOf = None,
-    reply_by: Annotated[dt.date | None, Query(description="default: as_of + 7 days"), Day] = None,
+    reply_by: Annotated[
+        dt.date | None, Query(description="default: 7 days after the later of as_of and today"), Day
+    ] = None,
     issuer: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
     force: Annotated[bool, Query(description="remind recently reminded units too")] = False,
     confirm: Annotated[bool, Query(description="issue at once (same set as the preview)")] = False,

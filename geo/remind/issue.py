@@ -138,7 +138,10 @@ def preview(conn: Connection, req: RemindRequest, now: dt.datetime | None = None
     """Select the units and their tasks; record nothing."""
     req.check()
     as_of = req.as_of or data_state(conn).default_as_of()
-    reply_by = req.reply_by or as_of + dt.timedelta(days=7)
+    # seven days from when the notice goes out (figures of an earlier day must not give a
+    # reply-by date already past, nor a reply link already expired)
+    issued_on = (now or dt.datetime.now(VN_TZ)).astimezone(VN_TZ).date()
+    reply_by = req.reply_by or max(as_of, issued_on) + dt.timedelta(days=7)
     if reply_by < as_of:
         raise BadInput("hạn báo cáo trước ngày số liệu (reply_by before as_of)", field="reply_by")
     req = replace(req, as_of=as_of, reply_by=reply_by)
