@@ -225,3 +225,16 @@ def meta(state: DataState, as_of: dt.date | None = None) -> dict:
 
 def meta_headers(as_of: dt.date) -> dict[str, str]:
     return {"X-As-Of": as_of.isoformat()}
+
+
+# A figure's holder: the nation, a province or commune, or a ministry (its letters). The
+# rows behind a figure (``/explain``) and the register of difficulties take the same units.
+FigureUnit = Annotated[
+    str,
+    Query(
+        min_length=2,
+        max_length=16,
+        pattern=r"^(national|[0-9]{2,5}|[A-Za-z]{2,16})$",
+        description="``national``, a province or commune code, or an agency code",
+    ),
+]

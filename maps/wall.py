@@ -18,6 +18,7 @@ reads for the later views live in ``maps/wall_extras.py``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from urllib.parse import urlencode
@@ -168,13 +169,10 @@ def overdue_by_province(provinces: list[dict], communes: list[dict]) -> list[dic
     return sorted(out, key=lambda p: (-p["tasks_overdue"], p["code"]))
 
 
-def island_insets(provinces: dict) -> list[dict]:
-    """One inset per archipelago, fitted to its islands as the layer draws them (the parts
-    east of 110.5° E; north of 14° N Hoàng Sa, south of it Trường Sa), so the inset shows
-    islands at a readable scale rather than sea; none when the layer has no islands."""
-    found: dict[str, list[float]] = {}
-    owner: dict[str, str] = {}
-    for f in provinces.get("features", []):
+def outer_rings(fc: dict) -> Iterator[tuple[str, list]]:
+    """Each polygon part's outer ring (a list of [lon, lat]) of a GeoJSON layer, with its
+    feature's code: what the island insets and a province wall's mainland box are cut from."""
+    for f in fc.get("features", []):
         g = f.get("geometry") or {}
         polys = (
             g.get("coordinates", [])
@@ -182,16 +180,24 @@ def island_insets(provinces: dict) -> list[dict]:
             else [g.get("coordinates", [])]
         )
         for poly in polys:
-            ring = poly[0] if poly else []
-            if not ring:
-                continue
-            xs, ys = [p[0] for p in ring], [p[1] for p in ring]
-            if min(xs) < ISLANDS_EAST_OF:
-                continue
-            key = "hoang_sa" if min(ys) > 14 else "truong_sa"
-            b = found.setdefault(key, [180.0, 90.0, -180.0, -90.0])
-            b[:] = [min(b[0], min(xs)), min(b[1], min(ys)), max(b[2], max(xs)), max(b[3], max(ys))]
-            owner[key] = f["properties"]["code"]
+            if poly and poly[0]:
+                yield f["properties"]["code"], poly[0]
+
+
+def island_insets(provinces: dict) -> list[dict]:
+    """One inset per archipelago, fitted to its islands as the layer draws them (the parts
+    east of 110.5° E; north of 14° N Hoàng Sa, south of it Trường Sa), so the inset shows
+    islands at a readable scale rather than sea; none when the layer has no islands."""
+    found: dict[str, list[float]] = {}
+    owner: dict[str, str] = {}
+    for code, ring in outer_rings(provinces):
+        xs, ys = [p[0] for p in ring], [p[1] for p in ring]
+        if min(xs) < ISLANDS_EAST_OF:
+            continue
+        key = "hoang_sa" if min(ys) > 14 else "truong_sa"
+        b = found.setdefault(key, [180.0, 90.0, -180.0, -90.0])
+        b[:] = [min(b[0], min(xs)), min(b[1], min(ys)), max(b[2], max(xs)), max(b[3], max(ys))]
+        owner[key] = code
     out = []
     for key in ("hoang_sa", "truong_sa"):
         if key in found:

@@ -12,7 +12,7 @@ import datetime as dt
 from sqlalchemy import Connection
 
 from maps.measures import TASK_MEASURES
-from maps.wall import ISLANDS_EAST_OF, WallPage, expand_playlist
+from maps.wall import ISLANDS_EAST_OF, WallPage, expand_playlist, outer_rings
 from maps.wall_extras import trend_figures, wall_difficulties
 
 PROVINCE_PLAYLIST = ("province", "province_overdue", "targets", "difficulties")
@@ -27,18 +27,10 @@ def mainland_bounds(fc: dict) -> list[float] | None:
     is shown in an inset, so the province's mainland fills the map)."""
     xs: list[float] = []
     ys: list[float] = []
-    for f in fc.get("features", []):
-        g = f.get("geometry") or {}
-        polys = (
-            g.get("coordinates", [])
-            if g.get("type") == "MultiPolygon"
-            else [g.get("coordinates", [])]
-        )
-        for poly in polys:
-            ring = poly[0] if poly else []
-            if ring and min(p[0] for p in ring) < ISLANDS_EAST_OF:
-                xs += [p[0] for p in ring]
-                ys += [p[1] for p in ring]
+    for _, ring in outer_rings(fc):
+        if min(p[0] for p in ring) < ISLANDS_EAST_OF:
+            xs += [p[0] for p in ring]
+            ys += [p[1] for p in ring]
     return [min(xs), min(ys), max(xs), max(ys)] if xs else None
 
 

@@ -14,7 +14,7 @@ import orjson
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from api.deps import LazyConnDep, StateDep, cached_response
-from api.params import AsOfDay
+from api.params import AsOfDay, FigureUnit
 from geo.difficulties import CODES
 from geo.read import difficulties as read
 from geo.read import explain as units
@@ -39,16 +39,7 @@ async def difficulties(
     db: LazyConnDep,
     state: StateDep,
     day: AsOfDay,
-    unit: Annotated[
-        str,
-        Query(
-            min_length=2,
-            max_length=16,
-            pattern=r"^(national|[0-9]{2,5}|[A-Za-z]{2,16})$",
-            description="``national`` (default: with a row per province), a province (its"
-            " own and its communes' tasks), a commune, or an agency code",
-        ),
-    ] = "national",
+    unit: FigureUnit = "national",
     category: Annotated[
         Category | None, Query(description="list the open tasks of this category")
     ] = None,

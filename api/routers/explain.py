@@ -18,7 +18,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from api.dbgate import db_gate, work_limit
 from api.deps import LazyConnDep, StateDep, cached_response
-from api.params import AsOfDay
+from api.params import AsOfDay, FigureUnit
 from api.routers._download_files import sheet_payload
 from geo.ingest import sandbox
 from geo.read import explain as read
@@ -55,15 +55,7 @@ async def explain(
     db: LazyConnDep,
     state: StateDep,
     measure: Annotated[Measure, Query(description="which figure")],
-    unit: Annotated[
-        str,
-        Query(
-            min_length=2,
-            max_length=16,
-            pattern=r"^(national|[0-9]{2,5}|[A-Za-z]{2,16})$",
-            description="a province or commune code, an agency code, or ``national``",
-        ),
-    ],
+    unit: FigureUnit,
     day: AsOfDay,
     program: Annotated[
         str | None,
