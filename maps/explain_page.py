@@ -68,6 +68,16 @@ STATUS_EN = {
 }
 
 
+def _named(name: str | None, code: str) -> str:
+    """ "Xã A Lưới 1 (20056)": the name first, the code for whoever files by code."""
+    return f"{name} ({code})" if name else code
+
+
+def _who(item: dict) -> str:
+    code = item.get("unit_code") or item.get("agency_code")
+    return _named(item.get("unit_name"), code) if code else "—"
+
+
 def _date(value: str | None) -> str:
     if not value:
         return "—"
@@ -87,7 +97,7 @@ def explain_html(body: dict, href: str, lang: str) -> bytes:
             [
                 (item["external_id"], False),
                 cell(item["title"]),
-                (item.get("unit_code") or item.get("agency_code") or "—", False),
+                cell(_who(item)),
                 (_date(item.get("deadline")), True),
                 (_date(item.get("completed_at")), True),
                 (status_words.get(item["status"], item["status"]), False),
@@ -102,7 +112,8 @@ def explain_html(body: dict, href: str, lang: str) -> bytes:
     if offset + limit < n:
         pager.append((t["next"], with_query(href, offset=str(offset + limit)), "next"))
     shown = len(rows)
-    scope = t["national"] if body["unit"] == "national" else body["unit"]
+    unit = body["unit"]
+    scope = t["national"] if unit == "national" else _named(body.get("unit_name"), unit)
     if body.get("program"):
         scope += f" · {body['program']}"
     if body.get("year"):

@@ -37,8 +37,11 @@ def test_the_spreadsheet_holds_every_task_of_the_figure_with_its_source(client):
     rows = list(sheet.iter_rows(values_only=True))
     header, data = rows[0], rows[1:]
     assert len(data) == figure["value"]
-    for label in ("Mã nhiệm vụ", "Tên nhiệm vụ", "Tệp nguồn", "SHA-256 của tệp", "Dòng trong tệp"):
+    for label in ("Mã nhiệm vụ", "Tên nhiệm vụ", "Tên đơn vị", "Tệp nguồn", "SHA-256 của tệp",
+                  "Dòng trong tệp"):  # fmt: skip
         assert label in header
+    names = {row[header.index("Tên đơn vị")] for row in data}
+    assert None not in names and len(names) > 30  # every row says whose task it is, by name
     col = header.index("Mã nhiệm vụ")
     expected = {i["external_id"] for i in _pages(client, params)}
     assert {row[col] for row in data} == expected
@@ -68,6 +71,10 @@ def test_the_maps_headline_opens_its_tasks_page_with_the_same_count(client, path
     figure = re.search(r'id="explain-figure" class="figure"><b class="num">([^<]+)</b>', html.text)
     assert figure and figure.group(1) == done
     body = html.text
+    if path == "/p/40":  # the scope and every row name the unit, not only its code
+        assert "Nghệ An (40)" in body
+    names = re.findall(r"<td>([^<]*) \((\d{2}|\d{5})\)</td>", body)
+    assert names and all(name.strip() for name, _ in names), "each row names its unit"
     assert body.count("<tr>") - 1 == min(100, int(done.replace(".", "")))  # one page + header
     xlsx = unescape(re.search(r'id="explain-xlsx" href="([^"]+)"', body).group(1))
     assert "f=xlsx" in xlsx and "offset" not in xlsx

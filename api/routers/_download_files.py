@@ -110,6 +110,7 @@ XLSX_HEADERS: dict[str, str] = {
     "title": "Tên nhiệm vụ",
     "unit_code": "Mã đơn vị",
     "agency_code": "Mã bộ, ngành",
+    "unit_name": "Tên đơn vị",
     "deadline": "Hạn hoàn thành",
     "completed_at": "Ngày hoàn thành",
     "status": "Tình trạng",

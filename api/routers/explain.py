@@ -133,6 +133,7 @@ async def explain(
         return {
             "measure": measure,
             "unit": unit,
+            "unit_name": read.unit_name(db.conn, unit),
             "as_of": day.isoformat(),
             **body,
             "limit": limit,

@@ -57,6 +57,21 @@ left join lateral (
   from task_event e where e.task_id = t.id order by e.id desc limit 1
 ) e on true
 left join import_run r on r.id = e.import_run_id"""
+# whose task it is, by name: a clerk reads "Xã A Lưới 1", not "20056"
+_NAMES = """
+left join admin_unit u on u.code = t.unit_code
+left join agency a on a.code = t.agency_code"""
+
+
+def unit_name(conn: Connection, unit: str) -> str | None:
+    """The name of a province, commune or agency (None for ``national`` or an unknown code)."""
+    return conn.execute(
+        text(
+            "select name from admin_unit where code = :c"
+            " union all select name from agency where code = :c limit 1"
+        ),
+        {"c": unit},
+    ).scalar_one_or_none()
 
 
 def explain_tasks(
@@ -87,9 +102,10 @@ def explain_tasks(
         text(
             f"""select t.id, t.external_id, t.program, t.group_no, t.year, t.title,
                    t.unit_code, t.agency_code, t.deadline, t.completed_at, t.status,
+                   coalesce(u.name, a.name) as unit_name,
                    e.import_run_id, e.source_row, e.source as event_source, e.actor,
                    r.file, r.file_sha256
-            {base.replace(") t where t.status", ") t " + _SOURCE + " where t.status", 1)}
+            {base.replace(") t where t.status", ") t " + _SOURCE + _NAMES + " where t.status", 1)}
             order by t.id limit :limit offset :offset"""
         ),
         params,
@@ -109,6 +125,7 @@ def explain_tasks(
                 "title": r["title"],
                 "unit_code": r["unit_code"],
                 "agency_code": r["agency_code"],
+                "unit_name": r["unit_name"],
                 "deadline": r["deadline"].isoformat() if r["deadline"] else None,
                 "completed_at": r["completed_at"].isoformat() if r["completed_at"] else None,
                 "status": r["status"],
