@@ -15,13 +15,13 @@ demo: db assets ## set up everything, load the demo data, serve on http://127.0.
 	$(BIN)/iocmap worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
 	  $(BIN)/iocmap serve --host 127.0.0.1 --port 8000
 
-# Kinds that run one at a time (real servers and processes whose timing and memory the
-# tests measure) after the rest has run in JOBS parallel workers (pytest-xdist, a database
-# per worker). Four on two cores: the tests wait on browsers, servers and the database more
+# Kinds that run one at a time (`quiet`: tests that measure time or memory under a load
+# they make themselves, tests/conftest.py QUIET_MODULES; and `slow`) after the rest has run
+# in JOBS parallel workers (pytest-xdist, a database per worker). Four on two cores: the tests wait on browsers, servers and the database more
 # than they compute (measured: test-fast 5:45 with 4 workers against 8:53 with 2; 3:03 once
 # tests/durations.json moved the tests of 2 s or more to `heavy`, load average 5).
 JOBS ?= 4
-SERIAL := server or slow
+SERIAL := quiet or slow
 FAST := not (browser or server or slow or real_sample or heavy)
 
 test: db assets ## set up everything and run every test against a real PostGIS

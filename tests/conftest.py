@@ -158,22 +158,29 @@ def browser():
 
 
 # --- kinds, set when collected ------------------------------------------------------------
-# Why automatic: `make test-fast` leaves the slow kinds out and `make test` runs them one at a
-# time after the rest has run in parallel; a new test gets its kind from what it uses.
-SERVER_MODULES = {  # real servers/processes, or timing and memory measured while they run
-    "test_crowds",
-    "test_faults",
-    "test_prod_local",
+# Why automatic: `make test-fast` leaves the slow kinds out and `make test` runs the `quiet`
+# ones alone after the rest has run in parallel; a new test gets its kind from what it uses.
+SERVER_MODULES = {  # real servers or processes of their own (out of `make test-fast`)
     "test_replica",
     "test_import_kill",
     "test_deploy",
+    "test_upload_attempts",
+    "test_deliveries",  # SMTP and HTTP receivers on loopback, worker processes, a minute's outage
+    "test_wall_room",  # its own server on a private database; screenshots of every view
+}
+# What they measure is time or memory under a load they make themselves (200 clients and
+# /healthz under 1 s, a 408 at 10 s, a child's peak, a wall's refresh in seconds): beside
+# three other workers' tests the numbers would be the machine's, so these run one at a time
+# on a quiet machine. Why not every server test: the rest wait (on a mail outage, a
+# browser's screenshots) more than they compute, and waiting is best done in parallel.
+QUIET_MODULES = {
+    "test_crowds",
+    "test_faults",
+    "test_prod_local",
     "test_untrusted_server",
     "test_download_memory",
     "test_slow_clients",
-    "test_upload_attempts",
     "test_wall",  # refresh timing and server restarts, measured in seconds
-    "test_deliveries",  # SMTP and HTTP receivers on loopback, a worker process, timed reads
-    "test_wall_room",  # its own server on a private database; screenshots of every view
 }
 HEAVY_MODULES = {  # long but measuring nothing: beside the others in `make test`, not in -fast
     "test_schemathesis",  # property-based walk of every operation against a live server
@@ -246,8 +253,10 @@ def pytest_collection_modifyitems(config, items) -> None:
         names = set(getattr(item, "fixturenames", ()))
         if "browser" in names:
             item.add_marker(pytest.mark.browser)
-        if module in SERVER_MODULES:
+        if module in SERVER_MODULES or module in QUIET_MODULES:
             item.add_marker(pytest.mark.server)
+        if module in QUIET_MODULES:
+            item.add_marker(pytest.mark.quiet)
         if module in HEAVY_MODULES or recorded.get(item.nodeid, 0.0) >= LONG_SECONDS:
             item.add_marker(pytest.mark.heavy)
         if module in REAL_SAMPLE_MODULES or "real_sample" in module:
