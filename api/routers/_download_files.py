@@ -354,6 +354,37 @@ def _geo_frame(sheet: dict, wkb_path: Path, epsg: int, precision: int):
     return gpd.GeoDataFrame(props, geometry=list(series), crs=epsg)
 
 
+EXTENSIONS = {"shp": "shp.zip"}  # the file name's extension when not the format's name
+
+
+def write_in_child(
+    wkb: Path,
+    file: str,
+    out: Path,
+    *,
+    fmt: str,
+    layer: str,
+    sheets: list[dict],
+    meta: dict,
+    epsg: int = 4326,
+    precision: int = 6,
+    wkt: bool = False,
+    indicator_names: dict[str, str] | None = None,
+) -> None:
+    """The server's side of ``write_task``: the request the child reads, in one place for
+    every caller (a layer's download, a figure's rows), and the child run; the file lands
+    at ``out`` without passing through this process. ``wkb``: the geometries, in the
+    order of the first sheet's rows (an empty file for a sheet without geometry)."""
+    from geo.ingest import sandbox
+
+    args = {
+        "fmt": fmt, "ext": EXTENSIONS.get(fmt, fmt), "layer": layer, "epsg": epsg,
+        "precision": precision, "wkt": wkt, "meta": meta,
+        "indicator_names": indicator_names or {}, "sheets": sheets,
+    }  # fmt: skip
+    sandbox.run("download", wkb, file, args, output=out, bounded=False)
+
+
 def write_task(path: Path, name: str, args: dict) -> tuple[dict, None]:
     """The child's side (``sandbox`` task ``download``): write the file ``args`` describe
     from the rows in ``args`` and the WKB at ``path``, as ``result.bin`` in the child's

@@ -32,10 +32,9 @@ from api.errors import BadParameter
 from api.instance import private_dir
 from api.params import AsOfDay, Bbox, Period, Q, Resolution, Status, Year
 from api.routers import _layers
-from api.routers._download_files import sheet_payload, write_wkb
+from api.routers._download_files import EXTENSIONS, sheet_payload, write_in_child, write_wkb
 from api.routers._out_crs import CRS_DESCRIPTION, content_crs, crs_label
 from geo.errors import BadInput, LimitExceeded
-from geo.ingest import sandbox
 from geo.read import queries
 from geo.read.features import (
     FULL,
@@ -58,7 +57,6 @@ FORMATS = {
     "parquet": "application/vnd.apache.parquet",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-EXTENSIONS = {"shp": "shp.zip"}  # the file name's extension when not the format's name
 OTHER_LEVEL = {"province": "commune", "commune": "province"}
 LICENCE = "CC BY 4.0"
 
@@ -134,15 +132,12 @@ def _write(
         geoms = queries.unit_wkb(conn, codes, q.band) if codes else {}
         write_wkb(wkb, (geoms[c] for c in codes))
         del geoms
-        args = {
-            "fmt": fmt, "ext": EXTENSIONS.get(fmt, fmt), "layer": _layers.PLURAL[level],
-            "epsg": q.crs, "precision": q.precision, "wkt": wkt, "meta": meta,
-            "indicator_names": names, "sheets": sheets,
-        }  # fmt: skip
-        del sheets, sheet
         file = f"{_layers.PLURAL[level]}.{EXTENSIONS.get(fmt, fmt)}"
         try:
-            sandbox.run("download", wkb, file, args, output=FsPath(out), bounded=False)
+            write_in_child(
+                wkb, file, FsPath(out), fmt=fmt, layer=_layers.PLURAL[level], sheets=sheets,
+                meta=meta, epsg=q.crs, precision=q.precision, wkt=wkt, indicator_names=names,
+            )  # fmt: skip
         except LimitExceeded as exc:  # the file would need more than a child may use
             raise LimitExceeded(
                 f"Tệp {file}: vượt giới hạn {exc.limit}={exc.value:,} khi ghi tệp tải xuống,"
