@@ -42,7 +42,7 @@ import shapely
 
 from geo.ingest import coverage_split
 from geo.ingest.parallel import INLINE, Workers, split
-from geo.ingest.topology import GRID, M_PER_DEG, area_m2, as_multipolygon, on_grid
+from geo.ingest.topology import GRID, M_PER_DEG, area_m2, as_multipolygon, floating, on_grid
 
 STORED_DECIMALS = 6  # GeoJSON precision at which stored coordinates print exactly
 GROUP_SIZE = 400  # units per group when finding the layer's holes (see layer_holes)
@@ -84,7 +84,7 @@ def _snap_block(geoms: np.ndarray, grid: float) -> tuple[np.ndarray, int]:
     snapped = shapely.set_precision(geoms, grid)
     out = np.array([as_multipolygon(g) for g in snapped], dtype=object)
     dropped = int(np.maximum(before - shapely.get_num_geometries(out), 0).sum())
-    return shapely.orient_polygons(out, exterior_cw=False), dropped
+    return floating(shapely.orient_polygons(out, exterior_cw=False)), dropped
 
 
 def clean(
@@ -161,7 +161,7 @@ def _absorb(units: np.ndarray, holes: np.ndarray, sizes: np.ndarray) -> np.ndarr
         parts = np.array([unit, *holes[end - n : end]], dtype=object)
         merged = shapely.coverage_union_all(parts)
         if not merged.is_valid:  # the robust way may add crossings off the grid: snap it
-            merged = shapely.set_precision(shapely.union_all(parts), GRID)
+            merged = floating(shapely.set_precision(shapely.union_all(parts), GRID))
         out[i] = as_multipolygon(merged)
     return shapely.orient_polygons(out, exterior_cw=False)
 
