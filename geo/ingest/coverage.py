@@ -106,6 +106,7 @@ def clean(
     else:
         cleaned = np.array([as_multipolygon(g) for g in work], dtype=object)
     snapped, stats.collapsed_parts = snap(cleaned, workers=workers)
+    snapped = renode(snapped)
     _close_gaps(snapped, [codes[i] for i in order], gap_max_width_m, stats, workers)
     out = np.empty(len(geoms), dtype=object)
     out[order] = snapped
@@ -115,6 +116,25 @@ def clean(
     stats.moved = [(codes[i], float(delta[i])) for i in biggest if abs(delta[i]) >= 1.0]
     stats.emptied = [codes[i] for i in np.flatnonzero(shapely.is_empty(out))]
     return out, stats
+
+
+def renode(geoms: np.ndarray, rounds: int = 2) -> np.ndarray:
+    """The snapped layer's overlaps cleaned and snapped again, where there are any.
+
+    Why: snap-rounding one unit alone also bends its edges through its own vertices a grid
+    cell away, which its neighbour does not have: a clean coverage came out of ``snap``
+    with two communes of the whole country overlapping by 4 m². Only the units with
+    invalid edges and their neighbours are cleaned again (the whole layer takes a minute)."""
+    for _ in range(rounds):
+        edges = shapely.coverage_invalid_edges(geoms)
+        bad = np.flatnonzero(~shapely.is_missing(edges) & ~shapely.is_empty(edges))
+        if not len(bad):
+            break
+        near = np.unique(shapely.STRtree(geoms).query(geoms[bad])[1])
+        cleaned = shapely.coverage_clean(geoms[near], merge_strategy="longest_border")
+        geoms = geoms.copy()
+        geoms[near], _ = snap(np.array([as_multipolygon(g) for g in cleaned], dtype=object))
+    return geoms
 
 
 def _close_gaps(
