@@ -12,7 +12,8 @@ at import, in this order:
 2. every geometry is snap-rounded to the stored grid (``GRID``: 6 decimals, the finest
    precision served by default) with ``shapely.set_precision``; parts that collapse are
    dropped. Shared edges have identical vertices, so they round identically and the layer
-   stays a coverage;
+   stays a coverage — nearly: where a unit's own vertex a cell away bent its edge, those
+   units and their neighbours are cleaned and snapped again (``renode``);
 3. gaps — holes of the snapped layer's union — narrower than ``GAP_MAX_WIDTH_M`` (width
    estimated as 2·area/perimeter, exact for a long sliver) are given to the neighbour with
    the longest shared edge; wider ones are real holes, kept and reported with size and
