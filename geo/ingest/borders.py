@@ -165,7 +165,7 @@ def onto_grid(geoms: np.ndarray, stored: np.ndarray) -> np.ndarray:
     clipping above leaves; on the country: 0.09 m² once, where a snap-rounded neck bent an
     edge); else the exact result stays."""
     xy = shapely.get_coordinates(geoms)
-    off = np.abs(xy / GRID - np.round(xy / GRID)).max(axis=1) > 1e-3
+    off = _off_grid(xy)
     if not off.any() or not len(stored):
         return geoms
     pts = np.unique(xy[off], axis=0)
@@ -174,7 +174,7 @@ def onto_grid(geoms: np.ndarray, stored: np.ndarray) -> np.ndarray:
     at, on = shapely.STRtree(lines).query(
         shapely.points(pts), predicate="dwithin", distance=GRID / 100
     )
-    target = np.round(pts / GRID) * GRID
+    target = _rounded(pts)
     first = np.unique(at, return_index=True)[1]
     for i, k in zip(at[first], on[first], strict=True):
         ends = seg[k].reshape(2, 2)
@@ -183,7 +183,7 @@ def onto_grid(geoms: np.ndarray, stored: np.ndarray) -> np.ndarray:
 
     def move(coords: np.ndarray) -> np.ndarray:
         out = coords.copy()
-        for i in np.flatnonzero(np.abs(coords / GRID - np.round(coords / GRID)).max(axis=1) > 1e-3):
+        for i in np.flatnonzero(_off_grid(coords)):
             out[i] = moves.get(tuple(coords[i].tolist()), coords[i])
         return out
 
@@ -197,6 +197,19 @@ def onto_grid(geoms: np.ndarray, stored: np.ndarray) -> np.ndarray:
     if shapely.is_valid(moved).all() and overlap.max(initial=0) < NOISE_M2 / 10:
         return shapely.orient_polygons(moved, exterior_cw=False)
     return geoms
+
+
+def _off_grid(xy: np.ndarray) -> np.ndarray:
+    """Rows of ``xy`` not exactly on the grid: a vertex 1e-12° off one that is prints as
+    that one, and a ring touching itself once printed is invalid."""
+    return (_rounded(xy) != xy).any(axis=1)
+
+
+def _rounded(xy: np.ndarray) -> np.ndarray:
+    """On the grid as GEOS's ``set_precision`` puts a coordinate (times the scale, rounded,
+    divided: bit for bit what the stored units have)."""
+    scale = round(1 / GRID)
+    return np.round(xy * scale) / scale
 
 
 def _clip(a: shapely.Geometry, b: shapely.Geometry, passes: int = 3) -> shapely.MultiPolygon:
