@@ -367,3 +367,26 @@ def test_a_unit_overlapping_several_stored_official_neighbours_is_reported_not_a
         if "overlaps" in p.reason and "m² at lon" in p.reason
     }
     assert named and named <= set(hits)
+
+
+def test_rings_left_open_are_closed_and_said(scratch, tmp_path):
+    """A GeoJSON ring whose last position is not its first (converters that drop the
+    repeated point; the whole country's file had 768): GEOS refused the file as "not
+    readable"; the import closes the ring and says how many."""
+    src = demo_communes(CA_MAU).head(3)
+    feats = [feature({"ma_xa": r.code, "ten_xa": r["name"]}, r.geometry) for _, r in src.iterrows()]
+    feats = json.loads(json.dumps(feats))  # lists, not tuples
+    for f in feats[:2]:
+        polys = f["geometry"]["coordinates"]
+        polys = polys if f["geometry"]["type"] == "MultiPolygon" else [polys]
+        for poly in polys:
+            poly[0] = poly[0][:-1]  # the outer ring loses its closing point
+    report = import_boundaries(scratch, geojson(tmp_path / "open.geojson", feats), "commune")
+    assert report.status == "imported", report.errors
+    assert not report.rejected
+    assert any("2 features with a ring not closed" in n for n in report.notes), report.notes
+    valid = scalar(
+        scratch, "select bool_and(ST_IsValid(geom)) from admin_unit where code = any(:c)",
+        c=list(src.code),
+    )  # fmt: skip
+    assert valid

@@ -10,6 +10,7 @@ identical borders at every level.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import shapely
@@ -103,6 +104,18 @@ def area_m2(geoms: np.ndarray | shapely.Geometry) -> np.ndarray:
     return shapely.area(geoms) * (M_PER_DEG**2) * np.cos(np.radians(lat))
 
 
+def floating(geoms: Any) -> Any:
+    """The same coordinates without GEOS's precision model (through WKB).
+
+    Why: ``set_precision`` leaves its grid on the geometry, and every later overlay of it
+    (a union, a difference) then snap-rounds to that grid: a 0.24 m² triangle between two
+    communes vanished from the layer's union while finding gaps, so it was never closed,
+    and stayed a hole of its province at every level. On the grid, coordinates are exact
+    anyway; a helper process's result (pickled as WKB) had none either, so the output no
+    longer depends on where a step ran."""
+    return shapely.from_wkb(shapely.to_wkb(geoms))
+
+
 def on_grid(geoms: np.ndarray, min_m2: float = SLIVER_M2) -> np.ndarray:
     """Display-level geometries cleaned like the stored ones: snap-rounded to ``GRID`` (a
     valid result; rings that collapse, such as a hole ``[A,B,B,A]`` once rounded to 6
@@ -113,10 +126,7 @@ def on_grid(geoms: np.ndarray, min_m2: float = SLIVER_M2) -> np.ndarray:
     so a level off the grid or carrying a 1e-5 m² sliver was served invalid ("Too few
     points") though PostGIS called the stored geometry valid."""
     geoms = np.asarray(geoms, dtype=object)
-    # through WKB: a geometry already carrying GEOS's 1e-6 precision model (the cleaned
-    # coverage does) is snapped differently from the same coordinates without it (a level
-    # back from a helper process), and the output must not depend on helpers
-    geoms = shapely.from_wkb(shapely.to_wkb(geoms)) if len(geoms) else geoms
+    geoms = floating(geoms)  # snapped the same whether from a helper or not
     out = np.empty(len(geoms), dtype=object)
     for i, g in enumerate(geoms):
         try:
@@ -124,7 +134,7 @@ def on_grid(geoms: np.ndarray, min_m2: float = SLIVER_M2) -> np.ndarray:
         except shapely.errors.GEOSException:
             snapped = shapely.set_precision(shapely.make_valid(g), GRID)
         out[i] = _drop_slivers(as_multipolygon(snapped), min_m2)
-    return shapely.orient_polygons(out, exterior_cw=False) if len(out) else out
+    return floating(shapely.orient_polygons(out, exterior_cw=False)) if len(out) else out
 
 
 def _drop_slivers(geom: shapely.MultiPolygon, min_m2: float) -> shapely.MultiPolygon:

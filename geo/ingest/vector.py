@@ -139,6 +139,11 @@ def read_layer(
         report.notes.append(f"layer '{got['chosen']}' of {len(layers)} ({', '.join(layers)})")
     gdf = _frame(got, out.blob or b"")
     report.read = len(gdf)
+    if closed := got.get("closed"):
+        report.notes.append(
+            f"{len(closed)} features with a ring not closed (first: feature {closed[0]});"
+            " closed by repeating its first point"
+        )
     if not len(gdf):
         raise BadInput(f"{name}: the layer has no features", file=name)
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
@@ -160,7 +165,7 @@ def _frame(got: dict, blob: bytes) -> gpd.GeoDataFrame:
         ],
         dtype=object,
     )
-    geoms = shapely.from_wkb(wkb)
+    geoms = shapely.from_wkb(wkb, on_invalid="fix")  # the child found every one fixable
     data = {}
     for col in got["columns"]:
         values = col["values"]

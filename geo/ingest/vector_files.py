@@ -19,7 +19,7 @@ info) and are read feature by feature by GDAL.
 
 What goes back: attribute columns as JSON lists and the geometries as one WKB blob.
 
-Why one module (≈440 lines): each guard is a few lines, and they only make sense in the
+Why one module (≈460 lines): each guard is a few lines, and they only make sense in the
 order a file is opened (sniff → archive → count → layer → fields → read → limits); split
 apart, the order that keeps GDAL away from unsupported input would be spread over files.
 """
@@ -341,7 +341,6 @@ def vector_task(path: Path, name: str, args: dict) -> tuple[dict, bytes]:
             _scan_or_leave(stream, name, lim)
     sandbox.stage("parse")
     import pyogrio  # only now: counting a hostile file does not wait for GDAL to load
-    import shapely
 
     harden_gdal()
     layer = args.get("layer")
@@ -388,7 +387,7 @@ def vector_task(path: Path, name: str, args: dict) -> tuple[dict, bytes]:
         raise limit(name, f"more than {lim.max_features:,} features (limit per file)",
                     f"có hơn {lim.max_features:,} đối tượng", "max_features",
                     lim.max_features, "parse")  # fmt: skip
-    geoms = shapely.from_wkb(geometry)
+    geoms, closed = parse_wkb(geometry, name)
     _check_vertices(geoms, name, lim)
     sandbox.stage("return")
     blobs = [b if b is not None else b"" for b in geometry]
@@ -404,6 +403,7 @@ def vector_task(path: Path, name: str, args: dict) -> tuple[dict, bytes]:
         "columns": columns,
         "offsets": offsets,
         "missing": [i for i, b in enumerate(geometry) if b is None],
+        "closed": closed,
     }, b"".join(blobs)
 
 
@@ -417,6 +417,25 @@ def _column(name: str, values: np.ndarray) -> dict:
         return {"name": str(name), "dtype": str(values.dtype), "values": values.tolist()}
     return {"name": str(name), "dtype": "object", "values": [
         v if v is None or isinstance(v, str) else str(v) for v in values.tolist()]}  # fmt: skip
+
+
+def parse_wkb(blobs: np.ndarray, name: str) -> tuple[np.ndarray, list[int]]:
+    """WKB → geometries, rings left open closed: GDAL passes a GeoJSON ring whose last
+    position is not its first as it is (converters that drop the repeated point are common),
+    and GEOS refuses it. Returns the geometries and the indexes of the features closed."""
+    import shapely
+
+    geoms = shapely.from_wkb(blobs, on_invalid="ignore")
+    broken = [i for i, (g, b) in enumerate(zip(geoms, blobs, strict=True)) if g is None and b]
+    if broken:
+        fixed = shapely.from_wkb(blobs[broken], on_invalid="fix")
+        lost = [i for i, g in zip(broken, fixed, strict=True) if g is None]
+        if lost:
+            raise BadInput(
+                f"{name}: feature {lost[0]}: geometry not readable (WKB)", file=name, row=lost[0]
+            )
+        geoms[broken] = fixed
+    return geoms, broken
 
 
 def _check_vertices(geoms: np.ndarray, name: str, lim: VectorLimits) -> None:
