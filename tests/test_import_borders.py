@@ -200,3 +200,36 @@ def test_a_larger_disagreement_is_reported_and_refused_only_when_asked(
     assert warned, report.warnings
     assert _stored_ring(scratch, ring.code) == before
     assert_borders_clean(scratch)
+
+
+def test_a_grid_point_a_fraction_of_a_cell_across_a_stored_edge_is_given_back() -> None:
+    """On the grid but on the wrong side: a file unit's vertex a fraction of a cell across a
+    slanted stored edge made a 1.8 mm-wide triangle over the neighbour (0.099 m², Hà Nội's
+    border re-imported after the whole country) — an overlap to ``ST_Overlaps``. Fitted, the
+    unit runs along the stored edge; a vertex another file unit shares stays."""
+    from geo.ingest import borders
+
+    # the stored neighbour's edge (105.858325, 20.644857) → (105.858831, 20.644751), and a
+    # file vertex (105.858406, 20.64484) on the grid, 1.8 mm inside the neighbour
+    stored = shapely.Polygon(
+        [
+            (105.858325, 20.644857),
+            (105.858831, 20.644751),
+            (105.858831, 20.644),
+            (105.858325, 20.644),
+        ]
+    )
+    mine = shapely.Polygon(
+        [(105.858325, 20.644857), (105.858406, 20.64484), (105.858831, 20.644751),
+         (105.858831, 20.6455), (105.858325, 20.6455)]
+    )  # fmt: skip
+    assert shapely.overlaps(mine, stored) and area_m2(shapely.intersection(mine, stored))[0] > 0.05
+    geoms = np.array([shapely.MultiPolygon([mine])], dtype=object)
+    borders._yield_to_stored(geoms, np.array([stored], dtype=object))
+    assert geoms[0].is_valid and not shapely.overlaps(geoms[0], stored)
+    assert abs(area_m2(geoms)[0] - area_m2(np.array([mine]))[0]) < 0.2  # only the sliver left
+    # a vertex the file's other unit shares is not the fit's to drop: the two would part
+    other = shapely.Polygon([(105.858406, 20.64484), (105.8585, 20.64484), (105.8585, 20.6455)])
+    geoms = np.array([shapely.MultiPolygon([mine]), shapely.MultiPolygon([other])], dtype=object)
+    borders._yield_to_stored(geoms, np.array([stored], dtype=object))
+    assert shapely.equals(geoms[0], mine)
