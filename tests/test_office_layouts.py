@@ -22,7 +22,17 @@ from geo.ingest.task_cells import ALIASES
 from geo.ingest.tasks import import_tasks
 from tests.import_fixtures import rows
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "office-sheets"
+SHARED = next(  # beside the checkout, else the machine's shared folder (a clone elsewhere)
+    (
+        p
+        for p in (
+            Path(__file__).resolve().parents[1].parent / "shared" / "office-sheets",
+            Path("/work/shared/office-sheets"),
+        )
+        if p.is_dir()
+    ),
+    Path(__file__).resolve().parents[1].parent / "shared" / "office-sheets",
+)
 
 
 @pytest.fixture
