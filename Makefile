@@ -20,7 +20,7 @@ demo: db assets ## set up everything, load the demo data, serve on http://127.0.
 # in JOBS parallel workers (pytest-xdist, a database per worker). Four on two cores: the tests wait on browsers, servers and the database more
 # than they compute (measured: test-fast 5:45 with 4 workers against 8:53 with 2; 3:03 once
 # tests/durations.json moved the tests of 2 s or more to `heavy`, load average 5).
-JOBS ?= 6
+JOBS ?= 4
 SERIAL := quiet or slow
 FAST := not (browser or server or slow or real_sample or heavy)
 

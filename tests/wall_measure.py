@@ -23,7 +23,7 @@ PAINT_JS = ((HERE / "wall_measure_paint.js").read_text(encoding="utf-8").split("
 
 def land_pixels(png: bytes) -> np.ndarray:
     """A mask of the painted land's pixels in a screenshot."""
-    a = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    a = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))  # uint8: compared as is
     return (a[..., 0] > 200) & (a[..., 1] < 70) & (a[..., 2] > 200)
 
 
