@@ -20,20 +20,23 @@ demo: db assets ## set up everything, load the demo data, serve on http://127.0.
 # in JOBS parallel workers (pytest-xdist, a database per worker). Four on two cores: the tests wait on browsers, servers and the database more
 # than they compute (measured: test-fast 5:45 with 4 workers against 8:53 with 2; 3:03 once
 # tests/durations.json moved the tests of 2 s or more to `heavy`, load average 5).
+# --no-loadscope-reorder: xdist otherwise reorders the modules by their number of tests,
+# undoing the longest-first order tests/conftest.py sets, and the one-test modules that take
+# minutes (schemathesis, the real sample end to end) started last and ran alone at the end.
 JOBS ?= 4
 SERIAL := quiet or slow
 FAST := not (browser or server or slow or real_sample or heavy)
 
 test: db assets ## set up everything and run every test against a real PostGIS
-	$(BIN)/pytest -q -n $(JOBS) --dist loadfile -m "not ($(SERIAL))"; a=$$?; \
+	$(BIN)/pytest -q -n $(JOBS) --dist loadfile --no-loadscope-reorder -m "not ($(SERIAL))"; a=$$?; \
 	$(BIN)/pytest -q -m "$(SERIAL)"; b=$$?; \
 	for rc in $$a $$b; do [ $$rc -ne 0 ] && [ $$rc -ne 5 ] && exit $$rc; done; exit 0
 
 test-fast: db assets ## every test but the slow kinds (browser, server, slow, real_sample, heavy)
-	$(BIN)/pytest -q -n $(JOBS) --dist loadfile -m "$(FAST)"; rc=$$?; [ $$rc -eq 5 ] && exit 0; exit $$rc
+	$(BIN)/pytest -q -n $(JOBS) --dist loadfile --no-loadscope-reorder -m "$(FAST)"; rc=$$?; [ $$rc -eq 5 ] && exit 0; exit $$rc
 
 test-durations: db assets ## record each test's time (tests/durations.json): long ones leave test-fast
-	$(BIN)/pytest -q -n $(JOBS) --dist loadfile -m "not ($(SERIAL))" --store-durations
+	$(BIN)/pytest -q -n $(JOBS) --dist loadfile --no-loadscope-reorder -m "not ($(SERIAL))" --store-durations
 
 docs: venv ## the documentation site in site/ (offline, strict: a warning fails it)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
