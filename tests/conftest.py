@@ -161,7 +161,6 @@ def browser():
 # Why automatic: `make test-fast` leaves the slow kinds out and `make test` runs the `quiet`
 # ones alone after the rest has run in parallel; a new test gets its kind from what it uses.
 SERVER_MODULES = {  # real servers or processes of their own (out of `make test-fast`)
-    "test_replica",
     "test_import_kill",
     "test_deploy",
     "test_upload_attempts",
@@ -181,6 +180,7 @@ QUIET_MODULES = {
     "test_download_memory",
     "test_slow_clients",
     "test_wall",  # refresh timing and server restarts, measured in seconds
+    "test_replica",  # a "replica" on the same cluster reports lag 0 only while no one writes
 }
 HEAVY_MODULES = {  # long but measuring nothing: beside the others in `make test`, not in -fast
     "test_schemathesis",  # property-based walk of every operation against a live server
