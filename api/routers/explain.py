@@ -108,9 +108,10 @@ async def explain(
         limit, offset = XLSX_ROWS, 0
 
     def figure() -> dict:
-        kind = read.unit_kind(db.conn, unit)
-        if kind is None:
+        named = read.unit_named(db.conn, unit)
+        if named is None:
             raise HTTPException(404, f"unit: no province, commune or agency '{unit}'")
+        kind, name = named
         if measure == "indicator":
             if not code or not period:
                 raise HTTPException(422, "measure=indicator needs code= and period=")
@@ -132,7 +133,7 @@ async def explain(
         return {
             "measure": measure,
             "unit": unit,
-            "unit_name": read.unit_name(db.conn, unit),
+            "unit_name": name,
             "as_of": day.isoformat(),
             **body,
             "limit": limit,

@@ -24,19 +24,25 @@ TASK_MEASURES = ("tasks_completed", "tasks_overdue", "tasks_total")
 MAX_LIMIT = 1000
 
 
+def unit_named(conn: Connection, unit: str) -> tuple[str, str | None] | None:
+    """(kind, name) of a code — kind ``national``, ``province``, ``commune`` or ``agency``
+    — in one query; None for an unknown code."""
+    if unit == "national":
+        return "national", None
+    row = conn.execute(
+        text(
+            "select level::text, name from admin_unit where code = :c"
+            " union all select 'agency', name from agency where code = :c limit 1"
+        ),
+        {"c": unit},
+    ).one_or_none()
+    return (str(row[0]), row[1]) if row else None
+
+
 def unit_kind(conn: Connection, unit: str) -> str | None:
     """``national``, ``province``, ``commune``, ``agency`` or None (unknown code)."""
-    if unit == "national":
-        return "national"
-    level = conn.execute(
-        text("select level from admin_unit where code = :c"), {"c": unit}
-    ).scalar_one_or_none()
-    if level is not None:
-        return str(level)
-    agency = conn.execute(
-        text("select 1 from agency where code = :c"), {"c": unit}
-    ).scalar_one_or_none()
-    return "agency" if agency else None
+    named = unit_named(conn, unit)
+    return named[0] if named else None
 
 
 # The slice each figure shows when the caller names none (as the pages do): the national
@@ -61,17 +67,6 @@ left join import_run r on r.id = e.import_run_id"""
 _NAMES = """
 left join admin_unit u on u.code = t.unit_code
 left join agency a on a.code = t.agency_code"""
-
-
-def unit_name(conn: Connection, unit: str) -> str | None:
-    """The name of a province, commune or agency (None for ``national`` or an unknown code)."""
-    return conn.execute(
-        text(
-            "select name from admin_unit where code = :c"
-            " union all select name from agency where code = :c limit 1"
-        ),
-        {"c": unit},
-    ).scalar_one_or_none()
 
 
 def explain_tasks(
