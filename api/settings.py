@@ -273,6 +273,11 @@ class Settings(BaseSettings):
     sandbox_concurrent: int = Field(
         default=1, ge=1, le=16, description="files parsed at once per worker (others wait)"
     )
+    sandbox_zygote: bool = Field(
+        default=True,
+        description="fork those children from a clean process that has already imported"
+        " the parsers (geo/ingest/zygote.py); false = a fresh interpreter per file",
+    )
     xlsx_max_styles: int = Field(default=100_000, ge=1, description="style records of an XLSX")
     xlsx_max_shared_strings: int = Field(default=1_000_000, ge=1)
     xlsx_max_runs_per_string: int = Field(default=4_096, ge=1)
@@ -334,7 +339,8 @@ class Settings(BaseSettings):
                 open_files=self.sandbox_open_files,
                 output_mb=self.sandbox_output_mb,
                 concurrent=self.sandbox_concurrent,
-            )
+            ),
+            use_zygote=self.sandbox_zygote,
         )
         vector_files.configure(
             replace(

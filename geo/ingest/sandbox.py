@@ -66,6 +66,7 @@ from pathlib import Path
 from typing import Any
 
 from geo.errors import BadInput, ImportBusy, IocmapError, LimitExceeded
+from geo.ingest import zygote
 
 log = logging.getLogger(__name__)
 
@@ -118,13 +119,16 @@ class SandboxLimits:
 
 _limits = SandboxLimits()
 _slots = threading.BoundedSemaphore(_limits.concurrent)
+_use_zygote = True  # children forked by a pre-imported zygote (``zygote.py``), else fresh
 
 
-def configure(limits: SandboxLimits) -> None:
-    """Set this process's limits (the API from ``Settings``, the CLI likewise)."""
-    global _limits, _slots
+def configure(limits: SandboxLimits, use_zygote: bool = True) -> None:
+    """Set this process's limits (the API from ``Settings``, the CLI likewise), and
+    whether children come from a zygote (``sandbox_zygote``) or a fresh interpreter."""
+    global _limits, _slots, _use_zygote
     _limits = limits
     _slots = threading.BoundedSemaphore(max(1, limits.concurrent))
+    _use_zygote = use_zygote
 
 
 def current_limits() -> SandboxLimits:
@@ -191,29 +195,33 @@ def _run_child(
 ) -> Outcome:
     request = {
         "task": task, "path": str(path), "name": name, "args": args, "limits": asdict(lim),
-        "parent": os.getpid(),
+        "parent": os.getpid(),  # a zygote's child is told its zygote instead (child_main)
     }  # fmt: skip
     (work / "request.json").write_text(json.dumps(request))
-    env = {k: os.environ[k] for k in ENV_KEEP if k in os.environ} | ENV_FIXED
-    env["PYTHONPATH"] = str(ROOT)
-    with (work / "stages").open("wb") as out, (work / "stderr").open("wb") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-P", "-m", "geo.ingest.sandbox", str(work)],
-            cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-            close_fds=True, start_new_session=True,
-        )  # fmt: skip
-        killed_at_wall = False
-        try:
-            code = proc.wait(timeout=lim.wall_seconds)
-        except subprocess.TimeoutExpired:
-            killed_at_wall = True
-            _kill_group(proc)
-            code = proc.wait()
-        except BaseException:  # the request was cancelled: the child goes with it
-            _kill_group(proc)
-            proc.wait()
-            raise
-        _kill_group(proc)  # anything the child left running in its group
+    env = child_env()
+    (work / "stages").touch()
+    (work / "stderr").touch()
+    forker = zygote.for_task(task, env) if _use_zygote else None
+    proc: zygote.Child | subprocess.Popen | None = forker.fork(work) if forker else None
+    if proc is None:  # no zygote for it (or none could start): a fresh interpreter
+        with (work / "stages").open("wb") as out, (work / "stderr").open("wb") as err:
+            proc = subprocess.Popen(
+                [sys.executable, "-P", "-m", "geo.ingest.sandbox", str(work)],
+                cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                close_fds=True, start_new_session=True,
+            )  # fmt: skip
+    killed_at_wall = False
+    try:
+        code = proc.wait(timeout=lim.wall_seconds)
+    except subprocess.TimeoutExpired:
+        killed_at_wall = True
+        _kill_group(proc.pid)
+        code = proc.wait()
+    except BaseException:  # the request was cancelled: the child goes with it
+        _kill_group(proc.pid)
+        proc.wait()
+        raise
+    _kill_group(proc.pid)  # anything the child left running in its group
     stage = _last_stage(work / "stages")
     if killed_at_wall:
         raise sandbox_limit(name, stage, "sandbox_wall_seconds", int(lim.wall_seconds))
@@ -262,9 +270,16 @@ def _address_space_exhausted(exc: BaseException) -> bool:
     )
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def _kill_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(pid, signal.SIGKILL)
+
+
+def child_env() -> dict[str, str]:
+    """What a child (and a zygote) starts with: nothing secret, what Python and GDAL need."""
+    env = {k: os.environ[k] for k in ENV_KEEP if k in os.environ} | ENV_FIXED
+    env["PYTHONPATH"] = str(ROOT)
+    return env
 
 
 def _last_stage(path: Path) -> str:
@@ -490,15 +505,18 @@ def selftest_task(path: Path, name: str, args: dict) -> tuple[dict, bytes | None
         "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
         "network": network,
         "isolation": args.get("isolation"),
+        "parent": os.getppid(),  # the zygote that forked it, or the server that started it
         "env": sorted(os.environ),
         "modules": sorted(m for m in ("openpyxl", "pyogrio", "sqlalchemy") if m in sys.modules),
     }, None
 
 
-def child_main(work: Path) -> int:
-    """The child: limits first, then the task; its result or error as JSON in ``work``."""
+def child_main(work: Path, parent: int | None = None) -> int:
+    """The child: limits first, then the task; its result or error as JSON in ``work``.
+    ``parent``: the process it must die with (the zygote that forked it; by default the
+    server that started it)."""
     request = json.loads((work / "request.json").read_text())
-    _die_with_parent(int(request["parent"]))
+    _die_with_parent(int(request["parent"]) if parent is None else parent)
     isolation = _isolate_network()
     _set_limits(request["limits"])
     stage("start")
