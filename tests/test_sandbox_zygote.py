@@ -56,7 +56,7 @@ def test_children_come_from_one_zygote_each_with_its_limits_and_no_secret(tmp_pa
     monkeypatch.setenv("IOCMAP_DATABASE_URL", "postgresql://owner:secret@db/iocmap")
     monkeypatch.setenv("IOCMAP_ADMIN_TOKEN", "secret-token")
     first, second = _selftest(tmp_path), _selftest(tmp_path)
-    z = zygote.for_task("selftest", sandbox.child_env()).pid
+    z = zygote.running("selftest")
     assert z is not None and z != os.getpid()
     assert first["parent"] == second["parent"] == z  # forked, not a new interpreter each
     for got in (first, second):
@@ -72,16 +72,15 @@ def test_a_child_killed_at_its_wall_time_leaves_the_zygote_serving(tmp_path):
     with pytest.raises(LimitExceeded) as err:
         _selftest(tmp_path, wall_seconds=1, do="sleep")
     assert err.value.limit == "sandbox_wall_seconds"
-    z = zygote.for_task("selftest", sandbox.child_env()).pid
+    z = zygote.running("selftest")
     assert _selftest(tmp_path)["parent"] == z  # the same zygote forks the next child
 
 
 def test_a_killed_zygote_takes_its_child_along_and_the_next_file_gets_a_new_one(tmp_path):
     import threading
 
-    old = zygote.for_task("selftest", sandbox.child_env())
     _selftest(tmp_path)
-    first = old.pid
+    first = zygote.running("selftest")
     assert first is not None
     outcome: dict = {}
 
@@ -114,7 +113,7 @@ def test_a_killed_server_leaves_no_zygote_and_no_child(tmp_path):
         "from geo.ingest import sandbox, zygote\n"
         f"t = Path({str(target)!r})\n"
         "sandbox.run('selftest', t, 'x.bin', {})\n"
-        "print(zygote.for_task('selftest', sandbox.child_env()).pid, flush=True)\n"
+        "print(zygote.running('selftest'), flush=True)\n"
         "threading.Thread(target=sandbox.run, args=('selftest', t, 'x.bin', {'do': 'sleep'}),"
         " daemon=True).start()\n"
         "time.sleep(600)\n"
@@ -141,4 +140,4 @@ def test_without_the_zygote_each_child_is_a_fresh_interpreter(tmp_path, monkeypa
     monkeypatch.setattr(sandbox, "_use_zygote", False)
     got = _selftest(tmp_path)
     assert got["parent"] == os.getpid() and got["modules"] == []
-    assert zygote.for_task("selftest", sandbox.child_env()).pid is None  # none started
+    assert zygote.running("selftest") is None  # none started

@@ -81,6 +81,17 @@ TASKS: dict[str, str] = {
     # not a parser: a download file written from rows the server read (api/routers/downloads)
     "download": "api.routers._download_files:write_task",
 }
+# task → (family, modules its zygote imports: what that task's child imports anyway); a
+# task not listed gets a fresh interpreter. Not the downloads: their children exist so that
+# a file's writers (GDAL, Arrow) leave the server's process tree once the file is written,
+# and a zygote holding them would stay in it.
+ZYGOTE_FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "sheet_xlsx": ("sheets", ("geo.ingest.sheet_files", "openpyxl")),
+    "sheet_csv": ("sheets", ("geo.ingest.sheet_files", "openpyxl")),
+    "vector": ("vector", ("geo.ingest.vector_files", "pyogrio", "shapely", "numpy")),
+    "selftest": ("selftest", ()),
+}
+CHILD_ENTRY = "geo.ingest.sandbox:child_main"  # what a zygote's child runs
 # what the child inherits: nothing secret, only what Python and GDAL need to start
 ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PROJ_DATA", "PROJ_LIB", "GDAL_DATA")
 ENV_FIXED = {
@@ -201,7 +212,8 @@ def _run_child(
     env = child_env()
     (work / "stages").touch()
     (work / "stderr").touch()
-    forker = zygote.for_task(task, env) if _use_zygote else None
+    family = ZYGOTE_FAMILIES.get(task) if _use_zygote else None
+    forker = zygote.get(*family, CHILD_ENTRY, env, ROOT) if family else None
     proc: zygote.Child | subprocess.Popen | None = forker.fork(work) if forker else None
     if proc is None:  # no zygote for it (or none could start): a fresh interpreter
         with (work / "stages").open("wb") as out, (work / "stderr").open("wb") as err:

@@ -21,9 +21,11 @@ reach. Here the server talks to the zygote in JSON lines over its stdin/stdout:
 - zygote → server: ``started <id> <pid>`` or ``refused <id> <why>``, later
   ``exit <id> <code>`` (``code`` as ``subprocess`` gives it: negative for a signal).
 
-One zygote per family of tasks (``FAMILIES``), so a child's address space — what
-``RLIMIT_AS`` caps — holds what a fresh child of that task would have imported, not every
-parser's libraries. A zygote started when first needed leaves after ``IDLE_SECONDS`` with
+One zygote per family of tasks (``sandbox.ZYGOTE_FAMILIES``), so a child's address
+space — what ``RLIMIT_AS`` caps — holds what a fresh child of that task would have
+imported, not every parser's libraries. This module knows nothing of the sandbox's tasks:
+it is told what to import and which function (``"module:function"``) a child runs.
+A zygote started when first needed leaves after ``IDLE_SECONDS`` with
 no child (an idle server holds no extra process), and at once when the server's end of its
 stdin closes (a killed server takes it along; its children follow by ``PDEATHSIG``).
 Whenever a zygote cannot be used (it failed to start, died, or has a thread it cannot fork
@@ -47,21 +49,6 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-# family → modules the zygote imports (what each task's child imports anyway); task →
-# family. Not the downloads: their children exist so that a file's writers (GDAL, Arrow)
-# leave the server's process tree when the file is written (``_download_files``), and a
-# zygote holding them would stay in it.
-FAMILIES: dict[str, tuple[str, ...]] = {
-    "sheets": ("geo.ingest.sheet_files", "openpyxl"),
-    "vector": ("geo.ingest.vector_files", "pyogrio", "shapely", "numpy"),
-    "selftest": ("geo.ingest.sandbox",),
-}
-TASK_FAMILY = {
-    "sheet_xlsx": "sheets",
-    "sheet_csv": "sheets",
-    "vector": "vector",
-    "selftest": "selftest",
-}
 # Threads an import may start that are safe to fork beside: jemalloc's background purge
 # thread (GDAL's wheels link jemalloc, started by ``import pyogrio``) — jemalloc takes all
 # its locks around ``fork`` (pthread_atfork) and the child starts its own when needed.
@@ -101,9 +88,13 @@ class Zygote:
     """The server's handle on one family's zygote (started on first use, restarted after
     it leaves). Thread-safe: request threads fork children through it at the same time."""
 
-    def __init__(self, family: str, env: dict[str, str]) -> None:
+    def __init__(
+        self, family: str, preload: tuple[str, ...], entry: str, env: dict[str, str], cwd: Path
+    ) -> None:
         self.family = family
+        self._command = [sys.executable, "-P", "-m", "geo.ingest.zygote", entry, *preload]
         self._env = env
+        self._cwd = cwd
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self._pending: dict[int, _Pending] = {}
@@ -157,13 +148,11 @@ class Zygote:
             return self._proc
         if self._broken:
             return None
-        from geo.ingest.sandbox import ROOT
-
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-P", "-m", "geo.ingest.zygote", *FAMILIES[self.family]],
-                cwd=ROOT, env=self._env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True,
+                self._command, cwd=self._cwd, env=self._env, stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True,
+                start_new_session=True,
             )  # fmt: skip
             assert proc.stdout is not None
             ready = proc.stdout.readline()  # after its imports
@@ -220,17 +209,22 @@ _zygotes: dict[str, Zygote] = {}
 _zygotes_lock = threading.Lock()
 
 
-def for_task(task: str, env: dict[str, str]) -> Zygote | None:
-    """This process's zygote for ``task``'s family (made on first use), or ``None`` for a
-    task no family covers."""
-    family = TASK_FAMILY.get(task)
-    if family is None:
-        return None
+def get(
+    family: str, preload: tuple[str, ...], entry: str, env: dict[str, str], cwd: Path
+) -> Zygote:
+    """This process's zygote for ``family`` (made on first use; started on first fork)."""
     with _zygotes_lock:
         zygote = _zygotes.get(family)
         if zygote is None:
-            zygote = _zygotes[family] = Zygote(family, env)
+            zygote = _zygotes[family] = Zygote(family, preload, entry, env, cwd)
         return zygote
+
+
+def running(family: str) -> int | None:
+    """The pid of this process's zygote for ``family``, if one runs (tests, benches)."""
+    with _zygotes_lock:
+        zygote = _zygotes.get(family)
+    return zygote.pid if zygote is not None else None
 
 
 def close_all() -> None:
@@ -261,9 +255,9 @@ def _say(line: str) -> None:
     os.write(1, (line + "\n").encode("ascii", "replace"))
 
 
-def _child(work: str, zygote: int, control: list[int]) -> None:
-    """In the forked child: leave the zygote's pipes and signals, then what a fresh child
-    does (``sandbox.child_main``); never returns."""
+def _child(entry: str, work: str, zygote: int, control: list[int]) -> None:
+    """In the forked child: leave the zygote's pipes and signals, then run ``entry`` as a
+    fresh child would (``sandbox.child_main(work, parent=zygote)``); never returns."""
     code = 1
     try:
         os.setsid()  # a group of its own: the server kills it as one
@@ -281,9 +275,10 @@ def _child(work: str, zygote: int, control: list[int]) -> None:
         os.dup2(err, 2)
         for fd in (null, out, err):
             os.close(fd)
-        from geo.ingest.sandbox import child_main
+        import importlib
 
-        code = child_main(Path(work), parent=zygote)
+        module, _, func = entry.partition(":")
+        code = getattr(importlib.import_module(module), func)(Path(work), parent=zygote)
         sys.stdout.flush()
     except BaseException:  # noqa: BLE001 - reported as the exit code, never raised on
         import traceback
@@ -295,12 +290,13 @@ def _child(work: str, zygote: int, control: list[int]) -> None:
         os._exit(code)
 
 
-def main(preload: list[str]) -> int:
-    """The zygote: import, say ``ready``, then fork a child per request line until stdin
-    closes (then kill the children left) or nothing happened for ``IDLE_SECONDS``."""
+def main(entry: str, preload: list[str]) -> int:
+    """The zygote: import, say ``ready``, then fork a child per request line (running
+    ``entry``) until stdin closes (then kill the children left) or nothing happened for
+    ``IDLE_SECONDS``."""
     import importlib
 
-    for name in preload:
+    for name in [entry.partition(":")[0], *preload]:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     wake_r, wake_w = os.pipe()
@@ -347,10 +343,10 @@ def main(preload: list[str]) -> int:
                 continue
             pid = os.fork()
             if pid == 0:
-                _child(str(request["work"]), zygote, [wake_r, wake_w])
+                _child(entry, str(request["work"]), zygote, [wake_r, wake_w])
             children[pid] = ident
             _say(f"started {ident} {pid}")
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1], sys.argv[2:]))
