@@ -98,7 +98,7 @@ def test_map_pages_fit_every_screen(browser, live_server, path, width, height):
         page.click("#ioc-legend-toggle")
     else:
         assert {".brand", ".controls", ".legend-wrap"} <= names
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    page.screenshot(path=str(ARTIFACTS / f"{name}.jpg"), type="jpeg", quality=85)
     # the panel: beside the map on a screen, a bottom sheet on a phone
     page.evaluate("IOC.layer.getLayers()[3].fire('click')")
     page.wait_for_selector('#ioc-panel[data-state="ready"]')
@@ -108,7 +108,7 @@ def test_map_pages_fit_every_screen(browser, live_server, path, width, height):
         assert panel["width"] == width and panel["y"] > 0.4 * height  # bottom sheet
     else:
         assert panel["x"] > width / 2  # a side panel on the right
-    page.screenshot(path=str(ARTIFACTS / f"{name}_panel.png"))
+    page.screenshot(path=str(ARTIFACTS / f"{name}_panel.jpg"), type="jpeg", quality=85)
     assert watch.errors == []
     page.close()
 
@@ -147,7 +147,7 @@ def test_wall_fits_every_screen_and_reads_across_a_room(browser, live_server, wi
         smallest = min_text_px(page)
         floor = 22 * width / 1920 * 0.95  # 22 px at 1080p, scaled on a 4K wall
         assert smallest[0] >= floor, f"text of {smallest[0]} px: {smallest[1]!r}"
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    page.screenshot(path=str(ARTIFACTS / f"{name}.jpg"), type="jpeg", quality=85)
     assert watch.errors == []
     page.close()
 

@@ -137,7 +137,11 @@ def test_real_sample_end_to_end(scratch_url, scratch, tmp_path):
         print(f"{level}: served area vs source geometry, worst {100 * worst:.2f} %")
         assert worst < 0.05
     checked = assert_served_valid(
-        scratch_url, scratch, province="22", precisions=range(10), all_communes=True
+        scratch_url,
+        scratch,
+        province="22",
+        precisions=(0, 1, 2, 3, 4, 5, 6, 9),
+        all_communes=True,
     )
     assert checked > 1000
     # every zoom of the vector tiles too: the tiles holding each province's communes

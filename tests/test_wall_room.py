@@ -150,7 +150,8 @@ def test_every_view_reads_across_the_room(browser, room, path, width, height):
         seen.append(label)
         m = measure(page)
         tag = f"{'province' if province else 'national'}_{width}_{i}_{view['id']}"
-        page.screenshot(path=str(ARTIFACTS / f"{tag}.png"))
+        # JPEG: a 4K PNG took the browser twice as long to encode, for eyes that need no more
+        page.screenshot(path=str(ARTIFACTS / f"{tag}.jpg"), type="jpeg", quality=85)
         where = f"{tag} ({label})"
         if m["mapShare"] < 0.55:
             failures.append(f"{where}: map {m['mapShare']:.1%} of the screen")
