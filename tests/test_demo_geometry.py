@@ -32,8 +32,18 @@ def units() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def communes(units: pd.DataFrame) -> gpd.GeoDataFrame:
-    return dg.build_demo_geometries(units)
+def demo() -> dict[str, gpd.GeoDataFrame]:
+    """The generator's layers as ``make demo`` and the test template load them: from the
+    cache ``geo.demo.loader`` keys by the generator's and topology's source (so they are
+    what this code builds; built here when missing), not built a second time (~10 s)."""
+    from geo.demo.loader import demo_layers
+
+    return demo_layers()
+
+
+@pytest.fixture(scope="module")
+def communes(demo: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    return demo["communes"]
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +67,9 @@ def metric_area(geoms: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def levels(geoms: np.ndarray) -> dict[str, np.ndarray]:
-    return coverage_levels(geoms, DEFAULT_LEVELS)
+def levels(demo: dict[str, gpd.GeoDataFrame]) -> dict[str, np.ndarray]:
+    """``coverage_levels`` of the communes, as the cache holds them (see ``demo``)."""
+    return {band: demo[f"communes_{band}"].geometry.to_numpy() for band in DEFAULT_LEVELS}
 
 
 def _median_rel_error(area: np.ndarray, official: np.ndarray) -> float:
