@@ -9,7 +9,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -77,8 +80,6 @@ def test_a_child_killed_at_its_wall_time_leaves_the_zygote_serving(tmp_path):
 
 
 def test_a_killed_zygote_takes_its_child_along_and_the_next_file_gets_a_new_one(tmp_path):
-    import threading
-
     _selftest(tmp_path)
     first = zygote.running("selftest")
     assert first is not None
@@ -141,3 +142,23 @@ def test_without_the_zygote_each_child_is_a_fresh_interpreter(tmp_path, monkeypa
     got = _selftest(tmp_path)
     assert got["parent"] == os.getpid() and got["modules"] == []
     assert zygote.running("selftest") is None  # none started
+
+
+def test_files_read_at_once_each_get_their_own_child_and_result(tmp_path, monkeypatch):
+    """Four reads at once (``sandbox_concurrent=4``) through one zygote: each gets its own
+    child and its own file's rows back, none another's."""
+    from geo.ingest.sheet_files import SheetLimits
+
+    monkeypatch.setattr(sandbox, "_slots", threading.BoundedSemaphore(4))
+    files = []
+    for i in range(8):
+        f = tmp_path / f"sheet_{i}.csv"
+        f.write_text(f"ma_xa,so\n{i:05d},{i}\n", encoding="utf-8")
+        files.append(f)
+    args = {"limits": asdict(SheetLimits())}
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(lambda f: sandbox.run("sheet_csv", f, f.name, args), files))
+    for i, outcome in enumerate(outcomes):
+        rows = sandbox.unpack_rows(outcome.result["rows"])
+        assert rows[1][1] == [f"{i:05d}", str(i)], rows
+    assert zygote.running("sheets") is not None

@@ -67,6 +67,7 @@ class _Pending:
     pid: int | None = None
     code: int | None = None
     refused: str | None = None
+    abandoned: bool = False  # given up waiting for its start: killed when it does start
 
 
 class Child:
@@ -125,7 +126,12 @@ class Zygote:
                 return None
         if not pending.started.wait(START_SECONDS) or pending.pid is None:
             with self._lock:
-                self._pending.pop(n, None)
+                if pending.started.is_set():
+                    self._pending.pop(n, None)
+                else:  # a child forked after this would read the file beside a fresh one
+                    pending.abandoned = True
+            if pending.pid is not None:
+                _kill_group(pending.pid)
             if pending.refused:
                 log.warning("sandbox zygote %s refused: %s", self.family, pending.refused)
             return None
@@ -186,6 +192,8 @@ class Zygote:
                 if word == "started":
                     pending.pid = int(value)
                     pending.started.set()
+                    if pending.abandoned:
+                        _kill_group(pending.pid)
                 elif word == "refused":
                     pending.refused = value
                     self._pending.pop(int(ident), None)
@@ -203,6 +211,11 @@ class Zygote:
         for pending in lost:
             pending.started.set()
             pending.done.set()
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 _zygotes: dict[str, Zygote] = {}
