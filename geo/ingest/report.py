@@ -117,8 +117,13 @@ class ImportReport:
     # transaction (check, stage, write, commit), after (the transaction to ``finish``)
     phases: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter, repr=False, compare=False)
-    _mark: float = field(default_factory=time.perf_counter, repr=False, compare=False)
+    _mark: float = field(default=0.0, repr=False, compare=False)
     _phase: str = field(default="prepare", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # the first phase starts when the import does: two clock reads differed by a few µs
+        # on a loaded machine, and the phases no longer summed to ``seconds``
+        self._mark = self.started
 
     def end_phase(self, next_phase: str | None = None) -> float:
         """Close the running phase (its seconds added to ``phases``) and start ``next_phase``."""
