@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages iocmap needs, only those missing (idempotent).
 # PostgreSQL 15 + PostGIS 3 for the local cluster; gdal-bin (ogrinfo/ogr2ogr as a real
-# client in tests); chromium + chromium-driver (headless browser tests); nodejs/npm for
+# client in tests); chromium + chromium-driver, and chromium-headless-shell (the same
+# Chromium as the headless shell the browser tests drive: a third of the CPU per page); nodejs/npm for
 # the vendored map assets; wrk for bench/; nginx for `make prod-local` (which runs its own
 # nginx on loopback: the Debian service that the package starts is stopped and disabled).
 # With IOCMAP_DATABASE_URL set, the server packages are still installed for their client
@@ -10,7 +11,7 @@ set -euo pipefail
 
 # libreoffice-writer-nogui + poppler-utils: tests render notices and reports to PDF and look at
 # the pages; fonts-liberation2: Liberation Serif has the metrics of Times New Roman (NĐ30)
-want=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib gdal-bin chromium chromium-driver wrk python3-venv nginx libreoffice-writer-nogui poppler-utils fonts-liberation2)
+want=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib gdal-bin chromium chromium-headless-shell chromium-driver wrk python3-venv nginx libreoffice-writer-nogui poppler-utils fonts-liberation2)
 command -v npm >/dev/null 2>&1 || want+=(nodejs npm)
 
 missing=()
