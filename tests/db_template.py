@@ -76,6 +76,22 @@ def ensure_template(base: URL) -> str:
     return name
 
 
+# How copies are made: PostgreSQL 15's default (WAL_LOG) reads the template block by block
+# and writes all of it to the WAL; FILE_COPY copies its files. Measured here on the 78 MB
+# template: create + drop 265 → 100 ms of server CPU, 300 → 130 ms of wall (about 200
+# copies per `make test`). Not durable until the next checkpoint — as the test cluster is
+# not (iocmap/devdb.py NON_DURABLE).
+COPY_STRATEGY = "file_copy"
+
+
+def create_copy(conn, name: str, template: str) -> None:
+    """``CREATE DATABASE name TEMPLATE template``, by file copy where the server has the
+    choice (15 and later)."""
+    version = int(conn.execute(text("show server_version_num")).scalar())
+    how = f" strategy {COPY_STRATEGY}" if version >= 150000 else ""
+    conn.execute(text(f'create database "{name}" template "{template}"{how}'))
+
+
 def clone(template: str, url: URL) -> None:
     """Replace ``url``'s database with a fresh copy of ``template``."""
     admin = _admin(url)
@@ -84,7 +100,7 @@ def clone(template: str, url: URL) -> None:
             conn.execute(text(f'drop database if exists "{url.database}" with (force)'))
             for attempt in range(20):  # another worker may be copying the template right now
                 try:
-                    conn.execute(text(f'create database "{url.database}" template "{template}"'))
+                    create_copy(conn, url.database, template)
                     break
                 except (OperationalError, ProgrammingError):
                     if attempt == 19:

@@ -27,6 +27,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from geo.db import make_engine
+from tests.db_template import create_copy
 
 _counter = itertools.count()
 
@@ -55,7 +56,7 @@ def scratch_url(db_url: str, import_template: str) -> Iterator[str]:
     admin = _admin(url)
     with admin.connect() as conn:
         conn.execute(text(f'drop database if exists "{name}" with (force)'))
-        conn.execute(text(f'create database "{name}" template "{import_template}"'))
+        create_copy(conn, name, import_template)
     yield url.set(database=name).render_as_string(hide_password=False)
     with admin.connect() as conn:
         conn.execute(text(f'drop database if exists "{name}" with (force)'))

@@ -21,6 +21,7 @@ from geo.db import make_engine
 from geo.ingest.store import bump_version
 from geo.remind.issue import RemindRequest, issue
 from maps.trend_svg import FONT, WIDTH
+from tests.db_template import create_copy
 from tests.test_map_page import Watch, open_page, wait_js
 from tests.test_wall import _free_port, _serve, _stop
 from tests.wall_measure import measure
@@ -46,7 +47,7 @@ def room(db_url: str, import_template: str):
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'drop database if exists "{name}" with (force)'))
-        conn.execute(text(f'create database "{name}" template "{import_template}"'))
+        create_copy(conn, name, import_template)
     room_url = url.set(database=name).render_as_string(hide_password=False)
     engine = make_engine(room_url)
     assert issue(engine, RemindRequest(program="NQ57", overdue=True), actor="cli:test")
