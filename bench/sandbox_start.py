@@ -29,9 +29,10 @@ def _children_cpu() -> float:
     they reaped (a zygote's children are not ours)."""
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     total = r.ru_utime + r.ru_stime
-    for z in list(zygote._zygotes.values()):
-        if z.pid is not None:
-            fields = Path(f"/proc/{z.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    for family, _ in set(sandbox.ZYGOTE_FAMILIES.values()):
+        pid = zygote.running(family)
+        if pid is not None:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             total += sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
     return total
 

@@ -85,9 +85,10 @@ TASKS: dict[str, str] = {
 # task not listed gets a fresh interpreter. Not the downloads: their children exist so that
 # a file's writers (GDAL, Arrow) leave the server's process tree once the file is written,
 # and a zygote holding them would stay in it.
+_SHEETS = ("sheets", ("geo.ingest.sheet_files", "openpyxl"))
 ZYGOTE_FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "sheet_xlsx": ("sheets", ("geo.ingest.sheet_files", "openpyxl")),
-    "sheet_csv": ("sheets", ("geo.ingest.sheet_files", "openpyxl")),
+    "sheet_xlsx": _SHEETS,
+    "sheet_csv": _SHEETS,
     "vector": ("vector", ("geo.ingest.vector_files", "pyogrio", "shapely", "numpy")),
     "selftest": ("selftest", ()),
 }
@@ -227,13 +228,13 @@ def _run_child(
         code = proc.wait(timeout=lim.wall_seconds)
     except subprocess.TimeoutExpired:
         killed_at_wall = True
-        _kill_group(proc.pid)
+        zygote.kill_group(proc.pid)
         code = proc.wait()
     except BaseException:  # the request was cancelled: the child goes with it
-        _kill_group(proc.pid)
+        zygote.kill_group(proc.pid)
         proc.wait()
         raise
-    _kill_group(proc.pid)  # anything the child left running in its group
+    zygote.kill_group(proc.pid)  # anything the child left running in its group
     stage = _last_stage(work / "stages")
     if killed_at_wall:
         raise sandbox_limit(name, stage, "sandbox_wall_seconds", int(lim.wall_seconds))
@@ -280,11 +281,6 @@ def _address_space_exhausted(exc: BaseException) -> bool:
         or "failed to map segment" in text_
         or "Cannot allocate memory" in text_
     )
-
-
-def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
 
 
 def child_env() -> dict[str, str]:

@@ -131,7 +131,7 @@ class Zygote:
                 else:  # a child forked after this would read the file beside a fresh one
                     pending.abandoned = True
             if pending.pid is not None:
-                _kill_group(pending.pid)
+                kill_group(pending.pid)
             if pending.refused:
                 log.warning("sandbox zygote %s refused: %s", self.family, pending.refused)
             return None
@@ -161,7 +161,10 @@ class Zygote:
                 start_new_session=True,
             )  # fmt: skip
             assert proc.stdout is not None
-            ready = proc.stdout.readline()  # after its imports
+            # "ready" after its imports; a zygote that hangs there is given up (the lock is
+            # held meanwhile, so no request waits longer than this for it)
+            waited, _, _ = select.select([proc.stdout], [], [], START_SECONDS)
+            ready = proc.stdout.readline() if waited else b""
         except OSError as exc:
             log.warning("sandbox zygote %s did not start: %s", self.family, exc)
             self._broken = True
@@ -193,7 +196,7 @@ class Zygote:
                     pending.pid = int(value)
                     pending.started.set()
                     if pending.abandoned:
-                        _kill_group(pending.pid)
+                        kill_group(pending.pid)
                 elif word == "refused":
                     pending.refused = value
                     self._pending.pop(int(ident), None)
@@ -213,7 +216,8 @@ class Zygote:
             pending.done.set()
 
 
-def _kill_group(pid: int) -> None:
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group ``pid`` leads (a child and anything it started)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
 
