@@ -17,6 +17,12 @@ BOUNDARIES ?=
 # (geo/ingest/sandbox.py ENV_FIXED).
 unexport PYTHONDONTWRITEBYTECODE
 
+# Set-up steps that do not wait on each other run side by side: the Python packages (venv,
+# then the database) and the map pages' assets (npm). Each needs only the Debian packages
+# first (`| system` below). Output is not synchronised: the test run's lines must show as
+# they come, and the set-up steps are quiet.
+MAKEFLAGS += --jobs=3
+
 # The notices' delivery worker (`iocmap worker`) runs beside the server and stops with it.
 demo: db assets ## set up everything, load the demo data, serve on http://127.0.0.1:8000
 	$(BIN)/iocmap demo $(if $(BOUNDARIES),--boundaries "$(BOUNDARIES)")
@@ -55,7 +61,7 @@ system: ## Debian packages that are missing (PostgreSQL/PostGIS, GDAL, Chromium,
 # uv (from PyPI) installs the same packages as pip in a tenth of the time (measured: 9.6 s
 # against 93 s for a new venv); pip does it if uv cannot. --compile-bytecode: uv leaves the
 # packages uncompiled by default, and every process then compiled what it imported.
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml | system
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q uv && VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/uv pip install -q \
 	  --compile-bytecode -e '.[test]' || $(BIN)/pip install -q -e '.[test]'
@@ -63,7 +69,7 @@ $(VENV)/.installed: pyproject.toml
 
 venv: system $(VENV)/.installed
 
-$(VENDORED): maps/package.json maps/package-lock.json maps/vendor-assets.sh maps/context-layer.js
+$(VENDORED): maps/package.json maps/package-lock.json maps/vendor-assets.sh maps/context-layer.js | system
 	maps/vendor-assets.sh
 
 assets: system $(VENDORED) ## self-hosted JS/CSS/fonts for the map pages (from the npm registry)

@@ -105,12 +105,12 @@ def bowtie_around(lon: float, lat: float, d: float = 0.01) -> shapely.Polygon:
     )
 
 
-def table_checksums(engine: Engine) -> dict:
+def table_versions(engine: Engine) -> dict:
     """Counts and md5 of every data table (see geo.ingest.report.checksums)."""
-    from geo.ingest.report import checksums
+    from geo.ingest.report import row_versions
 
     with engine.connect() as conn:
-        return checksums(conn)
+        return row_versions(conn)
 
 
 def scalar(engine: Engine, sql: str, **params):

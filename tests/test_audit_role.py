@@ -179,7 +179,7 @@ def test_demo_keeps_imported_data(scratch: Engine, scratch_url: str, monkeypatch
     (make demo goes on to serve) and changes nothing; the demo database itself is not
     mistaken for imported data."""
     from geo.demo.loader import SOURCE
-    from geo.ingest.report import checksums
+    from geo.ingest.report import row_versions
     from geo.read.provenance import imported_data
     from iocmap.cli import app
 
@@ -192,7 +192,7 @@ def test_demo_keeps_imported_data(scratch: Engine, scratch_url: str, monkeypatch
                 " where parent_code = '40'"
             )
         )
-        before = checksums(conn)
+        before = row_versions(conn)
     monkeypatch.setenv("IOCMAP_DATABASE_URL", scratch_url)
     result = CliRunner().invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
@@ -200,4 +200,4 @@ def test_demo_keeps_imported_data(scratch: Engine, scratch_url: str, monkeypatch
     assert len(lines) == 1 and "130 imported commune boundaries" in lines[0]
     assert "--force" in lines[0]
     with scratch.connect() as conn:
-        assert checksums(conn) == before
+        assert row_versions(conn) == before

@@ -13,7 +13,7 @@ from api.app import create_app
 from api.settings import Settings
 from geo.tokens import create_token, revoke_token
 from iocmap.cli import app as cli
-from tests.import_fixtures import rows, table_checksums, write_xlsx
+from tests.import_fixtures import rows, table_versions, write_xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADER = ["Mã nhiệm vụ", "Tên nhiệm vụ", "Mã tỉnh", "Mã xã", "Hạn hoàn thành", "Ngày hoàn thành"]
@@ -56,7 +56,7 @@ def api(scratch_url):
 def test_ca_mau_editor_cannot_write_a_nghe_an_task_and_nothing_changes(
     api, scratch, tokens, tmp_path
 ):
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     files = sheet(
         tmp_path,
         [
@@ -71,12 +71,12 @@ def test_ca_mau_editor_cannot_write_a_nghe_an_task_and_nothing_changes(
     [err] = r.json()["errors"]
     assert (err["row"], err["code"], err["value"]) == (3, "NA-NEW-1", "40")
     assert "ngoài phạm vi" in err["reason"] and "ca-mau" in err["reason"]
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
 
 
 def test_editor_cannot_touch_an_existing_task_of_another_province(api, scratch, tokens, tmp_path):
     """Re-assigning Nghệ An's task to Cà Mau is a write to Nghệ An: refused."""
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     files = sheet(tmp_path, [["NQ57-40-0001", "Chuyển sang Cà Mau", "96", "", "", ""]])
     r = api.post("/api/v1/imports/tasks", files=files, headers=bearer(tokens["ca-mau"][1]))
     assert r.status_code == 422
@@ -87,7 +87,7 @@ def test_editor_cannot_touch_an_existing_task_of_another_province(api, scratch, 
         "/api/v1/imports/tasks?move_units=true", files=files, headers=bearer(tokens["ca-mau"][1])
     )
     assert r.status_code == 422 and "ngoài phạm vi" in r.text  # the option is no bypass
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
 
 
 def test_editor_writes_own_province_and_its_communes_and_history_names_the_token(
@@ -201,7 +201,7 @@ INJECTIONS = ["' or 1=1 --", "96'; drop table task; --", '"; select pg_sleep(5);
 
 @pytest.mark.parametrize("payload", INJECTIONS)
 def test_injection_payloads_in_parameters_are_inert(api, scratch, payload):
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     for path, params in [
         ("/api/v1/search", {"q": payload}),
         ("/api/v1/communes", {"q": payload}),
@@ -218,7 +218,7 @@ def test_injection_payloads_in_parameters_are_inert(api, scratch, payload):
             body = r.json()
             found = body.get("results", body.get("features", []))
             assert found == [], (path, "an injection must not match everything")
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
 
 
 def test_hostile_zip_archives_are_refused_naming_the_member(scratch, tmp_path):
@@ -227,7 +227,7 @@ def test_hostile_zip_archives_are_refused_naming_the_member(scratch, tmp_path):
     from geo.errors import BadInput
     from geo.ingest.boundaries import import_boundaries
 
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     traversal = tmp_path / "traversal.zip"
     with zipfile.ZipFile(traversal, "w") as zf:
         zf.writestr("../../etc/xa.shp", b"x")
@@ -238,4 +238,4 @@ def test_hostile_zip_archives_are_refused_naming_the_member(scratch, tmp_path):
         import_boundaries(scratch, traversal, "commune")
     with pytest.raises(BadInput, match=r"'xa\.dbf' expands \d+×"):
         import_boundaries(scratch, bomb, "commune")
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before

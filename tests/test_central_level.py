@@ -13,7 +13,7 @@ from api.models import AgencyList, DataHealthList, Phase2, Summary, TargetList
 from api.settings import Settings
 from geo.read.targets import Reading, judge, period_end
 from geo.tokens import create_token
-from tests.import_fixtures import rows, scalar, table_checksums, write_xlsx
+from tests.import_fixtures import rows, scalar, table_versions, write_xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADER = ["Mã nhiệm vụ", "Tên nhiệm vụ", "Mã đơn vị", "Hạn hoàn thành", "Ngày hoàn thành"]
@@ -80,12 +80,12 @@ def test_agency_sheet_imports_with_its_token_and_another_agencys_token_gets_403(
         ],
     )
     with TestClient(create_app(Settings(database_url=scratch_url))) as api:
-        before = table_checksums(scratch)
+        before = table_versions(scratch)
         for other in (mof, ca_mau):
             r = api.post("/api/v1/imports/tasks", files=files, headers=_bearer(other))
             assert r.status_code == 403, r.text
             assert "BKHCN" in r.json()["detail"]
-        assert table_checksums(scratch) == before
+        assert table_versions(scratch) == before
         r = api.post("/api/v1/imports/tasks", files=files, headers=_bearer(mst))
         assert r.status_code == 200, r.text
         assert (r.json()["created"], r.json()["updated"]) == (1, 1)
@@ -234,7 +234,7 @@ def test_target_sheet_imports_and_is_evaluated(scratch, scratch_url, tmp_path):
         assert kinds["completion_min"]["current"] == 53.66  # Cà Mau: 66 of 123 tasks
         assert kinds["completion_min"]["state"] in ("met", "at_risk")
         # a Cà Mau token may not set Đắk Lắk's targets; nothing changes
-        before = table_checksums(scratch)
+        before = table_versions(scratch)
         other = _sheet(
             tmp_path,
             [["66", "dti", "rank_max", "5", "31/12/2025", ""]],
@@ -245,7 +245,7 @@ def test_target_sheet_imports_and_is_evaluated(scratch, scratch_url, tmp_path):
             api.post("/api/v1/imports/targets", files=other, headers=_bearer(ca_mau)).status_code
             == 403
         )
-        assert table_checksums(scratch) == before
+        assert table_versions(scratch) == before
         # a bad row is named, not a crash
         bad = _sheet(
             tmp_path,

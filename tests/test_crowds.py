@@ -278,7 +278,7 @@ def test_hostile_uploads_leave_healthz_fast_memory_bounded_and_data_unchanged(
     within 1 s, the server stays under 1 GB, each upload is a 4xx, and no stored byte
     changes."""
     from tests import hostile_files as hostile
-    from tests.import_fixtures import table_checksums
+    from tests.import_fixtures import table_versions
 
     token = "crowds-hostile-admin-token"
     legitimate = {"bogus_dimension"}  # a lying <dimension> reads normally: it imports
@@ -295,7 +295,7 @@ def test_hostile_uploads_leave_healthz_fast_memory_bounded_and_data_unchanged(
         for kind in ("tasks", "indicators")
     ]
     uploads.append(("/api/v1/imports/boundaries?level=commune", "xa.shz", files[-1][1]))
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     with _serve(scratch_url, tmp_path, IOCMAP_ADMIN_TOKEN=token) as proc:
         port = proc.port  # type: ignore[attr-defined]
         peak = [_rss_mb(proc.pid)]
@@ -326,4 +326,4 @@ def test_hostile_uploads_leave_healthz_fast_memory_bounded_and_data_unchanged(
     assert not slow, f"/healthz over {HEALTHZ_LIMIT} s during hostile uploads at {slow[:10]}"
     assert max(peak) < 1024, f"server memory peaked at {max(peak):.0f} MB"
     assert len(outcomes) == len(uploads)
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before

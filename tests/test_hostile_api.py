@@ -30,7 +30,7 @@ from sqlalchemy import Engine, text
 from api.app import create_app
 from api.instance import PROJECT_ROOT
 from api.settings import Settings
-from tests.import_fixtures import demo_communes, table_checksums, write_layer
+from tests.import_fixtures import demo_communes, table_versions, write_layer
 
 TOKEN = "hostile-admin-token-12"
 BIG = "99999999999999999999"  # > 2^63
@@ -65,10 +65,10 @@ def serve(database_url: str, **settings) -> Iterator[tuple[str, object]]:
 @pytest.fixture(scope="module")
 def live(engine: Engine, db_url: str) -> Iterator[str]:
     """The demo database served for the whole module; its data must not change."""
-    before = table_checksums(engine)
+    before = table_versions(engine)
     with serve(db_url) as (host, _):
         yield host
-    assert table_checksums(engine) == before, "a hostile request changed stored data"
+    assert table_versions(engine) == before, "a hostile request changed stored data"
 
 
 def get(conn: http.client.HTTPConnection, path: str, headers: dict | None = None):

@@ -1,6 +1,6 @@
 """Hostile sheets (issue 12): each generated file gets a 4xx naming the limit or the reason
 (or imports, where it is legitimate), the parser's memory stays bounded (measured in a
-child process under a 1 GiB address-space cap) and the data checksums do not move.
+child process under a 1 GiB address-space cap) and no stored row changes.
 
 The files come from tests/hostile_files.py (a few KB each on disk, except the 160 KB zip
 bomb and the 400 KB row bomb); ``python -m tests.hostile_files DIR`` prints the numbers.
@@ -20,7 +20,7 @@ from geo.ingest.sheet_files import sniff_delimiter
 from geo.ingest.tasks import import_tasks
 from geo.tokens import create_token
 from tests import hostile_files as hostile
-from tests.import_fixtures import rows, table_checksums, write_csv, write_xlsx
+from tests.import_fixtures import rows, table_versions, write_csv, write_xlsx
 
 TOKEN = "hostile-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -83,7 +83,7 @@ def api(scratch_url):
 
 
 def test_hostile_uploads_are_4xx_naming_the_limit_and_change_nothing(api, scratch, tmp_path):
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     for case in sorted(REFUSED):
         build, name = hostile.CASES[case]
         path = build(tmp_path / name)
@@ -97,7 +97,7 @@ def test_hostile_uploads_are_4xx_naming_the_limit_and_change_nothing(api, scratc
             assert "iocmap-upload-" not in r.text  # no server temp path in the body
             if outcome == "LimitExceeded":
                 assert body["errors"][0]["limit"] == expected
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
 
 
 def test_sheet_uploads_have_their_own_cap(scratch_url, tmp_path):
@@ -150,7 +150,7 @@ def test_codes_fold_full_width_digits_and_refuse_look_alikes(api, scratch, tmp_p
     r = api.post("/api/v1/imports/tasks", files=upload(good), headers=AUTH)
     assert r.status_code == 200, r.text
     assert rows(scratch, "select unit_code from task where external_id = 'FW-1'")[0][0] == "00070"
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     bad = write_csv(
         tmp_path / "ar.csv",
         HEADER,
@@ -168,14 +168,14 @@ def test_codes_fold_full_width_digits_and_refuse_look_alikes(api, scratch, tmp_p
     assert "not a code (digits 0-9 only)" in found[(2, "Mã xã")]
     assert "not a code" in found[(3, "Mã xã")]
     assert "unknown commune code '99999'" in found[(4, "Mã xã")]
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
 
 
 def test_a_scoped_editor_is_refused_before_parsing_and_before_validation(api, scratch, tmp_path):
     with scratch.begin() as conn:
         _, token = create_token(conn, "ca-mau", "editor", "province:96")
     editor = {"Authorization": f"Bearer {token}"}
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     # a kind it may not import: 403 even for a file that would be a 413
     bomb = hostile.dimension_bomb(tmp_path / "bomb.xlsx")
     r = api.post("/api/v1/imports/indicators", files=upload(bomb), headers=editor)
@@ -185,7 +185,7 @@ def test_a_scoped_editor_is_refused_before_parsing_and_before_validation(api, sc
     r = api.post("/api/v1/imports/tasks", files=upload(path), headers=editor)
     assert r.status_code == 403, r.text
     assert "40" in r.json()["detail"] and "report" not in r.json()
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
 
 
 def test_a_busy_lock_is_a_quick_409_naming_the_import_that_holds_it(api, scratch, tmp_path):

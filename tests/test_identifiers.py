@@ -9,7 +9,7 @@ import pytest
 
 from geo.ingest.tasks import import_tasks
 from geo.text import IdentifierError, identifier
-from tests.import_fixtures import scalar, table_checksums, write_xlsx
+from tests.import_fixtures import scalar, table_versions, write_xlsx
 
 HEADER = ["Mã nhiệm vụ", "Tên nhiệm vụ", "Mã tỉnh", "Mã xã", "Hạn hoàn thành"]
 
@@ -48,11 +48,11 @@ def test_a_task_id_with_a_zero_width_space_is_a_row_error(scratch, tmp_path) -> 
             ["T-OK", "Việc", "96", None, "31/12/2025"],
         ],
     )
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     report = import_tasks(scratch, path, actor="cli:t")
     assert report.status == "rejected"
     [problem] = report.errors
     assert (problem.row, problem.field) == (2, "Mã nhiệm vụ")
     assert "U+200B" in problem.reason and "ZERO WIDTH SPACE" in problem.reason
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
     assert scalar(scratch, "select count(*) from task where external_id like '%\u200b%'") == 0

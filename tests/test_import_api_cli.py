@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.settings import Settings
 from iocmap.cli import app as cli
-from tests.import_fixtures import rows, table_checksums, write_xlsx, zip_shapefile
+from tests.import_fixtures import rows, table_versions, write_xlsx, zip_shapefile
 from tests.test_import_boundaries import tm3_shapefile
 
 TOKEN = "test-import-token-57"
@@ -77,7 +77,7 @@ def test_task_sheet_over_http_returns_the_report(api, scratch, tmp_path):
 
 
 def test_a_rejected_sheet_is_a_422_naming_row_and_column(api, scratch, tmp_path):
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     bad = task_sheet(tmp_path, "sai.xlsx", deadline="31/02/2025")
     r = api.post("/api/v1/imports/tasks", files=upload(bad), headers=AUTH)
     assert r.status_code == 422
@@ -86,7 +86,7 @@ def test_a_rejected_sheet_is_a_422_naming_row_and_column(api, scratch, tmp_path)
     [err] = body["errors"]
     assert (err["file"], err["row"], err["field"]) == ("sai.xlsx", 2, "Hạn hoàn thành")
     assert body["report"]["status"] == "rejected"
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
 
 
 def test_boundaries_zip_and_shapefile_parts(api, scratch, tmp_path):

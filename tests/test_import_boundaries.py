@@ -22,7 +22,7 @@ from tests.import_fixtures import (
     demo_communes,
     rows,
     scalar,
-    table_checksums,
+    table_versions,
     write_layer,
     zip_shapefile,
 )
@@ -93,7 +93,7 @@ def max_error_m(engine, src: gpd.GeoDataFrame) -> float:
 def test_vn2000_tm3_shapefile_with_tcvn3_dbf(scratch, tmp_path):
     shp, src = tm3_shapefile(tmp_path)
     version = scalar(scratch, "select version from data_state")
-    tasks_before = table_checksums(scratch)["task"]
+    tasks_before = table_versions(scratch)["task"]
     report = import_boundaries(scratch, shp, "commune")
     assert report.status == "imported", report.errors
     assert (report.read, report.updated, report.created, report.repaired) == (
@@ -122,7 +122,7 @@ def test_vn2000_tm3_shapefile_with_tcvn3_dbf(scratch, tmp_path):
         assert r.inside
     assert "dac" not in stored[src.code[0]].name_key and stored[src.code[0]].name_key.isascii()
     assert scalar(scratch, "select version from data_state") == version + 1
-    assert table_checksums(scratch)["task"] == tasks_before  # tasks untouched
+    assert table_versions(scratch)["task"] == tasks_before  # tasks untouched
     province = rows(
         scratch, "select geometry_quality, source from admin_unit where code = :c", c=CAN_THO
     )
@@ -138,20 +138,20 @@ def test_vn2000_tm3_shapefile_with_tcvn3_dbf(scratch, tmp_path):
 def test_importing_the_same_file_twice_changes_nothing(scratch, tmp_path):
     shp, _ = tm3_shapefile(tmp_path, province=CA_MAU)
     assert import_boundaries(scratch, shp, "commune").status == "imported"
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     again = import_boundaries(scratch, shp, "commune")
     assert again.status == "no_changes" and again.version is None
     assert again.summary().startswith("no changes")
-    assert table_checksums(scratch) == before  # not even the data version moved
+    assert table_versions(scratch) == before  # not even the data version moved
 
 
 def test_zipped_shapefile_dry_run_reports_and_changes_nothing(scratch, tmp_path):
     shp, src = tm3_shapefile(tmp_path, province=CA_MAU)
     zipped = zip_shapefile(shp, tmp_path / "camau.zip")
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     report = import_boundaries(scratch, zipped, "commune", BoundaryOptions(dry_run=True))
     assert report.status == "dry_run" and report.updated == len(src)
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
 
 
 def test_geojson_with_self_intersecting_and_empty_polygons(scratch, tmp_path):
@@ -241,7 +241,7 @@ def test_commune_file_whose_parent_codes_do_not_exist_is_rejected(scratch, tmp_p
         crs=4326,
     )
     path = write_layer(gdf, tmp_path / "bad_parent.geojson")
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     report = import_boundaries(scratch, path, "commune")
     assert report.status == "rejected"
     assert [(p.row, p.field, p.code) for p in report.errors] == [
@@ -249,7 +249,7 @@ def test_commune_file_whose_parent_codes_do_not_exist_is_rejected(scratch, tmp_p
         (1, "MaTinh", src.code[1]),
     ]
     assert all("parent province '99' does not exist" in p.reason for p in report.errors)
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
     # --skip-invalid imports the commune whose parent exists and lists the others
     report = import_boundaries(scratch, path, "commune", BoundaryOptions(skip_invalid=True))
     assert report.status == "imported" and report.updated == 1 and len(report.rejected) == 2
@@ -258,19 +258,19 @@ def test_commune_file_whose_parent_codes_do_not_exist_is_rejected(scratch, tmp_p
 @pytest.mark.parametrize("point", ["staged", "swapped"])
 def test_failure_after_staging_leaves_the_database_byte_for_byte(scratch, tmp_path, point):
     shp, _ = tm3_shapefile(tmp_path, province=CA_MAU)
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     with pytest.raises(InjectedFailure):
         import_boundaries(scratch, shp, "commune", BoundaryOptions(fail_at=point))
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
     # and the same file then imports normally
     assert import_boundaries(scratch, shp, "commune").status == "imported"
-    assert table_checksums(scratch) != before
+    assert table_versions(scratch) != before
 
 
 def test_failure_injected_by_a_hook(scratch, tmp_path):
     """The hook points take a callable (tests pass one; production passes none)."""
     shp, _ = tm3_shapefile(tmp_path, province=CA_MAU)
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     seen: list[str] = []
 
     def hook(point: str) -> None:
@@ -281,7 +281,7 @@ def test_failure_injected_by_a_hook(scratch, tmp_path):
     with pytest.raises(InjectedFailure):
         import_boundaries(scratch, shp, "commune", BoundaryOptions(fail_at=hook))
     assert seen == ["staged", "swapped"]
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
 
 
 def test_projected_file_without_crs_needs_crs_flag(scratch, tmp_path):
@@ -299,11 +299,11 @@ def test_swapped_axes_land_outside_vietnam_and_are_reported(scratch, tmp_path):
     swapped = shapely.transform(src.geometry.values, lambda xy: xy[:, ::-1])
     gdf = gpd.GeoDataFrame({"ma_xa": src.code}, geometry=swapped, crs=4326)
     path = write_layer(gdf, tmp_path / "swapped.geojson")
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     report = import_boundaries(scratch, path, "commune")
     assert report.status == "rejected" and len(report.errors) == 3
     assert all("outside Vietnam" in p.reason and "swapped" in p.reason for p in report.errors)
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
 
 
 def test_province_import_keeps_display_borders_equal_to_the_communes(scratch, tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from geo.ingest.indicators import import_indicators
-from tests.import_fixtures import rows, table_checksums, write_csv, write_xlsx
+from tests.import_fixtures import rows, table_versions, write_csv, write_xlsx
 
 
 def values(engine, code: str, period: str) -> dict:
@@ -31,9 +31,9 @@ def test_long_sheet_new_period_gets_ranks(scratch, tmp_path):
     assert report.status == "imported" and report.created == 3
     got = values(scratch, "service_index", "2025-Q4")
     assert got == {"40": (91.5, 1), "66": (91.5, 1), "96": (88.25, 3)}  # ties share the rank
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     assert import_indicators(scratch, path).status == "no_changes"
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
 
 
 def test_wide_sheet_of_communes_updates_values_and_reranks(scratch, tmp_path):
@@ -76,7 +76,7 @@ def test_bad_rows_are_reported_with_row_and_column(scratch, tmp_path):
             ["96", "pii", "2025-Q3", "abc"],
         ],
     )
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     report = import_indicators(scratch, path)
     assert report.status == "rejected"
     found = {(p.row, p.field): p.reason for p in report.errors}
@@ -85,7 +85,7 @@ def test_bad_rows_are_reported_with_row_and_column(scratch, tmp_path):
     assert "is for provinces" in found[(4, "Giá trị")]
     assert "not a period" in found[(5, "Kỳ")]
     assert "not a number" in found[(6, "Giá trị")]
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
 
 
 def test_national_indicators_import_with_unit_vn(scratch, tmp_path):

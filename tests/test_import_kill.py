@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from tests.import_fixtures import rows, table_checksums, write_xlsx
+from tests.import_fixtures import rows, table_versions, write_xlsx
 
 HEADER = ["Mã nhiệm vụ", "Tên nhiệm vụ", "Mã tỉnh", "Hạn hoàn thành", "Ngày hoàn thành"]
 
@@ -64,7 +64,7 @@ def test_sigkill_during_an_import_loses_nothing(scratch_url, scratch, tmp_path):
     data = [[f"KILL-{i}", f"Nhiệm vụ {i}", "96", "31/12/2025", ""] for i in range(200)]
     data.append(["NQ57-96-0001", "", "96", "", "01/11/2025"])  # an update of an existing task
     sheet = write_xlsx(tmp_path / "nhiem_vu.xlsx", HEADER, data)
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
 
     proc = _import(scratch_url, sheet, pause_at="swapped")  # all rows written, not committed
     deadline = time.monotonic() + 120
@@ -79,7 +79,7 @@ def test_sigkill_during_an_import_loses_nothing(scratch_url, scratch, tmp_path):
     assert proc.returncode == -signal.SIGKILL
 
     _wait_until(lambda: not _tasks_lock_held(scratch))  # the server rolled the import back
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
 
     again = _import(scratch_url, sheet)
     out, err = again.communicate(timeout=120)

@@ -23,7 +23,7 @@ from geo.errors import BadInput, LimitExceeded
 from geo.ingest import vector
 from geo.ingest.boundaries import BoundaryOptions, import_boundaries
 from geo.ingest.repair import repair
-from tests.import_fixtures import demo_communes, rows, scalar, table_checksums, write_layer
+from tests.import_fixtures import demo_communes, rows, scalar, table_versions, write_layer
 from tests.served_geometry import assert_served_valid
 
 CA_MAU, DAK_LAK = "96", "66"
@@ -289,11 +289,11 @@ def test_full_width_digits_are_normalised_and_unknown_codes_refused(scratch, tmp
         feature({"ma_xa": "99999"}, shapely.box(104.5, 8.6, 104.51, 8.61)),
     ]
     path = geojson(tmp_path / "x.geojson", feats)
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     report = import_boundaries(scratch, path, "commune")
     assert report.status == "rejected"
     assert [(p.code, "--allow-new-units" in p.reason) for p in report.errors] == [("99999", True)]
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
     ok = import_boundaries(scratch, geojson(tmp_path / "y.geojson", feats[:1]), "commune")
     assert ok.status == "imported" and ok.updated == 1  # ３１… read as the ASCII code
 
@@ -351,10 +351,10 @@ def test_a_unit_overlapping_several_stored_official_neighbours_is_reported_not_a
     hits = [c for c, g in zip(src.code[1:], src.geometry[1:], strict=True) if g.intersects(grown)]
     assert len(hits) >= 2
     one = geojson(tmp_path / "one.geojson", [feature({"ma_xa": src.code[0]}, grown)])
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     strict = import_boundaries(scratch, one, "commune", BoundaryOptions(strict_borders=True))
     assert strict.status == "rejected"
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
     named = {
         p.reason.split("unit ")[1].split(" ")[0] for p in strict.errors if "overlaps" in p.reason
     }

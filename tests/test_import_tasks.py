@@ -7,7 +7,7 @@ import csv
 import datetime as dt
 
 from geo.ingest.tasks import import_tasks
-from tests.import_fixtures import rows, scalar, table_checksums, write_csv, write_xlsx
+from tests.import_fixtures import rows, scalar, table_versions, write_csv, write_xlsx
 
 HEADER = [
     *("STT", "Mã nhiệm vụ", "Tên nhiệm vụ", "Mã tỉnh", "Mã xã", "Nhóm nhiệm vụ"),
@@ -92,11 +92,11 @@ def test_xlsx_with_vietnamese_headers_and_dd_mm_yyyy_dates(scratch, tmp_path):
     assert changed.action == "update" and changed.new["title"] == "Số hóa hồ sơ đất đai"
 
     # the same sheet again: nothing changes, no history, no new version
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     again = import_tasks(scratch, path, actor=ACTOR)
     assert again.status == "no_changes" and again.unchanged == 4
     assert [m["match"] for m in again.matches] == ["code", "code", "alias", "alias"]
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
 
 
 def test_every_bad_row_is_reported_and_nothing_is_imported(scratch, tmp_path):
@@ -117,10 +117,10 @@ def test_every_bad_row_is_reported_and_nothing_is_imported(scratch, tmp_path):
              "Đã hoàn thành"],
         ],
     )  # fmt: skip
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     report = import_tasks(scratch, path, actor=ACTOR, lang="en")
     assert report.status == "rejected"
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
     found = {(p.row, p.field): p.reason for p in report.errors}
     assert all(p.file == "loi.xlsx" for p in report.errors)
     assert "unknown commune code '99999'" in found[(3, "Mã xã")]
@@ -210,7 +210,7 @@ def test_dry_run_reports_and_changes_nothing(scratch, tmp_path):
         ["Mã nhiệm vụ", "Tên nhiệm vụ", "Mã tỉnh", "Hạn hoàn thành"],
         [["DRY-1", "Thử", "96", "31/12/2025"]],
     )
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     report = import_tasks(scratch, path, actor=ACTOR, dry_run=True)
     assert report.status == "dry_run" and report.created == 1
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before

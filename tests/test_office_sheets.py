@@ -13,7 +13,7 @@ from api.app import create_app
 from api.settings import Settings
 from geo.ingest.tasks import import_tasks
 from geo.tokens import create_token
-from tests.import_fixtures import rows, table_checksums, write_csv, write_xlsx
+from tests.import_fixtures import rows, table_versions, write_csv, write_xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 OFFICE_HEADER = [
@@ -113,7 +113,7 @@ def test_two_rows_for_one_group_are_errors_naming_both_codes(scratch, hanoi, tmp
     twin = list(data[0])
     twin[1] = "HN-KH02-BAN-SAO"  # another code, the same commune and group
     path = write_csv(tmp_path / "trung.csv", OFFICE_HEADER, [*data, twin])
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     report = import_tasks(scratch, path, actor="cli:test")
     assert report.status == "rejected"
     errs = {p.row: p.reason for p in report.errors}
@@ -121,7 +121,7 @@ def test_two_rows_for_one_group_are_errors_naming_both_codes(scratch, hanoi, tmp
     for reason in errs.values():
         assert data[0][1] in reason and "HN-KH02-BAN-SAO" in reason
         assert "nhóm 1" in reason
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
 
 
 def test_a_new_task_like_a_stored_one_is_a_warning_and_a_same_title_a_suggestion(scratch, tmp_path):
@@ -160,7 +160,7 @@ def test_a_renamed_deadline_header_is_reported_in_json_and_cli_and_mapped_on_req
         for t in hanoi["tasks"][:4]
     ]
     path = write_csv(tmp_path / "doi_han.csv", header, data)
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     body = api.post(
         "/api/v1/imports/tasks?dry_run=true", files=upload(path), headers=hanoi["auth"]
     ).json()
@@ -179,7 +179,7 @@ def test_a_renamed_deadline_header_is_reported_in_json_and_cli_and_mapped_on_req
     assert result.exit_code == 0, result.output
     line = next(x for x in result.output.splitlines() if "Ngày phải xong" in x and "ignored" in x)
     assert "looks like deadline" in line
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
     # mapped: the deadlines go in (API columns=, CLI --column)
     mapped = api.post(
         "/api/v1/imports/tasks",
@@ -233,7 +233,7 @@ def test_date_errors_and_rows_of_another_province_are_one_vietnamese_report(
         for t in ca_mau
     ]  # fmt: skip
     path = write_xlsx(tmp_path / "hon_hop.xlsx", OFFICE_HEADER, [*good, *bad_dates, *foreign])
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     r = api.post("/api/v1/imports/tasks", files=upload(path), headers=hanoi["auth"])
     assert r.status_code == 422, r.text
     errors = r.json()["errors"]
@@ -248,7 +248,7 @@ def test_date_errors_and_rows_of_another_province_are_one_vietnamese_report(
         assert "ngoài phạm vi" in by_row[row]["reason"]
         assert by_row[row]["value"] == ca_mau[row - 8].unit_code
     assert all(e["reason"] and e["expected"] for e in errors)
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
     en = api.post("/api/v1/imports/tasks?lang=en", files=upload(path), headers=hanoi["auth"])
     assert "is not a valid date" in {e["row"]: e for e in en.json()["errors"]}[5]["reason"]
 
@@ -267,11 +267,11 @@ def test_moving_a_task_to_another_unit_needs_the_option_on_the_cli_too(
     )
     path = write_csv(tmp_path / "chuyen.csv", ["Mã nhiệm vụ", "Mã tỉnh"], [[t.external_id, "31"]])
     monkeypatch.setenv("IOCMAP_DATABASE_URL", scratch_url)
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     result = CliRunner().invoke(app, ["import", "tasks", str(path), "--json"])
     assert result.exit_code == 1
     assert "cho phép chuyển đơn vị" in result.output
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
     result = CliRunner().invoke(app, ["import", "tasks", str(path), "--json", "--move-units"])
     assert result.exit_code == 0, result.output
     assert "chuyển từ đơn vị 01 sang đơn vị 31" in result.output  # listed per row
@@ -284,12 +284,12 @@ def test_changing_a_group_to_one_the_commune_already_holds_is_an_error(scratch, 
     path = write_csv(
         tmp_path / "doi_nhom.csv", ["Mã nhiệm vụ", "Nhóm nhiệm vụ"], [[a.external_id, b.group_no]]
     )
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     report = import_tasks(scratch, path, actor="cli:test")
     assert report.status == "rejected"
     [err] = report.errors
     assert a.external_id in err.reason and b.external_id in err.reason
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
 
 
 @pytest.mark.parametrize(
@@ -306,8 +306,8 @@ def test_bad_report_options_are_a_422_naming_the_parameter(
     api, scratch, hanoi, tmp_path, params, named
 ):
     path = write_csv(tmp_path / "x.csv", ["Mã nhiệm vụ"], [["X"]])
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     r = api.post("/api/v1/imports/tasks", params=params, files=upload(path), headers=hanoi["auth"])
     assert r.status_code in (400, 422), r.text  # 400: over the query-string guard
     assert named in r.text
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before

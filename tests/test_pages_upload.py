@@ -18,7 +18,7 @@ import uvicorn
 from api.app import create_app
 from api.settings import Settings
 from geo.tokens import create_token
-from tests.import_fixtures import rows, table_checksums, write_xlsx
+from tests.import_fixtures import rows, table_versions, write_xlsx
 from tests.test_map_page import Watch, wait_js
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -130,7 +130,7 @@ def test_good_sheet_dry_run_then_confirm_applies_it(browser, site, scratch, tmp_
 def test_broken_sheet_shows_each_problem_with_its_row_and_a_download(
     browser, site, scratch, tmp_path
 ):
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     bad = write_xlsx(
         tmp_path / "sai.xlsx",
         HEADER,
@@ -152,13 +152,13 @@ def test_broken_sheet_shows_each_problem_with_its_row_and_a_download(
     body = Path(dl.value.path()).read_text(encoding="utf-8-sig")
     assert body.splitlines()[0].startswith('"Dòng","Cột"') and '"3","Hạn hoàn thành"' in body
     assert dl.value.suggested_filename == "sai_loi.csv"
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
     page.screenshot(path=str(ARTIFACTS / "upload_rejected.png"))
     page.context.close()
 
 
 def test_out_of_scope_token_is_refused_clearly(browser, site, scratch, tmp_path):
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     nghe_an = write_xlsx(
         tmp_path / "nghe_an.xlsx", HEADER, [["WEB-5", "Của Nghệ An", "40", "31/12/2025"]]
     )
@@ -173,7 +173,7 @@ def test_out_of_scope_token_is_refused_clearly(browser, site, scratch, tmp_path)
     send(page, None, nghe_an)
     assert page.evaluate("document.body.dataset.state") == "refused-401"
     assert "không đúng" in page.inner_text("#up-msg")
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
     page.context.close()
 
 
@@ -224,7 +224,7 @@ def test_a_renamed_deadline_header_is_decided_by_the_clerk_before_anything_is_ap
         ["Mã nhiệm vụ", "Tên nhiệm vụ", "Mã tỉnh", "Ngày phải xong"],
         [[t.external_id, t.title, "96", new_deadline] for t in stored],
     )
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     page, watch = open_upload(browser, site["origin"])
     send(page, site["token"], renamed)
     assert page.evaluate("document.body.dataset.state") == "columns"
@@ -248,7 +248,7 @@ def test_a_renamed_deadline_header_is_decided_by_the_clerk_before_anything_is_ap
     row = page.locator('#up-report table.columns tr[data-header="Ngày phải xong"]')
     assert "Hạn hoàn thành" in row.inner_text() and "Dùng" in row.inner_text()
     assert counts(page)["Cập nhật"] == str(len(stored))
-    assert table_checksums(scratch) == before  # still a dry run
+    assert table_versions(scratch) == before  # still a dry run
     page.focus("#up-apply")
     page.keyboard.press("Enter")
     page.keyboard.press("Enter")  # focus moved to "Xác nhận cập nhật"
@@ -305,7 +305,7 @@ def test_office_codes_match_by_group_and_a_move_needs_the_checkbox(
     move = write_xlsx(
         tmp_path / "chuyen.xlsx", ["Mã nhiệm vụ", "Mã xã"], [[own.external_id, other]]
     )
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     send(page, None, move)
     assert page.evaluate("document.body.dataset.state") == "rejected"
     assert "cho phép chuyển đơn vị" in page.inner_text("#up-report table.problems")
@@ -316,6 +316,6 @@ def test_office_codes_match_by_group_and_a_move_needs_the_checkbox(
     page.keyboard.press("Enter")
     wait_js(page, "document.body.dataset.state === 'checked'", timeout=30)
     assert f"sang đơn vị {other}" in page.inner_text("#up-report table.warnings")
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
     assert all("422" in e for e in watch.errors)  # only the refused move's response
     page.context.close()

@@ -13,7 +13,7 @@ from api.settings import Settings
 from geo.ingest.programmes import load_registry
 from geo.ingest.sheets import CellError
 from geo.ingest.tasks import import_tasks
-from tests.import_fixtures import rows, table_checksums, write_csv, write_xlsx
+from tests.import_fixtures import rows, table_versions, write_csv, write_xlsx
 
 HEADER = ["Mã nhiệm vụ", "Tên nhiệm vụ", "Chương trình", "Mã tỉnh", "Mã xã", "Hạn hoàn thành"]
 
@@ -94,7 +94,7 @@ def test_a_provincial_action_programme_counts_in_nq57_and_is_listed(api, scratch
 
 
 def test_an_unknown_programme_is_a_row_error_and_nothing_is_written(scratch, tmp_path):
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     path = write_csv(
         tmp_path / "cds.csv",
         HEADER,
@@ -106,7 +106,7 @@ def test_an_unknown_programme_is_a_row_error_and_nothing_is_written(scratch, tmp
     [err] = report.errors
     assert (err.row, err.field) == (2, "Chương trình")
     assert "KH02" in err.reason and "NQ57" in err.reason
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
 
 
 def test_a_phase_entry_stores_the_parent_with_that_phase(scratch, tmp_path):

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests import hostile_files as hostile
-from tests.import_fixtures import table_checksums
+from tests.import_fixtures import table_versions
 from tests.test_crowds import _probe, _serve, _upload
 
 pytestmark = pytest.mark.slow
@@ -75,7 +75,7 @@ def test_hostile_files_of_issue_21_on_a_real_server(scratch, scratch_url: str, t
     for case, (build, name, kind, limit) in hostile.LARGE_CASES.items():
         route = f"/api/v1/imports/{kind}" + ("?level=commune" if kind == "boundaries" else "")
         files.append((case, route, name, build(tmp_path / name), limit))
-    before = table_checksums(scratch)
+    before = table_versions(scratch)
     with _serve(scratch_url, tmp_path, IOCMAP_ADMIN_TOKEN=TOKEN, IOCMAP_WORKERS="2") as proc:
         port = proc.port  # type: ignore[attr-defined]
         for _ in range(2):  # both workers warm (the summary built once)
@@ -134,7 +134,7 @@ def test_hostile_files_of_issue_21_on_a_real_server(scratch, scratch_url: str, t
     assert workers <= workers_after, "a worker died (its pid is gone)"
     assert errors == [], f"summary pollers saw {errors[:10]}"
     assert len(answers) > POLLERS
-    assert table_checksums(scratch) == before
+    assert table_versions(scratch) == before
 
 
 def _upload_ok(port: int) -> bool:

@@ -141,7 +141,6 @@ def test_a_client_that_leaves_mid_upload_leaves_no_folder_and_a_record(
     assert _runs(scratch, "interrupted")[0].kind == "tasks"
 
 
-@pytest.mark.slow
 def test_a_killed_worker_leaves_no_folder_and_a_record(scratch, scratch_url, tmp_path):
     """``SIGKILL`` runs no ``finally``: the folder is found by a sweep (at a worker's
     start, and before each upload), recorded as interrupted and removed."""

@@ -99,13 +99,24 @@ with holders as (
   where (cast(:code as text) is null or h.unit = cast(:code as text))
     and (cast(:parent as text) is null
          or h.unit in (select code from admin_unit where parent_code = cast(:parent as text)))
+    -- the programme's tasks first: the replay then reads their events alone (the province
+    -- level holds every task; reading all their events was 0.3 s of a 0.4 s query)
+    and h.task_id in (select id from task where program = cast(:program as text)
+                      or program in (select code from programme
+                                     where parent_code = cast(:program as text)))
 ),
 {history_ctes("t.id in (select task_id from holders)")},
+own as (  -- units whose deadline is a target's due date; the rest take :deadline
+  select o.unit, o.due
+  from unnest(cast(:own_units as text[]), cast(:own_dues as date[])) as o(unit, due)
+),
 at_day as (
-  select h.unit, p.day, s.deadline, s.completed_at
+  select h.unit, p.day, s.deadline, s.completed_at,
+         coalesce(o.due, cast(:deadline as date)) as due
   from days p
   join states s on s.at < p.bound and (s.until is null or s.until >= p.bound)
   join holders h on h.task_id = s.task_id
+  left join own o on o.unit = h.unit
   where s.gd > 0
 ),
 firsts as (
@@ -115,9 +126,9 @@ firsts as (
 select a.unit, a.day,
        count(*) as total,
        count(*) filter (where completed_at <= day) as done,
-       count(*) filter (where deadline <= cast(:deadline as date)
+       count(*) filter (where deadline <= due
                           and (completed_at is null or completed_at > day)) as open_due,
-       count(*) filter (where deadline <= least(day, cast(:deadline as date))
+       count(*) filter (where deadline <= least(day, due)
                           and (completed_at is null or completed_at > day)) as backlog,
        count(*) filter (where completed_at <= day and completed_at > deadline) as done_late,
        count(*) filter (where deadline > day and deadline <= day + {DUE_SOON_DAYS}
@@ -280,7 +291,7 @@ def forecasts(
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}")
     own = {} if deadline is not None else target_deadlines(conn, programme, as_of)
-    dates = sorted({deadline or year_end(as_of), *own.values()})
+    default = deadline or year_end(as_of)
     units = conn.execute(
         text(f"select code from ({_UNITS[level]}) u"
              " where (cast(:c as text) is null or code = cast(:c as text))"
@@ -289,22 +300,20 @@ def forecasts(
              " order by code"),
         {"c": code, "p": parent},
     ).scalars().all()  # fmt: skip
-    by_deadline: dict[dt.date, dict[str, dict[dt.date, dict]]] = {}
-    for day in dates:
-        rows = conn.execute(
-            text(_forecast_sql(level)),
-            {"days": window_days(as_of), "program": programme, "year": None,
-             "deadline": day, "code": code, "parent": parent},
-        ).mappings()  # fmt: skip
-        got: dict[str, dict[dt.date, dict]] = {}
-        for r in rows:
-            got.setdefault(r["unit"], {})[r["day"]] = dict(r)
-        by_deadline[day] = got
-    out = []
-    for unit in units:
-        day = deadline or own.get(unit) or year_end(as_of)
-        out.append(_one(unit, programme, as_of, day, by_deadline[day].get(unit, {})))
-    return out
+    # one replay for every unit, each counted against its own deadline (one query per
+    # distinct deadline replayed the whole history again for each)
+    rows = conn.execute(
+        text(_forecast_sql(level)),
+        {"days": window_days(as_of), "program": programme, "year": None,
+         "deadline": default, "own_units": list(own), "own_dues": list(own.values()),
+         "code": code, "parent": parent},
+    ).mappings()  # fmt: skip
+    got: dict[str, dict[dt.date, dict]] = {}
+    for r in rows:
+        got.setdefault(r["unit"], {})[r["day"]] = dict(r)
+    return [
+        _one(unit, programme, as_of, own.get(unit, default), got.get(unit, {})) for unit in units
+    ]
 
 
 def due_soon_tasks(conn: Connection, level: str, code: str, as_of: dt.date, limit: int) -> list:
