@@ -105,9 +105,13 @@ def test_a_killed_zygote_takes_its_child_along_and_the_next_file_gets_a_new_one(
 
 
 def test_a_killed_server_leaves_no_zygote_and_no_child(tmp_path):
-    """A server process killed while its child reads: its zygote and the child go too."""
+    """A server process killed while its child reads: its zygote and the child go too, and
+    the child's work folder goes with the next server's first read."""
     target = tmp_path / "x.bin"
     target.write_bytes(b"x")
+    tmpdir = tmp_path / "tmp"  # the servers' temporary folder: nothing else writes there
+    tmpdir.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmpdir)}
     script = (
         "import sys, threading, time\n"
         "from pathlib import Path\n"
@@ -120,7 +124,7 @@ def test_a_killed_server_leaves_no_zygote_and_no_child(tmp_path):
         "time.sleep(600)\n"
     )
     server = subprocess.Popen(
-        [sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True, env=env
     )
     try:
         z = int(server.stdout.readline())
@@ -135,6 +139,21 @@ def test_a_killed_server_leaves_no_zygote_and_no_child(tmp_path):
         server.wait()
     assert _gone_within(z, 5), "the zygote outlived its server"
     assert all(_gone_within(k, 5) for k in kids), "a child outlived its server"
+    left = list(tmpdir.glob(sandbox.WORK_PREFIX + "*"))
+    assert len(left) == 1  # the killed server could not remove its child's folder
+
+    next_server = (
+        "from pathlib import Path\n"
+        "from geo.ingest import sandbox\n"
+        f"r = sandbox.run('selftest', Path({str(target)!r}), 'x.bin', {{}}).result\n"
+        "print('network' in r)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", next_server], cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=60, check=True,
+    )  # fmt: skip
+    assert done.stdout.strip() == "True", done.stderr
+    assert list(tmpdir.glob(sandbox.WORK_PREFIX + "*")) == []
 
 
 def test_without_the_zygote_each_child_is_a_fresh_interpreter(tmp_path, monkeypatch):

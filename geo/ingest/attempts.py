@@ -26,6 +26,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from geo.procs import alive, start_time
+
 log = logging.getLogger(__name__)
 MANIFEST = "attempt.json"
 MAX_REASON_CHARS = 1000
@@ -46,30 +48,11 @@ class Attempt:
     file_sha256: str | None = None  # the upload, once kept (``geo.ingest.files``)
 
 
-def _start_time(pid: int) -> str:
-    """The process's start time in clock ticks since boot ("" where /proc is absent)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[-1].split()[19]
-
-
-def _alive(pid: int, started: str) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not started or _start_time(pid) == started
-
-
 def write_manifest(folder: Path, attempt: Attempt) -> None:
     """Mark ``folder`` as this process's upload for ``attempt`` (rewritten when the file's
     name becomes known)."""
     attempt.pid = os.getpid()
-    attempt.started = _start_time(attempt.pid)
+    attempt.started = start_time(attempt.pid)
     tmp = folder / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(asdict(attempt)))
     tmp.replace(folder / MANIFEST)
@@ -131,7 +114,7 @@ def sweep(uploads: Path, engine: Engine | None) -> int:
                 shutil.rmtree(folder, ignore_errors=True)
                 removed += 1
             continue
-        if attempt.pid == os.getpid() or _alive(attempt.pid, attempt.started):
+        if attempt.pid == os.getpid() or alive(attempt.pid, attempt.started):
             continue
         claimed = folder.with_name("swept-" + folder.name)
         try:

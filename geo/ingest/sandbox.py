@@ -60,6 +60,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -67,6 +68,7 @@ from typing import Any
 
 from geo.errors import BadInput, ImportBusy, IocmapError, LimitExceeded
 from geo.ingest import zygote
+from geo.procs import alive, start_time
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,8 @@ ENV_FIXED = {
     "PYTHONDONTWRITEBYTECODE": "1",
     "PYTHONHASHSEED": "0",
 }
+WORK_PREFIX = "iocmap-sandbox-"  # each child's work folder (request, stages, stderr, result)
+ORPHAN_GRACE_S = 600.0  # a work folder with no request yet is its server's for this long
 NEAR_CAP = 0.75  # a child that failed with its peak memory past this share of its cap
 STAGES_VI = {
     "start": "khởi động",
@@ -182,8 +186,9 @@ def run(
             f"Tệp {name}: máy chủ đang đọc một tệp khác, hãy thử lại sau — another file is"
             " being read; try again shortly"
         )
-    where = None if output is None else Path(output).parent
-    work = Path(tempfile.mkdtemp(prefix="iocmap-sandbox-", dir=where))
+    where = Path(tempfile.gettempdir()) if output is None else Path(output).parent
+    _sweep_once(where)
+    work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=where))
     try:
         resolved = Path(path).resolve()
         outcome = _run_child(task, resolved, name, args or {}, lim, work, output is not None)
@@ -194,6 +199,51 @@ def run(
         shutil.rmtree(work, ignore_errors=True)
         if bounded:
             slots.release()
+
+
+def sweep_orphans(where: Path, grace_seconds: float = ORPHAN_GRACE_S) -> int:
+    """Remove the work folders in ``where`` whose server process is gone; how many. Why: a
+    server killed while its child reads (SIGKILL, the OOM killer) takes its zygote and child
+    along but cannot remove their folder, and each would stay until the machine restarts. A
+    folder is its server's while that process lives (``request.json`` names it); one with
+    no request yet is left alone for ``grace_seconds`` (its server is writing it)."""
+    removed = 0
+    for folder in where.glob(WORK_PREFIX + "*"):
+        try:
+            request = json.loads((folder / "request.json").read_text())
+            owner, started = int(request["parent"]), str(request.get("parent_started", ""))
+        except (OSError, ValueError, KeyError, TypeError):
+            owner, started = None, ""
+        if owner is not None and alive(owner, started):
+            continue
+        if owner is None:
+            try:
+                if time.time() - folder.stat().st_mtime < grace_seconds:
+                    continue
+            except OSError:
+                continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += not folder.exists()
+    if removed:
+        log.info("removed %d work folders of killed servers in %s", removed, where)
+    return removed
+
+
+_swept: set[Path] = set()
+_swept_lock = threading.Lock()
+
+
+def _sweep_once(where: Path) -> None:
+    """``sweep_orphans`` once per process and folder: a server that was killed left its
+    folders before this process started, not while it runs."""
+    with _swept_lock:
+        if where in _swept:
+            return
+        _swept.add(where)
+    try:
+        sweep_orphans(where)
+    except OSError as exc:  # never stops a read
+        log.warning("could not sweep %s: %s", where, exc)
 
 
 def _run_child(
@@ -208,6 +258,7 @@ def _run_child(
     request = {
         "task": task, "path": str(path), "name": name, "args": args, "limits": asdict(lim),
         "parent": os.getpid(),  # a zygote's child is told its zygote instead (child_main)
+        "parent_started": start_time(os.getpid()),  # whose folder it is (``sweep_orphans``)
     }  # fmt: skip
     (work / "request.json").write_text(json.dumps(request))
     env = child_env()
