@@ -118,7 +118,10 @@ def _floor(view: dict, province: bool) -> float:
 @pytest.mark.parametrize("path", ["/wall", f"/wall/{PROVINCE}"])
 def test_every_view_reads_across_the_room(browser, room, path, width, height):
     province = path != "/wall"
-    page = browser.new_page(viewport={"width": width, "height": height})
+    # What is measured is each view where it comes to rest; with motion reduced the map
+    # jumps there (a 1.2 s flight at 4K was most of the browser's work here); the flights
+    # themselves are tested in tests/test_wall.py.
+    page = browser.new_page(viewport={"width": width, "height": height}, reduced_motion="reduce")
     watch = Watch(page, room.origin)
     page.goto(f"{room.origin}{path}?refresh=1&dwell=0", wait_until="networkidle")
     wait_js(page, "document.documentElement.dataset.wallReady === '1'")
@@ -248,4 +251,37 @@ def test_the_difficulties_view_counts_its_scope_and_refreshes_in_place(browser, 
     assert after["overdue_total"] > b["overdue_total"]
     assert page.evaluate("window.__sameDocument") == 1  # in place: the page was not reloaded
     assert watch.errors == []
+    page.close()
+
+
+COUNT_MOVES_JS = """(() => { window.__moves = 0;
+  IOC.wallMap.on('move', () => { window.__moves++; }); })()"""
+
+
+@pytest.mark.parametrize("reduced", [False, True])
+def test_reduced_motion_jumps_between_views_and_nothing_pulses(browser, room, reduced):
+    """A viewer whose system asks for less motion (WCAG 2.3.3): the wall jumps from view to
+    view instead of flying (one move, not one per frame) and its stale ring stands still;
+    everyone else gets the flight."""
+    page = browser.new_page(
+        viewport={"width": 1280, "height": 720}, reduced_motion="reduce" if reduced else None
+    )
+    page.goto(f"{room.origin}/wall?refresh=60&dwell=0", wait_until="networkidle")
+    wait_js(page, "document.documentElement.dataset.wallReady === '1'")
+    _settle(page)
+    before = page.evaluate("JSON.stringify(IOC.wallMap.getBounds())")
+    page.evaluate(COUNT_MOVES_JS)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(2000)  # a flight takes 1.2 s
+    moves = page.evaluate("window.__moves")
+    assert page.evaluate("JSON.stringify(IOC.wallMap.getBounds())") != before  # it moved
+    ring = page.evaluate(
+        "getComputedStyle(document.querySelector('.stale-badge'), '::after').animationName"
+    )
+    if reduced:
+        assert moves <= 2, f"{moves} moves: the map flew"
+        assert ring == "none"
+    else:
+        assert moves > 5, f"{moves} moves: the map jumped"
+        assert ring == "stale-pulse"
     page.close()

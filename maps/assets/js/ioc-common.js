@@ -14,6 +14,18 @@
     return IOC._config;
   };
 
+  /** Whether the viewer asked for less motion (the system's "reduce motion" setting,
+   * WCAG 2.3.3): the maps then jump to a place instead of flying there, and nothing pulses. */
+  IOC.still = function () {
+    return !!(global.matchMedia && global.matchMedia('(prefers-reduced-motion: reduce)').matches);
+  };
+
+  /** Move ``map`` to ``bounds``: a flight of ``seconds``, or a jump where motion is reduced. */
+  IOC.flyToBounds = function (map, bounds, seconds, opts) {
+    if (IOC.still()) map.fitBounds(bounds, Object.assign({ animate: false }, opts));
+    else map.flyToBounds(bounds, Object.assign({ duration: seconds }, opts));
+  };
+
   /** A number as the page's language writes it: 1.234,5 (vi) or 1,234.5 (en), as
    * maps.theme.fmt_number. Values come rounded by the server and are shown with those
    * decimals, so no figure is rounded twice. */

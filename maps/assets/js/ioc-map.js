@@ -136,7 +136,7 @@
       openPanel(code, opts.focusPanel);
       if (opts.fly) {
         userMoved = true;
-        map.flyToBounds(l.getBounds(), Object.assign({ maxZoom: Math.max(map.getZoom(), cfg.level === 'commune' ? 10 : 7), duration: 0.6 }, freePadding()));
+        IOC.flyToBounds(map, l.getBounds(), 0.6, Object.assign({ maxZoom: Math.max(map.getZoom(), cfg.level === 'commune' ? 10 : 7) }, freePadding()));
       } else keepClear(l);
       return true;
     }

@@ -733,7 +733,7 @@
     /* ---------- rotation (moves the map only when the view changes) ---------- */
     function fit(bounds, withInset) {
       var ll = [[bounds[1], bounds[0]], [bounds[3], bounds[2]]];
-      map.flyToBounds(ll, Object.assign({ duration: 1.2 }, fitPadding(withInset, ll)));
+      IOC.flyToBounds(map, ll, 1.2, fitPadding(withInset, ll));
     }
 
     /** The rail's standing entries: provinces overdue on the basis, most first. */
@@ -785,7 +785,7 @@
         if (!map.hasLayer(communeLayer)) communeLayer.addTo(map);
         dimProvinces(v.province);
         var pl = byCode.get(v.province);
-        if (pl) map.flyToBounds(pl.getBounds(), Object.assign({ duration: 1.2 }, fitPadding(false, pl.getBounds())));
+        if (pl) IOC.flyToBounds(map, pl.getBounds(), 1.2, fitPadding(false, pl.getBounds()));
       } else {
         if (map.hasLayer(communeLayer)) map.removeLayer(communeLayer);
         dimProvinces(null);
@@ -935,7 +935,7 @@
       var pl = byCode.get(code);
       if (!pl) return;
       dimProvinces(code);
-      map.flyToBounds(pl.getBounds(), Object.assign({ duration: 0.6 }, fitPadding(false, pl.getBounds())));
+      IOC.flyToBounds(map, pl.getBounds(), 0.6, fitPadding(false, pl.getBounds()));
     }
   };
 })(window);
