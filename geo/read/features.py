@@ -27,7 +27,7 @@ import shapely
 from sqlalchemy import Connection, text
 
 from geo.ingest.topology import as_multipolygon
-from geo.read.progress import KH02_GROUPS, STATUSES, unit_counts_sql
+from geo.read.progress import KH02_GROUPS, STATUSES, slice_filter, unit_counts_sql
 from geo.read.search import name_filter_sql
 
 LEVELS = ("province", "commune")
@@ -362,11 +362,7 @@ def _where(q: UnitQuery, params: dict) -> str:
         if q.status not in _STATUS_OF:
             raise ValueError(f"unknown status {q.status!r}")
         clauses.append(
-            "exists (select 1 from task t where t.unit_code = u.code"
-            " and (cast(:program as text) is null or t.program = cast(:program as text)"
-            " or t.program in (select code from programme"
-            " where parent_code = cast(:program as text)))"
-            " and (cast(:year as int) is null or t.year = cast(:year as int))"
+            f"exists (select 1 from task t where t.unit_code = u.code and {slice_filter('t')}"
             " and task_status(t.deadline, t.completed_at, cast(:as_of as date)) = :status)"
         )
         params["status"] = q.status

@@ -8,7 +8,7 @@ import datetime as dt
 
 from sqlalchemy import Connection, text
 
-from geo.read.progress import pct, unit_counts_sql
+from geo.read.progress import pct, slice_filter, unit_counts_sql
 
 
 def overdue_without_reason(
@@ -32,11 +32,7 @@ def overdue_without_reason(
         conn.execute(
             text(
                 f"""select count(*) from task t
-                where {unit} and t.reason is null
-                  and (cast(:program as text) is null or t.program = cast(:program as text)
-                       or t.program in (select code from programme
-                                        where parent_code = cast(:program as text)))
-                  and (cast(:year as int) is null or t.year = cast(:year as int))
+                where {unit} and t.reason is null and {slice_filter("t")}
                   and task_status(t.deadline, t.completed_at, cast(:as_of as date)) = 'overdue'"""
             ),
             {"code": code, "program": program, "year": year, "as_of": as_of},
@@ -104,14 +100,12 @@ def _agency_counts(conn: Connection, as_of: dt.date, program: str, agency: str):
     """One ministry's task counts (its own tasks, ``task.agency_code``), as a candidate row."""
     return conn.execute(
         text(
-            """select a.code, a.name, a.kind, 'agency' as level, null as province_name,
+            f"""select a.code, a.name, a.kind, 'agency' as level, null as province_name,
                    count(t.id) as total,
                    count(t.id) filter (where s.s in ('completed', 'completed_late')) as done,
                    count(t.id) filter (where s.s = 'overdue') as overdue
             from agency a
-            join task t on t.agency_code = a.code
-              and (t.program = :program or t.program in
-                   (select code from programme where parent_code = :program))
+            join task t on t.agency_code = a.code and {slice_filter("t", year=False)}
             cross join lateral (select task_status(t.deadline, t.completed_at,
                                                    cast(:as_of as date)) as s) s
             where a.code = :agency
@@ -144,8 +138,7 @@ def open_tasks(
                           and {LIVE_REMINDER}) as reminded_before
                 from task t
                 where (t.unit_code = any(:codes) or t.agency_code = any(:codes))
-                  and (t.program = :program or t.program in
-                       (select code from programme where parent_code = :program))
+                  and {slice_filter("t", year=False)}
                   and task_status(t.deadline, t.completed_at, cast(:as_of as date))
                       = any(:statuses)
                 order by t.unit_code, t.deadline, t.external_id"""

@@ -46,12 +46,24 @@ def data_state(conn: Connection) -> DataState:
     return DataState(version=int(row.version), reporting_date=row.reporting_date)
 
 
-# Which tasks a figure counts: the programme (or a programme under it) and the deadline year
-# (NULL = all), bound as :program and :year; the counts below and ``explain`` share it.
-SLICE_FILTER = """(cast(:program as text) is null or program = cast(:program as text)
-         or program in (select code from programme
-           where parent_code = cast(:program as text)))
-    and (cast(:year as int) is null or year = cast(:year as int))"""
+def slice_filter(alias: str = "", year: bool = True) -> str:
+    """Which tasks a figure counts: the programme or a programme under it (KH02 counts its
+    phases' tasks), and the deadline year, each NULL for all; bound as :program and (with
+    ``year``) :year, on the task table as ``alias``. Why one function: every count, list,
+    series and forecast must agree on what "a programme's tasks" are; copies had drifted."""
+    t = f"{alias}." if alias else ""
+    sql = (
+        f"(cast(:program as text) is null or {t}program = cast(:program as text)"
+        f" or {t}program in (select code from programme"
+        " where parent_code = cast(:program as text)))"
+    )
+    if year:
+        sql += f" and (cast(:year as int) is null or {t}year = cast(:year as int))"
+    return sql
+
+
+# The slice on an unaliased task table: the counts below, ``explain`` and the forecast.
+SLICE_FILTER = slice_filter()
 
 # The statuses each published task figure counts (``tasks_completed`` includes late ones).
 MEASURE_STATUSES: dict[str, tuple[str, ...]] = {

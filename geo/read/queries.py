@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from geo.read.progress import STATUSES
+from geo.read.progress import STATUSES, slice_filter
 
 STATUS_LABEL_VI = {
     "completed": "Đã hoàn thành",
@@ -72,10 +72,8 @@ def tasks(conn: Connection, code: str, as_of: dt.date, f: TaskFilter) -> tuple[i
     if f.status is not None and f.status not in STATUSES:
         raise ValueError(f"unknown status {f.status!r}")
     order = TASK_SORTS[f.sort]
-    where = """(t.unit_code = :code or t.agency_code = :code)
-      and (cast(:program as text) is null or t.program = cast(:program as text)
-         or t.program in (select code from programme
-           where parent_code = cast(:program as text)))
+    where = f"""(t.unit_code = :code or t.agency_code = :code)
+      and {slice_filter("t", year=False)}
       and (cast(:grp as int) is null or t.group_no = cast(:grp as int))
       and (cast(:status as text) is null or s.status = cast(:status as text))
       and (cast(:overdue as boolean) is null

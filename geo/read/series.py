@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from geo.read.progress import pct
+from geo.read.progress import pct, slice_filter
 
 STEPS = ("week", "month", "quarter")
 MAX_POINTS = 400
@@ -116,10 +116,7 @@ ev as (
   from task_event e
   join task t on t.id = e.task_id
   where {where}
-    and (cast(:program as text) is null or t.program = cast(:program as text)
-         or t.program in (select code from programme
-           where parent_code = cast(:program as text)))
-    and (cast(:year as int) is null or t.year = cast(:year as int))
+    and {slice_filter("t")}
     and e.at < (select max(bound) from days)
 ),
 grouped as (
