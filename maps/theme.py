@@ -59,7 +59,8 @@ SEQUENTIAL = ["#3b2a6b", "#2f5d8a", "#21908d", "#5ec962", "#d8e219"]
 # units that need attention stand out; perceptually ordered, so readable by everyone.
 SEQUENTIAL_BAD = ["#2c115f", "#721f81", "#b73779", "#f1605d", "#feb078"]
 ACCENT = "#38bdf8"
-FONT = "'Be Vietnam Pro', 'Segoe UI', 'Noto Sans', Arial, sans-serif"
+# the pages' family (ioc-base.css --font); drawings served as images name it themselves
+FONT = "'Be Vietnam Pro', 'Segoe UI', 'Noto Sans', 'DejaVu Sans', Arial, sans-serif"
 
 
 def vn_number(value: float | None, decimals: int = 1) -> str:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from html import escape
 
+from maps.theme import FONT as THEME_FONT
+
 WIDTH, HEIGHT = 320, 150
 FONT = 15  # user units: ≥ 14 px once drawn ≥ 300 px wide
 
@@ -62,6 +64,7 @@ def trend_svg(
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}"'
         f' width="{width}" height="{height}" role="img" class="ioc-trend"'
+        f' font-family="{THEME_FONT}"'  # as an <img> it gets no CSS: not the serif default
         f' data-points="{n}"><title>{summary}</title>'
         f'<rect class="frame" x="{pad_l}" y="{pad_t}" width="{inner_w}" height="{inner_h}"'
         ' fill="none" stroke="#bbb" stroke-width="0.5"/>'

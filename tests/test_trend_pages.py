@@ -39,6 +39,13 @@ def test_panel_shows_trend_chart_change_and_reasons(browser, live_server, client
     assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
     series = client.get(f"/api/v1/units/{code}/series", params={"step": "week"}).json()
     assert f'data-points="{len(series["points"])}"' in svg.text and "<polyline" in svg.text
+    # drawn as an image, the chart gets none of the page's CSS: its text names the pages'
+    # sans-serif family itself (it fell back to the browser's serif default)
+    image = browser.new_page()
+    image.goto(live_server + src.replace(live_server, ""))
+    family = image.evaluate("getComputedStyle(document.querySelector('text')).fontFamily")
+    assert "Be Vietnam Pro" in family and family.endswith("sans-serif"), family
+    image.close()
 
     detail = client.get(f"/api/v1/communes/{code}").json()["properties"]
     since = detail["change"]["previous_quarter"]
