@@ -33,11 +33,13 @@ PAGE_JS = {
 }
 # The wall's text fonts, fetched with the page rather than after its first paint: with
 # ``font-display: swap`` the alert card reflowed when they came (Lighthouse CLS 0.114 on
-# /wall, all of it that card). Vietnamese and Latin subsets of the two weights it uses.
+# /wall, all of it that card). Every subset its Vietnamese text draws from (Đ and đ are in
+# latin-ext) in the three weights ioc-wall.css uses (tests/test_wall_room.py checks that
+# the browser fetches no other).
 WALL_FONTS = [
     f"vendor/be-vietnam-pro/files/be-vietnam-pro-{subset}-{weight}-normal.woff2"
-    for subset in ("vietnamese", "latin")
-    for weight in (400, 700)
+    for subset in ("vietnamese", "latin", "latin-ext")
+    for weight in (400, 600, 700)
 ]
 PAGE_CSS = {
     "map": [*FONT_CSS, "css/ioc-base.css", "css/ioc-map.css"],

@@ -91,7 +91,7 @@ def test_the_wall_preloads_the_fonts_its_text_uses(client):
 
     page = client.get("/wall").text
     fonts = re.findall(r'<link rel="preload" href="([^"]+)" as="font" type="font/woff2"', page)
-    assert len(fonts) == 4 and any("vietnamese-700" in f for f in fonts)
+    assert len(fonts) == 9 and any("vietnamese-600" in f for f in fonts)
     for href in fonts:
         r = client.get(href)
         assert r.status_code == 200 and r.headers["content-type"].startswith("font/woff2")

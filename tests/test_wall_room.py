@@ -285,3 +285,25 @@ def test_reduced_motion_jumps_between_views_and_nothing_pulses(browser, room, re
         assert moves > 5, f"{moves} moves: the map jumped"
         assert ring == "stale-pulse"
     page.close()
+
+
+def test_every_font_the_wall_draws_with_comes_with_the_page(browser, live_server):
+    """Each font file the wall's text uses is preloaded with the page: a face fetched only
+    once the CSS asked for it came after the first paint and reflowed the cards (Lighthouse
+    CLS 0.114 on the alert card)."""
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.goto(f"{live_server}/wall?dwell=0", wait_until="networkidle")
+    wait_js(page, "document.documentElement.dataset.wallReady === '1'")
+    page.evaluate("document.fonts.ready.then(() => true)")
+    preloaded = set(
+        page.eval_on_selector_all('link[rel="preload"][as="font"]', "ls => ls.map(l => l.href)")
+    )
+    fetched = set(
+        page.evaluate(
+            "performance.getEntriesByType('resource').map(e => e.name)"
+            ".filter(n => n.endsWith('.woff2'))"
+        )
+    )
+    assert fetched, "the wall fetched no font"
+    assert fetched <= preloaded, f"fetched after the first paint: {sorted(fetched - preloaded)}"
+    page.close()
