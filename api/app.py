@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import os
+import signal
 import threading
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,7 +22,7 @@ from api.dbgate import DbGate, WorkLimit
 from api.deps import state_reader, strict_query
 from api.head import HeadAsGet
 from api.instance import instance_dir, private_dir
-from api.memory import MemoryWatch, trim, worker_budget
+from api.memory import SUPERVISOR_PID_ENV, MemoryWatch, trim, worker_budget
 from api.observability import Metrics, ObservabilityMiddleware, configure_logging
 from api.ogc_html import OgcHtmlAccept
 from api.routers import (
@@ -59,6 +61,7 @@ from api.static import AssetFiles
 from api.validation import ParamGuard, typed_params
 from geo.db import make_engine
 from geo.ingest import attempts
+from geo.procs import die_with_parent
 from geo.read.cql2 import warm_filter_parsers
 
 
@@ -98,6 +101,16 @@ class IocmapAPI(FastAPI):
         return stack
 
 
+def go_with_the_supervisor() -> None:
+    """A worker of ``iocmap serve`` (2 or more) stops when its supervisor goes, even killed
+    outright (the kernel tells it: ``PR_SET_PDEATHSIG``). Why: orphaned workers kept serving
+    the old code and held the port, so the service could not start again ("Address already
+    in use"). One whose supervisor died while it started stops at once."""
+    supervisor = os.environ.get(SUPERVISOR_PID_ENV)
+    if supervisor and not die_with_parent(signal.SIGTERM, int(supervisor)):
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; settings are read here, never at import time."""
     settings = settings or Settings()
@@ -105,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        go_with_the_supervisor()
         # least privilege: the service connects as the app role, never as the owner
         app.state.engine = make_engine(settings.app_url(), **settings.pool_kwargs())
         replica.attach(app, settings)  # app.state.write_engine / read_engine (GET traffic)

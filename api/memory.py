@@ -29,6 +29,7 @@ from pathlib import Path
 log = logging.getLogger("iocmap.memory")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 SUPERVISED_ENV = "IOCMAP_SUPERVISED"  # set by `iocmap serve` when a supervisor restarts workers
+SUPERVISOR_PID_ENV = "IOCMAP_SUPERVISOR_PID"  # that supervisor's pid (``api/app.py``)
 STEP = 48 << 20  # growth past the last trim's result that warrants another trim
 
 

@@ -5,6 +5,7 @@ gone its pid is reused, and a pid alone would keep an orphan forever."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -27,3 +28,18 @@ def alive(pid: int, started: str = "") -> bool:
     except PermissionError:  # another user's process
         pass
     return not started or start_time(pid) == started
+
+
+def die_with_parent(sig: int, parent: int | None = None) -> bool:
+    """Have the kernel send ``sig`` to this process when the thread that started it ends
+    (``PR_SET_PDEATHSIG``, Linux). Returns whether the parent (``parent``, else the one at
+    the call) is still there once the kernel knows: False when it died first, and the
+    caller should stop itself. Why: a process killed outright (``SIGKILL``, the OOM killer)
+    runs no code, so its children learn of it only from the kernel."""
+    import ctypes
+
+    expected = os.getppid() if parent is None else parent
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(sig))  # PR_SET_PDEATHSIG
+    return os.getppid() == expected

@@ -168,6 +168,8 @@ def serve(
     os.environ["IOCMAP_WORKERS"] = str(count)
     # a worker over its memory share may exit to be replaced: only under a supervisor
     os.environ["IOCMAP_SUPERVISED"] = "1" if count > 1 else "0"
+    # ... and each worker goes when it does, even killed outright (api/app.py)
+    os.environ["IOCMAP_SUPERVISOR_PID"] = str(os.getpid()) if count > 1 else ""
     # fewer malloc arenas: the build lane's threads otherwise each keep a heap of their own
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
     typer.echo(

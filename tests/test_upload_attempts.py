@@ -6,6 +6,7 @@ extension and is accepted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -165,6 +166,30 @@ def test_a_killed_worker_leaves_no_folder_and_a_record(scratch, scratch_url, tmp
         assert proc.poll() is None  # the server itself lives on
     interrupted = _runs(scratch, "interrupted")
     assert len(interrupted) == 1 and str(manifest["pid"]) in interrupted[0].reason
+
+
+def test_a_killed_server_takes_its_workers_along_and_starts_again(db_url, tmp_path):
+    """``SIGKILL`` of ``iocmap serve`` itself (the OOM killer, ``kill -9``): its workers
+    stop too and the port is free, so the service starts again. Orphaned workers used to
+    serve on with no supervisor and hold the port ("Address already in use")."""
+    from tests.test_crowds import _serve
+    from tests.test_sandbox_zygote import _gone_within
+
+    with _serve(db_url, tmp_path, IOCMAP_WORKERS="2") as proc:
+        port = proc.port  # type: ignore[attr-defined]
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert len(children) >= 2  # the workers (and multiprocessing's tracker)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        try:
+            assert all(_gone_within(int(pid), 15) for pid in children), "a worker outlived it"
+        finally:  # no orphan outlives a failed run
+            for pid in children:
+                with contextlib.suppress(OSError):
+                    os.kill(int(pid), signal.SIGKILL)
+    with socket.socket() as again:  # as uvicorn binds
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("127.0.0.1", port))
 
 
 def test_the_cli_uses_the_sandbox_and_records_a_refused_file(scratch, scratch_url, tmp_path):

@@ -68,7 +68,7 @@ from typing import Any
 
 from geo.errors import BadInput, ImportBusy, IocmapError, LimitExceeded
 from geo.ingest import zygote
-from geo.procs import alive, start_time
+from geo.procs import alive, die_with_parent, start_time
 
 log = logging.getLogger(__name__)
 
@@ -490,14 +490,9 @@ def _set_limits(lim: dict) -> None:
 
 
 def _die_with_parent(parent: int) -> None:
-    """``PR_SET_PDEATHSIG``: the kernel kills this child when the server thread that
-    started it goes (a killed worker leaves no parser running)."""
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the parent died before prctl took effect
+    """The kernel kills this child when the server thread that started it goes (a killed
+    worker leaves no parser running); a child whose parent is already gone stops."""
+    if not die_with_parent(signal.SIGKILL, parent):  # it died before the kernel was told
         os._exit(3)
 
 
