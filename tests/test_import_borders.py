@@ -233,3 +233,25 @@ def test_a_grid_point_a_fraction_of_a_cell_across_a_stored_edge_is_given_back() 
     geoms = np.array([shapely.MultiPolygon([mine]), shapely.MultiPolygon([other])], dtype=object)
     borders._yield_to_stored(geoms, np.array([stored], dtype=object))
     assert shapely.equals(geoms[0], mine)
+
+
+def test_an_older_overlap_between_stored_units_does_not_keep_a_new_unit_off_the_grid():
+    """A new unit's off-grid vertices go onto the grid even where two stored units already
+    overlap each other (data older than this import): only pairs with a moved unit in them
+    decide whether the move is kept. The old overlap used to send every such import back to
+    its exact, off-grid coordinates."""
+    from geo.ingest.borders import onto_grid
+
+    older = np.array(
+        [
+            shapely.box(105.0, 20.0, 105.01, 20.01),
+            shapely.box(105.0099, 20.0, 105.02, 20.01),  # ~12,000 m² over its neighbour
+        ]
+    )
+    new = shapely.Polygon(
+        [(105.02, 20.0), (105.03000037, 20.0), (105.03000037, 20.01000041), (105.02, 20.01)]
+    )
+    out = onto_grid(np.array([new], dtype=object), older)
+    xy = shapely.get_coordinates(out)
+    assert np.allclose(xy, np.round(xy, 6), rtol=0, atol=1e-12), xy  # on the 1e-6° grid
+    assert shapely.is_valid(out).all()

@@ -163,7 +163,7 @@ def onto_grid(geoms: np.ndarray, stored: np.ndarray) -> np.ndarray:
     edge (a stored vertex: on the grid), any other is rounded; every unit sharing the
     vertex moves it alike, so what one gives up its file neighbour gains; a unit left
     invalid (a neck narrower than a cell) is snap-rounded. Kept only if every unit is valid
-    and no two of them and their neighbours overlap by ``NOISE_M2 / 10`` or more (what the
+    and no moved unit overlaps another or a neighbour by ``NOISE_M2 / 10`` or more (what the
     clipping above leaves; on the country: 0.09 m² once, where a snap-rounded neck bent an
     edge); else the exact result stays."""
     xy = shapely.get_coordinates(geoms)
@@ -192,10 +192,12 @@ def onto_grid(geoms: np.ndarray, stored: np.ndarray) -> np.ndarray:
     moved = shapely.remove_repeated_points(shapely.transform(geoms, move))
     for i in np.flatnonzero(~shapely.is_valid(moved)):  # a neck narrower than a cell
         moved[i] = as_multipolygon(on_grid(np.array([moved[i]], dtype=object), 0.0)[0])
+    # pairs with a moved unit in them (each once): two stored units were not moved here, and
+    # an overlap between them (older than this import) is not this move's to undo
     both = np.concatenate([moved, stored])
-    a, b = shapely.STRtree(both).query(both, predicate="intersects")
+    a, b = shapely.STRtree(both).query(moved, predicate="intersects")
     a, b = a[a < b], b[a < b]
-    overlap = area_m2(shapely.intersection(both[a], both[b])) if len(a) else np.zeros(1)
+    overlap = area_m2(shapely.intersection(moved[a], both[b])) if len(a) else np.zeros(1)
     if shapely.is_valid(moved).all() and overlap.max(initial=0) < NOISE_M2 / 10:
         return shapely.orient_polygons(moved, exterior_cw=False)
     return geoms
