@@ -22,7 +22,7 @@ from api.dbgate import DbGate, WorkLimit
 from api.deps import state_reader, strict_query
 from api.head import HeadAsGet
 from api.instance import instance_dir, private_dir
-from api.memory import SUPERVISOR_PID_ENV, MemoryWatch, trim, worker_budget
+from api.memory import MemoryWatch, supervisor_pid, trim, worker_budget
 from api.observability import Metrics, ObservabilityMiddleware, configure_logging
 from api.ogc_html import OgcHtmlAccept
 from api.routers import (
@@ -106,8 +106,8 @@ def go_with_the_supervisor() -> None:
     outright (the kernel tells it: ``PR_SET_PDEATHSIG``). Why: orphaned workers kept serving
     the old code and held the port, so the service could not start again ("Address already
     in use"). One whose supervisor died while it started stops at once."""
-    supervisor = os.environ.get(SUPERVISOR_PID_ENV)
-    if supervisor and not die_with_parent(signal.SIGTERM, int(supervisor)):
+    supervisor = supervisor_pid()
+    if supervisor and not die_with_parent(signal.SIGTERM, supervisor):
         os.kill(os.getpid(), signal.SIGTERM)
 
 

@@ -28,8 +28,8 @@ from pathlib import Path
 
 log = logging.getLogger("iocmap.memory")
 PAGE = os.sysconf("SC_PAGE_SIZE")
-SUPERVISED_ENV = "IOCMAP_SUPERVISED"  # set by `iocmap serve` when a supervisor restarts workers
-SUPERVISOR_PID_ENV = "IOCMAP_SUPERVISOR_PID"  # that supervisor's pid (``api/app.py``)
+# set by `iocmap serve` for its workers: the pid of the supervisor that restarts them, or 0
+SUPERVISED_ENV = "IOCMAP_SUPERVISED"
 STEP = 48 << 20  # growth past the last trim's result that warrants another trim
 
 
@@ -71,6 +71,13 @@ def trim() -> None:
 def worker_budget(total_mb: int, workers: int) -> int:
     """A worker's share of the server's budget, in bytes (the supervisor keeps ~60 MB)."""
     return max(96, (total_mb - 60) // max(1, workers)) << 20
+
+
+def supervisor_pid() -> int:
+    """The pid of the supervisor that restarts this worker (``iocmap serve --workers 2+``),
+    or 0 when nothing would restart it."""
+    value = os.environ.get(SUPERVISED_ENV, "")
+    return int(value) if value.isdigit() else 0
 
 
 class MemoryWatch:
@@ -124,7 +131,7 @@ class MemoryWatch:
             "memory: %.0f MB > soft %.0f MB; cache emptied and heap trimmed: %.0f MB",
             used / 2**20, self.soft / 2**20, after / 2**20,
         )  # fmt: skip
-        if after > self.budget and os.environ.get(SUPERVISED_ENV) == "1":
+        if after > self.budget and supervisor_pid():
             self.recycling = True
             log.warning(
                 "memory: %.0f MB over the worker's budget of %.0f MB: recycling this worker",

@@ -166,10 +166,9 @@ def serve(
     count = settings.worker_count()
     # every worker must know the count to take its share of IOCMAP_DB_CONCURRENCY
     os.environ["IOCMAP_WORKERS"] = str(count)
-    # a worker over its memory share may exit to be replaced: only under a supervisor
-    os.environ["IOCMAP_SUPERVISED"] = "1" if count > 1 else "0"
-    # ... and each worker goes when it does, even killed outright (api/app.py)
-    os.environ["IOCMAP_SUPERVISOR_PID"] = str(os.getpid()) if count > 1 else ""
+    # a worker over its memory share may exit to be replaced: only under a supervisor (this
+    # process), and each worker goes when it does, even killed outright (api/app.py)
+    os.environ["IOCMAP_SUPERVISED"] = str(os.getpid()) if count > 1 else "0"
     # fewer malloc arenas: the build lane's threads otherwise each keep a heap of their own
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
     typer.echo(
