@@ -17,6 +17,7 @@ from __future__ import annotations
 from html import escape
 
 from maps.theme import FONT as THEME_FONT
+from maps.theme import MUTED, PANEL
 
 WIDTH, HEIGHT = 320, 150
 FONT = 15  # user units: ≥ 14 px once drawn ≥ 300 px wide
@@ -64,8 +65,11 @@ def trend_svg(
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}"'
         f' width="{width}" height="{height}" role="img" class="ioc-trend"'
-        f' font-family="{THEME_FONT}"'  # as an <img> it gets no CSS: not the serif default
+        # as an <img> it gets none of the page's CSS: its own font, text colour and ground
+        # (the text was the serif default, in black on the dark panel)
+        f' font-family="{THEME_FONT}" fill="{MUTED}"'
         f' data-points="{n}"><title>{summary}</title>'
+        f'<rect class="ground" width="{width}" height="{height}" fill="{PANEL}"/>'
         f'<rect class="frame" x="{pad_l}" y="{pad_t}" width="{inner_w}" height="{inner_h}"'
         ' fill="none" stroke="#bbb" stroke-width="0.5"/>'
         f'<text x="{pad_l - 3}" y="{pad_t + font - 2}" font-size="{font}" text-anchor="end">'

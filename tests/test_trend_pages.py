@@ -4,6 +4,8 @@ stated reason and the overdue tasks without one."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import text
 
 from tests.test_map_page import ARTIFACTS, open_page
@@ -23,6 +25,18 @@ def _commune_with_reasons(engine) -> tuple[str, str]:
             )
         ).one()
     return row.unit_code, row.parent_code
+
+
+def contrast(*css_colours: str) -> float:
+    """WCAG 2 contrast ratio of two computed CSS colours ("rgb(r, g, b)")."""
+
+    def luminance(css: str) -> float:
+        channels = [int(v) / 255 for v in re.findall(r"\d+", css)[:3]]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    hi, lo = sorted((luminance(c) for c in css_colours), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
 
 
 def test_panel_shows_trend_chart_change_and_reasons(browser, live_server, client, engine):
@@ -45,6 +59,11 @@ def test_panel_shows_trend_chart_change_and_reasons(browser, live_server, client
     image.goto(live_server + src.replace(live_server, ""))
     family = image.evaluate("getComputedStyle(document.querySelector('text')).fontFamily")
     assert "Be Vietnam Pro" in family and family.endswith("sans-serif"), family
+    colours = image.evaluate(
+        "[getComputedStyle(document.querySelector('text')).fill,"
+        " getComputedStyle(document.querySelector('rect.ground')).fill]"
+    )
+    assert contrast(*colours) >= 4.5, colours  # WCAG AA for its text, wherever it is drawn
     image.close()
 
     detail = client.get(f"/api/v1/communes/{code}").json()["properties"]
